@@ -1,0 +1,5 @@
+"""`python -m processor` runs the nianbao command line."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,48 @@
+"""The `nianbao` command line: parse options, call the library, render, exit (one module per command)."""
+
+from __future__ import annotations
+
+import typer
+import typer.rich_utils as rich_utils
+
+from .. import __version__
+
+# Typer's own words, in the language of our users.
+rich_utils.OPTIONS_PANEL_TITLE = "选项"
+rich_utils.ARGUMENTS_PANEL_TITLE = "参数"
+rich_utils.COMMANDS_PANEL_TITLE = "命令"
+rich_utils.ERRORS_PANEL_TITLE = "错误"
+rich_utils.ABORTED_TEXT = "已中止。"
+rich_utils.DEFAULT_STRING = "[默认：{}]"
+rich_utils.REQUIRED_LONG_STRING = "[必填]"
+rich_utils.ENVVAR_STRING = "[环境变量：{}]"
+
+app = typer.Typer(
+    name="nianbao",
+    help="nianbao（年报）：政府信息公开工作年度报告的模板生成、校验与汇总工具。",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nianbao {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="显示版本号后退出。"),
+) -> None:
+    """nianbao（年报）：政府信息公开工作年度报告的模板生成、校验与汇总工具。"""
+
+
+from . import template as _template  # noqa: E402,F401  (registers commands)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,75 @@
+"""The neutral representation of one agency's report: values keyed by spec cell code, nothing of Excel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .spec import Spec, get_spec
+
+Number = int | Decimal
+
+
+@dataclass(frozen=True)
+class Note:
+    """One row of the 情况说明 sheet: an explanation the agency wrote for a warning."""
+
+    index: int  # 1-based row of the notes table
+    rule: str  # rule id as typed (normalised to upper case, e.g. I1)
+    cell: str  # cell as typed, may be empty (e.g. D6 or 三、依申请公开!D6)
+    text: str
+
+
+@dataclass
+class Submission:
+    """What one workbook says, after reading and normalising; the input of every rule.
+
+    `values` holds every number of the edition's tables: inputs as read (a blank input is 0 and
+    listed in `blanks`) and totals recomputed from their parts. `shown_totals` holds what the
+    workbook itself displayed in its total cells (cached formula results or typed numbers), so the
+    total rules can compare; None where the workbook had no value.
+    """
+
+    edition: str
+    year: int | None = None
+    agency: str | None = None
+    values: dict[str, Number] = field(default_factory=dict)
+    blanks: set[str] = field(default_factory=set)
+    shown_totals: dict[str, Number | None] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)  # info.* and text.* cells, stripped
+    notes: list[Note] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)  # the template's hidden metadata as found
+    file: str | None = None  # file name as received
+    kind: str = "report"  # report | rollup (a county's consolidated summary)
+    units: int = 1  # units a roll-up covers
+
+    @property
+    def spec(self) -> Spec:
+        return get_spec(self.edition)
+
+    def value(self, code: str) -> Number:
+        return self.values.get(code, 0)
+
+
+def recompute_totals(spec: Spec, values: dict[str, Number]) -> dict[str, Number]:
+    """Return values with every total cell recomputed from its parts (never trust a workbook's sums)."""
+    out = {code: v for code, v in values.items() if not spec.cells[code].is_total} if values else {}
+    cells = spec.cells
+
+    def total(code: str) -> Number:
+        if code in out:
+            return out[code]
+        cell = cells[code]
+        if not cell.is_total:
+            out[code] = 0
+            return 0
+        value: Number = sum((total(p) for p in cell.parts), start=0)
+        out[code] = value
+        return value
+
+    for code, cell in cells.items():
+        if cell.is_total:
+            total(code)
+        else:
+            out.setdefault(code, 0)
+    return out

@@ -1,0 +1,434 @@
+"""Write the fill-in workbook of an edition (xlsxwriter) from its spec and layout.
+
+The same writer produces the blank template, a prefilled template, the feedback workbook (the
+agency's values plus highlighted cells) and a filled report of consolidated figures: all of them
+are the template with a `Filling` and optional `marks`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from . import __version__
+from .atomic import atomic_path
+from .layout import (
+    INFO,
+    META,
+    NOTE_FIELDS,
+    TABLES,
+    Layout,
+    Place,
+    a1,
+    defined_name,
+    layout,
+    meta_code,
+    note_code,
+)
+from .spec import Spec
+
+FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+MAX_COUNT = 999_999_999
+SEVERITY_FILL = {"error": "#FFC7CE", "warning": "#FFEB9C", "notice": "#DDEBF7", "explained": "#E2EFDA"}
+FIXED_CREATED = dt.datetime(2019, 1, 1)  # templates are reproducible byte for byte
+
+
+@dataclass
+class Filling:
+    """Content to put into a workbook's input cells, keyed by cell code."""
+
+    values: dict[str, int | Decimal | float | None] = field(default_factory=dict)  # numbers
+    texts: dict[str, str] = field(default_factory=dict)  # info.*, text.*, note.* cells
+    year: int | None = None
+    agency: str | None = None
+    kind: str = "report"  # report | rollup
+    units: int | None = None  # units covered by a roll-up
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A highlight and a comment on one cell (feedback workbooks)."""
+
+    severity: str
+    comment: str
+
+
+def _formats(wb: Workbook) -> dict[str, Any]:
+    base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter"}
+    border = {"border": 1, "border_color": "#808080"}
+
+    def fmt(**kw: Any) -> Any:
+        return wb.add_format({**base, **kw})
+
+    return {
+        "title": fmt(bold=True, font_size=15, align="center"),
+        "caption": fmt(bold=True, align="left", bg_color="#EDEDED", **border),
+        "header": fmt(bold=True, align="center", text_wrap=True, bg_color="#D9E1F2", **border),
+        "corner": fmt(font_size=9, align="center", text_wrap=True, bg_color="#D9E1F2", **border),
+        "rowlabel": fmt(align="left", text_wrap=True, bg_color="#F2F2F2", **border),
+        "guidance": fmt(font_color="#595959", text_wrap=True, valign="top"),
+        "hint": fmt(font_color="#808080", font_size=9, text_wrap=True),
+        "check": fmt(font_color="#404040", font_size=9, text_wrap=True),
+        "check_value": fmt(font_size=10, align="center", num_format="0;-0;0", bg_color="#F2F2F2", **border),
+        "status": fmt(bold=True, font_size=10, align="left", bg_color="#F2F2F2", **border),
+        "total": fmt(bold=True, align="right", num_format="#,##0", bg_color="#E7E6E6", **border),
+        "total_amount": fmt(bold=True, align="right", num_format="#,##0.0000", bg_color="#E7E6E6", **border),
+        "input": {
+            "count": {"num_format": "0", "align": "right"},
+            "amount": {"num_format": "0.0000", "align": "right"},
+            "change": {"num_format": "+0;-0;0", "align": "right"},
+            "text": {"num_format": "@", "align": "left", "text_wrap": True},
+            "year": {"num_format": "0", "align": "left"},
+            "credit_code": {"num_format": "@", "align": "left"},
+            "date": {"num_format": "yyyy-mm-dd", "align": "left"},
+            "longtext": {"num_format": "@", "align": "left", "valign": "top", "text_wrap": True},
+        },
+        "_make": lambda props: wb.add_format({**base, **border, "locked": False, **props}),
+        "_cache": {},
+    }
+
+
+def _input_format(formats: dict[str, Any], kind: str, mark: Mark | None) -> Any:
+    key = (kind, mark.severity if mark else None)
+    cache = formats["_cache"]
+    if key not in cache:
+        props = dict(formats["input"][kind])
+        if mark:
+            props["bg_color"] = SEVERITY_FILL.get(mark.severity, "#FFFFFF")
+            props["border_color"] = "#C00000" if mark.severity == "error" else "#808080"
+            props["border"] = 2 if mark.severity == "error" else 1
+        cache[key] = formats["_make"](props)
+    return cache[key]
+
+
+def _quote_format(formats: dict[str, Any], base_key: tuple[str, str | None], base: Any) -> Any:
+    """The same input format with Excel's quote prefix: shows text that starts like a formula as text."""
+    cache = formats["_cache"]
+    key = ("quoted", *base_key)
+    if key not in cache:
+        kind, severity = base_key
+        props = dict(formats["input"][kind], quote_prefix=True)
+        if severity:
+            props["bg_color"] = SEVERITY_FILL.get(severity, "#FFFFFF")
+        cache[key] = formats["_make"](props)
+    return cache[key]
+
+
+def sum_formula(places: list[Place]) -> str:
+    """SUM over cells of one sheet; a contiguous run in one row or one column becomes a range."""
+    cells = sorted({(p.row, p.col) for p in places})
+    rows, cols = {r for r, _ in cells}, {c for _, c in cells}
+    (r0, c0), (r1, c1) = cells[0], cells[-1]
+    if (len(rows) == 1 and c1 - c0 + 1 == len(cells)) or (len(cols) == 1 and r1 - r0 + 1 == len(cells)):
+        return f"SUM({a1(r0, c0)}:{a1(r1, c1)})"
+    return "SUM(" + ",".join(a1(r, c) for r, c in cells) + ")"
+
+
+def _total_formula(lay: Layout, code: str) -> str:
+    cell = lay.spec.cells[code]
+    return "=" + sum_formula([lay.places[p] for p in cell.parts])
+
+
+def _validation(kind: str, ref: str) -> dict[str, Any] | None:
+    if kind == "count":
+        return {
+            "validate": "integer",
+            "criteria": "between",
+            "minimum": 0,
+            "maximum": MAX_COUNT,
+            "input_title": "填写数量（件）",
+            "input_message": "填写不小于0的整数；没有发生的填0。",
+            "error_title": "数量填写有误",
+            "error_message": "只能填写不小于0的整数（单位：件），不要填写文字、小数或负数。",
+        }
+    if kind == "amount":
+        return {
+            "validate": "custom",
+            "value": f"=AND(ISNUMBER({ref}),{ref}>=0,ROUND({ref},4)={ref})",
+            "input_title": "填写金额（万元）",
+            "input_message": "以万元为单位，最多4位小数，如 49.14；不要填写“元”。",
+            "error_title": "金额填写有误",
+            "error_message": "金额以万元为单位，须为不小于0的数，最多保留4位小数。",
+        }
+    if kind == "change":
+        return {
+            "validate": "integer",
+            "criteria": "between",
+            "minimum": -MAX_COUNT,
+            "maximum": MAX_COUNT,
+            "input_title": "填写增减数",
+            "input_message": "增加填正数（如 5），减少填负数（如 -2），不变填 0。",
+            "error_title": "增减数填写有误",
+            "error_message": "只能填写整数：增加填正数，减少填负数，不变填0。",
+        }
+    if kind == "year":
+        return {
+            "validate": "integer",
+            "criteria": "between",
+            "minimum": 2019,
+            "maximum": 2099,
+            "input_title": "报告年度",
+            "input_message": "四位数字，如 2025。",
+            "error_title": "年度有误",
+            "error_message": "请填写四位数字的年度，如 2025。",
+        }
+    if kind == "credit_code":
+        return {
+            "validate": "length",
+            "criteria": "==",
+            "value": 18,
+            "input_title": "统一社会信用代码",
+            "input_message": "18位数字或大写字母；没有可不填。",
+            "error_title": "代码长度有误",
+            "error_message": "统一社会信用代码为18位。",
+            "error_type": "warning",
+        }
+    return None
+
+
+def _write_input(
+    ws: Worksheet, formats: dict[str, Any], place: Place, kind: str, value: Any, mark: Mark | None
+) -> None:
+    fmt = _input_format(formats, kind, mark)
+    if place.last_row is not None and (place.last_row, place.last_col) != (place.row, place.col):
+        ws.merge_range(place.row, place.col, place.last_row, place.last_col, "", fmt)
+    if value is None or value == "":
+        ws.write_blank(place.row, place.col, None, fmt)
+    elif isinstance(value, str):
+        if value.startswith(FORMULA_LEADERS):
+            fmt = _quote_format(formats, (kind, mark.severity if mark else None), fmt)
+        ws.write_string(place.row, place.col, value, fmt)
+    elif isinstance(value, (dt.date, dt.datetime)):
+        ws.write_datetime(place.row, place.col, value, fmt)
+    else:
+        ws.write_number(place.row, place.col, float(value) if isinstance(value, Decimal) else value, fmt)
+    if mark:
+        ws.write_comment(place.row, place.col, mark.comment, {"x_scale": 3, "y_scale": 2.2, "font_name": "宋体"})
+
+
+def _cached_total(lay: Layout, code: str, values: Mapping[str, Any]) -> float:
+    """The value a total formula shows, so a reader that never recalculates sees the right number."""
+    cell = lay.spec.cells[code]
+    total = 0.0
+    for part in cell.parts:
+        v = _cached_total(lay, part, values) if lay.spec.cells[part].is_total else values.get(part)
+        total += float(v or 0)
+    return round(total, 4)
+
+
+def write_workbook(
+    path: Path | str,
+    spec: Spec,
+    fill: Filling | None = None,
+    *,
+    marks: Mapping[str, Mark] | None = None,
+    contact: str | None = None,
+    extra: Callable[[Workbook, Layout, dict[str, Any]], None] | None = None,
+    reproducible: bool = False,
+) -> Path:
+    """Write the edition's workbook to `path` atomically; returns the path.
+
+    `fill` puts values into input cells; `marks` highlights cells (by code) and attaches comments;
+    `extra` may add sheets (it runs after the form's sheets are written).
+    """
+    fill = fill or Filling()
+    marks = marks or {}
+    lay = layout(spec)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(
+            str(tmp),
+            {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False},
+        )
+        formats = _formats(wb)
+        props = {
+            "title": spec.title,
+            "subject": f"{fill.agency or ''} {fill.year or ''} 政府信息公开工作年度报告".strip(),
+            "author": "nianbao",
+            "comments": f"nianbao {__version__}; edition {spec.edition}; template {spec.template_version}",
+        }
+        if reproducible:
+            props["created"] = FIXED_CREATED
+        wb.set_properties(props)
+        wb.set_custom_property("nianbao_edition", spec.edition)
+        wb.set_custom_property("nianbao_template_version", spec.template_version)
+        sheets = {plan.name: wb.add_worksheet(plan.name) for plan in lay.sheets}
+        _write_sheets(wb, lay, sheets, formats, fill, marks, contact)
+        if extra:
+            extra(wb, lay, formats)
+        wb.close()
+    return path
+
+
+def _write_sheets(
+    wb: Workbook,
+    lay: Layout,
+    sheets: dict[str, Worksheet],
+    formats: dict[str, Any],
+    fill: Filling,
+    marks: Mapping[str, Mark],
+    contact: str | None,
+) -> None:
+    spec = lay.spec
+    # Sheet setup: widths, heights, print, freeze.
+    for plan in lay.sheets:
+        ws = sheets[plan.name]
+        for col, width in plan.widths.items():
+            ws.set_column(col, col, width)
+        for row, height in plan.heights.items():
+            ws.set_row(row, height)
+        ws.set_paper(9)
+        ws.set_landscape() if plan.kind == TABLES else ws.set_portrait()
+        ws.fit_to_pages(1, 0)
+        ws.center_horizontally()
+        ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+        ws.set_footer("&C第 &P 页，共 &N 页")
+        ws.set_header(f"&L{(fill.agency or '').replace('&', '&&')}&R&A")
+        if plan.repeat_rows:
+            ws.repeat_rows(*plan.repeat_rows)
+        if plan.freeze:
+            ws.freeze_panes(*plan.freeze)
+        if plan.kind != META:
+            ws.protect("", {"format_columns": True, "format_rows": True})
+    # Fixed labels.
+    for lab in lay.labels:
+        ws = sheets[lab.sheet]
+        text = lab.text.replace("{contact}", contact or "本级政务公开工作机构（见通知）")
+        fmt = formats[lab.style]
+        if (lab.row, lab.col) != (lab.last_row, lab.last_col):
+            ws.merge_range(lab.row, lab.col, lab.last_row, lab.last_col, text, fmt)
+        else:
+            ws.write_string(lab.row, lab.col, text, fmt)
+    # Input cells, totals: numbers of the tables.
+    for code, cell in spec.cells.items():
+        place = lay.places[code]
+        ws = sheets[place.sheet]
+        if cell.is_total:
+            key = "total_amount" if cell.kind == "amount" else "total"
+            ws.write_formula(
+                place.row, place.col, _total_formula(lay, code), formats[key], _cached_total(lay, code, fill.values)
+            )
+            continue
+        _write_input(ws, formats, place, cell.kind, fill.values.get(code), marks.get(code))
+        validation = _validation(cell.kind, place.a1)
+        if validation:
+            ws.data_validation(place.row, place.col, place.row, place.col, validation)
+        wb.define_name(defined_name(code), "=" + place.ref)
+    # Basic information, texts, explanations.
+    texts = dict(fill.texts)
+    if fill.agency and not texts.get("info.agency"):
+        texts["info.agency"] = fill.agency
+    info_kinds = {f.code: f.kind for f in spec.info}
+    for f in spec.info:
+        value: Any = texts.get(f.code)
+        if f.code == "info.year" and value in (None, "") and fill.year:
+            value = fill.year
+        if f.kind == "year" and isinstance(value, str) and value.isdigit():
+            value = int(value)
+        place = lay.places[f.code]
+        _write_input(sheets[place.sheet], formats, place, info_kinds[f.code], value, marks.get(f.code))
+        validation = _validation(f.kind, place.a1)
+        if validation:
+            sheets[place.sheet].data_validation(place.row, place.col, place.row, place.col, validation)
+        wb.define_name(defined_name(f.code), "=" + place.ref)
+    for t in spec.texts:
+        place = lay.places[t.code]
+        _write_input(sheets[place.sheet], formats, place, "longtext", texts.get(t.code), marks.get(t.code))
+        sheets[place.sheet].data_validation(
+            place.row,
+            place.col,
+            place.row,
+            place.col,
+            {"validate": "any", "input_title": t.heading[:32], "input_message": t.guidance[:255]},
+        )
+        wb.define_name(defined_name(t.code), "=" + place.ref)
+    for i in range(1, spec.notes.rows + 1):
+        for part in NOTE_FIELDS:
+            code = note_code(i, part)
+            place = lay.places[code]
+            _write_input(sheets[place.sheet], formats, place, "text", texts.get(code), marks.get(code))
+            wb.define_name(defined_name(code), "=" + place.ref)
+    # Live checks.
+    _write_checks(lay, sheets, formats)
+    # Metadata.
+    meta = {
+        "product": "nianbao",
+        "edition": spec.edition,
+        "year": str(fill.year or ""),
+        "template_version": spec.template_version,
+        "generator_version": __version__,
+        "agency": fill.agency or "",
+        "kind": fill.kind,
+        "units": str(fill.units or ""),
+    }
+    for key, value in meta.items():
+        place = lay.places[meta_code(key)]
+        sheets[place.sheet].write_string(place.row, place.col, value)
+    sheets[spec.sheet_names[META]].very_hidden()
+    sheets[spec.sheet_names[INFO]].activate()
+
+
+def _write_checks(lay: Layout, sheets: dict[str, Worksheet], formats: dict[str, Any]) -> None:
+    """Formulas that show live, in any office suite, whether each number rule holds."""
+    spec = lay.spec
+    red = formats["_make"]({"bg_color": "#FFC7CE", "font_color": "#9C0006", "locked": True})
+    for check in lay.checks:
+        ws = sheets[check.sheet]
+        rule = spec.rules[check.rule]
+        if check.column:  # one column of a balance rule: left − right, 0 when it holds
+            t, p = rule.params["table"], rule.params
+            left = "+".join(lay.places[f"{t}.{r}.{check.column}"].a1 for r in p["left"])
+            right = "-".join(lay.places[f"{t}.{r}.{check.column}"].a1 for r in p["right"])
+            ws.write_formula(check.row, check.col, f"={left}-{right}", formats["check_value"], 0)
+            condition = {"type": "cell", "criteria": "!=", "value": 0, "format": red}
+        else:
+            conditions = ",".join(_rule_conditions(lay, check.rule, check.sheet))
+            ws.write_formula(
+                check.row, check.col, f'=IF(AND({conditions}),"✓ 成立","✗ 不成立，请核对")', formats["status"], "✓ 成立"
+            )
+            condition = {"type": "text", "criteria": "containing", "value": "✗", "format": red}
+        ws.conditional_format(check.row, check.col, check.row, check.col, condition)
+
+
+def _rule_conditions(lay: Layout, rule_id: str, sheet: str) -> list[str]:
+    """Excel conditions that hold when a rule holds, for the live status cell."""
+    spec = lay.spec
+    rule = spec.rules[rule_id]
+    if rule.kind == "balance":
+        frame = lay.frames[rule.params["table"]]
+        table = spec.table(rule.params["table"])
+        return [
+            f"{a1(frame.check_row, lay.places[f'{table.code}.{table.rows[0].code}.{c.code}'].col)}=0"
+            for c in table.columns
+        ]
+    return [
+        f"{lay.places[code].a1}={sum_formula([lay.places[p] for p in cell.parts])}"
+        for code, cell in spec.cells.items()
+        if cell.rule == rule_id and lay.places[code].sheet == sheet
+    ]
+
+
+def write_template(
+    path: Path | str,
+    spec: Spec,
+    *,
+    year: int | None = None,
+    agency: str | None = None,
+    contact: str | None = None,
+    reproducible: bool = False,
+) -> Path:
+    """The blank (or prefilled with agency and year) template agencies fill."""
+    return write_workbook(path, spec, Filling(year=year, agency=agency), contact=contact, reproducible=reproducible)
+
+
+def blank_template_name(spec: Spec) -> str:
+    """File name of an edition's blank template in workbook_templates/."""
+    return f"政府信息公开年报模板_{spec.label}.xlsx"

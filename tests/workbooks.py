@@ -1,0 +1,109 @@
+"""Build test workbooks the way users make them: our generated template, filled through openpyxl,
+optionally saved again by LibreOffice (formulas recalculated), like a real office suite would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+
+from processor.layout import layout
+from processor.spec import Spec, edition_for_year, get_spec
+from processor.template import write_template
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def spec_of(edition: str | None = None, year: int | None = None) -> Spec:
+    return get_spec(edition) if edition else edition_for_year(year or 2025)
+
+
+def fill_template(
+    path: Path,
+    *,
+    edition: str | None = None,
+    year: int = 2025,
+    agency: str | None = "测试市测试局",
+    values: Mapping[str, Any] | None = None,
+    texts: Mapping[str, Any] | None = None,
+    defaults: bool = True,
+) -> Path:
+    """Write our template for `edition`/`year`, then type `values` and `texts` into it by cell code.
+
+    With `defaults`, the required texts (一、五) and the contact fields are filled with plausible
+    content, so a test only states what it is about.
+    """
+    spec = spec_of(edition, year)
+    write_template(path, spec, year=year, agency=agency)
+    content: dict[str, Any] = {}
+    if defaults:
+        content.update(
+            {
+                "info.filler": "张三",
+                "info.phone": "0453-3921234",
+                "text.s1": "本年度主动公开政府信息 12 条，收到政府信息公开申请 3 件，均已按期办结。",
+                "text.s5": "信息公开栏目更新不够及时。下一步将建立月度更新台账，专人负责。",
+                "text.s6": "本年度未收取信息处理费。",
+            }
+        )
+    content.update(texts or {})
+    content.update(values or {})
+    return set_cells(path, content, spec=spec)
+
+
+def set_cells(path: Path, content: Mapping[str, Any], *, spec: Spec | None = None) -> Path:
+    """Type values into an existing workbook by cell code (openpyxl, as a script or a user would)."""
+    wb = openpyxl.load_workbook(path)
+    spec = spec or get_spec(str(wb["_meta"]["B2"].value))
+    places = layout(spec).places
+    for code, value in content.items():
+        place = places[code]
+        wb[place.sheet][place.a1] = value
+    wb.save(path)
+    return path
+
+
+def roundtrip(paths: Iterable[Path]) -> list[Path]:
+    """Open and save each xlsx with LibreOffice (recalculating formulas), in place."""
+    paths = [Path(p) for p in paths]
+    if not SOFFICE:
+        raise RuntimeError("soffice not installed")
+    with tempfile.TemporaryDirectory() as tmp:
+        profile = Path(tmp) / f"profile-{uuid.uuid4().hex}"
+        out = Path(tmp) / "out"
+        out.mkdir()
+        cmd = [
+            SOFFICE,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--calc",
+            "--convert-to",
+            "xlsx:Calc MS Excel 2007 XML",
+            "--outdir",
+            str(out),
+            *map(str, paths),
+        ]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=300, env={**os.environ, "HOME": tmp})
+        for p in paths:
+            produced = out / (p.stem + ".xlsx")
+            if not produced.exists():
+                raise RuntimeError(f"LibreOffice did not convert {p}")
+            shutil.move(str(produced), str(p))
+    return paths
+
+
+def read_by_names(path: Path) -> dict[str, Any]:
+    """Values of every defined-name cell, read independently of the project's reader (openpyxl)."""
+    wb = openpyxl.load_workbook(path, data_only=True)
+    out: dict[str, Any] = {}
+    for name, dn in wb.defined_names.items():
+        for sheet, ref in dn.destinations:
+            out[name] = wb[sheet][ref.replace("$", "")].value
+    return out
