@@ -170,7 +170,9 @@ def _place_table(t: Table, top: int, labels: list[Label], places: dict[str, Plac
         row += 1
     header_top = row
     if label_cols:
-        labels.append(Label(sheet, row, 0, row + depth - 1, label_cols - 1, t.corner or "", "corner"))
+        corner = t.corner or ""
+        style = "corner" if len(corner) > 8 else "header"  # the long 勾稽 note is set small
+        labels.append(Label(sheet, row, 0, row + depth - 1, label_cols - 1, corner, style))
     # Column headers: bands merge across neighbours sharing the same band path; the label spans down.
     for j, c in enumerate(t.columns):
         col = label_cols + j
@@ -284,11 +286,14 @@ def layout(spec: Spec) -> Layout:
                 widths[c] = max(widths.get(c, 0), 13 if f.label_cols else 10)
         freeze = (first.first_data_row, first.first_value_col) if len(sheet_frames) == 1 else (2, 0)
         repeat = (first.header_top, first.first_data_row - 1) if len(sheet_frames) == 1 else None
-        heights = {
-            lab.row: 15.0 * -(-len(lab.text) // 21)
-            for lab in labels
-            if lab.sheet == sheet and lab.style == "rowlabel" and lab.row == lab.last_row and len(lab.text) > 21
-        }
+        heights: dict[int, float] = {}
+        for lab in labels:  # rows tall enough for wrapped labels (about 2 CJK characters per width unit)
+            if lab.sheet != sheet or lab.row != lab.last_row or lab.style not in ("rowlabel", "header"):
+                continue
+            span = sum(widths.get(c, 10) for c in range(lab.col, lab.last_col + 1))
+            lines = -(-len(lab.text) * 2 // int(span - 1))
+            if lines > 1:
+                heights[lab.row] = max(heights.get(lab.row, 15.0), 14.0 * lines + 2)
         sheets.append(SheetPlan(key, sheet, TABLES, widths=widths, repeat_rows=repeat, freeze=freeze, heights=heights))
 
     # 文字部分: heading, guidance, then one tall merged answer cell per text.

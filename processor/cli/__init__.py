@@ -17,6 +17,25 @@ rich_utils.DEFAULT_STRING = "[默认：{}]"
 rich_utils.REQUIRED_LONG_STRING = "[必填]"
 rich_utils.ENVVAR_STRING = "[环境变量：{}]"
 
+
+def _chinese_help_option() -> None:
+    """Word the automatic -h/--help option in Chinese (typer offers no setting for it)."""
+    from typer import core
+
+    for cls in (core.TyperCommand, core.TyperGroup):
+        original = cls.get_help_option
+
+        def get_help_option(self, ctx, _original=original):  # type: ignore[no-untyped-def]
+            option = _original(self, ctx)
+            if option is not None:
+                option.help = "显示本帮助并退出。"
+            return option
+
+        cls.get_help_option = get_help_option  # type: ignore[method-assign]
+
+
+_chinese_help_option()
+
 app = typer.Typer(
     name="nianbao",
     help="nianbao（年报）：政府信息公开工作年度报告的模板生成、校验与汇总工具。",
