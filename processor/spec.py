@@ -97,15 +97,18 @@ class Cell:
 
     @property
     def where(self) -> str:
-        """Position in words, as a clerk reads the printed table."""
-        bits = [self.table.caption or self.table.section.split("、")[0] + "、"]
-        if self.row.label:
-            bits.append(self.row.label)
-        if self.column.bands and self.column.label in ("总计", "结果维持", "结果纠正", "其他结果", "尚未审结"):
-            bits.append(self.column.bands[-1] + "·" + self.column.label)
-        else:
-            bits.append(self.column.label)
-        return " · ".join(b for b in bits if b)
+        """Position in words, as a clerk reads the printed table.
+
+        e.g. 第二十条第（一）项 · 规章 · 本年制发件数; （三）不予公开 1.属于国家秘密 · 自然人;
+        行政复议 · 总计 (a column label used by several groups is qualified by its group).
+        """
+        row = self.row.label
+        if self.row.groups and row[:1].isdigit():
+            row = f"{self.row.groups[-1]} {row}"
+        column = self.column.label
+        if self.column.bands and sum(c.label == column for c in self.table.columns) > 1:
+            column = f"{self.column.bands[-1]} · {column}"
+        return " · ".join(bit for bit in (self.table.caption, row, column) if bit)
 
 
 @dataclass(frozen=True)

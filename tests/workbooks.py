@@ -107,3 +107,39 @@ def read_by_names(path: Path) -> dict[str, Any]:
         for sheet, ref in dn.destinations:
             out[name] = wb[sheet][ref.replace("$", "")].value
     return out
+
+
+def convert(paths: Iterable[Path], fmt: str) -> list[Path]:
+    """Save copies of workbooks in another format with LibreOffice (fmt: "ods" or "xls"), beside them.
+
+    One soffice call for all paths; returns the new files (same stem, new suffix). The inputs are kept.
+    """
+    paths = [Path(p) for p in paths]
+    if not SOFFICE:
+        raise RuntimeError("soffice not installed")
+    filters = {"ods": "ods:calc8", "xls": "xls:MS Excel 97", "xlsx": "xlsx:Calc MS Excel 2007 XML"}
+    with tempfile.TemporaryDirectory() as tmp:
+        profile = Path(tmp) / f"profile-{uuid.uuid4().hex}"
+        out = Path(tmp) / "out"
+        out.mkdir()
+        cmd = [
+            SOFFICE,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--calc",
+            "--convert-to",
+            filters.get(fmt, fmt),
+            "--outdir",
+            str(out),
+            *map(str, paths),
+        ]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=300, env={**os.environ, "HOME": tmp})
+        made = []
+        for p in paths:
+            produced = out / f"{p.stem}.{fmt}"
+            if not produced.exists():
+                raise RuntimeError(f"LibreOffice did not convert {p} to {fmt}")
+            target = p.with_suffix(f".{fmt}")
+            shutil.move(str(produced), str(target))
+            made.append(target)
+    return made
