@@ -109,6 +109,24 @@ def _input_format(formats: dict[str, Any], kind: str, mark: Mark | None) -> Any:
     return cache[key]
 
 
+def _marked_total_format(formats: dict[str, Any], key: str, mark: Mark) -> Any:
+    """A total cell's format (locked, bold) with a mark's highlight, for feedback workbooks."""
+    cache = formats["_cache"]
+    cache_key = ("total", key, mark.severity)
+    if cache_key not in cache:
+        props = {
+            "bold": True,
+            "align": "right",
+            "num_format": "#,##0.0000" if key == "total_amount" else "#,##0",
+            "bg_color": SEVERITY_FILL.get(mark.severity, "#E7E6E6"),
+            "border_color": "#C00000" if mark.severity == "error" else "#808080",
+            "border": 2 if mark.severity == "error" else 1,
+            "locked": True,
+        }
+        cache[cache_key] = formats["_make"](props)
+    return cache[cache_key]
+
+
 def _quote_format(formats: dict[str, Any], base_key: tuple[str, str | None], base: Any) -> Any:
     """The same input format with Excel's quote prefix: shows text that starts like a formula as text."""
     cache = formats["_cache"]
@@ -215,12 +233,15 @@ def _write_input(
 
 
 def _cached_total(lay: Layout, code: str, values: Mapping[str, Any]) -> float:
-    """The value a total formula shows, so a reader that never recalculates sees the right number."""
+    """The value a total formula shows, so a reader that never recalculates sees the right number.
+
+    Text in a part (a refused value written back into a feedback workbook) counts as 0, as SUM does.
+    """
     cell = lay.spec.cells[code]
     total = 0.0
     for part in cell.parts:
         v = _cached_total(lay, part, values) if lay.spec.cells[part].is_total else values.get(part)
-        total += float(v or 0)
+        total += float(v) if isinstance(v, (int, float, Decimal)) else 0.0
     return round(total, 4)
 
 
@@ -313,9 +334,15 @@ def _write_sheets(
         ws = sheets[place.sheet]
         if cell.is_total:
             key = "total_amount" if cell.kind == "amount" else "total"
+            mark = marks.get(code)
+            fmt = _marked_total_format(formats, key, mark) if mark else formats[key]
             ws.write_formula(
-                place.row, place.col, _total_formula(lay, code), formats[key], _cached_total(lay, code, fill.values)
+                place.row, place.col, _total_formula(lay, code), fmt, _cached_total(lay, code, fill.values)
             )
+            if mark:
+                ws.write_comment(
+                    place.row, place.col, mark.comment, {"x_scale": 3, "y_scale": 2.2, "font_name": "宋体"}
+                )
             continue
         _write_input(ws, formats, place, cell.kind, fill.values.get(code), marks.get(code))
         validation = _validation(cell.kind, place.a1)
@@ -432,3 +459,63 @@ def write_template(
 def blank_template_name(spec: Spec) -> str:
     """File name of an edition's blank template in workbook_templates/."""
     return f"政府信息公开年报模板_{spec.label}.xlsx"
+
+
+def write_table_sheets(
+    wb: Workbook,
+    spec: Spec,
+    values: Mapping[str, Any],
+    *,
+    formats: dict[str, Any] | None = None,
+    header: str | None = None,
+) -> dict[str, Worksheet]:
+    """Add the edition's table sheets (二、三、四), filled with `values`, to an open workbook.
+
+    Sheet names, labels, merged ranges, cell positions, defined names and live checks are the
+    template's; every input is written as a number (a code missing from `values` is 0, never blank);
+    totals are the template's formulas carrying the value computed from `values`. The sheets are not
+    protected. Used by the city summary (汇总表); returns the new sheets by name.
+    """
+    lay = layout(spec)
+    formats = formats or _formats(wb)
+    plans = [plan for plan in lay.sheets if plan.kind == TABLES]
+    sheets = {plan.name: wb.add_worksheet(plan.name) for plan in plans}
+    for plan in plans:
+        ws = sheets[plan.name]
+        for col, width in plan.widths.items():
+            ws.set_column(col, col, width)
+        for row, height in plan.heights.items():
+            ws.set_row(row, height)
+        ws.set_paper(9)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.center_horizontally()
+        ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+        ws.set_footer("&C第 &P 页，共 &N 页")
+        ws.set_header(f"&L{(header or '').replace('&', '&&')}&R&A")
+        if plan.repeat_rows:
+            ws.repeat_rows(*plan.repeat_rows)
+        if plan.freeze:
+            ws.freeze_panes(*plan.freeze)
+    for lab in lay.labels:
+        if lab.sheet not in sheets:
+            continue
+        ws, fmt = sheets[lab.sheet], formats[lab.style]
+        if (lab.row, lab.col) != (lab.last_row, lab.last_col):
+            ws.merge_range(lab.row, lab.col, lab.last_row, lab.last_col, lab.text, fmt)
+        else:
+            ws.write_string(lab.row, lab.col, lab.text, fmt)
+    for code, cell in spec.cells.items():
+        place = lay.places[code]
+        ws = sheets[place.sheet]
+        if cell.is_total:
+            key = "total_amount" if cell.kind == "amount" else "total"
+            ws.write_formula(
+                place.row, place.col, _total_formula(lay, code), formats[key], _cached_total(lay, code, values)
+            )
+        else:
+            _write_input(ws, formats, place, cell.kind, values.get(code) or 0, None)
+            wb.define_name(defined_name(code), "=" + place.ref)
+    if all(check.sheet in sheets for check in lay.checks):
+        _write_checks(lay, sheets, formats)
+    return sheets

@@ -1,0 +1,169 @@
+"""The check pipeline: rules over a submission (pure), and read → rules → explanations for a workbook."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from .findings import ERROR, Finding, Report, finding
+from .layout import layout
+from .rules import Context, cells_of, run_rule
+from .rules.explanations import apply as _apply_explanations
+from .spec import Spec, load_specs
+from .submission import Submission
+
+
+@dataclass
+class Options:
+    """Choices of the coordinator running the check (CLI flags, batch settings)."""
+
+    year: int | None = None  # the report year being collected; a file of another year → year-mismatch
+    text_limit: int | None = None  # overrides the T3 limit (default from the spec)
+
+
+@dataclass
+class CheckResult:
+    """Everything known about one checked file: the submission read (if any), its report and edition."""
+
+    file: str
+    submission: Submission | None
+    report: Report
+    spec: Spec | None
+
+    @property
+    def agency(self) -> str | None:
+        return self.submission.agency if self.submission else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The --json object of one file (documented in docs/readme/validation.md)."""
+        sub, report = self.submission, self.report
+        return {
+            "file": self.file,
+            "agency": self.agency,
+            "edition": self.spec.edition if self.spec else (sub.edition if sub else None),
+            "year": sub.year if sub else None,
+            "status": report.status,
+            "counts": {
+                "error": len(report.errors),
+                "warning": len(report.open_warnings),
+                "explained": len(report.warnings) - len(report.open_warnings),
+                "notice": len(report.notices),
+            },
+            "findings": [_finding_dict(f) for f in report.sorted()],
+        }
+
+
+_FINDING_KEYS = ("rule", "severity", "status", "sheet", "cell", "code", "expected", "found", "message", "explanation")
+
+
+def _finding_dict(f: Finding) -> dict[str, Any]:
+    """Finding.to_dict in a reading order, without agency and file (stated once per file)."""
+    d = f.to_dict()
+    return {key: d[key] for key in _FINDING_KEYS}
+
+
+def check(
+    submission: Submission, *, previous: Submission | None = None, options: Options | None = None
+) -> list[Finding]:
+    """Every rule of the submission's edition over it; pure (no disk, no clock).
+
+    `previous` is the same agency's report of the year before: the cross-year rules (I1–I3) run
+    only when it is given and really is last year's. Findings come in spec order; Report sorts.
+    """
+    options = options or Options()
+    spec = submission.spec
+    findings = year_mismatch(submission, options)
+    ctx = Context(submission, previous, options.text_limit)
+    for rule in spec.rules.values():
+        if rule.kind:
+            findings += run_rule(rule, ctx)
+    return findings
+
+
+def year_mismatch(submission: Submission, options: Options) -> list[Finding]:
+    """A report of another year than the one being collected is an error at 报告年度."""
+    if options.year is None or submission.year is None or submission.year == options.year:
+        return []
+    place = layout(submission.spec).places["info.year"]
+    return [
+        finding(
+            submission.spec,
+            "year-mismatch",
+            sheet=place.sheet,
+            cell=place.a1,
+            code="info.year",
+            expected=options.year,
+            found=submission.year,
+        )
+    ]
+
+
+def apply_explanations(submission: Submission, findings: list[Finding]) -> list[Finding]:
+    """Warnings named by a long enough 情况说明 row become 已说明; notices about the rows are added."""
+    return _apply_explanations(submission, findings)
+
+
+def drop_consequences(spec: Spec, findings: list[Finding], reading: list[Finding]) -> list[Finding]:
+    """Remove rule findings that only restate a value the reader refused (counted as 0).
+
+    E.g. a 「五件」 in 一、本年新收 is an error of its own; the E1 imbalance it causes is not news.
+    """
+    refused = {f.code for f in reading if f.severity == ERROR and f.code in spec.cells}
+    if not refused:
+        return findings
+    cells = spec.cells
+
+    def inputs(code: str) -> set[str]:
+        cell = cells.get(code)
+        if cell is None or not cell.is_total:
+            return {code}
+        return set().union(*(inputs(p) for p in cell.parts))
+
+    kept = []
+    for f in findings:
+        involved = set().union(*(inputs(c) for c in cells_of(f, spec))) if f.code else set()
+        if not involved & refused:
+            kept.append(f)
+    return kept
+
+
+def check_workbook(
+    source: Path | bytes,
+    *,
+    name: str | None = None,
+    previous: Submission | Callable[[Submission], Submission | None] | None = None,
+    options: Options | None = None,
+    limits: Any = None,
+) -> CheckResult:
+    """Read and check one workbook: read → identity/year → rules → explanations (never raises on a bad file).
+
+    `previous` is last year's report of the same agency, or a function that finds it from the
+    submission just read (the batch only knows the unit after reading; the file is read once).
+    Every finding is stamped with the agency and the file name. The input is never modified.
+    """
+    from .reader import ReadResult, read_workbook
+
+    file = name or (Path(source).name if not isinstance(source, bytes) else "未命名.xlsx")
+    try:
+        read = read_workbook(source, name=file, limits=limits)
+    except Exception as exc:  # a reader bug must not stop a batch: the file becomes a finding
+        logger.exception("读取文件“{}”时出现内部错误", file)
+        reason = f"读取时出现内部错误 {type(exc).__name__}，请把此文件发给技术支持"
+        any_spec = next(iter(load_specs().values()))
+        read = ReadResult(
+            submission=None, findings=[finding(any_spec, "file-unreadable", file=file, reason=reason)], spec=None
+        )
+    findings = list(read.findings)
+    sub = read.submission
+    if sub is not None:
+        if callable(previous):
+            previous = previous(sub)
+        findings += drop_consequences(sub.spec, check(sub, previous=previous, options=options), read.findings)
+        findings = apply_explanations(sub, findings)
+    agency = sub.agency if sub is not None else None
+    stamped = [f.about(agency=agency, file=file) for f in findings]
+    return CheckResult(file=file, submission=sub, report=Report(stamped), spec=read.spec)

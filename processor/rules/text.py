@@ -1,0 +1,45 @@
+"""Rule kinds over the text sections: `text_required` (T1/T2), `text_length` (T3), `text_mentions` (T4)."""
+
+from __future__ import annotations
+
+from ..findings import Finding
+from ..spec import Rule
+from . import Context
+
+
+def text_chars(text: str) -> int:
+    """Length as a clerk counts 字: every character except spaces and line breaks."""
+    return sum(1 for ch in text if not ch.isspace())
+
+
+def _text(rule: Rule, ctx: Context) -> tuple[str, str]:
+    code = rule.params["text"]
+    return code, ctx.submission.texts.get(code) or ""
+
+
+def check_required(rule: Rule, ctx: Context) -> list[Finding]:
+    """A finding when the text section is empty (blank or whitespace only)."""
+    code, text = _text(rule, ctx)
+    if text.strip():
+        return []
+    return [ctx.at(rule, code, heading=ctx.spec.text(code).heading)]
+
+
+def check_length(rule: Rule, ctx: Context) -> list[Finding]:
+    """A finding when the text has more characters than the limit (Options.text_limit overrides the spec)."""
+    code, text = _text(rule, ctx)
+    limit = ctx.text_limit if ctx.text_limit is not None else int(rule.params["limit"])
+    length = text_chars(text)
+    if length <= limit:
+        return []
+    return [ctx.at(rule, code, expected=limit, found=length, heading=ctx.spec.text(code).heading)]
+
+
+def check_mentions(rule: Rule, ctx: Context) -> list[Finding]:
+    """A finding when the text mentions none of the rule's words (spaces inside a word are ignored)."""
+    code, text = _text(rule, ctx)
+    squeezed = "".join(text.split())
+    words = rule.params["words"]
+    if any("".join(w.split()) in squeezed for w in words):
+        return []
+    return [ctx.at(rule, code, heading=ctx.spec.text(code).heading, words="、".join(words))]

@@ -1,0 +1,48 @@
+"""Rule kind `total` (E2/E3/E4): a total the workbook shows must equal the sum of its parts."""
+
+from __future__ import annotations
+
+from ..findings import Finding
+from ..spec import Rule
+from ..submission import Number
+from . import Context, column_words, compact_cells, row_words
+
+
+def _displayed(ctx: Context, code: str) -> Number:
+    """What the workbook shows in a cell: the shown total for a total cell, else the value read."""
+    shown = ctx.submission.shown_totals.get(code) if ctx.spec.cells[code].is_total else None
+    return ctx.values[code] if shown is None else shown
+
+
+def check(rule: Rule, ctx: Context) -> list[Finding]:
+    """One finding per total cell checked by `rule` whose shown value differs from its parts' sum.
+
+    Not findings: totals the workbook did not show (they are recomputed anyway), and totals that
+    add up their displayed parts correctly but inherit a wrong part total (e.g. the corner cell
+    of 三 summing a typed-over （七）总计): the wrong part has its own finding.
+    """
+    places = ctx.layout.places
+    cells = ctx.spec.cells
+    findings = []
+    for code, cell in cells.items():
+        if cell.rule != rule.id or not cell.is_total:
+            continue
+        shown = ctx.submission.shown_totals.get(code)
+        expected = ctx.values[code]
+        if shown is None or shown == expected:
+            continue
+        inherited = any(cells[p].is_total and _displayed(ctx, p) != ctx.values[p] for p in cell.parts)
+        if inherited and shown == sum((_displayed(ctx, p) for p in cell.parts), start=0):
+            continue
+        findings.append(
+            ctx.at(
+                rule,
+                code,
+                expected=expected,
+                found=shown,
+                row=row_words(cell.row),
+                column=column_words(cell.table, cell.column),
+                parts=compact_cells([places[p].a1 for p in cell.parts]),
+            )
+        )
+    return findings

@@ -1,0 +1,232 @@
+"""The feedback workbook: our template with the agency's values, flagged cells, a 校验结果 sheet; correct it and resubmit."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from processor.check import CheckResult, apply_explanations, check, check_workbook
+from processor.feedback import SHEET, feedback_name, write_feedback
+from processor.findings import Report, finding
+from processor.layout import layout
+from processor.spec import get_spec
+from processor.template import SEVERITY_FILL
+from tests import seed
+from tests.submissions import submission, zeros
+from tests.workbooks import SOFFICE, fill_template, roundtrip, set_cells
+
+BROKEN_E1 = {"s3.r1.c1": 5, "s3.r2.c1": 1, "s3.r3_1.c1": 4, "s3.r4.c1": 1}
+E1_CELLS = ("D6", "D7", "D27", "D28")  # 2019 edition
+E1_CELLS_2021 = ("D6", "D7", "D29", "D30")  # three （六） rows push （七）总计 down
+
+
+def fill(sheet, ref: str) -> str:
+    return sheet[ref].fill.fgColor.rgb[-6:]
+
+
+def colour(severity: str) -> str:
+    return SEVERITY_FILL[severity].lstrip("#")
+
+
+def result_of(sub, previous=None) -> CheckResult:
+    findings = apply_explanations(sub, check(sub, previous=previous))
+    return CheckResult(file="某局年报.xlsx", submission=sub, report=Report(findings), spec=sub.spec)
+
+
+# ---- built from submissions (no reader) -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory) -> tuple[CheckResult, openpyxl.Workbook]:
+    """E1 broken in 自然人, an E4 typed-over total, one explained and one open I1 warning."""
+    this = submission(
+        year=2020,
+        values={**BROKEN_E1, "s3.r2.c2": 0, "s4.r1.c1": 2},
+        shown={"s4.r1.c5": 3},
+        notes=[("I1", "D7", "上年数据统计口径调整所致")],
+    )
+    last = submission(year=2019, values={"s3.r4.c1": 2, "s3.r4.c2": 3})
+    result = result_of(this, last)
+    path = write_feedback(tmp_path_factory.mktemp("fb") / feedback_name(result.file), result)
+    return result, openpyxl.load_workbook(path)
+
+
+def test_feedback__results_sheet_first_and_active(mixed):
+    _, wb = mixed
+    assert wb.sheetnames[0] == SHEET and wb.active.title == SHEET
+    assert wb.sheetnames[1:] == [p.name for p in layout(get_spec("2019")).sheets]
+
+
+def test_feedback__results_sheet_header_verdict_and_counts(mixed):
+    _, wb = mixed
+    ws = wb[SHEET]
+    header = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(2, 8)}
+    assert header["文件"] == "某局年报.xlsx" and header["单位"] == "测试市测试局"
+    assert header["结论"] == "退回，请改正后重新提交"
+    assert header["统计"] == "错误 2 个，警告 1 个，已说明 1 个，提示 0 个"
+
+
+def test_feedback__results_sheet_lists_every_finding_with_a_link_to_its_cell(mixed):
+    result, wb = mixed
+    ws = wb[SHEET]
+    rows = [r for r in ws.iter_rows(min_row=11) if r[0].value]
+    assert [(r[1].value, r[2].value.split()[0], r[3].value) for r in rows] == [
+        ("错误", "E1", "三、依申请公开!D6"),
+        ("错误", "E4", "四、复议诉讼!E6"),
+        ("已说明", "I1", "三、依申请公开!D7"),
+        ("警告", "I1", "三、依申请公开!E7"),
+    ]
+    assert [r[3].hyperlink.location for r in rows] == [
+        "'三、依申请公开'!D6",
+        "'四、复议诉讼'!E6",
+        "'三、依申请公开'!D7",
+        "'三、依申请公开'!E7",
+    ]
+    assert rows[0][6].value == result.report.sorted()[0].message
+    assert "上年数据统计口径调整所致" in rows[2][6].value
+
+
+def test_feedback__every_operand_of_a_broken_balance_is_highlighted_with_its_message(mixed):
+    result, wb = mixed
+    ws = wb["三、依申请公开"]
+    e1 = result.report.pick("E1")[0]
+    for ref in E1_CELLS:
+        assert fill(ws, ref) == colour("error"), ref
+        assert e1.message in ws[ref].comment.text
+    assert fill(ws, "F6") != colour("error")
+
+
+def test_feedback__the_most_severe_status_colours_a_cell_hit_twice(mixed):
+    _, wb = mixed
+    ws = wb["三、依申请公开"]
+    assert fill(ws, "D7") == colour("error")  # E1 operand and explained I1
+    assert "【已说明 I1】" in ws["D7"].comment.text and "【错误 E1】" in ws["D7"].comment.text
+    assert fill(ws, "E7") == colour("warning")
+
+
+def test_feedback__total_cell_highlighted_and_formula_kept(mixed):
+    _, wb = mixed
+    ws = wb["四、复议诉讼"]
+    assert fill(ws, "E6") == colour("error") and ws["E6"].value == "=SUM(A6:D6)" and ws["E6"].comment
+
+
+def test_feedback__agency_values_written_back_totals_stay_formulas(mixed):
+    _, wb = mixed
+    ws = wb["三、依申请公开"]
+    assert [ws[r].value for r in ("D6", "D7", "D8", "D28")] == [5, 1, 4, 1]
+    assert ws["D27"].value == "=SUM(D8:D26)"
+    assert ws.protection.sheet
+
+
+def test_feedback__open_warning_prefilled_in_a_free_explanation_row(mixed):
+    _, wb = mixed
+    ws = wb["情况说明"]
+    assert [tuple(c.value for c in row[1:4]) for row in ws.iter_rows(min_row=4, max_row=6)] == [
+        ("I1", "D7", "上年数据统计口径调整所致"),
+        ("I1", "E7", None),
+        (None, None, None),
+    ]
+
+
+def test_feedback__refused_value_written_back_as_typed_and_marked(tmp_path):
+    sub = submission(values={"s3.r1.c1": 0})
+    spec = sub.spec
+    refused = finding(spec, "value-not-number", sheet="三、依申请公开", cell="D6", code="s3.r1.c1", found="五件")
+    result = CheckResult("a.xlsx", sub, Report([refused]), spec)
+    path = write_feedback(tmp_path / "a_反馈.xlsx", result)
+    ws = openpyxl.load_workbook(path)["三、依申请公开"]
+    assert ws["D6"].value == "五件" and fill(ws, "D6") == colour("error") and "五件" in ws["D6"].comment.text
+    # resubmitting the feedback without fixing the value is refused again, not read as 0
+    again = check_workbook(path)
+    assert ("value-not-number", "D6") in [(f.rule_id, f.cell) for f in again.report.errors]
+
+
+def test_feedback__user_text_starting_with_equals_stays_text(tmp_path):
+    sub = submission(texts={"text.s6": '=HYPERLINK("http://x")'}, agency="=1+1")
+    result = result_of(sub)
+    wb = openpyxl.load_workbook(write_feedback(tmp_path / "f.xlsx", result))
+    assert wb["文字部分"]["A13"].value == '=HYPERLINK("http://x")' and wb["文字部分"]["A13"].data_type == "s"
+    assert wb[SHEET]["B3"].value == "=1+1" and wb[SHEET]["B3"].data_type == "s"
+
+
+def test_feedback__unreadable_file__refused(tmp_path):
+    result = CheckResult("坏文件.xlsx", None, Report([]), None)
+    with pytest.raises(ValueError, match=r"坏文件\.xlsx"):
+        write_feedback(tmp_path / "x.xlsx", result)
+
+
+def test_feedback_name__keeps_the_stem():
+    assert feedback_name("绥芬河市住建局.xlsx") == "绥芬河市住建局_反馈.xlsx"
+
+
+# ---- real workbooks: check → feedback → correct → check again --------------------------------
+
+
+@pytest.fixture(scope="module")
+def cycle(tmp_path_factory) -> dict[str, Path]:
+    """A broken-E1 file, its feedback, the feedback corrected with openpyxl, and LibreOffice-saved copies."""
+    base = tmp_path_factory.mktemp("cycle")
+    broken = fill_template(base / "住建局.xlsx", values={**zeros(), **BROKEN_E1})
+    feedback = write_feedback(base / feedback_name(broken.name), check_workbook(broken))
+    corrected = shutil.copy(feedback, base / "住建局_改正.xlsx")
+    set_cells(Path(corrected), {"s3.r1.c1": 4})
+    seed_file = fill_template(
+        base / "seed.xlsx", edition="2019", year=seed.YEAR, agency=seed.AGENCY, values=seed.SECTION2, texts=seed.texts()
+    )
+    seed_feedback = write_feedback(base / "seed_反馈.xlsx", check_workbook(seed_file))
+    books = {
+        "broken": broken,
+        "feedback": feedback,
+        "corrected": Path(corrected),
+        "seed": seed_file,
+        "seed-feedback": seed_feedback,
+    }
+    if SOFFICE:
+        lo = base / "lo"
+        lo.mkdir()
+        for name in ("feedback", "corrected"):
+            books[f"{name}-lo"] = Path(shutil.copy(books[name], lo / books[name].name))
+        roundtrip([books["feedback-lo"], books["corrected-lo"]])
+    return books
+
+
+def lo(cycle, name):
+    if f"{name}-lo" not in cycle:
+        pytest.skip("soffice not installed")
+    return cycle[f"{name}-lo"]
+
+
+def test_cycle__feedback_of_broken_e1_highlights_the_column(cycle):
+    ws = openpyxl.load_workbook(cycle["feedback"])["三、依申请公开"]
+    assert [fill(ws, ref) for ref in E1_CELLS_2021] == [colour("error")] * 4
+    assert all("自然人列" in ws[ref].comment.text for ref in E1_CELLS_2021)
+
+
+def test_cycle__feedback_resubmitted_unchanged__same_error(cycle):
+    result = check_workbook(cycle["feedback"])
+    assert [(f.rule_id, f.cell) for f in result.report.errors] == [("E1", "D6")]
+
+
+def test_cycle__corrected_in_the_feedback_workbook__validates_clean(cycle):
+    result = check_workbook(cycle["corrected"])
+    assert result.report.errors == [] and result.report.open_warnings == []
+
+
+def test_cycle__feedback_saved_by_libreoffice__same_error(cycle):
+    result = check_workbook(lo(cycle, "feedback"))
+    assert [(f.rule_id, f.cell) for f in result.report.errors] == [("E1", "D6")]
+
+
+def test_cycle__corrected_and_saved_by_libreoffice__validates_clean(cycle):
+    result = check_workbook(lo(cycle, "corrected"))
+    assert result.report.errors == [] and result.report.open_warnings == []
+
+
+def test_cycle__seed_feedback_keeps_every_value(cycle):
+    original = check_workbook(cycle["seed"]).submission
+    again = check_workbook(cycle["seed-feedback"]).submission
+    assert again.values == original.values and again.texts == original.texts
+    assert (again.agency, again.year) == (seed.AGENCY, seed.YEAR)

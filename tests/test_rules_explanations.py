@@ -1,0 +1,86 @@
+"""情况说明: a long enough explanation turns a warning into 已说明; the rows themselves get notices."""
+
+from processor.check import apply_explanations, check
+from processor.findings import Report, finding
+from processor.spec import get_spec
+from tests.submissions import submission
+
+REASON = "上年统计口径有误，已与上级核实"
+
+
+def explained(*notes, year=2020, this_values=None):
+    this = submission(
+        year=year,
+        values=this_values or {"s3.r2.c1": 1, "s3.r2.c2": 1, "s3.r3_1.c1": 1, "s3.r3_1.c2": 1},
+        notes=list(notes),
+    )
+    last = submission(year=year - 1, values={"s3.r1.c1": 3, "s3.r4.c1": 3, "s3.r1.c2": 2, "s3.r4.c2": 2})
+    return apply_explanations(this, check(this, previous=last))
+
+
+def status(findings):
+    return [(f.rule_id, f.cell, f.status_label) for f in Report(findings).sorted()]
+
+
+def test_explanation__rule_and_cell__only_that_warning_explained():
+    findings = explained(("I1", "D7", REASON))
+    assert status(findings) == [("I1", "D7", "已说明"), ("I1", "E7", "警告")]
+    assert next(f for f in findings if f.cell == "D7").explanation == REASON
+    assert [f.severity for f in findings] == ["warning", "warning"]  # severity stays
+
+
+def test_explanation__rule_without_cell__every_warning_of_the_rule():
+    assert status(explained(("i1", "", REASON))) == [("I1", "D7", "已说明"), ("I1", "E7", "已说明")]
+
+
+def test_explanation__cell_typed_with_sheet_and_dollars__matches():
+    assert status(explained(("I1", "三、依申请公开!$E$7", REASON)))[1] == ("I1", "E7", "已说明")
+
+
+def test_explanation__too_short__warning_stays_open_and_a_notice_names_the_row():
+    findings = explained(("I1", "D7", "核实无误"))
+    spec = get_spec("2019")
+    assert status(findings) == [("I1", "D7", "警告"), ("I1", "E7", "警告"), ("explanation-short", "D4", "提示")]
+    short = findings[-1]
+    assert (
+        short.message
+        == finding(spec, "explanation-short", sheet="情况说明", cell="D4", found="I1 D7", expected=6).message
+    )
+
+
+def test_explanation__names_no_current_warning__unmatched_notice():
+    findings = explained(("I1", "F7", REASON))
+    assert status(findings)[-1] == ("explanation-unmatched", "B4", "提示")
+
+
+def test_explanation__for_an_error__cannot_explain_it():
+    findings = explained(("E1", "", REASON), this_values={"s3.r1.c1": 1})
+    assert [(f.rule_id, f.status_label) for f in findings if f.rule_id.startswith(("E1", "explanation"))] == [
+        ("E1", "错误"),
+        ("explanation-for-error", "提示"),
+    ]
+
+
+def test_explanation__text_without_rule_or_cell__incomplete_notice():
+    findings = explained(("", "", REASON))
+    assert status(findings)[-1] == ("explanation-incomplete", "B4", "提示")
+
+
+def test_explanation__prefilled_row_left_empty_after_fix__ignored():
+    this = submission(year=2020, notes=[("I1", "D7", "")])
+    assert apply_explanations(this, check(this)) == []
+
+
+def test_explanation__second_row__numbered_by_its_row():
+    findings = explained(("I1", "D7", REASON), ("I1", "E7", "太短"))
+    assert status(findings)[-1] == ("explanation-short", "D5", "提示")
+
+
+def test_explanation__prefilled_row_without_text__warning_open_no_notice():
+    findings = explained(("I1", "D7", ""))
+    assert status(findings) == [("I1", "D7", "警告"), ("I1", "E7", "警告")]
+
+
+def test_explanation__rule_typed_in_lower_case__notice_spells_it_as_the_catalogue():
+    findings = explained(("table-blank", "B5", "确实没有"))
+    assert findings[-1].rule_id == "explanation-unmatched" and "“table-blank B5”" in findings[-1].message
