@@ -60,7 +60,14 @@ def _root(
     """nianbao（年报）：政府信息公开工作年度报告的模板生成、校验与汇总工具。"""
 
 
+from . import demo as _demo  # noqa: E402,F401  (registers commands)
+from . import init as _init  # noqa: E402,F401  (registers commands)
+from . import run as _run  # noqa: E402,F401  (registers commands)
+from . import status as _status  # noqa: E402,F401  (registers commands)
 from . import template as _template  # noqa: E402,F401  (registers commands)
+from . import templates as _templates  # noqa: E402,F401  (registers commands)
+from . import validate as _validate  # noqa: E402,F401  (registers commands)
+from . import watch as _watch  # noqa: E402,F401  (registers commands)
 
 
 def main() -> None:

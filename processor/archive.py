@@ -1,0 +1,174 @@
+"""Lossless moves: safe path names, durable copies to a free name, and where each kind of file goes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+from pathlib import Path
+
+from .atomic import TEMP_PREFIX, TEMP_SUFFIX
+
+# Outbox layout (folder names a coordinator reads).
+ARCHIVE_DIR, FEEDBACK_DIR, SUMMARY_DIR, LOG_DIR = "归档", "反馈", "汇总", "日志"
+LEDGER_FILE, LOCK_FILE = "ledger.sqlite", ".nianbao.lock"
+STATUS_DIR = {
+    "accepted": "已通过",
+    "warning": "有警告",
+    "explained": "有警告",
+    "rejected": "被退回",
+    "duplicate": "重复",
+}
+UNKNOWN_UNIT = "未识别单位"
+
+_ILLEGAL = re.compile(r'[<>:"/\\|?*]')
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
+MAX_CHARS, MAX_BYTES = 60, 180  # per path component; leaves room under Windows' 260-character paths
+
+
+def safe_component(name: str | None, *, fallback: str = "未命名", max_chars: int = MAX_CHARS) -> str:
+    """A name usable as one path component on Windows and POSIX, as close to `name` as possible.
+
+    Removes path separators, Windows-illegal characters <>:"/\\|?*, control and invisible format
+    characters (including bidi overrides), leading dots (no hidden files, no ..), trailing dots and
+    spaces; prefixes reserved device names (CON, NUL, COM1…); shortens long names keeping the suffix.
+    """
+    text = unicodedata.normalize("NFC", name or "")
+    text = "".join(" " if ch in "\t\r\n" else ch for ch in text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+    text = _ILLEGAL.sub("_", text)
+    text = re.sub(r"\s+", " ", text).strip().lstrip(".").rstrip(". ")
+    if not text:
+        return fallback
+    if text.split(".")[0].strip().upper() in _RESERVED:
+        text = "_" + text
+    return _shorten(text, max_chars)
+
+
+def _shorten(text: str, max_chars: int) -> str:
+    stem, dot, suffix = text.rpartition(".")
+    if not dot or len(suffix) > 8 or not stem:
+        stem, suffix = text, ""
+    else:
+        suffix = "." + suffix
+    while stem and (len(stem) + len(suffix) > max_chars or len((stem + suffix).encode("utf-8")) > MAX_BYTES):
+        stem = stem[:-1]
+    return (stem.rstrip(". ") or "_") + suffix
+
+
+def numbered(name: str, n: int) -> str:
+    """name.xlsx → name (2).xlsx: the n-th free name for a clash."""
+    if n <= 1:
+        return name
+    path = Path(name)
+    return f"{path.stem} ({n}){path.suffix}"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (POSIX); Windows has no directory handles to sync."""
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class ContentChanged(OSError):
+    """The source file changed between hashing and copying; it is left for the next run."""
+
+
+def store(source: bytes | Path, sha256: str, folder: Path, name: str) -> Path:
+    """Durably store `source` (bytes, or a file copied by streaming) in `folder` under `name` or the
+    first free numbered variant of it.
+
+    Idempotent: when a file with the same content already sits under one of the candidate names
+    (a run interrupted after copying), that file is returned and nothing is written. Never replaces
+    a different file. Writes to a temporary file in `folder`, fsyncs, then links it to the free name
+    (os.link fails rather than overwrite; os.replace after an existence check where links are not
+    supported), so a crash leaves either nothing or the complete file under the name.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    name = safe_component(name)
+    size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
+    n = 1
+    while True:
+        target = folder / numbered(name, n)
+        if not target.exists():
+            break
+        if target.is_file() and target.stat().st_size == size and sha256_file(target) == sha256:
+            return target
+        n += 1
+    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if isinstance(source, bytes):
+                fh.write(source)
+            else:
+                with open(source, "rb") as src:
+                    shutil.copyfileobj(src, fh, 1 << 20)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if not isinstance(source, bytes) and sha256_file(tmp) != sha256:
+            raise ContentChanged(f"{source} changed while it was copied")
+        while True:
+            try:
+                os.link(tmp, target)
+                tmp.unlink()
+                break
+            except FileExistsError:
+                n += 1
+                target = folder / numbered(name, n)
+            except OSError:  # no hard links here (some network shares, FAT): check, then rename
+                while target.exists():
+                    n += 1
+                    target = folder / numbered(name, n)
+                os.replace(tmp, target)
+                break
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(folder)
+    return target
+
+
+def archive_folder(outbox: Path, year: int | None, status: str, unit: str | None) -> Path:
+    """outbox/归档/<年度>/<已通过|有警告|被退回|重复>/<单位>/"""
+    year_part = f"{year}年度" if year else "年度不明"
+    return outbox / ARCHIVE_DIR / year_part / STATUS_DIR[status] / safe_component(unit, fallback=UNKNOWN_UNIT)
+
+
+def feedback_folder(outbox: Path, unit: str | None) -> Path:
+    """outbox/反馈/<单位>/"""
+    return outbox / FEEDBACK_DIR / safe_component(unit, fallback=UNKNOWN_UNIT)
+
+
+def feedback_name(original: str) -> str:
+    return safe_component(f"{Path(original).stem}_反馈.xlsx")
+
+
+def summary_path(outbox: Path, year: int, suffix: str = ".xlsx") -> Path:
+    return outbox / SUMMARY_DIR / f"{year}年政府信息公开年报汇总{suffix}"
+
+
+def relative(path: Path, base: Path) -> str:
+    """A path as the ledger stores it: relative to `base`, with forward slashes (portable)."""
+    return Path(path).resolve().relative_to(base.resolve()).as_posix()

@@ -1,0 +1,941 @@
+"""One job over the inbox: intake, check, feedback, archive, ledger, consolidation (the I/O edge).
+
+Per file, in this order (crash-safe: any interruption leaves a state the next run completes):
+
+1. read the bytes once and hash them (SHA-256 identifies the file from now on);
+2. ledger: a 'received' row, committed;
+3. check (a pure function of the bytes; may run in a worker process);
+4. feedback workbook written atomically (temp file + rename);
+5. the original stored in the archive (temp file in the archive folder, fsync, link to a free name);
+6. ledger: outcome, destination, values, superseded older submission: one transaction;
+7. the original unlinked from the inbox (only if it is still the file that was archived).
+
+On the next run, an inbox file whose hash the ledger has as done from the same inbox path is just
+unlinked (step 7 was lost); a 'received' row is processed again (the archive step finds its earlier
+copy by content and does not copy twice). Nothing is counted twice: the counts come from the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import traceback
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from . import archive
+from .config import Settings
+from .consolidate import COUNTED, MISSING, REJECTED, ROLLUP, STATUS_LABEL, SummaryData, UnitResult
+from .findings import ERROR, NOTICE, WARNING, Finding, Report, finding
+from .inbox import Candidate, Skipped, read_file, wait_for_complete
+from .joblock import job_lock
+from .layout import layout
+from .ledger import DONE, DUPLICATE, FileRow, Ledger
+from .logs import progress
+from .roster import Roster, load_roster
+from .spec import Spec, edition_for_year, get_spec
+from .submission import Submission
+
+ACCEPTED, WARNED, EXPLAINED = "accepted", "warning", "explained"
+FILE_STATUS_LABEL = {**STATUS_LABEL, DUPLICATE: "重复提交", "recovered": "上次中断，已补完", "error": "处理出错"}
+OUTSIDE_ROSTER = "名册以外的单位"
+MAX_ATTEMPTS = 3  # a file that interrupted processing this often is returned as unreadable
+IN_MEMORY_LIMIT = 64 * 1024 * 1024  # larger files are streamed, never held in memory
+MIN_POOL_FILES = 4  # fewer files are checked in this process (starting workers costs more)
+
+CheckFn = Callable[..., Any]  # check_workbook(source, *, name, previous, options, limits) -> CheckResult
+FeedbackFn = Callable[[Path, Any], Path]
+SummaryFn = Callable[..., Path]
+
+
+# ---- the per-file step (pure: bytes in, a small picklable result out) -----------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    """One file to check, as handed to a worker."""
+
+    file_id: int
+    name: str
+    rel: str
+    folders: tuple[str, ...]
+    sha256: str
+    source: bytes | str  # the content, or the path of a file too large to hold in memory
+    year: int
+    text_limit: int | None = None
+    limits: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 1
+
+
+@dataclass
+class Examined:
+    """What checking one file found; the CheckResult's report already holds the batch's own findings."""
+
+    task: Task
+    result: Any  # CheckResult (file, submission, report, spec)
+    unit: str | None  # roster name, or the name as written when the roster does not know it
+    on_roster: bool
+    group: tuple[str, ...] = ()
+    error: str | None = None  # the check itself failed (a bug or an unexpected condition)
+    trace: str | None = None  # its traceback, for the log file
+
+
+@dataclass
+class Context:
+    """What the per-file step needs besides the file: roster, last year's data, the check function."""
+
+    roster: Roster | None
+    previous: Callable[[str, int], Submission | None]  # (unit, year) → that year's counted submission
+    check: CheckFn | None = None
+
+
+def status_of(report: Report) -> str:
+    """accepted | warning | explained | rejected, from the findings."""
+    if report.errors:
+        return REJECTED
+    if report.open_warnings:
+        return WARNED
+    if report.warnings:
+        return EXPLAINED
+    return ACCEPTED
+
+
+def _default_check(source: Any, **kwargs: Any) -> Any:
+    from .check import check_workbook
+
+    return check_workbook(source, **kwargs)
+
+
+def _options(task: Task) -> Any:
+    from .check import Options
+
+    return Options(year=task.year, text_limit=task.text_limit)
+
+
+def _limits(task: Task) -> Any:
+    return dict(task.limits) or None  # the reader takes a mapping of Limits fields
+
+
+def identify(
+    roster: Roster | None,
+    agency: str | None,
+    credit_code: str | None,
+    hints: Iterable[str],
+    kind: str = "report",
+) -> tuple[str | None, bool, tuple[str, ...]]:
+    """(unit, on roster, group) for a file: by the 单位名称 written, else by its folder or file name.
+
+    A roll-up (a county's consolidated report) is the group it stands for: named like the group,
+    placed at the group's parent, so that the summary counts it instead of the group's units.
+    """
+    if roster is not None and len(roster):
+        if kind == ROLLUP:
+            path = roster.group_named(agency)
+            if path is not None:
+                return path[-1], True, path[:-1]
+        unit = roster.match(agency, credit_code)
+        if unit is None:
+            for hint in hints:
+                unit = roster.find_in(hint)
+                if unit is not None:
+                    break
+        if unit is not None:
+            return unit.name, True, unit.group
+    name = (agency or "").strip() or None
+    return name, False, (OUTSIDE_ROSTER,) if name and roster is not None and len(roster) else ()
+
+
+def examine(task: Task, ctx: Context) -> Examined:
+    """Check one file and say whose it is. Pure apart from reading last year's data; never raises."""
+    if task.attempts > MAX_ATTEMPTS:
+        return _gave_up(task)
+    check = ctx.check or _default_check
+    try:
+        hints = (*reversed(task.folders), Path(task.name).stem)
+
+        def last_year(sub: Submission) -> Submission | None:
+            """The same unit's counted report of the year before (cross-year rules I1–I3), if any."""
+            credit = sub.texts.get("info.credit_code")
+            unit, on_roster, _ = identify(ctx.roster, sub.agency, credit, hints, sub.kind)
+            return ctx.previous(unit, task.year - 1) if unit and on_roster and task.year else None
+
+        kwargs = {"name": task.name, "options": _options(task), "limits": _limits(task)}
+        result = check(task.source, previous=last_year, **kwargs)
+        sub = result.submission
+        agency = sub.agency if sub else None
+        credit = sub.texts.get("info.credit_code") if sub else None
+        unit, on_roster, group = identify(ctx.roster, agency, credit, hints, sub.kind if sub else "report")
+        extra = (
+            []
+            if on_roster and sub and sub.kind == ROLLUP
+            else _unit_findings(ctx.roster, result, agency, unit, on_roster)
+        )
+        if extra:
+            result.report = Report([*result.report.findings, *extra])
+        return Examined(task, result, unit, on_roster, group)
+    except Exception as exc:  # a bug must not stop the job: the file stays in the inbox, the log says why
+        return Examined(task, None, None, False, (), f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
+def _unit_findings(
+    roster: Roster | None, result: Any, agency: str | None, unit: str | None, on_roster: bool
+) -> list[Finding]:
+    """unit-unknown when a roster is in use and the 单位名称 written is not on it."""
+    if roster is None or not len(roster) or not agency or result.submission is None:
+        return []
+    if roster.match(agency) is not None:
+        return []
+    spec = result.submission.spec
+    place = layout(spec).places["info.agency"]
+    closest = roster.closest(agency)
+    f = finding(
+        spec,
+        "unit-unknown",
+        sheet=place.sheet,
+        cell=place.a1,
+        code="info.agency",
+        found=agency,
+        expected="、".join(f"“{n}”" for n in closest) if closest else "（无相近名称）",
+        file=result.file,
+    )
+    counted_as = f"已按文件位置识别为“{unit}”" if on_roster and unit else "暂按名册以外的单位处理"
+    f = replace(f, message=f"{f.message}（{counted_as}。）", agency=agency)
+    return [f]
+
+
+# ---- worker processes ------------------------------------------------------------------------
+
+_worker_ctx: Context | None = None
+
+
+def _init_worker(roster: Roster | None, ledger_path: str, check: CheckFn | None) -> None:
+    global _worker_ctx
+    logger.remove()  # workers report through their results; the main process logs
+    ledger = Ledger(Path(ledger_path), readonly=True)
+    _worker_ctx = Context(roster, lambda unit, year: _previous(ledger, unit, year), check)
+
+
+def _examine_in_worker(task: Task) -> Examined:
+    assert _worker_ctx is not None
+    return examine(task, _worker_ctx)
+
+
+def _previous(ledger: Ledger, unit: str, year: int) -> Submission | None:
+    row = ledger.counted(unit, year)
+    return ledger.submission(row.id) if row else None
+
+
+def _ordered(items: Iterator[Task], fn: Callable[[Task], Examined], pool: Executor | None, window: int):
+    """Results of fn over items in order; with a pool, at most `window` tasks in flight."""
+    if pool is None:
+        for item in items:
+            yield fn(item)
+        return
+    pending: deque[Any] = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+# ---- outcomes --------------------------------------------------------------------------------
+
+
+@dataclass
+class FileOutcome:
+    """What the job did with one file (one console line, one --json entry)."""
+
+    name: str
+    rel: str
+    status: str  # accepted | warning | explained | rejected | duplicate | recovered | error
+    unit: str | None = None
+    on_roster: bool = False
+    sha256: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    archive: Path | None = None
+    feedback: Path | None = None
+    note: str | None = None  # a reason in Chinese (error, duplicate of …)
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(
+            "explained" if f.explained else f.severity for f in self.findings if f.severity in (ERROR, WARNING, NOTICE)
+        )
+
+    def line(self) -> str:
+        """The console line for this file."""
+        who = f"（{self.unit}）" if self.unit else ""
+        label = FILE_STATUS_LABEL.get(self.status, self.status)
+        c = self.counts
+        bits = [
+            f"{k} {c[key]}"
+            for key, k in ((ERROR, "错误"), (WARNING, "警告"), ("explained", "已说明"), (NOTICE, "提示"))
+            if c[key]
+        ]
+        text = f"{label}：{self.rel}{who}"
+        if bits:
+            text += "  " + "，".join(bits)
+        if self.note:
+            text += f"  {self.note}"
+        if self.status == REJECTED:
+            first = next((f for f in self.findings if f.severity == ERROR), None)
+            if first:
+                text += f"  首个错误：{first.message}"
+        return text
+
+    def to_dict(self, outbox: Path) -> dict[str, Any]:
+        return {
+            "file": self.rel,
+            "status": self.status,
+            "unit": self.unit,
+            "on_roster": self.on_roster,
+            "sha256": self.sha256,
+            "archive": str(self.archive) if self.archive else None,
+            "feedback": str(self.feedback) if self.feedback else None,
+            "note": self.note,
+            "counts": dict(self.counts),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class RunResult:
+    """What one run (or one watch cycle) did, and where its outputs are."""
+
+    year: int
+    edition: str
+    outbox: Path
+    files: list[FileOutcome] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    waiting: list[Candidate] = field(default_factory=list)  # still being written; left for later
+    units: list[UnitResult] = field(default_factory=list)
+    unidentified: list[FileRow] = field(default_factory=list)  # this year's files of no known unit
+    summary: Path | None = None
+    roster: Path | None = None
+    interrupted: bool = False
+
+    def count(self, *statuses: str) -> int:
+        return sum(1 for f in self.files if f.status in statuses)
+
+    @property
+    def missing(self) -> list[str]:
+        return [u.name for u in self.units if u.status == MISSING and u.group[:1] != (OUTSIDE_ROSTER,)]
+
+    @property
+    def unit_counts(self) -> Counter[str]:
+        return Counter(u.status for u in self.units)
+
+    def counts(self) -> dict[str, Any]:
+        """The numbers of to_dict() without the lists (what the ledger's runs table keeps)."""
+        d = self.to_dict()
+        return {
+            k: len(v) if isinstance(v, list) else v for k, v in d.items() if k not in ("archive", "feedback", "log")
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        units = self.unit_counts
+        return {
+            "year": self.year,
+            "edition": self.edition,
+            "received": self.count(ACCEPTED, WARNED, EXPLAINED, REJECTED, DUPLICATE),
+            "accepted": self.count(ACCEPTED, EXPLAINED),
+            "accepted_with_warnings": self.count(WARNED),
+            "explained": self.count(EXPLAINED),
+            "rejected": self.count(REJECTED),
+            "duplicates": self.count(DUPLICATE),
+            "recovered": self.count("recovered"),
+            "errors": self.count("error"),
+            "skipped": [{"file": str(s.path), "reason": s.reason} for s in self.skipped],
+            "waiting": [c.rel for c in self.waiting],
+            "missing": self.missing,
+            "units": {
+                "expected": sum(1 for u in self.units if u.group[:1] != (OUTSIDE_ROSTER,)),
+                **{status: units[status] for status in (*COUNTED, REJECTED, MISSING)},
+                "outside_roster": sum(1 for u in self.units if u.group[:1] == (OUTSIDE_ROSTER,)),
+            },
+            "summary": str(self.summary) if self.summary else None,
+            "archive": str(self.outbox / archive.ARCHIVE_DIR),
+            "feedback": str(self.outbox / archive.FEEDBACK_DIR),
+            "ledger": str(self.outbox / archive.LEDGER_FILE),
+            "log": str(self.outbox / archive.LOG_DIR / "nianbao.log"),
+            "interrupted": self.interrupted,
+            "files": [f.to_dict(self.outbox) for f in self.files],
+        }
+
+
+# ---- the job ---------------------------------------------------------------------------------
+
+
+def _crash_point(step: str) -> None:
+    """Test seam: NIANBAO_CRASH_AT=<step>:<n> kills the process at the n-th time `step` is reached."""
+    spec = os.environ.get("NIANBAO_CRASH_AT")
+    if not spec:
+        return
+    want, _, n = spec.partition(":")
+    if want != step:
+        return
+    _crash_counts[step] += 1
+    if _crash_counts[step] >= int(n or 1):
+        os._exit(137)
+
+
+_crash_counts: Counter[str] = Counter()
+
+
+class Job:
+    """The batch job over one inbox and outbox; the caller holds the outbox lock."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        mode: str = "run",
+        check: CheckFn | None = None,
+        feedback: FeedbackFn | None = None,
+        summary: SummaryFn | None = None,
+    ) -> None:
+        self.settings = settings
+        self.outbox = settings.outbox
+        self.inbox = settings.inbox
+        self.year = settings.year
+        self.spec: Spec = get_spec(settings.edition) if settings.edition else edition_for_year(settings.year)
+        self.check = check
+        self.feedback_fn = feedback
+        self.summary_fn = summary
+        self.outbox.mkdir(parents=True, exist_ok=True)
+        self.inbox.mkdir(parents=True, exist_ok=True)
+        _clean_temp_files(self.outbox)
+        self.roster = load_roster(settings.roster) if settings.roster else None
+        self._roster_mtime = _mtime(settings.roster)
+        self.ledger = Ledger(self.outbox / archive.LEDGER_FILE)
+        self.run_id = self.ledger.start_run(mode, self.year)
+        self._batch: set[int] = set()
+
+    def close(self, counts: dict[str, Any] | None = None) -> None:
+        self.ledger.finish_run(self.run_id, counts or {})
+        self.ledger.close()
+
+    def reload_roster(self) -> bool:
+        """Re-read the roster when its file changed (watch); True when it did."""
+        path = self.settings.roster
+        if path is None or _mtime(path) == self._roster_mtime:
+            return False
+        self.roster = load_roster(path)
+        self._roster_mtime = _mtime(path)
+        logger.info("单位名册已更新，重新载入：{}（{} 个单位）", path, len(self.roster))
+        return True
+
+    # -- intake ------------------------------------------------------------------------------
+
+    def process(
+        self,
+        candidates: list[Candidate],
+        *,
+        stop: Callable[[], bool] = lambda: False,
+        advance: Callable[[], None] = lambda: None,
+    ) -> list[FileOutcome]:
+        """Take every candidate (oldest first) through the per-file steps; returns what happened to each.
+
+        Stops between files when `stop()` becomes true; unprocessed files stay in the inbox.
+        """
+        self._batch: set[int] = set()  # file ids finished by this call (one batch, also in watch)
+        outcomes: list[FileOutcome] = []
+        deferred: list[Candidate] = []  # same content as an earlier file of this batch
+        seen: set[str] = set()
+        pending: dict[int, Candidate] = {}  # received, not yet finished
+
+        def tasks() -> Iterator[Task]:
+            """Read, hash and receive files one at a time, as the checker asks for them."""
+            for cand in candidates:
+                if stop():
+                    return
+                try:
+                    data, sha = _read(cand)
+                except FileNotFoundError:
+                    logger.warning("文件在读取前被移走或删除，已跳过：{}", cand.rel)
+                    continue
+                except OSError as exc:
+                    logger.error("无法读取文件 {}：{}。文件留在收件文件夹，下次运行再试。", cand.rel, exc)
+                    outcomes.append(FileOutcome(cand.name, cand.rel, "error", note=f"无法读取：{exc}"))
+                    continue
+                if sha in seen:
+                    deferred.append(cand)
+                    continue
+                seen.add(sha)
+                done = self._known(cand, sha)
+                if done is not None:
+                    self._record(outcomes, self._settle_known(cand, data, sha, done), advance)
+                    continue
+                file_id = self.ledger.receive(sha, cand.size, cand.mtime_ns, cand.name, cand.rel, self.run_id)
+                _crash_point("received")
+                pending[file_id] = cand
+                yield Task(
+                    file_id,
+                    cand.name,
+                    cand.rel,
+                    cand.folders,
+                    sha,
+                    data if isinstance(data, bytes) else str(data),
+                    self.year,
+                    self.settings.text_limit,
+                    dict(self.settings.limits),
+                    self.ledger.get(file_id).attempts,
+                )
+
+        for examined in self._examine_all(tasks(), len(candidates), stop):
+            cand = pending.pop(examined.task.file_id)
+            try:
+                outcome = self._finish(cand, examined)
+            except Exception as exc:  # e.g. the disk is full: this file stays in the inbox, the job goes on
+                logger.opt(exception=exc).error(
+                    "处理文件 {} 时出错：{}。文件留在收件文件夹，下次运行再处理。",
+                    cand.rel,
+                    str(exc) or type(exc).__name__,
+                )
+                outcome = FileOutcome(cand.name, cand.rel, "error", note=str(exc) or type(exc).__name__)
+            self._record(outcomes, outcome, advance)
+        for file_id, cand in pending.items():  # stopped before these were checked: they stay in the inbox
+            self.ledger.release(file_id)
+            logger.info("已停止，未处理的文件留在收件文件夹：{}", cand.rel)
+
+        for cand in deferred:
+            if stop():
+                break
+            try:
+                data, sha = _read(cand)
+            except OSError:
+                continue
+            done = self._known(cand, sha)
+            if done is None:  # its twin failed; process it on the next run
+                continue
+            self._record(outcomes, self._settle_known(cand, data, sha, done), advance)
+        return outcomes
+
+    def _record(self, outcomes: list[FileOutcome], outcome: FileOutcome, advance: Callable[[], None]) -> None:
+        outcomes.append(outcome)
+        self._log(outcome)
+        advance()
+
+    def _examine_all(self, tasks: Iterator[Task], count: int, stop: Callable[[], bool]) -> Iterator[Examined]:
+        """examine() over the tasks, in order: in this process, or in worker processes for many files."""
+        workers = min(self.settings.workers, count)
+        if workers <= 1 or count < MIN_POOL_FILES:
+            ctx = Context(self.roster, lambda unit, year: _previous(self.ledger, unit, year), self.check)
+            for task in tasks:
+                yield examine(task, ctx)
+                if stop():
+                    return
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self.roster, str(self.ledger.path), self.check),
+        )
+        try:
+            for examined in _ordered(tasks, _examine_in_worker, pool, workers * 2):
+                yield examined
+                if stop():
+                    return
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _known(self, cand: Candidate, sha: str) -> FileRow | None:
+        """The finished ledger row for this content, if any (its original, not a duplicate record)."""
+        rows = [r for r in self.ledger.by_hash(sha) if r.state == DONE]
+        if not rows:
+            return None
+        same_path = [r for r in rows if r.inbox_path == cand.rel]
+        return same_path[-1] if same_path else rows[0]
+
+    def _settle_known(self, cand: Candidate, data: bytes | Path, sha: str, row: FileRow) -> FileOutcome | None:
+        """A file whose content the ledger already has: finish an interrupted move, or record a duplicate."""
+        same_file = row.inbox_path == cand.rel and row.mtime_ns == cand.mtime_ns and row.size == cand.size
+        if same_file and row.archive_path:  # archived and recorded, but the unlink was lost
+            stored = self.outbox / row.archive_path
+            if not (stored.is_file() and archive.sha256_file(stored) == sha):
+                folder = stored.parent
+                stored = archive.store(data, sha, folder, row.original_name)
+                self.ledger.move_archive(row.id, archive.relative(stored, self.outbox))
+            if _unlink_if_same(cand):
+                logger.info("上次运行中断后补完：{} 已归档（{}），已从收件文件夹移出", cand.rel, row.archive_path)
+            return FileOutcome(cand.name, cand.rel, "recovered", row.unit, True, sha, [], stored)
+        return self._duplicate(cand, data, sha, row)
+
+    def _duplicate(self, cand: Candidate, data: bytes | Path, sha: str, original: FileRow) -> FileOutcome:
+        if original.duplicate_of:
+            original = self.ledger.get(original.duplicate_of)
+        spec = get_spec(original.edition) if original.edition else self.spec
+        when = original.received.strftime("%Y-%m-%d %H:%M")
+        notice = finding(
+            spec, "duplicate-file", file=cand.name, found=when, expected=original.original_name, agency=original.agency
+        )
+        notice = replace(notice, agency=original.agency, file=cand.name)
+        file_id = self.ledger.receive(sha, cand.size, cand.mtime_ns, cand.name, cand.rel, self.run_id)
+        folder = archive.archive_folder(self.outbox, self.year, DUPLICATE, original.unit)
+        stored = archive.store(data, sha, folder, cand.name)
+        self.ledger.complete(
+            file_id,
+            status=DUPLICATE,
+            unit=original.unit,
+            agency=original.agency,
+            year=self.year,
+            edition=original.edition,
+            kind=original.kind,
+            filler=original.filler,
+            phone=original.phone,
+            findings=[notice],
+            archive_path=archive.relative(stored, self.outbox),
+            feedback_path=None,
+            submission=None,
+            duplicate_of=original.id,
+        )
+        _unlink_if_same(cand)
+        note = f"与 {when} 收到的“{original.original_name}”内容相同，不重复计入"
+        return FileOutcome(cand.name, cand.rel, DUPLICATE, original.unit, True, sha, [notice], stored, note=note)
+
+    def _finish(self, cand: Candidate, ex: Examined) -> FileOutcome:
+        """Steps 4–7 for a checked file."""
+        task = ex.task
+        if ex.result is None:
+            logger.error("处理文件 {} 时出错：{}。文件留在收件文件夹，详情见日志。", cand.rel, ex.error)
+            logger.debug("{}", ex.trace)
+            return FileOutcome(cand.name, cand.rel, "error", note=ex.error)
+        result = ex.result
+        sub: Submission | None = result.submission
+        status = status_of(result.report)
+        supersedes: list[tuple[int, list[Finding]]] = []
+        note = None
+        if status in COUNTED and ex.unit:
+            older = self.ledger.counted(ex.unit, self.year)
+            if older is not None and older.id != task.file_id:
+                spec = sub.spec if sub else self.spec
+                when = older.received.strftime("%Y-%m-%d %H:%M")
+                if older.id in self._batch:
+                    warn = finding(
+                        spec,
+                        "same-batch-duplicate",
+                        file=task.name,
+                        found=older.original_name,
+                        expected=task.name,
+                        unit=ex.unit,
+                    )
+                    result.report = Report([*result.report.findings, replace(warn, agency=ex.unit, file=task.name)])
+                    status = status_of(result.report)
+                    note = f"本批次中同一单位的另一文件“{older.original_name}”较早，以本文件为准"
+                else:
+                    note = f"取代 {when} 收到的“{older.original_name}”"
+                gone = finding(spec, "superseded", file=older.original_name, found=task.name, expected=when)
+                supersedes.append((older.id, [*older.findings, replace(gone, agency=older.agency)]))
+        findings = result.report.sorted()
+        unit_dir = ex.unit or next(iter(reversed(cand.folders)), None)
+        feedback = self._write_feedback(task, result, unit_dir) if findings else None
+        _crash_point("feedback")
+        folder = archive.archive_folder(self.outbox, self.year, status, ex.unit)
+        source = task.source if isinstance(task.source, bytes) else Path(task.source)
+        stored = archive.store(source, task.sha256, folder, task.name)
+        _crash_point("archived")
+        self.ledger.complete(
+            task.file_id,
+            status=status,
+            unit=ex.unit,
+            agency=sub.agency if sub else None,
+            year=self.year,
+            edition=sub.edition if sub else (result.spec.edition if result.spec else None),
+            kind=sub.kind if sub else None,
+            filler=sub.texts.get("info.filler") if sub else None,
+            phone=sub.texts.get("info.phone") if sub else None,
+            findings=findings,
+            archive_path=archive.relative(stored, self.outbox),
+            feedback_path=archive.relative(feedback, self.outbox) if feedback else None,
+            submission=sub,
+            supersedes=supersedes,
+        )
+        self._batch.add(task.file_id)
+        _crash_point("committed")
+        _unlink_if_same(cand)
+        return FileOutcome(
+            task.name, task.rel, status, ex.unit, ex.on_roster, task.sha256, findings, stored, feedback, note
+        )
+
+    def _write_feedback(self, task: Task, result: Any, unit: str | None) -> Path | None:
+        """outbox/反馈/<单位>/<原文件名>_反馈.xlsx (a .txt for a file that could not be read at all).
+
+        A name another file's feedback already uses gets a number; this file's own earlier attempt
+        (an interrupted run) is simply replaced.
+        """
+        folder = archive.feedback_folder(self.outbox, unit)
+        base = archive.feedback_name(task.name)
+        if result.submission is None:
+            base = str(Path(base).with_suffix(".txt"))
+        n = 1
+        while True:
+            path = folder / archive.numbered(base, n)
+            if not self.ledger.feedback_taken(archive.relative(path, self.outbox), task.file_id):
+                break
+            n += 1
+        try:
+            if result.submission is None:
+                return _write_text_feedback(path, task, result)
+            writer = self.feedback_fn or _default_feedback
+            return Path(writer(path, result))
+        except Exception as exc:
+            logger.opt(exception=exc).error("无法为 {} 写出反馈工作簿：{}", task.rel, str(exc) or type(exc).__name__)
+            return None
+
+    def _log(self, outcome: FileOutcome) -> None:
+        level = {REJECTED: "WARNING", "error": "ERROR"}.get(outcome.status, "INFO")
+        logger.log(level, outcome.line())
+        for f in outcome.findings:
+            logger.debug("  {} [{}] {} {}", outcome.rel, f.rule_id, f.location, f.message)
+
+    # -- consolidation -----------------------------------------------------------------------
+
+    def units(self) -> tuple[list[UnitResult], list[FileRow]]:
+        return unit_results(self.ledger, self.roster, self.year)
+
+    def write_outputs(self) -> Path | None:
+        """The summary workbook of the year, rebuilt from the ledger (atomically)."""
+        try:
+            return write_year_summary(
+                self.ledger,
+                self.roster,
+                self.spec,
+                self.year,
+                self.outbox,
+                title=self.settings.title,
+                writer=self.summary_fn,
+            )
+        except Exception as exc:
+            logger.opt(exception=exc).error("无法写出汇总表：{}。详情见日志。", str(exc) or type(exc).__name__)
+            return None
+
+
+def run_batch(
+    settings: Settings,
+    *,
+    check: CheckFn | None = None,
+    feedback: FeedbackFn | None = None,
+    summary: SummaryFn | None = None,
+    stop: Callable[[], bool] = lambda: False,
+) -> RunResult:
+    """One run: wait for complete files, process them all, rebuild the summary, say what happened.
+
+    Takes the outbox lock (raises JobBusy after settings.lock_wait_seconds). `check`, `feedback`
+    and `summary` replace the real check_workbook, write_feedback and write_summary (tests).
+    """
+    with job_lock(settings.outbox, settings.lock_wait_seconds):
+        job = Job(settings, mode="run", check=check, feedback=feedback, summary=summary)
+        result = RunResult(job.year, job.spec.edition, job.outbox, roster=settings.roster)
+        try:
+            complete, result.waiting, result.skipped = wait_for_complete(
+                settings.inbox, settings.stable_seconds, settings.max_wait_seconds, stop=stop
+            )
+            log_intake(result.skipped, result.waiting)
+            with progress(len(complete)) as advance:
+                result.files = job.process(complete, stop=stop, advance=advance)
+            result.interrupted = stop()
+            result.units, result.unidentified = job.units()
+            result.summary = job.write_outputs()
+        finally:
+            job.close(result.counts())
+    return result
+
+
+def log_intake(skipped: list[Skipped], waiting: list[Candidate]) -> None:
+    for s in skipped:
+        logger.info("跳过：{}（{}）", s.path.name, s.reason)
+    for c in waiting:
+        logger.warning("文件仍在写入（大小或修改时间还在变化），本次不处理，留待下次：{}", c.rel)
+
+
+def unit_results(ledger: Ledger, roster: Roster | None, year: int) -> tuple[list[UnitResult], list[FileRow]]:
+    """Every roster unit's standing for a year, from the ledger, plus units outside the roster.
+
+    The submission that counts is the unit's latest accepted one; a unit with only rejected files
+    is rejected; a roster unit with nothing is missing. Files no unit could be found for are
+    returned apart. Names are matched with the roster as it is now (an alias added later applies).
+    """
+    rows = [r for r in ledger.files(year) if r.state == DONE and r.status != DUPLICATE]
+    by_unit: dict[str, list[FileRow]] = {}
+    order: list[str] = []
+    unidentified: list[FileRow] = []
+    groups: dict[str, tuple[str, ...]] = {}
+    codes: dict[str, str | None] = {}
+    for unit in roster or []:
+        by_unit[unit.name] = []
+        order.append(unit.name)
+        groups[unit.name], codes[unit.name] = unit.group, unit.code
+    for row in rows:
+        name, group = _place(roster, row)
+        if not name:
+            unidentified.append(row)
+            continue
+        if name not in by_unit:
+            by_unit[name] = []
+            order.append(name)
+            groups[name], codes[name] = group, None
+        by_unit[name].append(row)
+    results = []
+    for name in order:
+        files = by_unit[name]
+        counted = [r for r in files if r.status in COUNTED]
+        live = [r for r in counted if r.superseded_by is None] or counted
+        chosen = live[-1] if live else (files[-1] if files else None)
+        result = UnitResult(name=name, group=groups[name], code=codes[name])
+        if chosen is not None:
+            findings = chosen.findings
+            if roster is not None and roster.match(chosen.agency):  # named right by now (an alias was added)
+                findings = [f for f in findings if f.rule_id != "unit-unknown"]
+            status = status_of(Report(findings)) if chosen.status in COUNTED else REJECTED
+            result.status = status
+            result.submission = ledger.submission(chosen.id)
+            result.findings = findings
+            result.file = chosen.original_name
+            result.received_at = chosen.received
+            result.filler, result.phone = chosen.filler, chosen.phone
+            result.sha256 = chosen.sha256
+        results.append(result)
+    return results, unidentified
+
+
+def _place(roster: Roster | None, row: FileRow) -> tuple[str | None, tuple[str, ...]]:
+    """(unit name, group) of a ledger row, with the roster as it is now."""
+    if roster is None or not len(roster):
+        return row.unit, ()
+    if row.kind == ROLLUP:
+        path = roster.group_named(row.agency) or roster.group_named(row.unit)
+        if path is not None:
+            return path[-1], path[:-1]
+    match = roster.match(row.agency) or roster.match(row.unit)
+    if match is not None:
+        return match.name, match.group
+    return row.unit, (OUTSIDE_ROSTER,)
+
+
+def write_year_summary(
+    ledger: Ledger,
+    roster: Roster | None,
+    spec: Spec,
+    year: int,
+    outbox: Path,
+    *,
+    title: str = "",
+    writer: SummaryFn | None = None,
+) -> Path:
+    """Rebuild the summary workbook of a year from the ledger (written atomically); returns its path."""
+    if writer is None:
+        from .summary import write_summary as writer
+    return Path(writer(archive.summary_path(outbox, year), summary_data(ledger, roster, spec, year, title=title)))
+
+
+def summary_data(ledger: Ledger, roster: Roster | None, spec: Spec, year: int, *, title: str = "") -> SummaryData:
+    """What the summary shows, from the ledger alone (so it can be rebuilt at any time).
+
+    produced_at is the time of the year's last ledger change, not the clock: the same ledger gives
+    the same workbook, and a run that receives nothing leaves the summary byte for byte as it was.
+    """
+    units, unidentified = unit_results(ledger, roster, year)
+    last_year, _ = unit_results(ledger, roster, year - 1)
+    previous = {u.name: u.submission for u in last_year if u.counted and u.submission is not None}
+    times = [r.processed_at for r in ledger.files(year) if r.processed_at]
+    produced = dt.datetime.fromisoformat(max(times)).replace(tzinfo=None) if times else dt.datetime.now()
+    return SummaryData(
+        spec=spec,
+        year=year,
+        units=units,
+        title=title,
+        previous=previous or None,
+        produced_at=produced.replace(microsecond=0),
+        findings=[f for row in unidentified for f in row.findings],
+    )
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def _read(cand: Candidate) -> tuple[bytes | Path, str]:
+    if cand.size > IN_MEMORY_LIMIT:
+        return cand.path, archive.sha256_file(cand.path)
+    return read_file(cand.path)
+
+
+def _unlink_if_same(cand: Candidate) -> bool:
+    """Remove an archived original from the inbox, unless it changed since it was read; True when gone.
+
+    A file that changed, or that cannot be removed (open in another program on Windows), stays and
+    says why in the log; the next run finishes it (same content: just removed; new content: processed).
+    """
+    try:
+        st = cand.path.stat()
+    except FileNotFoundError:
+        return True
+    if (st.st_size, st.st_mtime_ns) != cand.signature:
+        logger.warning("文件 {} 在处理期间被修改：已归档处理时的内容，新内容留在收件文件夹，下次运行再处理。", cand.rel)
+        return False
+    try:
+        cand.path.unlink()
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        logger.warning("文件 {} 已归档，但无法从收件文件夹移走（{}，可能正被打开）；下次运行会再移走。", cand.rel, exc)
+        return False
+    return True
+
+
+def _mtime(path: Path | None) -> int | None:
+    try:
+        return path.stat().st_mtime_ns if path else None
+    except OSError:
+        return None
+
+
+def _clean_temp_files(outbox: Path) -> None:
+    """Remove temporary files an interrupted job left in the outbox (never anything else)."""
+    from .atomic import TEMP_PREFIX, TEMP_SUFFIX
+
+    for path in outbox.rglob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+def _default_feedback(path: Path, result: Any) -> Path:
+    from .feedback import write_feedback
+
+    return write_feedback(path, result)
+
+
+def _write_text_feedback(path: Path, task: Task, result: Any) -> Path:
+    """For a file that could not be read at all: the findings as a short text the agency can open."""
+    from .atomic import write_text_atomic
+
+    lines = [f"文件“{task.name}”未能通过校验，未计入汇总：", ""]
+    lines += [f"{i}. {f.message}" for i, f in enumerate(result.report.sorted(), start=1)]
+    lines += ["", "请改正后重新提交。"]
+    return write_text_atomic(path, "\ufeff" + "\r\n".join(lines) + "\r\n")
+
+
+def _gave_up(task: Task) -> Examined:
+    """A file that interrupted processing MAX_ATTEMPTS times is returned unread (it may be hostile)."""
+    from .check import CheckResult
+
+    f = finding(
+        edition_for_year(task.year),
+        "file-unreadable",
+        file=task.name,
+        reason=f"处理该文件时程序已中断 {task.attempts - 1} 次",
+    )
+    return Examined(task, CheckResult(task.name, None, Report([f]), None), None, False)

@@ -1,0 +1,151 @@
+"""`nianbao run`: process every workbook in the inbox once, consolidate, say what was done and where."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from loguru import logger
+
+from ..batch import RunResult, run_batch
+from ..config import ConfigError, Settings, load_settings
+from ..consolidate import STATUS_LABEL
+from ..joblock import EXIT_BUSY, JobBusy
+from ..ledger import LedgerError
+from ..logs import setup_logging
+from ..roster import RosterError
+from ..watch import stop_on_interrupt
+from . import app
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+# Options shared by run, watch and status (declared once).
+INBOX = typer.Option(None, "--inbox", help="收件文件夹（默认取 nianbao.toml 中的 inbox，否则为 ./inbox）。")
+OUTBOX = typer.Option(
+    None, "--outbox", help="输出文件夹：归档、反馈、汇总表、台账和日志（默认取 nianbao.toml，否则为 ./outbox）。"
+)
+ROSTER = typer.Option(None, "--roster", help="单位名册（.csv 或 .xlsx），列出应报送的全部单位。")
+YEAR = typer.Option(None, "--year", help="汇总年度，如 2025（默认取 nianbao.toml，否则为上一年）。")
+CONFIG = typer.Option(None, "--config", help="配置文件（默认为当前文件夹中的 nianbao.toml，没有也可以）。")
+WORKERS = typer.Option(None, "--workers", help="并行校验的进程数（默认为 CPU 核数；1 表示不并行）。")
+WAIT = typer.Option(None, "--wait", help="另一个任务正在运行时最多等待的秒数（默认 10）。")
+JSON = typer.Option(False, "--json", help="以一个 JSON 对象输出结果（键 summary 为汇总表路径）。")
+
+
+def settings_from(config: Path | None, **options: Any) -> Settings:
+    """Settings from nianbao.toml and options, or a clear Chinese error and exit code 2."""
+    if "wait" in options:
+        options["lock_wait_seconds"] = options.pop("wait")
+    try:
+        return load_settings(config=config, **options)
+    except ConfigError as exc:
+        typer.echo(f"错误：{exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
+
+
+def fail(exc: Exception) -> typer.Exit:
+    """The job could not run: one Chinese line, and the matching exit code."""
+    if isinstance(exc, JobBusy):
+        typer.echo(f"错误：{exc}", err=True)
+        return typer.Exit(EXIT_BUSY)
+    if isinstance(exc, RosterError | ConfigError):
+        typer.echo(f"错误：{exc}", err=True)
+        return typer.Exit(EXIT_USAGE)
+    typer.echo(f"错误：任务无法完成：{exc}", err=True)
+    return typer.Exit(EXIT_FAILED)
+
+
+@app.command("run")
+def run_command(
+    inbox: Path | None = INBOX,
+    outbox: Path | None = OUTBOX,
+    roster: Path | None = ROSTER,
+    year: int | None = YEAR,
+    config: Path | None = CONFIG,
+    workers: int | None = WORKERS,
+    wait: float | None = WAIT,
+    as_json: bool = JSON,
+) -> None:
+    """处理收件文件夹中的全部年报：校验、写反馈、归档、登记台账、生成汇总表。
+
+    收件文件夹（含子文件夹）中每个完整的文件都会被处理并移入输出文件夹的“归档”，不会删除任何文件；
+    锁定文件（~$ 开头）、隐藏文件和临时文件不处理。退出码：0 表示任务已完成（无论各单位报送情况如何）；
+    1 表示任务未能完成；2 表示设置有误；3 表示另一个任务正在运行。
+    """
+    settings = settings_from(config, inbox=inbox, outbox=outbox, roster=roster, year=year, workers=workers, wait=wait)
+    try:
+        setup_logging(settings.outbox)
+        with stop_on_interrupt() as stop:
+            result = run_batch(settings, stop=stop.is_set)
+    except (JobBusy, RosterError, ConfigError, LedgerError, OSError) as exc:
+        raise fail(exc) from exc
+    except Exception as exc:  # the job itself broke: one line here, the traceback in the log
+        logger.opt(exception=exc).debug("run failed")
+        raise fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(render_run(result))
+    raise typer.Exit(EXIT_OK)
+
+
+def render_run(result: RunResult) -> str:
+    """What a run did, in the words a coordinator uses."""
+    d = result.to_dict()
+    lines = [f"{result.year} 年度政府信息公开年报（{result.edition}年版格式）"]
+    received = d["received"]
+    if received or d["recovered"] or d["errors"]:
+        parts = [
+            f"通过 {d['accepted']}" + (f"（其中已说明 {d['explained']}）" if d["explained"] else ""),
+            f"有警告 {d['accepted_with_warnings']}",
+            f"被退回 {d['rejected']}",
+            f"重复 {d['duplicates']}",
+        ]
+        lines.append(f"本次收到文件 {received} 个：" + "，".join(parts) + "。")
+    else:
+        lines.append("本次收件文件夹中没有新文件。")
+    if d["recovered"]:
+        lines.append(f"补完上次中断的文件 {d['recovered']} 个（已归档，未重复计入）。")
+    if d["errors"]:
+        lines.append(f"处理出错 {d['errors']} 个（文件留在收件文件夹，原因见上方和日志）。")
+    if result.skipped:
+        lines.append(f"未处理的锁定、隐藏或临时文件 {len(result.skipped)} 个（留在收件文件夹）。")
+    if result.waiting:
+        names = "、".join(c.rel for c in result.waiting)
+        lines.append(f"仍在写入、留待下次处理的文件 {len(result.waiting)} 个：{names}")
+    if result.interrupted:
+        lines.append("任务被中途停止：已处理的文件都已归档并登记，其余文件留在收件文件夹，下次运行继续。")
+    units = d["units"]
+    if units["expected"]:
+        counted = sum(units[s] for s in ("accepted", "warning", "explained"))
+        lines.append(
+            f"名册单位 {units['expected']} 个：已计入汇总 {counted}，被退回 {units['rejected']}，未报送 {units['missing']}。"
+        )
+        if result.missing:
+            lines.append("未报送：" + "、".join(result.missing))
+        returned = [u.name for u in result.units if u.status == "rejected"]
+        if returned:
+            lines.append("被退回（需重新提交）：" + "、".join(returned))
+    outside = [u for u in result.units if u.group[:1] == ("名册以外的单位",)]
+    if outside:
+        lines.append(
+            f"名册以外的单位 {len(outside)} 个（请核对名称，或加入名册/别名）："
+            + "、".join(f"{u.name}（{STATUS_LABEL[u.status]}）" for u in outside)
+        )
+    if result.unidentified:
+        lines.append(
+            f"未能识别单位的文件 {len(result.unidentified)} 个："
+            + "、".join(r.original_name for r in result.unidentified)
+        )
+    lines.append("输出：")
+    if result.summary:
+        lines.append(f"  汇总表：{result.summary}")
+    else:
+        lines.append("  汇总表：未能生成（原因见上方和日志）")
+    lines.append(f"  反馈工作簿：{d['feedback']}（每个单位一个文件夹，请转给各单位）")
+    lines.append(f"  原件归档：{d['archive']}")
+    lines.append(f"  台账：{d['ledger']}")
+    lines.append(f"  日志：{d['log']}")
+    return "\n".join(lines)

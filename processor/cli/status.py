@@ -1,0 +1,111 @@
+"""`nianbao status`: per roster unit, submitted or missing, accepted or rejected, open findings, when, by whom."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..archive import LEDGER_FILE
+from ..batch import OUTSIDE_ROSTER, unit_results
+from ..consolidate import MISSING, STATUS_LABEL, UnitResult
+from ..ledger import Ledger, LedgerError
+from ..roster import RosterError, load_roster
+from . import app
+from .run import CONFIG, JSON, OUTBOX, ROSTER, YEAR, fail, settings_from
+
+
+def unit_row(u: UnitResult) -> dict[str, Any]:
+    open_findings = [f for f in u.findings if f.is_open]
+    return {
+        "unit": u.name,
+        "group": "/".join(u.group),
+        "on_roster": u.group[:1] != (OUTSIDE_ROSTER,),
+        "status": u.status,
+        "status_label": STATUS_LABEL[u.status],
+        "submitted": u.status != MISSING,
+        "open_findings": len(open_findings),
+        "errors": sum(1 for f in open_findings if f.severity == "error"),
+        "warnings": sum(1 for f in open_findings if f.severity == "warning"),
+        "file": u.file,
+        "received_at": u.received_at.isoformat(timespec="seconds") if u.received_at else None,
+        "filler": u.filler,
+        "phone": u.phone,
+    }
+
+
+@app.command("status")
+def status_command(
+    outbox: Path | None = OUTBOX,
+    roster: Path | None = ROSTER,
+    year: int | None = YEAR,
+    config: Path | None = CONFIG,
+    as_json: bool = JSON,
+) -> None:
+    """查看各单位的报送情况：是否已报送、通过还是被退回、待处理的问题数、报送时间、填报人和电话。
+
+    只读取台账，不处理文件，可以在 run 或 watch 运行时使用。
+    """
+    settings = settings_from(config, outbox=outbox, roster=roster, year=year)
+    path = settings.outbox / LEDGER_FILE
+    if not path.is_file():
+        typer.echo(f"输出文件夹“{settings.outbox}”中还没有台账：请先运行 nianbao run 处理收件文件夹。", err=True)
+        raise typer.Exit(2)
+    try:
+        units_roster = load_roster(settings.roster) if settings.roster else None
+        with Ledger(path, readonly=True) as ledger:
+            units, unidentified = unit_results(ledger, units_roster, settings.year)
+    except (RosterError, LedgerError) as exc:
+        raise fail(exc) from exc
+    rows = [unit_row(u) for u in units]
+    if as_json:
+        obj = {
+            "year": settings.year,
+            "units": rows,
+            "unidentified": [
+                {"file": r.original_name, "status": r.status, "received_at": r.received_at} for r in unidentified
+            ],
+        }
+        typer.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+        return
+    typer.echo(render_status(settings.year, rows, [r.original_name for r in unidentified]))
+
+
+def render_status(year: int, rows: list[dict[str, Any]], unidentified: list[str]) -> str:
+    """A table of units (widths measured as a terminal shows Chinese) and a closing count line."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{year} 年度报送情况", show_lines=False)
+    for header in ("单位", "分组", "状态", "待处理问题", "报送时间", "文件", "填报人", "电话"):
+        table.add_column(header, overflow="fold")
+    for r in rows:
+        problems = "，".join(f"{k} {r[key]}" for key, k in (("errors", "错误"), ("warnings", "警告")) if r[key])
+        when = (r["received_at"] or "").replace("T", " ")[:16]
+        table.add_row(
+            r["unit"],
+            r["group"],
+            r["status_label"],
+            problems,
+            when,
+            r["file"] or "",
+            r["filler"] or "",
+            r["phone"] or "",
+        )
+    width = shutil.get_terminal_size((160, 40)).columns if sys.stdout.isatty() else 160
+    console = Console(record=True, width=width, force_terminal=False, color_system=None)
+    with console.capture() as cap:
+        console.print(table)
+    text = cap.get().rstrip()
+    counts: dict[str, int] = {}
+    for r in rows:
+        if r["on_roster"]:
+            counts[r["status_label"]] = counts.get(r["status_label"], 0) + 1
+    total = sum(counts.values())
+    line = f"名册单位 {total} 个：" + "，".join(f"{k} {v}" for k, v in counts.items())
+    extra = f"\n未能识别单位的文件：{'、'.join(unidentified)}" if unidentified else ""
+    return f"{text}\n{line}{extra}"

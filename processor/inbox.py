@@ -1,0 +1,182 @@
+"""The inbox: which files are submissions, whether they are complete, and their content identity."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .atomic import TEMP_PREFIX
+
+# Office, WPS and LibreOffice lock files, partial downloads and editor leftovers are never read.
+TEMP_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", ".lock", ".bak", "~")
+SYSTEM_FILES = {"thumbs.db", "desktop.ini", ".ds_store", "ehthumbs.db"}
+SKIP_DIRS = {"__macosx", "$recycle.bin", "system volume information"}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file in the inbox that may be a submission."""
+
+    path: Path
+    rel: str  # path relative to the inbox, forward slashes
+    size: int
+    mtime_ns: int
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def signature(self) -> tuple[int, int]:
+        return (self.size, self.mtime_ns)
+
+    @property
+    def folders(self) -> tuple[str, ...]:
+        """The subfolders of the inbox it sits in, outermost first."""
+        return tuple(Path(self.rel).parts[:-1])
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: Path
+    reason: str  # Chinese, for the console and the log
+
+
+def _hidden(st: os.stat_result) -> bool:
+    attrs = getattr(st, "st_file_attributes", 0)  # Windows only
+    return bool(attrs & (getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 2) | getattr(stat, "FILE_ATTRIBUTE_SYSTEM", 4)))
+
+
+def skip_reason(name: str) -> str | None:
+    """Why a file name is never a submission (lock, hidden or temporary file), or None."""
+    lower = name.lower()
+    if name.startswith("~$") or lower.startswith(".~lock."):
+        return "Office/WPS 打开文件时生成的锁定文件"
+    if name.startswith(TEMP_PREFIX):
+        return "nianbao 的临时文件"
+    if name.startswith("."):
+        return "隐藏文件"
+    if lower in SYSTEM_FILES:
+        return "系统文件"
+    if name.startswith("~") or lower.endswith(TEMP_SUFFIXES):
+        return "临时文件或未下载完成的文件"
+    return None
+
+
+def scan(inbox: Path) -> tuple[list[Candidate], list[Skipped]]:
+    """Every file under the inbox (subfolders included) that may be a submission, and what was skipped.
+
+    Hidden folders, symbolic links and files that vanish while scanning are left alone. Candidates
+    come back oldest first (by modification time, then path).
+    """
+    inbox = Path(inbox)
+    found: list[Candidate] = []
+    skipped: list[Skipped] = []
+    for folder, dirs, files in os.walk(inbox):
+        base = Path(folder)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d.lower() not in SKIP_DIRS)
+        for name in sorted(files):
+            path = base / name
+            reason = skip_reason(name)
+            try:
+                st = path.lstat()
+            except OSError:
+                continue  # vanished while scanning
+            if reason is None and stat.S_ISLNK(st.st_mode):
+                reason = "符号链接（请放入文件本身）"
+            elif reason is None and not stat.S_ISREG(st.st_mode):
+                reason = "不是普通文件"
+            elif reason is None and _hidden(st):
+                reason = "隐藏文件"
+            if reason:
+                skipped.append(Skipped(path, reason))
+                continue
+            rel = path.relative_to(inbox).as_posix()
+            found.append(Candidate(path, rel, st.st_size, st.st_mtime_ns))
+    found.sort(key=lambda c: (c.mtime_ns, c.rel))
+    return found, skipped
+
+
+def openable(path: Path) -> bool:
+    """The file can be opened for reading now (Windows refuses while a copy is still writing it)."""
+    try:
+        with open(path, "rb"):
+            return True
+    except OSError:
+        return False
+
+
+class Stability:
+    """Tells when files have stopped changing: same size and mtime for `window` seconds, and openable."""
+
+    def __init__(self, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window = window
+        self.clock = clock
+        self._seen: dict[str, tuple[tuple[int, int], float]] = {}  # rel → (signature, since)
+
+    def update(self, candidates: list[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
+        """(stable, still changing) among the candidates of a new scan; forgets files that are gone."""
+        now = self.clock()
+        stable: list[Candidate] = []
+        waiting: list[Candidate] = []
+        current = {c.rel for c in candidates}
+        for rel in list(self._seen):
+            if rel not in current:
+                del self._seen[rel]
+        for c in candidates:
+            sig, since = self._seen.get(c.rel, (None, now))
+            if sig != c.signature:
+                self._seen[c.rel] = (c.signature, now)
+                since = now
+            if c.size > 0 and now - since >= self.window and openable(c.path):
+                stable.append(c)
+            elif c.size == 0 and now - since >= max(self.window, 1.0) * 3:
+                stable.append(c)  # a file that stays empty is an empty submission, not one in progress
+            else:
+                waiting.append(c)
+        return stable, waiting
+
+    def forget(self, rel: str) -> None:
+        self._seen.pop(rel, None)
+
+    def next_due(self) -> float | None:
+        """Seconds until the earliest waiting file may be stable, or None when nothing waits."""
+        if not self._seen:
+            return None
+        now = self.clock()
+        return max(0.0, min(since + self.window - now for _, since in self._seen.values()))
+
+
+def wait_for_complete(
+    inbox: Path,
+    window: float,
+    max_wait: float,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    stop: Callable[[], bool] = lambda: False,
+) -> tuple[list[Candidate], list[Candidate], list[Skipped]]:
+    """Scan the inbox until every file is stable, `max_wait` has passed or `stop()` is true.
+
+    Returns (complete files, files still changing when the wait ran out, skipped files).
+    """
+    tracker = Stability(window, clock)
+    start = clock()
+    while True:
+        candidates, skipped = scan(inbox)
+        stable, waiting = tracker.update(candidates)
+        if not waiting or clock() - start >= max_wait or stop():
+            return stable, waiting, skipped
+        due = tracker.next_due() or 0.0
+        sleep(min(max(due, 0.05), max(0.05, max_wait - (clock() - start)), 0.5))
+
+
+def read_file(path: Path) -> tuple[bytes, str]:
+    """The file's content and its SHA-256 (hex), read once so both describe the same bytes."""
+    data = Path(path).read_bytes()
+    return data, hashlib.sha256(data).hexdigest()

@@ -1,0 +1,362 @@
+"""The ledger (outbox/ledger.sqlite): every file ever received, what it was found to be, and its values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import platform
+import sqlite3
+from dataclasses import asdict, dataclass, fields
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .findings import Finding
+from .submission import Note, Submission
+
+SCHEMA_VERSION = 1
+RECEIVED, DONE = "received", "done"  # processing state of a file row
+DUPLICATE = "duplicate"  # file status besides the unit statuses accepted | warning | explained | rejected
+COUNTED_STATUSES = ("accepted", "warning", "explained")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    mode TEXT NOT NULL,              -- run | watch
+    year INTEGER,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    host TEXT,
+    user TEXT,
+    counts TEXT                      -- JSON: received, accepted, warning, rejected, duplicate …
+);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY,          -- receipt order: a later id is a later submission
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    original_name TEXT NOT NULL,
+    inbox_path TEXT NOT NULL,        -- relative to the inbox, forward slashes
+    run_id INTEGER REFERENCES runs(id),
+    state TEXT NOT NULL,             -- received (being processed) | done
+    attempts INTEGER NOT NULL DEFAULT 1,
+    status TEXT,                     -- accepted | warning | explained | rejected | duplicate
+    unit TEXT,                       -- roster name (or the name as written when not on the roster)
+    agency TEXT,                     -- 单位名称 as written in the workbook
+    year INTEGER,
+    edition TEXT,
+    kind TEXT,                       -- report | rollup
+    filler TEXT,
+    phone TEXT,
+    findings TEXT,                   -- JSON list of Finding records
+    duplicate_of INTEGER REFERENCES files(id),
+    superseded_by INTEGER REFERENCES files(id),
+    archive_path TEXT,               -- relative to the outbox
+    feedback_path TEXT,              -- relative to the outbox
+    received_at TEXT NOT NULL,
+    processed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
+CREATE INDEX IF NOT EXISTS files_unit_year ON files(unit, year);
+CREATE TABLE IF NOT EXISTS submissions (
+    file_id INTEGER PRIMARY KEY REFERENCES files(id),
+    data TEXT NOT NULL               -- the whole Submission as JSON (numbers exact)
+);
+CREATE TABLE IF NOT EXISTS cell_values (
+    file_id INTEGER NOT NULL REFERENCES files(id),
+    code TEXT NOT NULL,              -- spec cell code, e.g. s3.r1.c1
+    value TEXT NOT NULL,             -- exact decimal text
+    PRIMARY KEY (file_id, code)
+);
+"""
+
+
+class LedgerError(RuntimeError):
+    """The ledger cannot be opened or is from a newer nianbao; the message (Chinese) says what to do."""
+
+
+def now() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """One row of `files`."""
+
+    id: int
+    sha256: str
+    size: int
+    mtime_ns: int
+    original_name: str
+    inbox_path: str
+    run_id: int | None
+    state: str
+    attempts: int
+    status: str | None
+    unit: str | None
+    agency: str | None
+    year: int | None
+    edition: str | None
+    kind: str | None
+    filler: str | None
+    phone: str | None
+    findings_json: str | None
+    duplicate_of: int | None
+    superseded_by: int | None
+    archive_path: str | None
+    feedback_path: str | None
+    received_at: str
+    processed_at: str | None
+
+    @property
+    def findings(self) -> list[Finding]:
+        return findings_from_json(self.findings_json)
+
+    @property
+    def counted(self) -> bool:
+        """Its figures count (accepted, not superseded, not a duplicate)."""
+        return self.state == DONE and self.status in COUNTED_STATUSES and self.superseded_by is None
+
+    @property
+    def received(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(self.received_at)
+
+
+_COLUMNS = [f.name if f.name != "findings_json" else "findings" for f in fields(FileRow)]
+_SELECT = "SELECT " + ", ".join(_COLUMNS) + " FROM files"
+
+
+def findings_to_json(findings: list[Finding]) -> str:
+    return json.dumps([asdict(f) for f in findings], ensure_ascii=False)
+
+
+def findings_from_json(text: str | None) -> list[Finding]:
+    known = {f.name for f in fields(Finding)}
+    return [Finding(**{k: v for k, v in d.items() if k in known}) for d in json.loads(text or "[]")]
+
+
+def _num(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def _unnum(value: Any) -> Any:
+    return Decimal(value) if isinstance(value, str) else value
+
+
+def submission_to_json(sub: Submission) -> str:
+    data = asdict(sub)
+    data["values"] = {k: _num(v) for k, v in sub.values.items()}
+    data["shown_totals"] = {k: _num(v) for k, v in sub.shown_totals.items()}
+    data["blanks"] = sorted(sub.blanks)
+    return json.dumps(data, ensure_ascii=False)
+
+
+def submission_from_json(text: str) -> Submission:
+    data = json.loads(text)
+    known = {f.name for f in fields(Submission)}
+    data = {k: v for k, v in data.items() if k in known}
+    data["values"] = {k: _unnum(v) for k, v in data.get("values", {}).items()}
+    data["shown_totals"] = {k: _unnum(v) for k, v in data.get("shown_totals", {}).items()}
+    data["blanks"] = set(data.get("blanks", []))
+    data["notes"] = [Note(**n) for n in data.get("notes", [])]
+    return Submission(**data)
+
+
+class Ledger:
+    """The SQLite ledger. Written only by the job holding the outbox lock (the main process)."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        try:
+            if readonly:
+                uri = self.path.resolve().as_uri() + "?mode=ro"
+                self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                self.db.execute("PRAGMA synchronous=FULL")
+                self.db.executescript(SCHEMA)
+                self._version()
+        except sqlite3.Error as exc:
+            raise LedgerError(f"无法打开台账“{self.path}”：{exc}。请确认输出文件夹可写、台账文件未损坏。") from exc
+
+    def _version(self) -> None:
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            self.db.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise LedgerError(f"台账“{self.path}”由更新版本的 nianbao 创建（格式 {row[0]}）。请升级 nianbao 后再运行。")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- runs ------------------------------------------------------------------------------
+
+    def start_run(self, mode: str, year: int) -> int:
+        cur = self.db.execute(
+            "INSERT INTO runs(mode, year, started_at, host, user) VALUES (?, ?, ?, ?, ?)",
+            (mode, year, now(), platform.node(), _user()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, counts: dict[str, Any]) -> None:
+        self.db.execute(
+            "UPDATE runs SET finished_at=?, counts=? WHERE id=?",
+            (now(), json.dumps(counts, ensure_ascii=False), run_id),
+        )
+
+    # ---- files -----------------------------------------------------------------------------
+
+    def _rows(self, where: str = "", params: tuple[Any, ...] = ()) -> list[FileRow]:
+        return [FileRow(*r) for r in self.db.execute(f"{_SELECT} {where}", params).fetchall()]
+
+    def get(self, file_id: int) -> FileRow:
+        return self._rows("WHERE id=?", (file_id,))[0]
+
+    def by_hash(self, sha256: str) -> list[FileRow]:
+        return self._rows("WHERE sha256=? ORDER BY id", (sha256,))
+
+    def files(self, year: int | None = None) -> list[FileRow]:
+        if year is None:
+            return self._rows("ORDER BY id")
+        return self._rows("WHERE year=? ORDER BY id", (year,))
+
+    def receive(self, sha256: str, size: int, mtime_ns: int, name: str, inbox_path: str, run_id: int) -> int:
+        """Record that a file is being processed (committed before it is read). Returns the row id.
+
+        A file still 'received' from an interrupted run is taken up again (attempts + 1).
+        """
+        pending = self._rows("WHERE sha256=? AND state=? ORDER BY id", (sha256, RECEIVED))
+        if pending:
+            row = pending[0]
+            self.db.execute(
+                "UPDATE files SET attempts=attempts+1, run_id=?, inbox_path=?, original_name=?, size=?, mtime_ns=? "
+                "WHERE id=?",
+                (run_id, inbox_path, name, size, mtime_ns, row.id),
+            )
+            return row.id
+        cur = self.db.execute(
+            "INSERT INTO files(sha256, size, mtime_ns, original_name, inbox_path, run_id, state, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (sha256, size, mtime_ns, name, inbox_path, run_id, RECEIVED, now()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def complete(
+        self,
+        file_id: int,
+        *,
+        status: str,
+        unit: str | None,
+        agency: str | None,
+        year: int | None,
+        edition: str | None,
+        kind: str | None,
+        filler: str | None,
+        phone: str | None,
+        findings: list[Finding],
+        archive_path: str,
+        feedback_path: str | None,
+        submission: Submission | None,
+        duplicate_of: int | None = None,
+        supersedes: list[tuple[int, list[Finding]]] | None = None,  # (older file id, its findings with a notice added)
+    ) -> None:
+        """Record a file's outcome, values and destination, and supersede older ones: one transaction."""
+        with self._transaction():
+            self.db.execute(
+                "UPDATE files SET state=?, status=?, unit=?, agency=?, year=?, edition=?, kind=?, filler=?, phone=?, "
+                "findings=?, duplicate_of=?, archive_path=?, feedback_path=?, processed_at=? WHERE id=?",
+                (
+                    DONE,
+                    status,
+                    unit,
+                    agency,
+                    year,
+                    edition,
+                    kind,
+                    filler,
+                    phone,
+                    findings_to_json(findings),
+                    duplicate_of,
+                    archive_path,
+                    feedback_path,
+                    now(),
+                    file_id,
+                ),
+            )
+            if submission is not None:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO submissions(file_id, data) VALUES (?, ?)",
+                    (file_id, submission_to_json(submission)),
+                )
+                if status in COUNTED_STATUSES:
+                    self.db.execute("DELETE FROM cell_values WHERE file_id=?", (file_id,))
+                    self.db.executemany(
+                        "INSERT INTO cell_values(file_id, code, value) VALUES (?, ?, ?)",
+                        [(file_id, code, str(v)) for code, v in sorted(submission.values.items())],
+                    )
+            for older, older_findings in supersedes or []:
+                self.db.execute(
+                    "UPDATE files SET superseded_by=?, findings=? WHERE id=?",
+                    (file_id, findings_to_json(older_findings), older),
+                )
+
+    def release(self, file_id: int) -> None:
+        """Undo `receive` for a file left unprocessed on purpose (the job was stopped before checking it)."""
+        with self._transaction():
+            self.db.execute("DELETE FROM files WHERE id=? AND state=? AND attempts<=1", (file_id, RECEIVED))
+            self.db.execute(
+                "UPDATE files SET attempts=attempts-1 WHERE id=? AND state=? AND attempts>1", (file_id, RECEIVED)
+            )
+
+    def move_archive(self, file_id: int, archive_path: str) -> None:
+        self.db.execute("UPDATE files SET archive_path=? WHERE id=?", (archive_path, file_id))
+
+    def feedback_taken(self, feedback_path: str, file_id: int) -> bool:
+        """Another file's feedback already uses this path."""
+        row = self.db.execute(
+            "SELECT 1 FROM files WHERE feedback_path=? AND id<>? LIMIT 1", (feedback_path, file_id)
+        ).fetchone()
+        return row is not None
+
+    def submission(self, file_id: int) -> Submission | None:
+        row = self.db.execute("SELECT data FROM submissions WHERE file_id=?", (file_id,)).fetchone()
+        return submission_from_json(row[0]) if row else None
+
+    def counted(self, unit: str, year: int) -> FileRow | None:
+        """The submission that counts for a unit and year: the latest accepted one not superseded."""
+        rows = self._rows(
+            "WHERE unit=? AND year=? AND state=? AND superseded_by IS NULL AND status IN (?, ?, ?) "
+            "ORDER BY id DESC LIMIT 1",
+            (unit, year, DONE, *COUNTED_STATUSES),
+        )
+        return rows[0] if rows else None
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return ""

@@ -1,0 +1,216 @@
+"""The roster: every unit expected to report, its group in the unit tree, and the names it may go by."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Column headers a coordinator may use (first match wins), Chinese first.
+NAME_HEADERS = ("单位名称", "单位", "名称", "name")
+CODE_HEADERS = ("单位代码", "统一社会信用代码", "代码", "code")
+GROUP_HEADERS = ("所属分组", "分组", "上级", "上级或分组", "所属", "group", "parent")
+ALIAS_HEADERS = ("别名", "其他名称", "aliases", "alias")
+
+GROUP_SEPARATORS = re.compile(r"\s*[/／>＞\\]\s*")
+ALIAS_SEPARATORS = re.compile(r"[;；、,，|｜\n]+")
+_BRACKETS = str.maketrans({"〔": "(", "〕": ")", "【": "(", "】": ")", "[": "(", "]": ")", "{": "(", "}": ")"})
+_DROP = re.compile(r"[\s\u200b-\u200f\u202a-\u202e\u2060\ufeff·•・]+")
+
+
+class RosterError(ValueError):
+    """The roster file cannot be used; the message (Chinese) names the file, the row and the fix."""
+
+
+def normalise(name: str) -> str:
+    """The form names are compared in: full/half width, bracket styles, spaces and case do not matter."""
+    text = unicodedata.normalize("NFKC", name or "")  # full-width letters, digits, （） → half width
+    text = text.translate(_BRACKETS)
+    return _DROP.sub("", text).casefold()
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One expected reporting unit."""
+
+    name: str  # canonical name, as the roster spells it
+    code: str | None = None
+    group: tuple[str, ...] = ()  # path below the root, e.g. ("西山县", "乡镇街道")
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass
+class Roster:
+    """The units, with a lookup by normalised name, alias and code."""
+
+    units: list[Unit] = field(default_factory=list)
+    source: Path | None = None
+
+    def __post_init__(self) -> None:
+        self._by_key: dict[str, Unit] = {}
+        self._by_code: dict[str, Unit] = {}
+        for unit in self.units:
+            for name in (unit.name, *unit.aliases):
+                self._by_key.setdefault(normalise(name), unit)
+            if unit.code:
+                self._by_code.setdefault(normalise(unit.code), unit)
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def __iter__(self):
+        return iter(self.units)
+
+    def match(self, name: str | None, code: str | None = None) -> Unit | None:
+        """The unit a name (or a code) denotes, or None when the roster does not know it."""
+        if code and normalise(code) in self._by_code:
+            return self._by_code[normalise(code)]
+        if not name:
+            return None
+        return self._by_key.get(normalise(name))
+
+    def group_named(self, name: str | None) -> tuple[str, ...] | None:
+        """The roster group a roll-up stands for: a group called `name`, or the group whose name begins
+        the name of a unit in it (西山县人民政府 in group 西山县 → 西山县). None when none or ambiguous."""
+        key = normalise(name or "")
+        if not key:
+            return None
+        paths = {u.group[:i] for u in self.units for i in range(1, len(u.group) + 1)}
+        named = [p for p in paths if normalise(p[-1]) == key]
+        if len(named) == 1:
+            return named[0]
+        unit = self.match(name)
+        if not named and unit is not None and unit.group and key.startswith(normalise(unit.group[-1])):
+            return unit.group
+        return None
+
+    def find_in(self, text: str | None) -> Unit | None:
+        """The unit whose name or alias occurs in a text (a folder or file name), longest first."""
+        key = normalise(text or "")
+        if not key:
+            return None
+        if key in self._by_key:
+            return self._by_key[key]
+        hits = [k for k in self._by_key if len(k) >= 4 and k in key]
+        return self._by_key[max(hits, key=len)] if hits else None
+
+    def closest(self, name: str | None, n: int = 3) -> list[str]:
+        """Canonical names of the roster units closest to `name` (for an “unknown unit” message)."""
+        key = normalise(name or "")
+        if not key:
+            return []
+        scored: dict[str, float] = {}
+        for k, unit in self._by_key.items():
+            ratio = difflib.SequenceMatcher(None, key, k).ratio()
+            if k in key or key in k:
+                ratio = max(ratio, 0.6 + 0.4 * min(len(k), len(key)) / max(len(k), len(key)))
+            if ratio >= 0.4:
+                scored[unit.name] = max(scored.get(unit.name, 0.0), ratio)
+        return [name for name, _ in sorted(scored.items(), key=lambda kv: -kv[1])[:n]]
+
+
+def load_roster(path: Path) -> Roster:
+    """Read a roster from a .csv (UTF-8 or GBK, as Excel saves it) or an .xlsx (first sheet)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RosterError(f"找不到单位名册“{path}”。请检查路径，或运行 nianbao init 生成示例名册。")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        rows = _csv_rows(path)
+    elif suffix in (".xlsx", ".xlsm"):
+        rows = _xlsx_rows(path)
+    else:
+        raise RosterError(f"单位名册“{path}”应为 .csv 或 .xlsx 文件。")
+    return parse_rows(rows, path)
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes any byte string
+        raise RosterError(f"单位名册“{path}”的编码无法识别。请用 Excel 另存为“CSV UTF-8”。")
+    return [row for row in csv.reader(io.StringIO(text))]
+
+
+def _xlsx_rows(path: Path) -> list[list[str]]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise RosterError(f"单位名册“{path}”无法打开（{exc}）。请确认它是 Excel 工作簿。") from exc
+    try:
+        ws = wb.worksheets[0]
+        return [["" if v is None else str(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+
+
+def _column(header: list[str], names: tuple[str, ...]) -> int | None:
+    cleaned = [normalise(h) for h in header]
+    for name in names:
+        if normalise(name) in cleaned:
+            return cleaned.index(normalise(name))
+    return None
+
+
+def parse_rows(rows: list[list[str]], source: Path | None = None) -> Roster:
+    """Roster from table rows: a header row naming the columns, then one unit per row."""
+    where = f"单位名册“{source}”" if source else "单位名册"
+    rows = [r for r in rows if any(str(c).strip() for c in r)]
+    if not rows:
+        raise RosterError(f"{where}是空的。第一行应为表头（单位名称、单位代码、所属分组、别名），之后每行一个单位。")
+    header = [str(c) for c in rows[0]]
+    name_col = _column(header, NAME_HEADERS)
+    if name_col is None:
+        raise RosterError(f"{where}的第一行没有“单位名称”列。第一行应为表头：单位名称、单位代码、所属分组、别名。")
+    code_col, group_col, alias_col = (_column(header, h) for h in (CODE_HEADERS, GROUP_HEADERS, ALIAS_HEADERS))
+
+    def cell(row: list[str], col: int | None) -> str:
+        return str(row[col]).strip() if col is not None and col < len(row) and row[col] is not None else ""
+
+    units: list[Unit] = []
+    seen: dict[str, int] = {}
+    for number, row in enumerate(rows[1:], start=2):
+        name = cell(row, name_col)
+        if not name:
+            raise RosterError(f"{where}第 {number} 行没有填写单位名称。请补上或删除该行。")
+        aliases = tuple(a.strip() for a in ALIAS_SEPARATORS.split(cell(row, alias_col)) if a.strip())
+        for n in (name, *aliases):
+            key = normalise(n)
+            if key in seen:
+                raise RosterError(
+                    f"{where}第 {number} 行的名称“{n}”与第 {seen[key]} 行重复（忽略全半角、括号和空格后相同）。"
+                    "每个名称只能对应一个单位，请删除重复的行或别名。"
+                )
+            seen[key] = number
+        group = tuple(g for g in GROUP_SEPARATORS.split(cell(row, group_col)) if g)
+        units.append(Unit(name=name, code=cell(row, code_col) or None, group=group, aliases=aliases))
+    return Roster(units, source)
+
+
+EXAMPLE_ROWS = [
+    ["单位名称", "单位代码", "所属分组", "别名"],
+    ["某某市人民政府办公室", "", "市直部门", "市政府办公室；市政府办"],
+    ["某某市教育局", "", "市直部门", "市教育局"],
+    ["某某市财政局", "", "市直部门", "市财政局"],
+    ["某某县人民政府", "", "某某县", "县政府"],
+    ["某某县教育局", "", "某某县/县直部门", ""],
+    ["某某县城关镇人民政府", "", "某某县/乡镇街道", "城关镇政府"],
+]
+
+
+def roster_csv(rows: list[list[str]]) -> str:
+    """CSV text of roster rows (written with a BOM so that Excel opens it as UTF-8)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return "\ufeff" + out.getvalue()

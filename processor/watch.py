@@ -1,0 +1,183 @@
+"""Watch the inbox: process each file once it is complete, refresh the outputs, stop cleanly on Ctrl-C.
+
+The core is a polling loop (it works everywhere, including SMB/NFS shares that deliver no change
+events); where the platform delivers file-system events, watchdog's observer only wakes the loop
+early. A file counts as complete when its size and mtime have not changed for the stability window.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from .batch import CheckFn, FeedbackFn, FileOutcome, Job, RunResult, SummaryFn
+from .config import Settings
+from .inbox import Stability, scan
+from .joblock import job_lock
+
+TICK = 0.5  # longest uninterrupted wait, so that Ctrl-C is honoured quickly on every platform
+
+
+@dataclass
+class WatchResult:
+    files: list[FileOutcome] = field(default_factory=list)
+    cycles: int = 0
+    summary: Path | None = None
+    events: bool = False  # file-system events were used (else polling only)
+
+
+def _start_observer(inbox: Path, wake: threading.Event) -> Any | None:
+    """A watchdog observer that sets `wake` on any change under the inbox; None when none can run."""
+    try:
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+    except ImportError:  # pragma: no cover - watchdog is a dependency
+        return None
+
+    class _Wake(FileSystemEventHandler):
+        def on_any_event(self, event: Any) -> None:
+            wake.set()
+
+    observer = Observer()
+    try:
+        observer.schedule(_Wake(), str(inbox), recursive=True)
+        observer.start()
+    except Exception as exc:  # e.g. inotify watch limit reached: polling still works
+        logger.warning("无法使用文件系统事件（{}），改为每隔一段时间扫描一次。", exc)
+        return None
+    return observer
+
+
+def watch(
+    settings: Settings,
+    *,
+    force_poll: bool = False,
+    stop: threading.Event | None = None,
+    check: CheckFn | None = None,
+    feedback: FeedbackFn | None = None,
+    summary: SummaryFn | None = None,
+    on_cycle: Callable[[RunResult], None] | None = None,
+) -> WatchResult:
+    """Process files as they become complete until `stop` is set; holds the outbox lock throughout."""
+    stop = stop or threading.Event()
+    out = WatchResult()
+    with job_lock(settings.outbox, settings.lock_wait_seconds):
+        job = Job(settings, mode="watch", check=check, feedback=feedback, summary=summary)
+        wake = threading.Event()
+        observer = None if force_poll else _start_observer(settings.inbox, wake)
+        out.events = observer is not None
+        tracker = Stability(settings.stable_seconds)
+        reported: set[tuple[str, str]] = set()  # skipped files already logged
+        failed: dict[str, tuple[int, int]] = {}  # rel → signature of a file that failed; retried when it changes
+        how = "文件系统事件 + 定时扫描" if observer else f"每 {settings.poll_seconds:g} 秒扫描"
+        logger.info(
+            "开始监视收件文件夹“{}”（{}，文件稳定 {:g} 秒后处理）。按 Ctrl+C 停止。",
+            settings.inbox,
+            how,
+            settings.stable_seconds,
+        )
+        refresh = True
+        try:
+            while not stop.is_set():
+                out.cycles += 1
+                candidates, skipped = scan(settings.inbox)
+                for s in skipped:
+                    if (str(s.path), s.reason) not in reported:
+                        reported.add((str(s.path), s.reason))
+                        logger.info("跳过：{}（{}）", s.path.name, s.reason)
+                candidates = [c for c in candidates if failed.get(c.rel) != c.signature]
+                stable, waiting = tracker.update(candidates)
+                if stable:
+                    outcomes = job.process(stable, stop=stop.is_set)
+                    for c in stable:
+                        tracker.forget(c.rel)
+                    for o in outcomes:
+                        if o.status == "error":
+                            match = next((c for c in stable if c.rel == o.rel), None)
+                            if match:
+                                failed[o.rel] = match.signature
+                    out.files += outcomes
+                    refresh = refresh or bool(outcomes)
+                if job.reload_roster():
+                    refresh = True
+                if refresh and not stop.is_set():
+                    result = _refresh(job, out.files)
+                    out.summary = result.summary
+                    refresh = False
+                    if on_cycle:
+                        on_cycle(result)
+                _wait(wake, stop, settings.poll_seconds if not waiting else min(settings.poll_seconds, 0.25))
+        finally:
+            if observer is not None:
+                observer.stop()
+                observer.join(timeout=5)
+            job.close({"files": len(out.files), "cycles": out.cycles})
+    logger.info("已停止监视。本次共处理 {} 个文件。", len(out.files))
+    return out
+
+
+def _refresh(job: Job, files: list[FileOutcome]) -> RunResult:
+    units, unidentified = job.units()
+    result = RunResult(job.year, job.spec.edition, job.outbox, files=list(files), roster=job.settings.roster)
+    result.units, result.unidentified = units, unidentified
+    result.summary = job.write_outputs()
+    missing = len(result.missing)
+    counted = sum(1 for u in units if u.counted)
+    if result.summary:
+        logger.info("汇总表已更新：{}（已计入 {} 个单位，未报送 {} 个）", result.summary, counted, missing)
+    return result
+
+
+def _wait(wake: threading.Event, stop: threading.Event, seconds: float) -> None:
+    """Sleep up to `seconds`, returning early on a file-system event or a stop request."""
+    remaining = seconds
+    while remaining > 0 and not stop.is_set() and not wake.is_set():
+        step = min(TICK, remaining)
+        wake.wait(step)
+        remaining -= step
+    wake.clear()
+
+
+@contextmanager
+def stop_on_interrupt(
+    message: str = "收到停止信号：处理完当前文件后停止（再按一次 Ctrl+C 立即退出）…",
+) -> Iterator[threading.Event]:
+    """Turn the first Ctrl-C (SIGINT, SIGTERM, Windows Ctrl-Break) into a stop request; a second one interrupts.
+
+    Only in the main thread (signal handlers can be installed nowhere else); elsewhere the event is
+    simply returned for the caller to set.
+    """
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    names = ["SIGINT", "SIGTERM", "SIGBREAK"]
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        stop.set()
+        logger.warning(message)
+
+    for name in names:
+        sig = getattr(signal, name, None)
+        if sig is None:
+            continue
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):  # not allowed here
+            continue
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -1,0 +1,438 @@
+"""`nianbao run`: lossless routing, idempotence, resubmission, duplicates, intake rules, status, JSON."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import sqlite3
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from filelock import FileLock
+from typer.testing import CliRunner
+
+from processor.archive import LEDGER_FILE, LOCK_FILE
+from processor.cli import app
+from processor.demo import report_values
+from processor.ledger import Ledger
+from processor.roster import roster_csv
+from processor.spec import get_spec
+from tests.workbooks import fill_template
+
+runner = CliRunner()
+YEAR = 2025
+UNITS = [
+    ("云溪市教育局", "市直部门", "市教育局"),
+    ("云溪市财政局", "市直部门", ""),
+    ("云溪市公安局", "市直部门", ""),
+    ("西山县人民政府", "西山县", "西山县政府"),
+]
+BROKEN_E1 = {"s3.r1.c1": 5, "s3.r2.c1": 0, "s3.r3_1.c1": 4, "s3.r3_2.c1": 0, "s3.r3_5_1.c1": 0, "s3.r4.c1": 0}
+
+
+# ---- helpers (also used by the crash and watch tests) ----------------------------------------
+
+
+def city(tmp_path: Path, *, stable: float = 0.05, units=UNITS, **settings: Any) -> Path:
+    """A working folder with inbox/, outbox/, 名册.csv and nianbao.toml; returns nianbao.toml."""
+    (tmp_path / "inbox").mkdir(exist_ok=True)
+    rows = [["单位名称", "单位代码", "所属分组", "别名"], *[[n, "", g, a] for n, g, a in units]]
+    (tmp_path / "名册.csv").write_text(roster_csv(rows), encoding="utf-8")
+    conf = {"year": YEAR, "stable_seconds": stable, "max_wait_seconds": 5, "workers": 1, "lock_wait_seconds": 1}
+    conf.update(settings)
+    lines = ['inbox = "inbox"', 'outbox = "outbox"', 'roster = "名册.csv"']
+    lines += [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in conf.items()]
+    path = tmp_path / "nianbao.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def values(seed: int = 0, **changes: Any) -> dict[str, Any]:
+    """A complete, consistent set of figures (every input typed, 0 where nothing happened)."""
+    spec = get_spec("2021")
+    v: dict[str, Any] = {code: 0 for code, cell in spec.cells.items() if not cell.is_total}
+    v.update(report_values(random.Random(seed), {}, {}))
+    v.update(changes)
+    return {k: float(x) if isinstance(x, Decimal) else x for k, x in v.items()}
+
+
+def report(path: Path, agency: str, *, year: int = YEAR, seed: int = 0, mtime: float | None = None, **kw: Any) -> Path:
+    """Our template filled as an agency would (clean unless told otherwise)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    v = kw.pop("values", None)
+    fill_template(path, year=year, agency=agency, values=values(seed, **(v or {})), **kw)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+def run(config: Path, *args: str) -> dict[str, Any]:
+    result = runner.invoke(app, ["run", "--config", str(config), "--json", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def outbox_hashes(outbox: Path) -> set[str]:
+    return {sha(p) for p in outbox.rglob("*") if p.is_file()}
+
+
+def ledger_rows(outbox: Path) -> list[tuple]:
+    with sqlite3.connect(outbox / LEDGER_FILE) as db:
+        return db.execute(
+            "SELECT id, sha256, original_name, state, status, unit, superseded_by, duplicate_of, archive_path, "
+            "feedback_path FROM files ORDER BY id"
+        ).fetchall()
+
+
+def counted_value(outbox: Path, unit: str, code: str = "s2_5.r1.c1", year: int = YEAR) -> list[str]:
+    """The value(s) of a cell over the unit's submissions that count (there must be exactly one)."""
+    with Ledger(outbox / LEDGER_FILE, readonly=True) as ledger:
+        rows = [r for r in ledger.files(year) if r.unit == unit and r.counted]
+        return [str(ledger.submission(r.id).value(code)) for r in rows]
+
+
+def status_json(config: Path) -> dict[str, dict[str, Any]]:
+    result = runner.invoke(app, ["status", "--config", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    return {u["unit"]: u for u in json.loads(result.stdout)["units"]}
+
+
+# ---- routing ---------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def mixed(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
+    config = city(tmp_path)
+    inbox = tmp_path / "inbox"
+    files = {
+        "clean": report(inbox / "教育局.xlsx", "云溪市教育局"),
+        "warned": report(inbox / "财政局.xlsx", "云溪市财政局", texts={"text.s6": "无"}),
+        "rejected": report(inbox / "公安局.xlsx", "云溪市公安局", values=BROKEN_E1),
+        "clash": report(inbox / "西山县" / "教育局.xlsx", "西山县政府", seed=3),  # same name as the first
+        "broken": inbox / "新建 Microsoft Excel 工作表.xlsx",
+        "pdf": inbox / "说明.pdf",
+    }
+    files["broken"].write_bytes(b"PK\x03\x04 truncated")
+    files["pdf"].write_bytes(b"%PDF-1.4 not a workbook")
+    (inbox / "~$教育局.xlsx").write_bytes(b"lock")
+    return config, files
+
+
+def test_run__every_input_is_kept_under_the_outbox_and_the_inbox_keeps_only_what_was_not_processed(mixed):
+    config, files = mixed
+    inputs = {name: sha(p) for name, p in files.items()}
+    out = run(config)
+    outbox = config.parent / "outbox"
+    assert set(inputs.values()) <= outbox_hashes(outbox)
+    left = sorted(p.relative_to(config.parent / "inbox").as_posix() for p in (config.parent / "inbox").rglob("*"))
+    assert left == ["~$教育局.xlsx", "西山县"]  # the lock file is never read; the agency's folder stays
+    assert out["received"] == 6 and out["accepted"] == 2 and out["accepted_with_warnings"] == 1
+    assert out["rejected"] == 3 and out["duplicates"] == 0
+    by_file = {f["file"]: f for f in out["files"]}
+    assert "/归档/2025年度/已通过/云溪市教育局/" in by_file["教育局.xlsx"]["archive"]
+    assert "/归档/2025年度/有警告/云溪市财政局/" in by_file["财政局.xlsx"]["archive"]
+    assert "/归档/2025年度/被退回/云溪市公安局/" in by_file["公安局.xlsx"]["archive"]
+    assert "/归档/2025年度/被退回/未识别单位/" in by_file["说明.pdf"]["archive"]
+    assert by_file["西山县/教育局.xlsx"]["unit"] == "西山县人民政府"  # matched through the alias
+    assert "/反馈/云溪市公安局/公安局_反馈.xlsx" in by_file["公安局.xlsx"]["feedback"]
+    assert Path(by_file["新建 Microsoft Excel 工作表.xlsx"]["feedback"]).suffix == ".txt"
+    assert Path(out["summary"]).is_file() and out["summary"].startswith(str(outbox / "汇总"))
+    assert out["missing"] == []
+
+
+def test_run__a_name_clash_in_the_archive_gets_a_suffix_and_overwrites_nothing(tmp_path: Path):
+    config = city(tmp_path)
+    inbox = tmp_path / "inbox"
+    first = report(inbox / "年报.xlsx", "云溪市教育局", seed=1)
+    sha1 = sha(first)
+    run(config)
+    second = report(inbox / "年报.xlsx", "云溪市教育局", seed=2)
+    sha2 = sha(second)
+    out = run(config)
+    folder = tmp_path / "outbox/归档/2025年度/已通过/云溪市教育局"
+    assert {p.name: sha(p) for p in folder.iterdir()} == {"年报.xlsx": sha1, "年报 (2).xlsx": sha2}
+    assert out["files"][0]["feedback"].endswith("年报_反馈 (2).xlsx")
+
+
+def test_run__a_second_run_on_the_same_state_changes_nothing(mixed):
+    config, _ = mixed
+    outbox = config.parent / "outbox"
+    first = run(config)
+    before_rows = ledger_rows(outbox)
+    before_files = {p.relative_to(outbox): sha(p) for p in outbox.rglob("*") if p.is_file() and "日志" not in p.parts}
+    before_files.pop(Path(LEDGER_FILE))
+    second = run(config)
+    after_files = {p.relative_to(outbox): sha(p) for p in outbox.rglob("*") if p.is_file() and "日志" not in p.parts}
+    after_files.pop(Path(LEDGER_FILE))
+    assert ledger_rows(outbox) == before_rows
+    assert after_files == before_files  # same archive, feedback and summary, byte for byte
+    assert second["received"] == 0 and second["files"] == []
+    assert second["units"] == first["units"]
+
+
+# ---- resubmission and duplicates ---------------------------------------------------------------
+
+
+def test_resubmission__a_newer_accepted_report_supersedes_the_older_which_stays_archived(tmp_path: Path):
+    config = city(tmp_path)
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    old = report(inbox / "教育局.xlsx", "云溪市教育局", values={"s2_5.r1.c1": 10})
+    old_sha = sha(old)
+    run(config)
+    report(inbox / "教育局(更正).xlsx", "云溪市教育局", values={"s2_5.r1.c1": 20})
+    out = run(config)
+    assert counted_value(outbox, "云溪市教育局") == ["20"]
+    assert "取代" in out["files"][0]["note"]
+    rows = ledger_rows(outbox)
+    assert rows[0][6] == rows[1][0]  # the old one is superseded by the new one
+    assert old_sha in outbox_hashes(outbox)
+    with Ledger(outbox / LEDGER_FILE, readonly=True) as ledger:
+        assert "superseded" in [f.rule_id for f in ledger.get(rows[0][0]).findings]
+
+
+def test_resubmission__a_rejected_correction_does_not_unseat_the_accepted_report(tmp_path: Path):
+    config = city(tmp_path)
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    report(inbox / "a.xlsx", "云溪市教育局", values={"s2_5.r1.c1": 10})
+    run(config)
+    report(inbox / "b.xlsx", "云溪市教育局", values=BROKEN_E1)
+    run(config)
+    assert counted_value(outbox, "云溪市教育局") == ["10"]
+
+
+def test_duplicate__the_same_content_again_is_recorded_and_archived_but_not_counted_twice(tmp_path: Path):
+    config = city(tmp_path)
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    first = report(inbox / "教育局.xlsx", "云溪市教育局", values={"s2_5.r1.c1": 7})
+    data = first.read_bytes()
+    (inbox / "教育局 - 副本.xlsx").write_bytes(data)  # twice in one batch
+    out1 = run(config)
+    (inbox / "再发一次.xlsx").write_bytes(data)  # and again later
+    out2 = run(config)
+    assert [f["status"] for f in out1["files"]] == ["accepted", "duplicate"]
+    assert [f["status"] for f in out2["files"]] == ["duplicate"]
+    assert "不重复计入" in out2["files"][0]["note"]
+    assert counted_value(outbox, "云溪市教育局") == ["7"]
+    assert len(list((outbox / "归档/2025年度/重复/云溪市教育局").iterdir())) == 2
+    assert out2["units"]["accepted"] == 1
+
+
+def test_same_batch__two_different_files_of_one_unit_the_later_by_mtime_wins_with_a_warning(tmp_path: Path):
+    config = city(tmp_path)
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    now = time.time()
+    report(inbox / "z_较早.xlsx", "云溪市教育局", values={"s2_5.r1.c1": 1}, mtime=now - 100)
+    report(inbox / "a_较晚.xlsx", "云溪市教育局", values={"s2_5.r1.c1": 2}, mtime=now - 50)
+    out = run(config)
+    by_file = {f["file"]: f for f in out["files"]}
+    assert counted_value(outbox, "云溪市教育局") == ["2"]
+    later = by_file["a_较晚.xlsx"]
+    assert later["status"] == "warning"
+    assert [f["rule"] for f in later["findings"] if f["severity"] == "warning"] == ["same-batch-duplicate"]
+    assert out["units"]["warning"] == 1
+
+
+# ---- intake rules ------------------------------------------------------------------------------
+
+
+def test_intake__lock_files_and_a_file_still_being_written_are_not_read(tmp_path: Path):
+    config = city(tmp_path, stable=0.4, max_wait_seconds=1.5)
+    inbox = tmp_path / "inbox"
+    report(inbox / "教育局.xlsx", "云溪市教育局")
+    (inbox / "~$教育局.xlsx").write_bytes(b"owner lock")
+    (inbox / ".~lock.教育局.xlsx#").write_bytes(b"libreoffice lock")
+    growing = inbox / "财政局.xlsx"
+    growing.write_bytes(report(tmp_path / "src.xlsx", "云溪市财政局").read_bytes()[:1000])
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        while not stop.wait(0.1):
+            with open(growing, "ab") as fh:
+                fh.write(b"\0" * 100)
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        out = run(config)
+    finally:
+        stop.set()
+        writer.join()
+    assert [f["file"] for f in out["files"]] == ["教育局.xlsx"]
+    assert out["waiting"] == ["财政局.xlsx"]
+    assert growing.exists() and (inbox / "~$教育局.xlsx").exists()
+    assert all(row[2] != "财政局.xlsx" for row in ledger_rows(tmp_path / "outbox"))
+
+
+def test_unknown_unit__warning_names_the_closest_roster_units_and_an_alias_added_later_fixes_it(tmp_path: Path):
+    config = city(tmp_path)
+    inbox = tmp_path / "inbox"
+    report(inbox / "年报.xlsx", "云溪市教育厅")
+    out = run(config)
+    f = out["files"][0]
+    assert f["status"] == "warning" and f["on_roster"] is False
+    unknown = next(x for x in f["findings"] if x["rule"] == "unit-unknown")
+    assert "“云溪市教育局”" in unknown["message"]
+    assert out["missing"] == ["云溪市教育局", "云溪市财政局", "云溪市公安局", "西山县人民政府"]
+    # The coordinator adds the name as an alias: the next run (nothing new) counts it for the unit.
+    units = [("云溪市教育局", "市直部门", "云溪市教育厅"), *UNITS[1:]]
+    city(tmp_path, units=units)
+    status = status_json(config)
+    assert status["云溪市教育局"]["status"] == "accepted" and "云溪市教育厅" not in status
+
+
+def test_wrong_year__is_rejected_with_year_mismatch(tmp_path: Path):
+    config = city(tmp_path)
+    report(tmp_path / "inbox" / "教育局2024.xlsx", "云溪市教育局", year=2024)
+    out = run(config)
+    assert out["files"][0]["status"] == "rejected"
+    assert "year-mismatch" in [x["rule"] for x in out["files"][0]["findings"]]
+    assert "/归档/2025年度/被退回/" in out["files"][0]["archive"]
+
+
+def test_cross_year__last_years_accepted_report_is_compared_I1(tmp_path: Path):
+    config = city(tmp_path)
+    inbox = tmp_path / "inbox"
+    last = values(0)
+    report(inbox / "教育局2024.xlsx", "云溪市教育局", year=2024)
+    run(config, "--year", "2024")
+    # This year's 上年结转 is 2 more than last year's 结转下年度 (the report balances otherwise).
+    this = values(0)
+    changed = {
+        "s3.r2.c1": last["s3.r4.c1"] + 2,
+        "s3.r3_5_1.c1": this["s3.r3_5_1.c1"] + 2 + last["s3.r4.c1"] - this["s3.r2.c1"],
+    }
+    report(inbox / "教育局2025.xlsx", "云溪市教育局", values=changed)
+    out = run(config)
+    rules = [x["rule"] for x in out["files"][0]["findings"]]
+    assert "I1" in rules and out["files"][0]["status"] == "warning"
+
+
+# ---- status, json, lock --------------------------------------------------------------------------
+
+
+def test_status__every_roster_unit_with_its_standing_and_contact(mixed):
+    config, _ = mixed
+    run(config)
+    status = status_json(config)
+    assert status["云溪市教育局"]["status"] == "accepted" and status["云溪市教育局"]["filler"] == "张三"
+    assert status["云溪市教育局"]["phone"] == "0453-3921234"
+    assert status["云溪市公安局"]["status"] == "rejected" and status["云溪市公安局"]["errors"] == 1
+    assert status["云溪市财政局"]["status"] == "warning" and status["云溪市财政局"]["warnings"] == 1
+    text = runner.invoke(app, ["status", "--config", str(config)]).stdout
+    assert "云溪市公安局" in text and "被退回" in text and "名册单位 4 个" in text
+
+
+def test_run__console_output_is_chinese_and_names_where_the_outputs_are(mixed):
+    config, _ = mixed
+    result = runner.invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 0
+    assert "本次收到文件 6 个：通过 2，有警告 1，被退回 3，重复 0。" in result.stdout
+    assert "汇总表：" in result.stdout and "反馈工作簿：" in result.stdout
+    assert "被退回：公安局.xlsx（云溪市公安局）" in result.stderr  # one line per file
+    assert "跳过：~$教育局.xlsx" in result.stderr
+    log = (config.parent / "outbox/日志/nianbao.log").read_text(encoding="utf-8")
+    assert "被退回：公安局.xlsx" in log and "[E1]" in log
+
+
+def test_lock__a_second_job_on_the_same_outbox_exits_3_with_a_clear_message(tmp_path: Path):
+    config = city(tmp_path)
+    (tmp_path / "outbox").mkdir()
+    with FileLock(tmp_path / "outbox" / LOCK_FILE):
+        result = runner.invoke(app, ["run", "--config", str(config), "--wait", "0.3"])
+    assert result.exit_code == 3
+    assert "另一个 nianbao 任务" in result.stderr and "已等待 0.3 秒" in result.stderr
+
+
+def test_lock__a_second_job_waits_for_the_first_to_finish(tmp_path: Path):
+    config = city(tmp_path)
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局")
+    (tmp_path / "outbox").mkdir()
+    lock = FileLock(tmp_path / "outbox" / LOCK_FILE, thread_local=False)
+    lock.acquire()
+    threading.Timer(0.5, lock.release).start()
+    out = run(config, "--wait", "10")
+    assert out["accepted"] == 1
+
+
+def test_bad_settings__exit_2_with_the_file_and_key(tmp_path: Path):
+    config = city(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8") + 'colour = "red"\n', encoding="utf-8")
+    result = runner.invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 2 and "“colour”不是可识别的设置项" in result.stderr
+
+
+# ---- init and templates ---------------------------------------------------------------------------
+
+
+def test_init__creates_folders_config_and_roster_and_never_overwrites(tmp_path: Path):
+    result = runner.invoke(app, ["init", str(tmp_path), "--year", "2025"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "inbox").is_dir() and (tmp_path / "outbox").is_dir()
+    toml = (tmp_path / "nianbao.toml").read_text(encoding="utf-8")
+    assert "year = 2025" in toml and "# 收件文件夹" in toml
+    (tmp_path / "名册.csv").write_text("单位名称\n我的单位\n", encoding="utf-8")
+    again = runner.invoke(app, ["init", str(tmp_path)])
+    assert "已存在，未改动" in again.stdout
+    assert (tmp_path / "名册.csv").read_text(encoding="utf-8") == "单位名称\n我的单位\n"
+    templates = runner.invoke(app, ["templates", "--config", str(tmp_path / "nianbao.toml"), "-o", str(tmp_path / "t")])
+    assert templates.exit_code == 0, templates.output
+    assert [p.name for p in (tmp_path / "t").iterdir()] == ["我的单位_2025年度政府信息公开工作年度报告.xlsx"]
+
+
+def test_templates__one_prefilled_template_per_roster_unit_that_the_job_accepts_as_that_unit(tmp_path: Path):
+    import openpyxl
+
+    from processor.layout import layout
+
+    config = city(tmp_path)
+    result = runner.invoke(app, ["templates", "--config", str(config), "-o", str(tmp_path / "下发")])
+    assert result.exit_code == 0, result.output
+    made = sorted(p.name for p in (tmp_path / "下发").iterdir())
+    assert len(made) == len(UNITS) and "云溪市教育局_2025年度政府信息公开工作年度报告.xlsx" in made
+    place = layout(get_spec("2021")).places["info.agency"]
+    wb = openpyxl.load_workbook(tmp_path / "下发" / made[0])
+    assert wb[place.sheet][place.a1].value in {u[0] for u in UNITS}
+
+
+def test_workers__checking_in_worker_processes_gives_the_same_outcomes(tmp_path: Path):
+    outcomes = []
+    for workers in (1, 2):
+        folder = tmp_path / f"w{workers}"
+        folder.mkdir()
+        config = city(folder)
+        now = time.time()
+        report(folder / "inbox" / "a.xlsx", "云溪市教育局", mtime=now - 4)
+        report(folder / "inbox" / "b.xlsx", "云溪市财政局", texts={"text.s6": "无"}, mtime=now - 3)
+        report(folder / "inbox" / "c.xlsx", "云溪市公安局", values=BROKEN_E1, mtime=now - 2)
+        report(folder / "inbox" / "d.xlsx", "云溪市教育厅", mtime=now - 1)
+        out = run(config, "--workers", str(workers))
+        outcomes.append([(f["file"], f["status"], sorted(x["rule"] for x in f["findings"])) for f in out["files"]])
+    assert outcomes[0] == outcomes[1]
+    assert [status for _, status, _ in outcomes[0]] == ["accepted", "warning", "rejected", "warning"]
+
+
+def _broken_check(source: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("校验程序出错")
+
+
+def test_a_check_that_crashes_leaves_the_file_in_the_inbox_and_the_job_still_completes(tmp_path: Path):
+    from processor.batch import run_batch
+    from processor.config import load_settings
+
+    config = city(tmp_path)
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局")
+    result = run_batch(load_settings(config=config), check=_broken_check)
+    assert [(f.status, f.note) for f in result.files] == [("error", "RuntimeError: 校验程序出错")]
+    assert (tmp_path / "inbox" / "教育局.xlsx").exists()
+    assert result.summary is not None and result.missing == [u[0] for u in UNITS]
+    assert [row[3] for row in ledger_rows(tmp_path / "outbox")] == ["received"]  # retried next run

@@ -1,0 +1,111 @@
+"""A job killed at any moment, followed by a new run: nothing lost, nothing counted twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from processor.archive import LEDGER_FILE
+from processor.atomic import TEMP_PREFIX
+from tests.test_batch import BROKEN_E1, city, outbox_hashes, report, run, sha
+
+UNITS = ["云溪市教育局", "云溪市财政局", "云溪市公安局", "西山县人民政府"]
+
+
+def inbox_of(tmp_path: Path, n_extra: int = 0) -> dict[str, str]:
+    """Four reports (one rejected) plus `n_extra` resubmissions; returns file → sha256."""
+    inbox = tmp_path / "inbox"
+    now = time.time()
+    files = [
+        report(inbox / "教育局.xlsx", UNITS[0], values={"s2_5.r1.c1": 11}, mtime=now - 50),
+        report(inbox / "财政局.xlsx", UNITS[1], values={"s2_5.r1.c1": 12}, mtime=now - 40),
+        report(inbox / "公安局.xlsx", UNITS[2], values=BROKEN_E1, mtime=now - 30),
+        report(inbox / "西山县" / "县政府.xlsx", UNITS[3], values={"s2_5.r1.c1": 14}, mtime=now - 20),
+    ]
+    for i in range(n_extra):
+        unit = UNITS[i % 2]
+        files.append(
+            report(inbox / f"更正{i}.xlsx", unit, seed=i + 1, values={"s2_5.r1.c1": 100 + i}, mtime=now - 10 + i)
+        )
+    return {p.name: sha(p) for p in files}
+
+
+def start(config: Path, **env: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "processor", "run", "--config", str(config)],
+        cwd=config.parent,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def assert_complete(tmp_path: Path, inputs: dict[str, str], counted: int) -> None:
+    """The state a finished job must leave, however many times it was interrupted."""
+    outbox = tmp_path / "outbox"
+    assert set(inputs.values()) <= outbox_hashes(outbox), "an input is missing from the outbox"
+    assert [p for p in (tmp_path / "inbox").rglob("*") if p.is_file()] == []
+    assert not list(outbox.rglob(f"{TEMP_PREFIX}*")), "temporary files left behind"
+    with sqlite3.connect(outbox / LEDGER_FILE) as db:
+        rows = db.execute("SELECT sha256, state, status, unit, superseded_by FROM files").fetchall()
+    assert all(state == "done" for _, state, _, _, _ in rows)
+    originals = [r for r in rows if r[2] != "duplicate"]
+    assert sorted(r[0] for r in originals) == sorted(inputs.values()), "a file recorded twice or not at all"
+    live = [r[3] for r in rows if r[2] in ("accepted", "warning", "explained") and r[4] is None]
+    assert sorted(live) == sorted(set(live)) and len(live) == counted, "a unit counted twice"
+
+
+@pytest.mark.parametrize("step", ["received", "feedback", "archived", "committed"])
+def test_crash_at_each_step_of_a_file__the_next_run_completes_without_loss_or_double_count(tmp_path: Path, step):
+    config = city(tmp_path)
+    inputs = inbox_of(tmp_path)
+    crashed = start(config, NIANBAO_CRASH_AT=f"{step}:2")  # dies while taking the second file
+    assert crashed.wait(timeout=60) == 137
+    out = run(config)
+    assert_complete(tmp_path, inputs, counted=3)
+    assert out["units"]["accepted"] + out["units"]["warning"] == 3 and out["units"]["rejected"] == 1
+
+
+def test_kill_9_in_the_middle_of_a_run__the_next_run_loses_nothing_and_counts_nothing_twice(tmp_path: Path):
+    config = city(tmp_path)
+    inputs = inbox_of(tmp_path, n_extra=6)
+    proc = start(config)
+    ledger = tmp_path / "outbox" / LEDGER_FILE
+    deadline = time.time() + 60
+    done = 0
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True, timeout=1) as db:
+                done = db.execute("SELECT count(*) FROM files WHERE state='done'").fetchone()[0]
+        except sqlite3.Error:
+            done = 0
+        if done >= 3:
+            break
+        time.sleep(0.01)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL) if hasattr(signal, "SIGKILL") else proc.kill()
+    proc.wait(timeout=30)
+    assert 3 <= done < len(inputs), "the run was not stopped in the middle"
+    run(config)
+    assert_complete(tmp_path, inputs, counted=3)
+    second = run(config)
+    assert second["received"] == 0
+
+
+def test_a_file_that_interrupts_processing_three_times_is_returned_unread_instead_of_blocking_the_job(tmp_path: Path):
+    config = city(tmp_path)
+    report(tmp_path / "inbox" / "毒文件.xlsx", UNITS[0])
+    for _ in range(3):
+        assert start(config, NIANBAO_CRASH_AT="received:1").wait(timeout=60) == 137
+    out = run(config)
+    f = out["files"][0]
+    assert f["status"] == "rejected" and [x["rule"] for x in f["findings"]] == ["file-unreadable"]
+    assert "已中断 3 次" in f["findings"][0]["message"]
+    assert "/归档/2025年度/被退回/" in f["archive"]

@@ -1,0 +1,97 @@
+"""Intake: lock, hidden and temporary files are never read; a file is read only once it stopped changing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from processor.archive import numbered, safe_component, store
+from processor.inbox import Stability, scan, skip_reason, wait_for_complete
+
+
+def test_skip_reason__office_wps_libreoffice_locks_hidden_and_temporary_files():
+    for name in (
+        "~$财政局.xlsx",
+        ".~lock.财政局.xlsx#",
+        ".hidden.xlsx",
+        "下载中.xlsx.crdownload",
+        "~WRL0001.tmp",
+        "Thumbs.db",
+        "desktop.ini",
+        "文件.xlsx.part",
+        ".nianbao-abc.tmp",
+    ):
+        assert skip_reason(name), name
+    for name in ("财政局.xlsx", "年报(1).xlsx", "旧格式.xls", "说明.pdf"):
+        assert skip_reason(name) is None, name
+
+
+def test_scan__subfolders_included_hidden_folders_and_skipped_files_reported(tmp_path: Path):
+    (tmp_path / "西山县").mkdir()
+    (tmp_path / ".git").mkdir()
+    for rel in ("a.xlsx", "西山县/b.xlsx", "西山县/~$b.xlsx", ".git/c.xlsx"):
+        (tmp_path / rel).write_bytes(b"x")
+    found, skipped = scan(tmp_path)
+    assert sorted(c.rel for c in found) == ["a.xlsx", "西山县/b.xlsx"]
+    assert [s.path.name for s in skipped] == ["~$b.xlsx"]
+
+
+def test_stability__a_file_is_ready_only_after_size_and_mtime_stay_the_same_for_the_window(tmp_path: Path):
+    clock = [0.0]
+    tracker = Stability(2.0, clock=lambda: clock[0])
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(b"12345")
+    found, _ = scan(tmp_path)
+    assert tracker.update(found)[0] == []
+    clock[0] = 1.0
+    with open(path, "ab") as fh:  # still being written
+        fh.write(b"678")
+    found, _ = scan(tmp_path)
+    assert tracker.update(found)[0] == []
+    clock[0] = 2.5  # 1.5 s since the last change: not yet
+    assert tracker.update(scan(tmp_path)[0])[0] == []
+    clock[0] = 3.1
+    assert [c.name for c in tracker.update(scan(tmp_path)[0])[0]] == ["a.xlsx"]
+
+
+def test_wait_for_complete__gives_up_on_a_file_that_keeps_growing(tmp_path: Path):
+    grow = tmp_path / "copying.xlsx"
+    done = tmp_path / "done.xlsx"
+    done.write_bytes(b"done")
+    grow.write_bytes(b"a")
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+        with open(grow, "ab") as fh:
+            fh.write(b"a")
+        os.utime(grow, ns=(int(clock[0] * 1e9), int(clock[0] * 1e9)))
+
+    complete, waiting, _ = wait_for_complete(tmp_path, 1.0, 5.0, sleep=sleep, clock=lambda: clock[0])
+    assert [c.name for c in complete] == ["done.xlsx"]
+    assert [c.name for c in waiting] == ["copying.xlsx"]
+
+
+def test_safe_component__hostile_names_become_harmless_single_components():
+    assert safe_component("../../etc/passwd") == "_.._etc_passwd"
+    assert safe_component('a<b>c:d"e|f?g*h') == "a_b_c_d_e_f_g_h"
+    assert safe_component("CON") == "_CON" and safe_component("com1.xlsx") == "_com1.xlsx"
+    assert safe_component("名称. . ") == "名称"
+    assert safe_component("\u202egnp.xlsx") == "gnp.xlsx"  # bidi override removed
+    assert safe_component("..") == "未命名" and safe_component(None, fallback="未识别单位") == "未识别单位"
+    long = safe_component("很长的单位名称" * 30 + ".xlsx")
+    assert long.endswith(".xlsx") and len(long) <= 60 and len(long.encode()) <= 180
+
+
+def test_store__a_clash_gets_a_numbered_name_the_same_content_is_not_stored_twice(tmp_path: Path):
+    import hashlib
+
+    def sha(b: bytes) -> str:
+        return hashlib.sha256(b).hexdigest()
+
+    first = store(b"one", sha(b"one"), tmp_path, "年报.xlsx")
+    second = store(b"two", sha(b"two"), tmp_path, "年报.xlsx")
+    again = store(b"two", sha(b"two"), tmp_path, "年报.xlsx")
+    assert first.name == "年报.xlsx" and second.name == numbered("年报.xlsx", 2) == "年报 (2).xlsx"
+    assert again == second and first.read_bytes() == b"one"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["年报 (2).xlsx", "年报.xlsx"]

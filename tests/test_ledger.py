@@ -1,0 +1,89 @@
+"""The ledger: exact values, receipt bookkeeping, superseding, read-only access, newer formats refused."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from processor.findings import Finding
+from processor.ledger import Ledger, LedgerError, submission_from_json, submission_to_json
+from processor.submission import Note, Submission
+
+
+def sub(**kw) -> Submission:
+    base = {
+        "edition": "2021",
+        "year": 2025,
+        "agency": "云溪市教育局",
+        "values": {"s2_5.r1.c1": 7, "s2_8.r1.c1": Decimal("49.1400")},
+        "blanks": {"s4.r1.c1"},
+        "shown_totals": {"s3.r3_7.c7": None, "s3.r1.c7": Decimal("3")},
+        "texts": {"info.filler": "张三"},
+        "notes": [Note(1, "I1", "D7", "去年结转数统计口径调整。")],
+    }
+    return Submission(**{**base, **kw})
+
+
+def test_submission_json__round_trip_keeps_every_number_exact_and_typed():
+    original = sub()
+    back = submission_from_json(submission_to_json(original))
+    assert back == original
+    assert back.values["s2_8.r1.c1"] == Decimal("49.1400") and isinstance(back.values["s2_5.r1.c1"], int)
+
+
+def test_receive__a_file_taken_up_again_counts_its_attempts_and_release_undoes_a_receipt(tmp_path: Path):
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        run = ledger.start_run("run", 2025)
+        a = ledger.receive("aa", 1, 1, "a.xlsx", "a.xlsx", run)
+        assert ledger.receive("aa", 1, 1, "a.xlsx", "a.xlsx", run) == a
+        assert ledger.get(a).attempts == 2
+        ledger.release(a)
+        assert ledger.get(a).attempts == 1
+        ledger.release(a)
+        assert ledger.by_hash("aa") == []
+
+
+def test_complete__values_recorded_and_the_older_submission_superseded_in_one_step(tmp_path: Path):
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        run = ledger.start_run("run", 2025)
+        ids = []
+        for sha, value in (("old", 1), ("new", 2)):
+            file_id = ledger.receive(sha, 1, 1, f"{sha}.xlsx", f"{sha}.xlsx", run)
+            older = ledger.counted("云溪市教育局", 2025)
+            notice = Finding("superseded", "notice", "已被取代")
+            ledger.complete(
+                file_id,
+                status="accepted",
+                unit="云溪市教育局",
+                agency="云溪市教育局",
+                year=2025,
+                edition="2021",
+                kind="report",
+                filler=None,
+                phone=None,
+                findings=[],
+                archive_path=f"归档/{sha}.xlsx",
+                feedback_path=None,
+                submission=sub(values={"s2_5.r1.c1": value}),
+                supersedes=[(older.id, [notice])] if older else None,
+            )
+            ids.append(file_id)
+        assert ledger.counted("云溪市教育局", 2025).id == ids[1]
+        assert ledger.get(ids[0]).superseded_by == ids[1]
+        assert [f.rule_id for f in ledger.get(ids[0]).findings] == ["superseded"]
+        assert ledger.submission(ids[1]).value("s2_5.r1.c1") == 2
+        rows = ledger.db.execute("SELECT code, value FROM cell_values WHERE file_id=?", (ids[1],)).fetchall()
+        assert rows == [("s2_5.r1.c1", "2")]
+
+
+def test_readonly__cannot_write_and_a_ledger_of_a_newer_nianbao_is_refused(tmp_path: Path):
+    path = tmp_path / "l.sqlite"
+    Ledger(path).close()
+    with Ledger(path, readonly=True) as ro, pytest.raises(Exception, match="readonly"):
+        ro.start_run("run", 2025)
+    with Ledger(path) as ledger:
+        ledger.db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    with pytest.raises(LedgerError, match="更新版本"):
+        Ledger(path)

@@ -1,0 +1,85 @@
+"""The roster: names match across width, brackets and spaces and through aliases; unknown names get suggestions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from processor.roster import EXAMPLE_ROWS, RosterError, load_roster, normalise, parse_rows, roster_csv
+
+ROWS = [
+    ["单位名称", "单位代码", "所属分组", "别名"],
+    ["云溪市教育局", "", "市直部门", "市教育局；教育局"],
+    ["云溪市住房和城乡建设局", "11530100MB0000000X", "市直部门", "市住建局"],
+    ["西山县城关镇人民政府", "", "西山县/乡镇街道", ""],
+    ["云溪市人民政府办公室（市政府研究室）", "", "市直部门", ""],
+]
+
+
+@pytest.fixture()
+def roster():
+    return parse_rows(ROWS)
+
+
+def test_normalise__width_brackets_spaces_and_case_do_not_matter():
+    assert normalise("云溪市 人民政府办公室（市政府研究室）") == normalise("云溪市人民政府办公室(市政府研究室)")
+    assert normalise("云溪市　教育局") == normalise("云溪市教育局")
+    assert normalise("ＡＢＣ局〔2025〕") == normalise("abc局(2025)")
+
+
+def test_match__by_name_variant_alias_and_code(roster):
+    assert roster.match("云溪市 教育局").name == "云溪市教育局"
+    assert roster.match("市教育局").name == "云溪市教育局"
+    assert roster.match("云溪市人民政府办公室(市政府研究室)").name.startswith("云溪市人民政府办公室")
+    assert roster.match("写错的名字", "11530100MB0000000X").name == "云溪市住房和城乡建设局"
+    assert roster.match("云溪市公安局") is None
+
+
+def test_group__path_split_on_slashes(roster):
+    assert roster.match("西山县城关镇人民政府").group == ("西山县", "乡镇街道")
+    assert roster.match("云溪市教育局").group == ("市直部门",)
+
+
+def test_closest__an_unknown_name_lists_the_nearest_roster_names_first(roster):
+    assert roster.closest("城关镇人民政府")[0] == "西山县城关镇人民政府"
+    assert roster.closest("云溪市住建局")[0] == "云溪市住房和城乡建设局"
+    assert roster.closest("") == []
+
+
+def test_find_in__a_folder_or_file_name_containing_a_unit_name(roster):
+    assert roster.find_in("西山县城关镇人民政府2025年报").name == "西山县城关镇人民政府"
+    assert roster.find_in("年报") is None
+
+
+def test_load__csv_in_gbk_as_older_excel_saves_it(tmp_path: Path):
+    path = tmp_path / "名册.csv"
+    path.write_bytes("单位名称,所属分组\r\n云溪市教育局,市直部门\r\n".encode("gbk"))
+    assert [u.name for u in load_roster(path)] == ["云溪市教育局"]
+
+
+def test_load__csv_with_bom_and_xlsx_give_the_same_roster(tmp_path: Path):
+    csv_path = tmp_path / "名册.csv"
+    csv_path.write_text(roster_csv(ROWS), encoding="utf-8")
+    xlsx_path = tmp_path / "名册.xlsx"
+    wb = openpyxl.Workbook()
+    for row in ROWS:
+        wb.active.append(row)
+    wb.save(xlsx_path)
+    assert load_roster(csv_path).units == load_roster(xlsx_path).units
+
+
+def test_load__the_example_roster_of_init_is_valid(tmp_path: Path):
+    path = tmp_path / "名册.csv"
+    path.write_text(roster_csv(EXAMPLE_ROWS), encoding="utf-8")
+    assert len(load_roster(path)) == len(EXAMPLE_ROWS) - 1
+
+
+def test_errors__missing_name_column_duplicate_names_and_missing_file(tmp_path: Path):
+    with pytest.raises(RosterError, match="单位名称"):
+        parse_rows([["名字"], ["某局"]])
+    with pytest.raises(RosterError, match=r"第 3 行.*与第 2 行重复"):
+        parse_rows([["单位名称", "别名"], ["云溪市教育局", ""], ["云溪市 教育局", ""]])
+    with pytest.raises(RosterError, match="找不到单位名册"):
+        load_roster(tmp_path / "没有.csv")

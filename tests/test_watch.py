@@ -1,0 +1,110 @@
+"""`nianbao watch`: a file dropped while it runs is processed (polling mode); Ctrl-C stops it cleanly."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from processor.archive import LEDGER_FILE
+from processor.batch import Job
+from processor.config import load_settings
+from processor.inbox import scan
+from processor.watch import watch
+from tests.test_batch import city, report
+
+
+def wait_for(condition, timeout: float = 30.0) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def done_files(outbox: Path) -> list[str]:
+    try:
+        with sqlite3.connect(f"file:{outbox / LEDGER_FILE}?mode=ro", uri=True, timeout=1) as db:
+            return [r[0] for r in db.execute("SELECT original_name FROM files WHERE state='done' ORDER BY id")]
+    except sqlite3.Error:
+        return []
+
+
+@pytest.mark.skipif(os.name == "nt", reason="sending SIGINT to a child process is POSIX-only")
+def test_watch__processes_a_file_dropped_while_running_and_stops_cleanly_on_sigint(tmp_path: Path):
+    config = city(tmp_path, stable=0.2)
+    ready = report(tmp_path / "src" / "教育局.xlsx", "云溪市教育局")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "processor", "watch", "--config", str(config), "--poll", "0.2"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
+    try:
+        assert wait_for(lambda: (tmp_path / "outbox" / LEDGER_FILE).exists())
+        shutil.copyfile(ready, tmp_path / "inbox" / "教育局.xlsx")  # dropped while watch runs
+        assert wait_for(lambda: done_files(tmp_path / "outbox") == ["教育局.xlsx"])
+        assert wait_for(lambda: not (tmp_path / "inbox" / "教育局.xlsx").exists())
+        assert wait_for(lambda: (tmp_path / "outbox" / "汇总" / "2025年政府信息公开年报汇总.xlsx").exists())
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "每 0.2 秒扫描" in err and "已通过：教育局.xlsx（云溪市教育局）" in err
+    assert "收到停止信号" in err and "已停止监视" in err
+    # The lock is released: a run can start right away.
+    again = subprocess.run(
+        [sys.executable, "-m", "processor", "run", "--config", str(config), "--wait", "0"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+    )
+    assert again.returncode == 0
+
+
+def test_watch__polling_loop_processes_files_and_ends_when_asked(tmp_path: Path):
+    config = city(tmp_path, stable=0.1)
+    settings = load_settings(config=config, poll_seconds=0.1)
+    stop = threading.Event()
+    outcome: list = []
+    thread = threading.Thread(target=lambda: outcome.append(watch(settings, force_poll=True, stop=stop)))
+    thread.start()
+    try:
+        report(tmp_path / "inbox" / "财政局.xlsx", "云溪市财政局")
+        assert wait_for(lambda: done_files(tmp_path / "outbox") == ["财政局.xlsx"])
+        report(tmp_path / "inbox" / "公安局.xlsx", "云溪市公安局")
+        assert wait_for(lambda: len(done_files(tmp_path / "outbox")) == 2)
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive()
+    assert [f.name for f in outcome[0].files] == ["财政局.xlsx", "公安局.xlsx"]
+    assert outcome[0].events is False
+
+
+def test_a_file_that_vanishes_before_it_is_read_is_skipped_without_harm(tmp_path: Path):
+    config = city(tmp_path)
+    report(tmp_path / "inbox" / "a.xlsx", "云溪市教育局")
+    report(tmp_path / "inbox" / "b.xlsx", "云溪市财政局")
+    candidates, _ = scan(tmp_path / "inbox")
+    (tmp_path / "inbox" / "a.xlsx").unlink()  # taken back by the agency between scan and read
+    job = Job(load_settings(config=config))
+    try:
+        outcomes = job.process(candidates)
+    finally:
+        job.close()
+    assert [(o.name, o.status) for o in outcomes] == [("b.xlsx", "accepted")]
+    assert done_files(tmp_path / "outbox") == ["b.xlsx"]
