@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import operator
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache, cached_property
 
-from .findings import Finding
+from . import __version__
+from .findings import Finding, finding
+from .layout import INFO, layout
+from .spec import Spec, get_spec
 from .submission import Number, Submission
 
 # Unit status, as the 报送情况 sheet and `nianbao status` show it.
 ACCEPTED, WARNED, EXPLAINED, REJECTED, MISSING = "accepted", "warning", "explained", "rejected", "missing"
 STATUS_LABEL = {ACCEPTED: "已通过", WARNED: "有警告", EXPLAINED: "已说明", REJECTED: "被退回", MISSING: "未报送"}
 COUNTED = (ACCEPTED, WARNED, EXPLAINED)  # statuses whose figures enter the sums
+ROLLUP = "rollup"  # Submission.kind of a county's (or any group's) consolidated report
+
+Path_ = tuple[str, ...]  # a node of the unit tree: group names below the root, () is the root
 
 
 @dataclass
@@ -19,7 +28,7 @@ class UnitResult:
     """One roster unit's standing in a consolidation (the batch job builds these from the ledger)."""
 
     name: str  # canonical roster name
-    group: tuple[str, ...] = ()  # path in the roster tree below the root, e.g. ("某某县", "乡镇街道")
+    group: Path_ = ()  # path in the roster tree below the root, e.g. ("某某县", "乡镇街道")
     code: str | None = None  # roster code, if any
     status: str = MISSING
     submission: Submission | None = None  # the submission that counts (accepted), or the latest rejected one
@@ -28,21 +37,91 @@ class UnitResult:
     received_at: dt.datetime | None = None
     filler: str | None = None  # 填报人
     phone: str | None = None  # 联系电话
+    sha256: str | None = None  # of the file as received, for the summary's list of sources
 
     @property
     def counted(self) -> bool:
         return self.status in COUNTED and self.submission is not None
+
+    @property
+    def is_rollup(self) -> bool:
+        """A group's consolidated report (e.g. a county's summary) standing for the units of that group."""
+        return self.submission is not None and self.submission.kind == ROLLUP
 
 
 @dataclass
 class Node:
     """A node of the unit tree with the sums of every counted unit below it."""
 
-    path: tuple[str, ...]  # () is the root (the whole city)
+    path: Path_  # () is the root (the whole city)
     values: dict[str, Number] = field(default_factory=dict)
     units: int = 0  # counted units below (a county roll-up counts its `units`)
     expected: int = 0  # roster units below
     children: list[Node] = field(default_factory=list)
+    members: list[UnitResult] = field(default_factory=list)  # units placed directly at this node, roster order
+
+    @property
+    def name(self) -> str:
+        return self.path[-1] if self.path else ""
+
+    def walk(self) -> Iterable[Node]:
+        """This node and every node below it, parents before children, in roster order."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+@dataclass
+class SummaryData:
+    """Everything the summary workbook shows; the batch job fills it from its ledger and roster."""
+
+    spec: Spec  # the edition being consolidated (follows the year)
+    year: int
+    units: list[UnitResult]  # every roster unit (missing ones too) and every roll-up received, roster order
+    title: str = ""  # what the summary covers, as readers name it: 某某市 (the root's name)
+    root: Path_ = ()  # the node this summary covers; subtree() sets it for a per-group summary
+    previous: dict[str, Submission] | None = None  # last year's accepted submissions by unit name
+    produced_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
+    tool_version: str = __version__
+    findings: list[Finding] = field(default_factory=list)  # job-level findings to list in 问题清单 too
+
+    @property
+    def name(self) -> str:
+        """The covered whole in words: the title, else the root group's name."""
+        return self.title or (self.root[-1] if self.root else "全部单位")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One headline figure of the 概览 sheet."""
+
+    key: str
+    label: str
+    unit: str  # 件 | 万元
+    value: Number
+    share: float | None = None  # share of 办理结果总计, for 予以公开 and 部分公开
+    codes: tuple[str, ...] = ()  # the cells of the 汇总表 added up into this figure
+
+
+@dataclass
+class Consolidation:
+    """The pure result: the tree with sums, who counts, and what was noticed while summing."""
+
+    root: Node
+    nodes: dict[Path_, Node]
+    counted: list[UnitResult]  # units whose figures are in the sums (roll-ups included)
+    covered: dict[str, str]  # unit name → name of the counted roll-up that stands for it
+    excluded: dict[str, Finding]  # unit name → why its accepted submission is not summed (edition, year)
+    findings: list[Finding]  # what summing noticed: submissions not summed (edition, year), roll-up overlaps
+    checks: list[Finding]  # E1–E4 failing on the sums of some node (empty when every total and balance holds)
+    similar: list[Finding]  # 内容雷同 warnings (text-similar), by unit
+    figures: list[Figure]  # headline figures of the sums
+    previous: dict[str, Number] | None  # last year's headline figures (same scope) by Figure.key
+
+    @cached_property
+    def placed(self) -> list[tuple[UnitResult, Node]]:
+        """Every unit with the node it is shown under, in tree order (roster order within a node)."""
+        return [(u, node) for node in self.root.walk() for u in node.members]
 
 
 def sum_values(submissions: list[Submission]) -> dict[str, Number]:
@@ -52,3 +131,354 @@ def sum_values(submissions: list[Submission]) -> dict[str, Number]:
         for code, value in sub.values.items():
             total[code] = total.get(code, 0) + value
     return total
+
+
+def vector(values: Mapping[str, Number], codes: tuple[str, ...]) -> list[Number]:
+    """The values of `codes`, in that order (0 where absent): one row of numbers."""
+    try:
+        return list(_getter(codes)(values)) if len(codes) > 1 else [values[codes[0]]]
+    except KeyError:
+        return [values.get(c, 0) for c in codes]
+
+
+@cache
+def _getter(codes: tuple[str, ...]) -> operator.itemgetter:
+    return operator.itemgetter(*codes)
+
+
+# ---- roll-ups ---------------------------------------------------------------------------------
+
+
+def _group_paths(units: Iterable[UnitResult]) -> set[Path_]:
+    paths: set[Path_] = set()
+    for u in units:
+        for i in range(1, len(u.group) + 1):
+            paths.add(u.group[:i])
+    return paths
+
+
+def covered_path(unit: UnitResult, groups: set[Path_]) -> Path_ | None:
+    """The group a roll-up stands for: the group named like the unit, beside it (group + name) or
+    around it (the unit listed inside its own group); None when no roster group has its name."""
+    if (*unit.group, unit.name) in groups:
+        return (*unit.group, unit.name)
+    if unit.group and unit.group[-1] == unit.name:
+        return unit.group
+    return None
+
+
+def place_of(unit: UnitResult, groups: set[Path_]) -> Path_:
+    """The node a unit's figures belong to: its group, or for a roll-up the group it stands for."""
+    if unit.is_rollup:
+        return covered_path(unit, groups) or unit.group
+    return unit.group
+
+
+def _under(path: Path_, top: Path_) -> bool:
+    return path[: len(top)] == top
+
+
+def resolve_rollups(
+    units: list[UnitResult], spec: Spec | None = None
+) -> tuple[list[UnitResult], list[Finding], dict[str, str]]:
+    """Count every unit once when a group's roll-up and units of that group both arrived.
+
+    Decision: the roll-up wins. A county answers for every disclosure body in its area (层层汇总):
+    its roll-up covers all of them, including units the city's roster or inbox lacks and figures the
+    county corrected, while the copies its units sent to the city are usually a subset. The units
+    under a counted roll-up are therefore not summed again; a `rollup-overlap` warning names the
+    units that had arrived too. An outer roll-up also covers a roll-up nested inside it.
+
+    Returns (units to count, findings, covered: unit name → name of the roll-up standing for it).
+    """
+    groups = _group_paths(units)
+    rollups = [(covered_path(u, groups), u) for u in units if u.counted and u.is_rollup]
+    rollups = sorted(((p, u) for p, u in rollups if p is not None), key=lambda pu: len(pu[0]))
+    covered: dict[str, str] = {}
+    findings: list[Finding] = []
+    for path, rollup in rollups:
+        if rollup.name in covered:
+            continue  # nested inside a roll-up already counted
+        inside = [u for u in units if u is not rollup and u.name not in covered and _under(place_of(u, groups), path)]
+        for u in inside:
+            covered[u.name] = rollup.name
+        arrived = [u for u in inside if u.counted]
+        if arrived:
+            spec = spec or rollup.submission.spec  # type: ignore[union-attr]
+            names = "、".join(u.name for u in arrived[:5]) + ("等" if len(arrived) > 5 else "")
+            f = finding(
+                spec,
+                "rollup-overlap",
+                found=rollup.submission.units,  # type: ignore[union-attr]
+                agency=rollup.name,
+                count=len(arrived),
+                names=names,
+            )
+            findings.append(f.about(agency=rollup.name, file=rollup.file))
+    counted = [u for u in units if u.counted and u.name not in covered]
+    return counted, findings, covered
+
+
+# ---- the tree ---------------------------------------------------------------------------------
+
+
+def build_tree(units: list[UnitResult], root: Path_ = ()) -> dict[Path_, Node]:
+    """Nodes for the root and every group below it, children in roster order; members placed."""
+    groups = _group_paths(units)
+    nodes: dict[Path_, Node] = {root: Node(root)}
+    for u in units:
+        path = place_of(u, groups)
+        if not _under(path, root):
+            continue
+        for depth in range(len(root) + 1, len(path) + 1):
+            sub = path[:depth]
+            if sub not in nodes:
+                nodes[sub] = Node(sub)
+                nodes[sub[:-1]].children.append(nodes[sub])
+        nodes[path].members.append(u)
+        if not u.is_rollup:
+            for depth in range(len(root), len(path) + 1):
+                nodes[path[:depth]].expected += 1
+    return nodes
+
+
+def _guard(spec: Spec, year: int, units: list[UnitResult]) -> dict[str, Finding]:
+    """Counted submissions of another edition or year are not summed (they cannot be added cell by cell)."""
+    excluded: dict[str, Finding] = {}
+    info_year = layout(spec).places["info.year"]
+    for u in units:
+        sub = u.submission
+        if not u.counted or sub is None:
+            continue
+        if sub.edition != spec.edition:
+            try:
+                edition = get_spec(sub.edition).label
+            except KeyError:
+                edition = f"{sub.edition}年版"
+            f = finding(spec, "edition-year-mismatch", found=year, expected=spec.label, edition=edition, file=u.file)
+        elif sub.year is not None and sub.year != year:
+            f = finding(
+                spec,
+                "year-mismatch",
+                found=sub.year,
+                expected=year,
+                file=u.file,
+                sheet=spec.sheet_names[INFO],
+                cell=info_year.a1,
+            )
+        else:
+            continue
+        excluded[u.name] = f.about(agency=u.name, file=u.file)
+    return excluded
+
+
+def consolidate(data: SummaryData) -> Consolidation:
+    """Sum every counted unit into every node above it, check the sums, and say what was noticed.
+
+    Pure: no disk, no clock. Only submissions of data.spec's edition and data.year are summed.
+    """
+    from .similarity import similar_texts  # (imported here: similarity builds on this module)
+
+    spec = data.spec
+    codes = tuple(spec.cells)
+    groups = _group_paths(data.units)
+    units = [u for u in data.units if _under(place_of(u, groups), data.root)]
+    excluded = _guard(spec, data.year, units)
+    eligible = [u if u.name not in excluded else replace(u, status=REJECTED) for u in units]
+    to_count, findings, covered = resolve_rollups(eligible, spec)
+    findings = [*excluded.values(), *findings]
+    nodes = build_tree(units, data.root)
+    direct: dict[Path_, list[Number]] = {}
+    counts: dict[Path_, int] = {}
+    for u in to_count:
+        path = place_of(u, groups)
+        row = vector(u.submission.values, codes)  # type: ignore[union-attr]
+        direct[path] = list(map(operator.add, direct[path], row)) if path in direct else row
+        counts[path] = counts.get(path, 0) + (u.submission.units if u.is_rollup else 1)  # type: ignore[union-attr]
+    for node in reversed(list(nodes[data.root].walk())):  # children before parents
+        acc = direct.get(node.path, [0] * len(codes))
+        units_below = counts.get(node.path, 0)
+        for child in node.children:
+            acc = list(map(operator.add, acc, vector(child.values, codes)))
+            units_below += child.units
+        node.values = dict(zip(codes, acc, strict=True))
+        node.units = units_below
+    checks = [f for node in nodes[data.root].walk() for f in check_sums(spec, node.values, node.name or data.name)]
+    root = nodes[data.root]
+    texts_of = [u for u in units if u.counted and not u.is_rollup and u.name not in excluded]
+    similar = similar_texts(spec, texts_of, data.previous)
+    return Consolidation(
+        root=root,
+        nodes=nodes,
+        counted=to_count,
+        covered=covered,
+        excluded=excluded,
+        findings=findings,
+        checks=checks,
+        similar=similar,
+        figures=headlines(spec, root.values),
+        previous=_previous_figures(data, units),
+    )
+
+
+# ---- checks on the sums ---------------------------------------------------------------------
+
+
+def check_sums(spec: Spec, values: Mapping[str, Number], where: str) -> list[Finding]:
+    """E1–E4 (every total rule and balance rule of the edition) evaluated on summed values.
+
+    Sums of recomputed totals always satisfy the total rules, and sums of balanced reports balance:
+    a finding here means a counted report broke a rule that should have rejected it.
+    """
+    lay = layout(spec)
+    cells = spec.cells
+    out: list[Finding] = []
+    for code, cell in cells.items():
+        if not cell.is_total:
+            continue
+        expected = sum((values.get(p, 0) for p in cell.parts), start=0)
+        found = values.get(code, 0)
+        if expected != found:
+            place = lay.places[code]
+            parts = f"{lay.places[cell.parts[0]].a1}–{lay.places[cell.parts[-1]].a1}"
+            f = finding(
+                spec,
+                cell.rule or "E2",
+                sheet=place.sheet,
+                cell=place.a1,
+                code=code,
+                expected=expected,
+                found=found,
+                row=cell.row.label,
+                column=cell.column.label,
+                parts=parts,
+            )
+            out.append(f.about(agency=where))
+    for rule in spec.rules_of("balance"):
+        p = rule.params
+        table = spec.table(p["table"])
+        for col in table.columns:
+            left = sum((values.get(f"{table.code}.{r}.{col.code}", 0) for r in p["left"]), start=0)
+            right = sum((values.get(f"{table.code}.{r}.{col.code}", 0) for r in p["right"]), start=0)
+            if left == right:
+                continue
+            terms = [table.row(r).short or table.row(r).label for r in (*p["left"], *p["right"])]
+            first = lay.places[f"{table.code}.{table.rows[0].code}.{col.code}"]
+            f = finding(
+                spec,
+                rule.id,
+                sheet=first.sheet,
+                cell=first.a1,
+                column=col.label,
+                left_terms="+".join(terms[: len(p["left"])]),
+                right_terms="+".join(terms[len(p["left"]) :]),
+                left=left,
+                right=right,
+                diff=abs(left - right),
+                cells="、".join(lay.places[f"{table.code}.{r}.{col.code}"].a1 for r in (*p["left"], *p["right"])),
+            )
+            out.append(f.about(agency=where))
+    return out
+
+
+# ---- headline figures -----------------------------------------------------------------------
+
+_S3_ROWS = (
+    ("new", "r1", "本年新收政府信息公开申请"),
+    ("carried", "r2", "上年结转政府信息公开申请"),
+    ("handled", "r3_7", "本年度办理结果总计"),
+    ("open", "r3_1", "其中：予以公开"),
+    ("partial", "r3_2", "其中：部分公开"),
+    ("next", "r4", "结转下年度继续办理"),
+)
+
+
+def headlines(spec: Spec, values: Mapping[str, Number]) -> list[Figure]:
+    """The figures leadership asks for first, located through the spec (codes and labels), not positions."""
+
+    def v(code: str) -> Number:
+        return values.get(code, 0)
+
+    out: list[Figure] = []
+    s3 = spec.table("s3")
+    total = next(c for c in s3.columns if c.sum_of)
+    handled = v(f"s3.r3_7.{total.code}")
+    for key, row, label in _S3_ROWS:
+        code = f"s3.{row}.{total.code}"
+        share = float(v(code)) / float(handled) if key in ("open", "partial") and handled else None
+        out.append(Figure(key, label, "件", v(code), share, (code,)))
+    s4 = spec.table("s4")
+    for key, band, label in (("review", "行政复议", "行政复议"), ("lawsuit", "行政诉讼", "行政诉讼")):
+        cols = [c for c in s4.columns if c.bands and c.bands[0] == band]
+        totals = tuple(f"s4.r1.{c.code}" for c in cols if c.sum_of)
+        corrected = tuple(f"s4.r1.{c.code}" for c in cols if c.label == "结果纠正")
+        out.append(Figure(key, f"{label}（总计）", "件", sum((v(c) for c in totals), start=0), codes=totals))
+        out.append(
+            Figure(f"{key}_corrected", "其中：结果纠正", "件", sum((v(c) for c in corrected), start=0), codes=corrected)
+        )
+    for t in spec.tables:
+        for c in t.columns:
+            if c.label.endswith("处理决定数量"):
+                for r in t.rows:
+                    code = f"{t.code}.{r.code}.{c.code}"
+                    out.append(Figure(f"decisions:{r.label}", f"{r.label}处理决定", "件", v(code), codes=(code,)))
+    for t in spec.tables:
+        for r in t.rows:
+            if r.label == "行政事业性收费":
+                for c in t.columns:
+                    if c.kind == "amount":
+                        code = f"{t.code}.{r.code}.{c.code}"
+                        out.append(Figure("fees", "行政事业性收费金额", "万元", v(code), codes=(code,)))
+    return out
+
+
+def _previous_figures(data: SummaryData, units: list[UnitResult]) -> dict[str, Number] | None:
+    """Last year's headline figures for the same scope, from last year's accepted submissions.
+
+    Each of last year's reports is read with its own edition (2020 → 2019 format), then figures are
+    added by key; a roll-up and its units are counted once, as this year. At the city level
+    (root ()), last year's units no longer on the roster are included: they were part of the whole.
+    """
+    if not data.previous:
+        return None
+    by_name = {u.name: u for u in units}
+    pseudo: list[UnitResult] = []
+    for name, sub in data.previous.items():
+        unit = by_name.get(name)
+        if unit is None and data.root:
+            continue
+        group = unit.group if unit else ()
+        pseudo.append(UnitResult(name=name, group=group, status=ACCEPTED, submission=sub))
+    if not pseudo:
+        return None
+    counted, _, _ = resolve_rollups(pseudo, data.spec)
+    by_edition: dict[str, list[Submission]] = {}
+    for u in counted:
+        by_edition.setdefault(u.submission.edition, []).append(u.submission)  # type: ignore[union-attr]
+    figures: dict[str, Number] = {}
+    for edition, subs in by_edition.items():
+        try:
+            spec = get_spec(edition)
+        except KeyError:
+            continue
+        for fig in headlines(spec, sum_values(subs)):
+            figures[fig.key] = figures.get(fig.key, 0) + fig.value
+    return figures
+
+
+# ---- sub-summaries ----------------------------------------------------------------------------
+
+
+def group_paths(data: SummaryData) -> list[Path_]:
+    """Every group below data.root, parents before children (for `run --by-group`)."""
+    nodes = build_tree(data.units, data.root)
+    return [n.path for n in nodes[data.root].walk() if n.path != data.root]
+
+
+def subtree(data: SummaryData, path: Path_) -> SummaryData:
+    """The SummaryData of one group (its units, its roll-up, last year's reports of its units)."""
+    groups = _group_paths(data.units)
+    units = [u for u in data.units if _under(place_of(u, groups), path)]
+    names = {u.name for u in units}
+    previous = {k: v for k, v in data.previous.items() if k in names} if data.previous else None
+    return replace(data, units=units, root=path, title=path[-1] if path else data.title, previous=previous)

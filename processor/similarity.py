@@ -1,0 +1,265 @@
+"""Find 内容雷同: a unit's text identical or nearly identical to its own last year's or another unit's.
+
+Texts are compared clause by clause. A text is normalised (no whitespace, every number
+replaced by #, so updating the figures of last year's text does not make it new), cut into clauses
+at sentence and comma punctuation, and seen as the set of its clauses; two texts are alike when the
+Jaccard similarity of their clause sets reaches the rule's threshold. Identical texts are grouped by
+exact equality first; near-duplicates are found with prefix filtering (clauses ordered rarest
+first, only the first |x| − ⌈t·|x|⌉ + 1 clauses of each text indexed), which is exact for the
+threshold and touches only texts that share a rare clause, so 10,000 units take well under a second.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .findings import Finding, finding
+from .layout import layout
+from .spec import Spec
+
+if TYPE_CHECKING:
+    from .consolidate import UnitResult
+    from .submission import Submission
+
+_NUMBER = re.compile(r"\d+(?:[.．]\d+)?[%％]?")  # \d includes full-width digits
+MIN_CLAUSE = 4  # shorter clauses (一是、同时) carry no authorship
+_CLAUSE = re.compile(rf"[^。．！？；：，,;:!?\n]{{{MIN_CLAUSE},}}")  # a clause between punctuation marks
+SCAN_LIMIT = 200  # candidates verified per text at most: bounds the work when thousands share clauses
+NAMED = 3  # other units named in one finding
+
+IDENTICAL, DIGITS, SIMILAR = "identical", "digits", "similar"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    norm: str  # whitespace removed
+    masked: str  # norm with every number replaced by #
+    clauses: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Match:
+    """Text `code` of `unit` is like the same text of `other` (None: the unit's own last year)."""
+
+    unit: str
+    code: str
+    other: str | None
+    degree: str  # identical | digits | similar
+    score: float  # Jaccard similarity of the clause sets (1.0 for identical and digits)
+
+    @property
+    def rank(self) -> tuple[int, float]:
+        return _RANK[self.degree], -self.score
+
+
+@dataclass
+class Alike:
+    """All that one text (unit, code) is alike: the closest matches, best first, and how many in all."""
+
+    unit: str
+    code: str
+    own: bool  # compared with the unit's own text of last year (else with other units' texts)
+    matches: list[Match]
+    count: int
+
+
+_RANK = {IDENTICAL: 0, DIGITS: 1, SIMILAR: 2}
+
+
+def prepare(text: str) -> Prepared:
+    norm = "".join(text.split())  # str.split() knows every Unicode space, U+3000 included
+    masked = _NUMBER.sub("#", norm)
+    clauses = frozenset(_CLAUSE.findall(masked))
+    return Prepared(norm, masked, clauses)
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a and not b:
+        return 1.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def compare(a: Prepared, b: Prepared, threshold: float) -> tuple[str, float] | None:
+    """How alike two prepared texts are, or None below the threshold."""
+    if a.norm == b.norm:
+        return IDENTICAL, 1.0
+    if a.masked == b.masked:
+        return DIGITS, 1.0
+    score = jaccard(a.clauses, b.clauses)
+    return (SIMILAR, score) if score >= threshold else None
+
+
+def _near_pairs(reps: list[Prepared], threshold: float) -> list[tuple[int, int, float]]:
+    """Pairs (i, j, score) of texts whose clause sets have Jaccard ≥ threshold.
+
+    All-pairs with prefix filtering: clauses are ordered rarest first; texts are visited from the
+    smallest clause set up, each probing the index with its first |x| − ⌈t·|x|⌉ + 1 clauses and
+    adding its first |x| − ⌈2t/(1+t)·|x|⌉ + 1 to it; two texts with Jaccard ≥ t must meet there.
+    """
+    df = Counter(c for p in reps for c in p.clauses)
+    once = {c for c, n in df.items() if n == 1}  # clauses no other text has: they can never meet
+    order = sorted(range(len(reps)), key=lambda i: len(reps[i].clauses))
+    index: dict[str, list[int]] = defaultdict(list)
+    pairs: list[tuple[int, int, float]] = []
+    for i in order:
+        x = reps[i].clauses
+        size = len(x)
+        if size < 2:
+            continue
+        probe = size - math.ceil(threshold * size) + 1
+        keep = size - math.ceil(2 * threshold / (1 + threshold) * size) + 1
+        shared = x - once  # the rarest-first order puts the unique clauses first
+        unique = size - len(shared)
+        if unique >= probe:
+            continue  # the whole probing prefix is unique: no other text can reach the threshold
+        tokens = sorted(shared, key=lambda c: (df[c], c))
+        probe, keep = probe - unique, max(keep - unique, 0)
+        least = threshold * size
+        seen: set[int] = set()
+        for tok in tokens[:probe]:
+            postings = index.get(tok)
+            if not postings or len(seen) >= SCAN_LIMIT:
+                continue
+            for j in postings[:SCAN_LIMIT]:
+                if j in seen:
+                    continue
+                seen.add(j)
+                y = reps[j].clauses
+                if len(y) < least:
+                    continue
+                inter = len(x & y)
+                score = inter / (size + len(y) - inter)
+                if score >= threshold:
+                    pairs.append((j, i, score))
+        for tok in tokens[:keep]:
+            index[tok].append(i)
+    return pairs
+
+
+def _named(
+    items: list[tuple[str, Prepared]], code: str, a: int, members: list[int], degree: str | None, score: float
+) -> list[Match]:
+    """Matches of item a with the first few of `members` (itself left out); degree None: by equality."""
+    out = []
+    for b in members[: NAMED + 1]:
+        if b != a:
+            d = degree or (IDENTICAL if items[a][1].norm == items[b][1].norm else DIGITS)
+            out.append(Match(items[a][0], code, items[b][0], d, score))
+    return out[:NAMED]
+
+
+def find_matches(
+    texts: Mapping[str, Mapping[str, str]],
+    previous: Mapping[str, Mapping[str, str]] | None = None,
+    *,
+    threshold: float = 0.8,
+    min_chars: int = 50,
+) -> list[Alike]:
+    """Every (unit, text code) alike the same text of other units, or the unit's own text of last year.
+
+    `texts` and `previous` map unit name → {text code: text}; results follow the order of `texts`.
+    Texts shorter than `min_chars` (without whitespace) are not compared: a short「无」or a
+    one-line fee statement may legitimately be the same everywhere. Work and output stay linear in
+    the number of texts even when thousands are identical (each names a few, counts the rest).
+    """
+    found: dict[tuple[str, str], Alike] = {}
+
+    def add(unit: str, code: str, others: list[Match], count: int) -> None:
+        alike = found.setdefault((unit, code), Alike(unit, code, False, [], 0))
+        alike.matches.extend(others)
+        alike.count += count
+
+    codes = list(dict.fromkeys(code for by_code in texts.values() for code in by_code))
+    prepared: dict[tuple[str, str], Prepared] = {}
+    for code in codes:
+        items: list[tuple[str, Prepared]] = []
+        for unit, by_code in texts.items():
+            prepared[(unit, code)] = p = prepare(by_code.get(code) or "")
+            if len(p.norm) >= min_chars:
+                items.append((unit, p))
+        clusters: dict[str, list[int]] = defaultdict(list)  # masked text → its items
+        for k, (_, p) in enumerate(items):
+            clusters[p.masked].append(k)
+
+        for members in clusters.values():
+            if len(members) > 1:
+                for a in members:
+                    add(items[a][0], code, _named(items, code, a, members, None, 1.0), len(members) - 1)
+        heads = [members[0] for members in clusters.values()]
+        for i, j, score in _near_pairs([items[k][1] for k in heads], threshold):
+            ci, cj = clusters[items[heads[i]][1].masked], clusters[items[heads[j]][1].masked]
+            for a in ci:
+                add(items[a][0], code, _named(items, code, a, cj, SIMILAR, score), len(cj))
+            for b in cj:
+                add(items[b][0], code, _named(items, code, b, ci, SIMILAR, score), len(ci))
+    order = {unit: k for k, unit in enumerate(texts)}
+    out: list[Alike] = []
+    for alike in sorted(found.values(), key=lambda a: (order[a.unit], codes.index(a.code))):
+        alike.matches = sorted(alike.matches, key=lambda m: (*m.rank, order.get(m.other or "", 0)))[:NAMED]
+        out.append(alike)
+    for unit, by_code in texts.items():
+        last = (previous or {}).get(unit)
+        if not last:
+            continue
+        for code in by_code:
+            new, old = prepared[(unit, code)], prepare(last.get(code) or "")
+            if len(new.norm) < min_chars or len(old.norm) < min_chars:
+                continue
+            alike = compare(new, old, threshold)
+            if alike:
+                out.append(Alike(unit, code, True, [Match(unit, code, None, *alike)], 1))
+    return out
+
+
+def _degree(m: Match) -> str:
+    if m.degree == IDENTICAL:
+        return "完全相同"
+    if m.degree == DIGITS:
+        return "除数字外完全相同"
+    return f"高度相似（相似度 {m.score:.0%}）"
+
+
+def similar_texts(
+    spec: Spec, units: list[UnitResult], previous: Mapping[str, Submission] | None = None
+) -> list[Finding]:
+    """text-similar warnings on the texts 一、五、六: one per text alike other units', one per text
+    alike the unit's own of last year."""
+    rule = spec.rule("text-similar")
+    threshold = float(rule.params.get("threshold", 0.8))
+    min_chars = int(rule.params.get("min_chars", 50))
+    codes = [t.code for t in spec.texts]
+    texts = {u.name: {c: u.submission.texts.get(c, "") for c in codes} for u in units if u.submission is not None}
+    last = {name: {c: sub.texts.get(c, "") for c in codes} for name, sub in (previous or {}).items()}
+    lay = layout(spec)
+    out: list[Finding] = []
+    for alike in find_matches(texts, last, threshold=threshold, min_chars=min_chars):
+        best = alike.matches[0]
+        if alike.own:
+            other, degree = "本单位上年报告的同一部分", _degree(best)
+        elif alike.count == 1:
+            other, degree = f"“{best.other}”的同一部分", _degree(best)
+        else:
+            names = "、".join(f"“{m.other}”（{_degree(m)}）" for m in alike.matches)
+            more = f"等 {alike.count} 个单位" if alike.count > len(alike.matches) else f"共 {alike.count} 个单位"
+            other, degree = f"{names}{more}的同一部分", "内容雷同"
+        place = lay.places[alike.code]
+        f = finding(
+            spec,
+            "text-similar",
+            sheet=place.sheet,
+            cell=place.a1,
+            code=alike.code,
+            found=f"{best.score:.0%}",
+            expected=f"{threshold:.0%}",
+            where=spec.text(alike.code).heading,
+            other=other,
+            degree=degree,
+        )
+        out.append(f.about(agency=alike.unit))
+    return out

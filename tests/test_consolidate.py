@@ -1,0 +1,319 @@
+"""Consolidation (pure): sums per node of the unit tree, roll-ups counted once, checks on the sums, 内容雷同."""
+
+from __future__ import annotations
+
+import random
+import time
+from decimal import Decimal
+
+from processor.consolidate import (
+    ACCEPTED,
+    EXPLAINED,
+    MISSING,
+    REJECTED,
+    WARNED,
+    SummaryData,
+    UnitResult,
+    check_sums,
+    consolidate,
+    group_paths,
+    headlines,
+    resolve_rollups,
+    subtree,
+    sum_values,
+)
+from processor.similarity import find_matches
+from processor.spec import Spec, get_spec
+from processor.submission import Number, Submission, recompute_totals
+
+SPEC = get_spec("2021")
+YEAR = 2025
+WORDS = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处队南给色光门即保治北造百规热领七海口东导器压志世金增争济阶油思术极交受联什认六共权收证改清己美再采转更单风切打白教速花带安场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信马节话米整空元况今集温传土许步群广石记需段研界拉林律叫且究观越织装影算低持音众书布复容儿须际商非验连断深难近矿千周委素技备半办青省列习响约支般史感劳便团往酸历市克何除消构府称太准精值号率族维划选标写存候毛亲快效斯院查江型眼王按格养易置派层片始却专状育厂京识适属圆包火住调满县局照参红细引听该铁价严"
+
+
+# ---- builders shared with test_summary ----------------------------------------------------------
+
+
+def balanced_inputs(spec: Spec, rng: random.Random, scale: int = 30) -> dict[str, Number]:
+    """Random input values of one report that satisfy E1 in every column (as an accepted report does)."""
+    values: dict[str, Number] = {}
+    s3 = spec.table("s3")
+    results = [code for code in next(r for r in s3.rows if r.sum_of).sum_of]
+    for code, cell in spec.cells.items():
+        if cell.is_total or cell.table.code == "s3":
+            continue
+        if cell.kind == "amount":
+            values[code] = Decimal(rng.randint(0, 999_999)) / 100
+        elif cell.kind == "change":
+            values[code] = rng.randint(-3, 5)
+        else:
+            values[code] = rng.randint(0, scale)
+    for col in s3.columns:
+        if col.sum_of:
+            continue
+        new, carried = rng.randint(0, scale), rng.randint(0, 3)
+        nxt = rng.randint(0, min(2, new + carried))
+        values[f"s3.r1.{col.code}"], values[f"s3.r2.{col.code}"], values[f"s3.r4.{col.code}"] = new, carried, nxt
+        for row in results:
+            values[f"s3.{row}.{col.code}"] = 0
+        for _ in range(new + carried - nxt):
+            row = rng.choice(results)
+            values[f"s3.{row}.{col.code}"] += 1
+    return values
+
+
+def prose(rng: random.Random, clauses: int) -> str:
+    """A text of random clauses (no two units write the same by chance)."""
+    return "，".join("".join(rng.choices(WORDS, k=rng.randint(8, 18))) for _ in range(clauses)) + "。"
+
+
+def submission(
+    name: str, inputs: dict[str, Number], *, spec: Spec = SPEC, year: int = YEAR, texts: dict[str, str] | None = None
+) -> Submission:
+    return Submission(
+        edition=spec.edition,
+        year=year,
+        agency=name,
+        values=recompute_totals(spec, dict(inputs)),
+        texts=dict(texts or {}),
+        file=f"{name}.xlsx",
+    )
+
+
+def unit(name: str, group: tuple[str, ...], status: str, sub: Submission | None) -> UnitResult:
+    return UnitResult(name=name, group=group, status=status, submission=sub, file=sub.file if sub else None)
+
+
+def synthetic(n: int, seed: int = 7) -> SummaryData:
+    """A city of n units: 市直部门 and counties with 县直部门 / 乡镇街道; ~3 % missing, ~2 % rejected.
+
+    Figures come from a pool of 200 random reports (generating 10,000 would dominate a test's time);
+    every unit's texts are its own."""
+    rng = random.Random(seed)
+    pool = [balanced_inputs(SPEC, rng) for _ in range(min(n, 200))]
+    counties = max(1, n // 100)
+    units = []
+    for k in range(n):
+        county = f"第{k // 3 % counties + 1}县"
+        group = ("市直部门",) if k % 3 == 0 else (county, "乡镇街道" if k % 2 else "县直部门")
+        r = rng.random()
+        status = MISSING if r < 0.03 else REJECTED if r < 0.05 else WARNED if r < 0.2 else ACCEPTED
+        texts = {"text.s1": prose(rng, 40), "text.s5": prose(rng, 10), "text.s6": "本年度未收取信息处理费。"}
+        sub = None if status == MISSING else submission(f"单位{k:05d}", pool[k % len(pool)], texts=texts)
+        units.append(unit(f"单位{k:05d}", group, status, sub))
+    return SummaryData(spec=SPEC, year=YEAR, units=units, title="演示市")
+
+
+def county_city(rng: random.Random | None = None) -> SummaryData:
+    """市直部门 (2 units, one missing) and 甲县 (县直部门 2, 乡镇街道 2, one of them rejected)."""
+    rng = rng or random.Random(3)
+    spec_units = [
+        ("市发展改革委", ("市直部门",), ACCEPTED),
+        ("市教育局", ("市直部门",), MISSING),
+        ("甲县教育局", ("甲县", "县直部门"), WARNED),
+        ("甲县财政局", ("甲县", "县直部门"), EXPLAINED),
+        ("甲县城关镇", ("甲县", "乡镇街道"), ACCEPTED),
+        ("甲县河口乡", ("甲县", "乡镇街道"), REJECTED),
+    ]
+    units = [
+        unit(name, group, status, None if status == MISSING else submission(name, balanced_inputs(SPEC, rng)))
+        for name, group, status in spec_units
+    ]
+    return SummaryData(spec=SPEC, year=YEAR, units=units, title="某某市")
+
+
+def total_of(subs: list[Submission]) -> dict[str, Number]:
+    """Independent sum: every cell of every submission, added in a plain loop."""
+    out = dict.fromkeys(SPEC.cells, 0)
+    for sub in subs:
+        for code in SPEC.cells:
+            out[code] += sub.values.get(code, 0)
+    return out
+
+
+# ---- the tree -------------------------------------------------------------------------------------
+
+
+def test_sums__every_node__equal_the_counted_units_below_it() -> None:
+    data = county_city()
+    con = consolidate(data)
+    by_name = {u.name: u for u in data.units}
+    counted = {"市发展改革委", "甲县教育局", "甲县财政局", "甲县城关镇"}
+    assert {u.name for u in con.counted} == counted
+    assert con.root.values == total_of([by_name[n].submission for n in counted])
+    assert con.nodes[("甲县",)].values == total_of([by_name[n].submission for n in counted if n.startswith("甲县")])
+    assert con.nodes[("甲县", "乡镇街道")].values == total_of([by_name["甲县城关镇"].submission])
+    assert (con.root.units, con.root.expected) == (4, 6)
+    assert (con.nodes[("甲县",)].units, con.nodes[("甲县",)].expected) == (3, 4)
+    assert not con.checks and not con.findings
+
+
+def test_subtotals__of_top_groups__add_up_to_the_grand_total() -> None:
+    con = consolidate(synthetic(300))
+    top = con.root.children
+    assert [n.name for n in top] == ["市直部门", "第1县", "第2县", "第3县"]  # roster order
+    for code in ("s3.r1.c7", "s3.r3_7.c7", "s4.r1.c15", "s2_8.r1.c1"):
+        assert sum((n.values[code] for n in top), start=0) == con.root.values[code]
+    assert sum(n.units for n in top) == con.root.units
+
+
+def test_missing_and_rejected_units__are_not_counted() -> None:
+    data = county_city()
+    con = consolidate(data)
+    names = {u.name for u in con.counted}
+    assert "市教育局" not in names and "甲县河口乡" not in names
+    rejected = next(u for u in data.units if u.name == "甲县河口乡").submission
+    assert con.root.values != total_of([*(u.submission for u in con.counted), rejected])
+
+
+# ---- roll-ups ---------------------------------------------------------------------------------
+
+
+def _with_rollup(data: SummaryData) -> tuple[SummaryData, Submission]:
+    county = [u.submission for u in data.units if u.group[:1] == ("甲县",) and u.counted]
+    inputs = {c: v for c, v in sum_values(county).items() if not SPEC.cells[c].is_total}
+    rollup = submission("甲县", inputs)
+    rollup.kind, rollup.units = "rollup", 4
+    data.units.append(unit("甲县", (), ACCEPTED, rollup))
+    return data, rollup
+
+
+def test_county_rollup_and_its_units__are_counted_once__rollup_wins_with_a_warning() -> None:
+    data, rollup = _with_rollup(county_city())
+    con = consolidate(data)
+    assert [u.name for u in con.counted] == ["市发展改革委", "甲县"]
+    city_unit = next(u for u in data.units if u.name == "市发展改革委").submission
+    assert con.root.values == total_of([city_unit, rollup])
+    assert con.nodes[("甲县",)].values == rollup.values
+    assert con.root.units == 1 + 4
+    assert con.covered["甲县城关镇"] == "甲县" and con.covered["甲县河口乡"] == "甲县"
+    [overlap] = con.findings
+    assert (overlap.rule_id, overlap.severity, overlap.agency) == ("rollup-overlap", "warning", "甲县")
+    assert "甲县教育局、甲县财政局、甲县城关镇" in overlap.message and "涵盖 4 个单位" in overlap.message
+
+
+def test_rollup_listed_inside_its_own_group__covers_that_group() -> None:
+    data = county_city()
+    county = [u for u in data.units if u.group[:1] == ("甲县",)]
+    sub = submission("甲县", {})
+    sub.kind, sub.units = "rollup", 4
+    data.units.append(unit("甲县", ("甲县",), ACCEPTED, sub))
+    counted, findings, covered = resolve_rollups(data.units)
+    assert {u.name for u in counted} == {"市发展改革委", "甲县"}
+    assert set(covered) == {u.name for u in county}
+    assert findings[0].rule_id == "rollup-overlap"
+
+
+def test_rejected_rollup__leaves_the_units_counted() -> None:
+    data, _ = _with_rollup(county_city())
+    data.units[-1].status = REJECTED
+    con = consolidate(data)
+    assert "甲县" not in {u.name for u in con.counted} and not con.covered and not con.findings
+
+
+# ---- guard and checks ----------------------------------------------------------------------------
+
+
+def test_submission_of_another_edition__is_not_summed_and_said() -> None:
+    data = county_city()
+    old = get_spec("2019")
+    data.units[0].submission = submission("市发展改革委", balanced_inputs(old, random.Random(1)), spec=old, year=2020)
+    con = consolidate(data)
+    assert "市发展改革委" not in {u.name for u in con.counted}
+    assert con.excluded["市发展改革委"].rule_id == "edition-year-mismatch"
+    assert "2019年版" in con.excluded["市发展改革委"].message
+
+
+def test_check_sums__holds_on_consistent_sums__and_names_a_broken_total() -> None:
+    values = recompute_totals(SPEC, balanced_inputs(SPEC, random.Random(5)))
+    assert check_sums(SPEC, values, "某某市") == []
+    values["s3.r3_7.c1"] += 1  # the result total no longer equals its rows (and E1 breaks too)
+    found = {(f.rule_id, f.cell) for f in check_sums(SPEC, values, "某某市")}
+    assert ("E3", "D29") in found and ("E1", "D6") in found
+
+
+def test_headlines__locate_figures_through_the_spec_in_both_editions() -> None:
+    values = recompute_totals(SPEC, balanced_inputs(SPEC, random.Random(9)))
+    figures = {f.key: f for f in headlines(SPEC, values)}
+    assert figures["new"].value == values["s3.r1.c7"]
+    assert figures["open"].share == values["s3.r3_1.c7"] / values["s3.r3_7.c7"]
+    assert figures["lawsuit"].value == values["s4.r1.c10"] + values["s4.r1.c15"]
+    assert figures["decisions:行政处罚"].value == values["s2_6.r1.c1"]
+    assert figures["fees"].unit == "万元"
+    old = get_spec("2019")
+    old_figures = {f.key: f for f in headlines(old, recompute_totals(old, {"s2_6.r1.c3": 12, "s2_6.r1.c1": 1}))}
+    assert old_figures["decisions:行政处罚"].value == 12 and "fees" not in old_figures
+
+
+def test_previous_year__gives_last_years_figures_of_the_same_scope() -> None:
+    data = county_city()
+    last = {u.name: submission(u.name, {"s3.r1.c1": 10, "s3.r3_1.c1": 10}, year=YEAR - 1) for u in data.units[:3]}
+    data.previous = last
+    con = consolidate(data)
+    assert con.previous is not None and con.previous["new"] == 30 and con.previous["open"] == 30
+
+
+def test_subtree__is_one_groups_summary() -> None:
+    data, rollup = _with_rollup(county_city())
+    assert group_paths(data) == [("市直部门",), ("甲县",), ("甲县", "县直部门"), ("甲县", "乡镇街道")]
+    county = subtree(data, ("甲县",))
+    assert county.name == "甲县" and {u.name for u in county.units} >= {"甲县", "甲县城关镇"}
+    con = consolidate(county)
+    assert con.root.values == rollup.values and con.root.expected == 4
+
+
+# ---- 内容雷同 ---------------------------------------------------------------------------------
+
+
+def test_similar_texts__identical_digits_only_and_own_last_year__are_found() -> None:
+    rng = random.Random(11)
+    base = prose(rng, 12) + "共办理12件。"
+    texts = {
+        "甲": {"text.s5": base},
+        "乙": {"text.s5": base},  # copied
+        "丙": {"text.s5": base.replace("12件", "15件")},  # only a number changed
+        "丁": {"text.s5": prose(rng, 12)},  # its own words
+        "戊": {"text.s5": "无"},  # too short to compare
+    }
+    found = {(a.unit, a.own): a for a in find_matches(texts, {"丁": {"text.s5": texts["丁"]["text.s5"]}})}
+    assert set(found) == {("甲", False), ("乙", False), ("丙", False), ("丁", True)}
+    assert found[("甲", False)].count == 2
+    assert [m.degree for m in found[("甲", False)].matches] == ["identical", "digits"]
+    assert found[("丁", True)].matches[0].degree == "identical"
+
+
+def test_similar_texts__nearly_identical__found_with_its_similarity() -> None:
+    rng = random.Random(12)
+    clauses = [prose(rng, 1)[:-1] for _ in range(20)]
+    edited = [*clauses[:18], "本单位另行增加的一句话内容", "又一句完全不同的新内容"]
+    texts = {"甲": {"text.s1": "，".join(clauses)}, "乙": {"text.s1": "，".join(edited)}}
+    [a, b] = find_matches(texts, min_chars=10)
+    assert (a.unit, b.unit) == ("甲", "乙") and a.matches[0].degree == "similar"
+    assert abs(a.matches[0].score - 18 / 22) < 1e-9
+
+
+def test_similar_texts__become_text_similar_warnings_in_the_consolidation() -> None:
+    data = county_city()
+    rng = random.Random(13)
+    copied = prose(rng, 15)
+    for u in data.units:
+        if u.submission:
+            u.submission.texts = {"text.s1": prose(rng, 30), "text.s5": copied, "text.s6": "无"}
+    con = consolidate(data)
+    flagged = {f.agency for f in con.similar}
+    assert flagged == {"市发展改革委", "甲县教育局", "甲县财政局", "甲县城关镇"}  # the rejected unit is not compared
+    f = next(f for f in con.similar if f.agency == "市发展改革委")
+    assert (f.rule_id, f.severity, f.code, f.sheet, f.cell) == ("text-similar", "warning", "text.s5", "文字部分", "A9")
+    assert "“甲县教育局”（完全相同）" in f.message and "共 3 个单位" in f.message
+
+
+def test_similar_texts__of_10000_units__take_seconds_not_hours() -> None:
+    rng = random.Random(14)
+    shared = prose(rng, 10)
+    texts = {
+        f"单位{k}": {"text.s1": prose(rng, 40), "text.s5": prose(rng, 10), "text.s6": shared} for k in range(10_000)
+    }
+    start = time.process_time()  # CPU time: other processes on a busy test machine do not count
+    found = find_matches(texts)
+    assert time.process_time() - start < 3.0  # linear: pairwise comparison would take hours
+    assert len(found) == 10_000 and all(a.code == "text.s6" and a.count == 9_999 for a in found)

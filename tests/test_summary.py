@@ -1,0 +1,374 @@
+"""The summary workbook: 汇总表 = the sum of the accepted unit files, per-group subtotals, statuses,
+roll-ups counted once, charts, text-safety, atomic writes — checked on the written .xlsx."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import time
+import zipfile
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from processor import summary as summary_module
+from processor.consolidate import (
+    ACCEPTED,
+    MISSING,
+    REJECTED,
+    WARNED,
+    SummaryData,
+    UnitResult,
+    consolidate,
+    subtree,
+)
+from processor.layout import defined_name, layout
+from processor.spec import Spec, get_spec
+from processor.submission import Submission, recompute_totals
+from processor.summary import write_rollup_report, write_summary
+from tests.test_consolidate import SPEC, YEAR, balanced_inputs, prose, synthetic
+from tests.workbooks import SOFFICE, fill_template, read_by_names, roundtrip
+
+needs_soffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed")
+
+ROSTER = [  # name, group, status (市教育局 sent nothing; 甲县河口乡 was rejected)
+    ("市发展改革委", ("市直部门",), ACCEPTED),
+    ("=1+2", ("市直部门",), ACCEPTED),  # a formula-like name must stay text
+    ("市教育局", ("市直部门",), MISSING),
+    ("甲县教育局", ("甲县", "县直部门"), WARNED),
+    ("甲县城关镇", ("甲县", "乡镇街道"), ACCEPTED),
+    ("甲县河口乡", ("甲县", "乡镇街道"), REJECTED),
+    ("乙县财政局", ("乙县", "县直部门"), ACCEPTED),
+]
+COPIED = (
+    "本单位政务公开工作仍存在栏目更新不及时的问题，下一步将建立台账，明确专人负责，按月检查更新情况，确保信息准确完整。"
+)
+
+
+@dataclass
+class City:
+    data: SummaryData
+    files: dict[str, Path]  # unit name → its filled workbook
+    path: Path  # the summary
+
+
+def _inputs_from_file(spec: Spec, path: Path) -> dict[str, Any]:
+    """Input values of a filled workbook, read with openpyxl through the defined names (not our reader)."""
+    named = read_by_names(path)
+    out: dict[str, Any] = {}
+    for code, cell in spec.cells.items():
+        if not cell.is_total:
+            value = named[defined_name(code)] or 0
+            out[code] = Decimal(str(value)) if cell.kind == "amount" else value
+    return out
+
+
+def _expected_sums(spec: Spec, files: list[Path]) -> dict[str, float]:
+    """Cell-by-cell sum over unit files, totals added up from their parts here in the test."""
+    inputs = [_inputs_from_file(spec, f) for f in files]
+
+    def value(values: dict[str, Any], code: str) -> float:
+        cell = spec.cells[code]
+        return sum(value(values, p) for p in cell.parts) if cell.is_total else float(values[code])
+
+    return {code: sum(value(v, code) for v in inputs) for code in spec.cells}
+
+
+def _summary_tables(spec: Spec, path: Path) -> dict[str, float]:
+    """What the summary's table sheets show at the template's positions (cached values of totals)."""
+    wb = openpyxl.load_workbook(path, data_only=True)
+    places = layout(spec).places
+    return {code: float(wb[places[code].sheet][places[code].a1].value) for code in spec.cells}
+
+
+def _rows(path: Path, sheet: str, first: int = 1) -> list[tuple[Any, ...]]:
+    wb = openpyxl.load_workbook(path, data_only=True)
+    return [r for r in wb[sheet].iter_rows(min_row=first, values_only=True)]
+
+
+def _build_city(folder: Path) -> City:
+    rng = random.Random(21)
+    units, files = [], {}
+    for k, (name, group, status) in enumerate(ROSTER):
+        if status == MISSING:
+            units.append(UnitResult(name=name, group=group, status=status))
+            continue
+        texts = {"text.s1": prose(rng, 20), "text.s5": COPIED if k in (0, 3) else prose(rng, 8), "text.s6": "无。"}
+        path = fill_template(
+            folder / f"unit{k}.xlsx",
+            year=YEAR,
+            agency=name,
+            values=balanced_inputs(SPEC, rng),
+            texts={**texts, "info.phone": "+86 453 3921234"},
+        )
+        files[name] = path
+        sub = Submission(
+            edition=SPEC.edition,
+            year=YEAR,
+            agency=name,
+            values=recompute_totals(SPEC, _inputs_from_file(SPEC, path)),
+            texts={**texts, "info.filler": "张三", "info.phone": "+86 453 3921234"},
+            file=path.name,
+        )
+        units.append(UnitResult(name=name, group=group, status=status, submission=sub, file=path.name, sha256="0" * 64))
+    data = SummaryData(spec=SPEC, year=YEAR, units=units, title="某某市")
+    return City(data, files, write_summary(folder / "汇总.xlsx", data))
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> City:
+    return _build_city(tmp_path_factory.mktemp("city"))
+
+
+def _counted_files(city: City) -> list[Path]:
+    return [city.files[name] for name, _, status in ROSTER if status in (ACCEPTED, WARNED)]
+
+
+# ---- 汇总表 -------------------------------------------------------------------------------------
+
+
+def test_summary_tables__equal_the_cell_by_cell_sum_of_the_accepted_unit_files(city: City) -> None:
+    expected = _expected_sums(SPEC, _counted_files(city))
+    shown = _summary_tables(SPEC, city.path)
+    assert shown == pytest.approx(expected)
+    assert shown["s3.r1.c7"] > 0
+    wb = openpyxl.load_workbook(city.path)
+    assert wb.sheetnames[:4] == ["概览", "二、主动公开", "三、依申请公开", "四、复议诉讼"]
+    template = openpyxl.load_workbook(Path("workbook_templates") / "政府信息公开年报模板_2021年版.xlsx")
+    for sheet in ("二、主动公开", "三、依申请公开", "四、复议诉讼"):  # the official layout: same labels, same places
+        labels = {c.coordinate: c.value for row in template[sheet].iter_rows() for c in row if isinstance(c.value, str)}
+        ours = {c.coordinate: c.value for row in wb[sheet].iter_rows() for c in row if isinstance(c.value, str)}
+        assert {k: v for k, v in labels.items() if not v.startswith("=")} == {
+            k: v for k, v in ours.items() if k in labels and not v.startswith("=")
+        }
+        merged = {str(r) for r in wb[sheet].merged_cells.ranges}
+        official = {str(r) for r in template[sheet].merged_cells.ranges}
+        assert official <= merged and all(r.startswith("A2:") for r in merged - official)  # + our subtitle row
+
+
+def test_summary_tables__hold_every_consistency_rule(city: City) -> None:
+    con = consolidate(city.data)
+    assert con.checks == []
+    overview = [r[0] for r in _rows(city.path, "概览") if r[0]]
+    assert any(str(v).startswith("✓ 汇总数据的各项勾稽关系（E1、E2、E3、E4）全部成立") for v in overview)
+
+
+# ---- 分单位明细 and 报送情况 ------------------------------------------------------------------------
+
+
+def test_detail__subtotals_add_up_to_the_grand_total_and_units_to_their_subtotal(city: City) -> None:
+    rows = _rows(city.path, "分单位明细", first=5)
+    numbers = slice(5, None)
+    total = next(r for r in rows if r[3] == "合计")
+    top = [r for r in rows if r[3] == "小计" and " / " not in r[2]]
+    assert [r[2] for r in top] == ["市直部门", "甲县", "乙县"]
+    for k, value in enumerate(total[numbers]):
+        assert sum(r[numbers][k] for r in top) == pytest.approx(value)
+    town = next(r for r in rows if r[3] == "小计" and r[2] == "甲县 / 乡镇街道")
+    members = [r for r in rows if r[3] == "单位" and r[2] == "甲县 / 乡镇街道" and isinstance(r[5], int)]
+    assert [r[1] for r in members] == ["甲县城关镇"]  # 甲县河口乡 was rejected: listed, not summed
+    assert town[numbers] == pytest.approx(members[0][numbers])
+    expected = _expected_sums(SPEC, _counted_files(city))
+    top_header, header = _rows(city.path, "分单位明细", first=3)[:2]
+    merged = [next(v for v in reversed(top_header[: k + 1]) if v) for k in range(len(top_header))]  # merged: fill
+    col = next(k for k in range(5, len(header)) if header[k] == "总计" and "一、本年新收" in merged[k])
+    assert total[col] == expected["s3.r1.c7"]
+
+
+def test_missing_unit__is_listed_first_and_not_counted(city: City) -> None:
+    status = _rows(city.path, "报送情况", first=4)
+    assert [(r[1], r[3]) for r in status[:2]] == [("市教育局", "未报送"), ("甲县河口乡", "被退回")]
+    assert status[0][4] == "未收到报告，不计入合计"
+    assert {r[1] for r in status} == {name for name, _, _ in ROSTER}
+    detail = _rows(city.path, "分单位明细", first=5)
+    missing = next(r for r in detail if r[1] == "市教育局")
+    assert missing[4] == "未报送" and missing[5] == "未收到报告，不计入合计"
+    assert all(v is None for v in missing[6:])  # shown as missing, not as zeros
+    overview = _rows(city.path, "概览")
+    counts = next(overview[k + 1] for k, r in enumerate(overview) if r[0] == "应报单位")
+    assert counts[:6] == (7, 6, 5, 1, 1, 1)
+
+
+def test_formula_like_unit_names__stay_text(city: City) -> None:
+    wb = openpyxl.load_workbook(city.path)
+    for sheet, col in (("报送情况", "B"), ("分单位明细", "B"), ("各单位文字部分", "B")):
+        cell = next(c for c in wb[sheet][col] if c.value == "=1+2")
+        assert cell.data_type == "s" and cell.quotePrefix
+    phone = next(c for c in wb["报送情况"]["L"] if c.value == "+86 453 3921234")
+    assert phone.data_type == "s"
+
+
+# ---- the other sheets ---------------------------------------------------------------------------
+
+
+def test_issues_and_texts__show_open_findings_and_copied_texts(city: City) -> None:
+    issues = _rows(city.path, "问题清单", first=4)
+    similar = [r for r in issues if r[4] == "text-similar"]
+    assert {r[1] for r in similar} == {"市发展改革委", "甲县教育局"}
+    assert all(r[3] == "警告" and r[5] == "文字部分!A9" for r in similar)
+    assert "“甲县教育局”的同一部分完全相同" in next(r[6] for r in similar if r[1] == "市发展改革委")
+    texts = _rows(city.path, "各单位文字部分", first=4)
+    assert [r[1] for r in texts] == ["市发展改革委", "=1+2", "甲县教育局", "甲县城关镇", "乙县财政局"]
+    assert texts[0][4] == COPIED and "完全相同" in texts[0][6] and texts[1][6] is None
+
+
+def test_overview__headlines_with_last_year_and_change(tmp_path: Path) -> None:
+    data = synthetic(30)
+    data.previous = {
+        u.name: Submission(edition="2021", year=YEAR - 1, agency=u.name, values=recompute_totals(SPEC, {"s3.r1.c1": 2}))
+        for u in data.units
+    }
+    path = write_summary(tmp_path / "s.xlsx", data)
+    rows = {r[0]: r for r in _rows(path, "概览") if r[0]}
+    new = rows["本年新收政府信息公开申请（件）"]
+    this_year = consolidate(data).root.values["s3.r1.c7"]
+    assert new[1:6] == (this_year, None, 60, this_year - 60, pytest.approx((this_year - 60) / 60))
+    assert rows["其中：予以公开（件）"][2] == pytest.approx(
+        consolidate(data).root.values["s3.r3_1.c7"] / consolidate(data).root.values["s3.r3_7.c7"]
+    )
+    assert rows["行政事业性收费金额（万元）"][3] == 0
+
+
+# ---- roll-ups -----------------------------------------------------------------------------------
+
+
+def test_rollup_report__is_the_template_filled_with_the_node_sums(city: City, tmp_path: Path) -> None:
+    county = consolidate(subtree(city.data, ("甲县",))).root
+    path = write_rollup_report(tmp_path / "甲县汇总.xlsx", SPEC, YEAR, "甲县", county)
+    assert _inputs_from_file(SPEC, path) == pytest.approx(
+        {c: v for c, v in county.values.items() if not SPEC.cells[c].is_total}
+    )
+    meta = {r[0]: r[1] for r in _rows(path, "_meta")}
+    assert (meta["kind"], meta["units"], meta["agency"], meta["year"]) == ("rollup", "2", "甲县", "2025")
+    assert read_by_names(path)[defined_name("info.agency")] == "甲县"
+
+
+def test_county_rollup_and_its_units__are_counted_once(city: City, tmp_path: Path) -> None:
+    county = consolidate(subtree(city.data, ("甲县",))).root
+    report = write_rollup_report(tmp_path / "甲县汇总.xlsx", SPEC, YEAR, "甲县", county)
+    rollup = Submission(
+        edition=SPEC.edition,
+        year=YEAR,
+        agency="甲县",
+        values=recompute_totals(SPEC, _inputs_from_file(SPEC, report)),
+        file=report.name,
+        kind="rollup",
+        units=county.units,
+    )
+    data = SummaryData(
+        spec=SPEC,
+        year=YEAR,
+        units=[
+            *city.data.units,
+            UnitResult(name="甲县", group=(), status=ACCEPTED, submission=rollup, file=report.name),
+        ],
+        title="某某市",
+    )
+    path = write_summary(tmp_path / "汇总.xlsx", data)
+    assert _summary_tables(SPEC, path) == pytest.approx(_expected_sums(SPEC, _counted_files(city)))
+    issues = _rows(path, "问题清单", first=4)
+    overlap = next(r for r in issues if r[4] == "rollup-overlap")
+    assert overlap[1] == "甲县" and "甲县教育局、甲县城关镇" in overlap[6]
+    status = {r[1]: r for r in _rows(path, "报送情况", first=4)}
+    assert status["甲县城关镇"][3] == "由汇总表涵盖" and "已含于“甲县”的汇总表" in status["甲县城关镇"][4]
+
+
+def test_rollup_report__is_read_by_the_checker_as_a_rollup_of_its_units(city: City, tmp_path: Path) -> None:
+    from processor.check import check_workbook
+
+    county = consolidate(subtree(city.data, ("甲县",))).root
+    texts = {
+        "text.s1": "甲县本年度政府信息公开工作总体情况良好，各单位按期报送。",
+        "text.s5": "部分乡镇栏目更新不及时，将建立台账。",
+    }
+    path = write_rollup_report(tmp_path / "甲县汇总.xlsx", SPEC, YEAR, "甲县", county, texts=texts)
+    result = check_workbook(path)
+    assert result.report.errors == []
+    sub = result.submission
+    assert (sub.kind, sub.units, sub.agency, sub.year) == ("rollup", 2, "甲县", YEAR)
+    assert sub.values == pytest.approx(county.values)
+
+
+def test_summary_itself__says_it_is_a_summary_not_a_report(city: City) -> None:
+    meta = {r[0]: r[1] for r in _rows(city.path, "_meta")}
+    assert (meta["kind"], meta["agency"], meta["units"]) == ("summary", "某某市", "5")
+
+
+def test_summary_of_the_2019_edition__sums_signed_changes_and_amounts(tmp_path: Path) -> None:
+    old = get_spec("2019")
+    rng = random.Random(8)
+    subs = [
+        Submission(
+            edition="2019", year=2020, agency=f"单位{k}", values=recompute_totals(old, balanced_inputs(old, rng))
+        )
+        for k in range(3)
+    ]
+    units = [UnitResult(name=s.agency, group=("市直部门",), status=ACCEPTED, submission=s) for s in subs]
+    path = write_summary(tmp_path / "2020.xlsx", SummaryData(spec=old, year=2020, units=units, title="某某市"))
+    expected = {c: float(sum(s.values[c] for s in subs)) for c in old.cells}
+    assert _summary_tables(old, path) == pytest.approx(expected)
+
+
+def test_group_summary__covers_one_county(city: City, tmp_path: Path) -> None:
+    path = write_summary(tmp_path / "甲县.xlsx", subtree(city.data, ("甲县",)))
+    files = [city.files["甲县教育局"], city.files["甲县城关镇"]]
+    assert _summary_tables(SPEC, path) == pytest.approx(_expected_sums(SPEC, files))
+    assert _rows(path, "概览")[0][0] == "甲县 2025 年度政府信息公开工作年度报告汇总"
+
+
+# ---- the file -----------------------------------------------------------------------------------
+
+
+def _charts(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as z:
+        return sorted(n for n in z.namelist() if n.startswith("xl/charts/chart") and n.endswith(".xml"))
+
+
+@needs_soffice
+def test_summary__opens_in_libreoffice_with_its_charts_and_text(city: City, tmp_path: Path) -> None:
+    assert len(_charts(city.path)) == 6  # 图表: four; 概览: two of them again
+    copy = shutil.copy(city.path, tmp_path / "汇总.xlsx")
+    roundtrip([Path(copy)])  # LibreOffice opens, recalculates and saves it
+    assert len(_charts(Path(copy))) == 6
+    with zipfile.ZipFile(copy) as z:
+        chart_xml = "".join(z.read(n).decode() for n in _charts(Path(copy)))
+    assert "barChart" in chart_xml and "pieChart" in chart_xml
+    assert _summary_tables(SPEC, Path(copy)) == pytest.approx(_expected_sums(SPEC, _counted_files(city)))
+    names = [r[1] for r in _rows(Path(copy), "报送情况", first=4)]
+    assert "=1+2" in names  # still the text, not 3
+
+
+def test_failed_write__leaves_the_previous_summary_intact(
+    city: City, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = Path(shutil.copy(city.path, tmp_path / "汇总.xlsx"))
+    before = target.read_bytes()
+
+    def crash(*args: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(summary_module, "_write_texts", crash)
+    with pytest.raises(RuntimeError):
+        write_summary(target, city.data)
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["汇总.xlsx"]
+
+
+def test_summary_of_10000_units__is_written_in_under_10_seconds(tmp_path: Path) -> None:
+    data = synthetic(10_000)
+    start = time.process_time()  # CPU time: other processes on a busy test machine do not count
+    path = write_summary(tmp_path / "province.xlsx", data)
+    elapsed = time.process_time() - start
+    assert elapsed < 10, f"{elapsed:.1f} s"
+    wb = openpyxl.load_workbook(path, read_only=True)
+    detail = wb["分单位明细"]
+    assert detail.max_row > 10_000
+
+
+def test_same_data__gives_the_same_workbook_byte_for_byte(city: City, tmp_path: Path) -> None:
+    first = write_summary(tmp_path / "a.xlsx", city.data).read_bytes()
+    assert write_summary(tmp_path / "b.xlsx", city.data).read_bytes() == first
