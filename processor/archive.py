@@ -169,6 +169,16 @@ def summary_path(outbox: Path, year: int, suffix: str = ".xlsx") -> Path:
     return outbox / SUMMARY_DIR / f"{year}年政府信息公开年报汇总{suffix}"
 
 
+def rollup_report_name(year: int, name: str) -> str:
+    """<年度>年<名称>政府信息公开年报汇总_上报用.xlsx: the consolidated figures as a filled report template."""
+    return safe_component(f"{year}年{name}政府信息公开年报汇总_上报用.xlsx")
+
+
+def group_summary_folder(outbox: Path, group: tuple[str, ...]) -> Path:
+    """outbox/汇总/分组/<组>-<子组>/: the outputs of `run --by-group` for one roster group."""
+    return outbox / SUMMARY_DIR / "分组" / safe_component("-".join(group), fallback="未命名分组")
+
+
 def relative(path: Path, base: Path) -> str:
     """A path as the ledger stores it: relative to `base`, with forward slashes (portable)."""
     return Path(path).resolve().relative_to(base.resolve()).as_posix()

@@ -319,8 +319,15 @@ class RunResult:
     units: list[UnitResult] = field(default_factory=list)
     unidentified: list[FileRow] = field(default_factory=list)  # this year's files of no known unit
     summary: Path | None = None
+    reports: list[Path] = field(default_factory=list)  # consolidated figures as filled report templates
+    group_summaries: list[Path] = field(default_factory=list)  # one per roster group (--by-group)
     roster: Path | None = None
     interrupted: bool = False
+
+    def take(self, outputs: Outputs | None) -> None:
+        """Record where the consolidated outputs went (None: they could not be written)."""
+        if outputs is not None:
+            self.summary, self.reports, self.group_summaries = outputs.summary, outputs.reports, outputs.groups
 
     def count(self, *statuses: str) -> int:
         return sum(1 for f in self.files if f.status in statuses)
@@ -362,6 +369,8 @@ class RunResult:
                 "outside_roster": sum(1 for u in self.units if u.group[:1] == (OUTSIDE_ROSTER,)),
             },
             "summary": str(self.summary) if self.summary else None,
+            "reports": [str(p) for p in self.reports],
+            "group_summaries": [str(p) for p in self.group_summaries],
             "archive": str(self.outbox / archive.ARCHIVE_DIR),
             "feedback": str(self.outbox / archive.FEEDBACK_DIR),
             "ledger": str(self.outbox / archive.LEDGER_FILE),
@@ -705,8 +714,8 @@ class Job:
     def units(self) -> tuple[list[UnitResult], list[FileRow]]:
         return unit_results(self.ledger, self.roster, self.year)
 
-    def write_outputs(self) -> Path | None:
-        """The summary workbook of the year, rebuilt from the ledger (atomically)."""
+    def write_outputs(self) -> Outputs | None:
+        """The summary workbook of the year and its companions, rebuilt from the ledger (atomically)."""
         try:
             return write_year_summary(
                 self.ledger,
@@ -716,6 +725,7 @@ class Job:
                 self.outbox,
                 title=self.settings.title,
                 writer=self.summary_fn,
+                by_group=self.settings.by_group,
             )
         except Exception as exc:
             logger.opt(exception=exc).error("无法写出汇总表：{}。详情见日志。", str(exc) or type(exc).__name__)
@@ -747,7 +757,7 @@ def run_batch(
                 result.files = job.process(complete, stop=stop, advance=advance)
             result.interrupted = stop()
             result.units, result.unidentified = job.units()
-            result.summary = job.write_outputs()
+            result.take(job.write_outputs())
         finally:
             job.close(result.counts())
     return result
@@ -833,11 +843,51 @@ def write_year_summary(
     *,
     title: str = "",
     writer: SummaryFn | None = None,
-) -> Path:
-    """Rebuild the summary workbook of a year from the ledger (written atomically); returns its path."""
+    by_group: bool = False,
+) -> Outputs:
+    """Rebuild the year's outputs from the ledger, each written atomically.
+
+    The summary workbook; beside it the consolidated figures as a filled report template (上报用:
+    what a county submits upward, what a city publishes its own tables from); with `by_group`, the
+    same two files for every roster group (e.g. each county's own summary).
+    """
+    from .consolidate import consolidate, group_paths, subtree
+    from .summary import write_rollup_report
+
     if writer is None:
         from .summary import write_summary as writer
-    return Path(writer(archive.summary_path(outbox, year), summary_data(ledger, roster, spec, year, title=title)))
+    data = summary_data(ledger, roster, spec, year, title=title)
+    outputs = Outputs(summary=Path(writer(archive.summary_path(outbox, year), data)))
+    name = title or "本级"
+    outputs.reports.append(
+        write_rollup_report(
+            outbox / archive.SUMMARY_DIR / archive.rollup_report_name(year, name),
+            spec,
+            year,
+            name,
+            consolidate(data).root,
+        )
+    )
+    if by_group:
+        for group in group_paths(data):
+            part = subtree(data, group)
+            folder = archive.group_summary_folder(outbox, group)
+            path = folder / archive.summary_path(outbox, year).name.replace("年政府", f"年{group[-1]}政府")
+            outputs.groups.append(Path(writer(path, part)))
+            node = consolidate(part).root
+            outputs.reports.append(
+                write_rollup_report(folder / archive.rollup_report_name(year, group[-1]), spec, year, group[-1], node)
+            )
+    return outputs
+
+
+@dataclass
+class Outputs:
+    """Where a run's consolidated outputs are."""
+
+    summary: Path
+    reports: list[Path] = field(default_factory=list)  # filled report templates (上报用)
+    groups: list[Path] = field(default_factory=list)  # per-group summaries (--by-group)
 
 
 def summary_data(ledger: Ledger, roster: Roster | None, spec: Spec, year: int, *, title: str = "") -> SummaryData:

@@ -56,6 +56,7 @@ class Settings:
     text_limit: int | None = None
     contact: str | None = None
     title: str = ""  # what the summary covers, e.g. 某某市 (shown in its titles)
+    by_group: bool = False  # also write one summary (and roll-up report) per roster group
     limits: dict[str, Any] = field(default_factory=dict)  # passed to the reader's Limits
     source: Path | None = None  # the nianbao.toml these came from, if any
 
@@ -104,6 +105,7 @@ def load_settings(folder: Path | None = None, config: Path | None = None, **opti
         text_limit=data.get("text_limit"),
         contact=data.get("contact"),
         title=data.get("title", ""),
+        by_group=bool(data.get("by_group", False)),
         limits=dict(data.get("limits", {})),
         source=path,
     )

@@ -32,6 +32,9 @@ CONFIG = typer.Option(None, "--config", help="配置文件（默认为当前文�
 WORKERS = typer.Option(None, "--workers", help="并行校验的进程数（默认为 CPU 核数；1 表示不并行）。")
 WAIT = typer.Option(None, "--wait", help="另一个任务正在运行时最多等待的秒数（默认 10）。")
 JSON = typer.Option(False, "--json", help="以一个 JSON 对象输出结果（键 summary 为汇总表路径）。")
+BY_GROUP = typer.Option(
+    None, "--by-group/--no-by-group", help="另为名册中的每个分组（如各县区）各写一份汇总表和上报用汇总数据。"
+)
 
 
 def settings_from(config: Path | None, **options: Any) -> Settings:
@@ -66,6 +69,7 @@ def run_command(
     config: Path | None = CONFIG,
     workers: int | None = WORKERS,
     wait: float | None = WAIT,
+    by_group: bool | None = BY_GROUP,
     as_json: bool = JSON,
 ) -> None:
     """处理收件文件夹中的全部年报：校验、写反馈、归档、登记台账、生成汇总表。
@@ -74,7 +78,9 @@ def run_command(
     锁定文件（~$ 开头）、隐藏文件和临时文件不处理。退出码：0 表示任务已完成（无论各单位报送情况如何）；
     1 表示任务未能完成；2 表示设置有误；3 表示另一个任务正在运行。
     """
-    settings = settings_from(config, inbox=inbox, outbox=outbox, roster=roster, year=year, workers=workers, wait=wait)
+    settings = settings_from(
+        config, inbox=inbox, outbox=outbox, roster=roster, year=year, workers=workers, wait=wait, by_group=by_group
+    )
     try:
         setup_logging(settings.outbox)
         with stop_on_interrupt() as stop:
@@ -142,6 +148,10 @@ def render_run(result: RunResult) -> str:
     lines.append("输出：")
     if result.summary:
         lines.append(f"  汇总表：{result.summary}")
+        for report in result.reports[:1]:
+            lines.append(f"  汇总数据（按年报模板填好，可上报或发布）：{report}")
+        if result.group_summaries:
+            lines.append(f"  分组汇总表 {len(result.group_summaries)} 个：{result.group_summaries[0].parent.parent}")
     else:
         lines.append("  汇总表：未能生成（原因见上方和日志）")
     lines.append(f"  反馈工作簿：{d['feedback']}（每个单位一个文件夹，请转给各单位）")

@@ -1,0 +1,88 @@
+"""`nianbao run` writes the consolidated figures as a filled report, and per-group outputs with --by-group."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from processor.check import check_workbook
+from tests.test_batch import UNITS, YEAR, city, report, run
+from tests.workbooks import read_by_names, set_cells
+
+COUNTY_UNITS = [
+    *UNITS[:2],
+    ("西山县教育局", "西山县/县直部门", ""),
+    ("西山县城关镇人民政府", "西山县/乡镇街道", "城关镇"),
+]
+NEW = "s3.r1.c1"  # 一、本年新收 · 自然人
+
+
+def _input_sum(paths: list[Path], code: str) -> float:
+    name = "nb_" + code.replace(".", "_")
+    return sum(read_by_names(p)[name] or 0 for p in paths)
+
+
+def test_run_writes_the_city_figures_as_a_filled_report_template(tmp_path):
+    config = city(tmp_path, title="云溪市")
+    files = [report(tmp_path / "inbox" / f"{n}.xlsx", n, seed=i) for i, (n, _, _) in enumerate(UNITS[:3])]
+    expected = _input_sum(files, NEW)
+    out = run(config)
+    [path] = [Path(p) for p in out["reports"]]
+    assert path.name == f"{YEAR}年云溪市政府信息公开年报汇总_上报用.xlsx"
+    result = check_workbook(path)
+    sub = result.submission
+    assert (sub.kind, sub.units, sub.agency, sub.year) == ("rollup", 3, "云溪市", YEAR)
+    assert sub.values[NEW] == expected
+    # only the texts 一 and 五 are left for the coordinator to write
+    assert {f.rule_id for f in result.report.errors} == {"T1", "T2"}
+
+
+def test_by_group_writes_one_summary_and_report_per_group(tmp_path):
+    config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")
+    county = []
+    for i, (name, group, _) in enumerate(COUNTY_UNITS):
+        path = report(tmp_path / "inbox" / f"{name}.xlsx", name, seed=10 + i)
+        if group.startswith("西山县"):
+            county.append(path)
+    expected = _input_sum(county, NEW)
+    out = run(config, "--by-group")
+    groups = {Path(p).parent.name for p in out["group_summaries"]}
+    assert groups == {"市直部门", "西山县", "西山县-县直部门", "西山县-乡镇街道"}
+    [county_report] = [Path(p) for p in out["reports"] if Path(p).parent.name == "西山县"]
+    sub = check_workbook(county_report).submission
+    assert (sub.kind, sub.units, sub.agency) == ("rollup", 2, "西山县")
+    assert sub.values[NEW] == expected
+    assert all(Path(p).exists() for p in out["group_summaries"])
+
+
+def test_a_county_report_in_the_city_inbox_counts_once_for_its_units(tmp_path):
+    # The county consolidates its own units...
+    county_dir = tmp_path / "county"
+    county_dir.mkdir()
+    county_units = [u for u in COUNTY_UNITS if u[1].startswith("西山县")]
+    county_conf = city(county_dir, units=[(n, g.split("/", 1)[1], a) for n, g, a in county_units], title="西山县")
+    county_files = [
+        report(county_dir / "inbox" / f"{n}.xlsx", n, seed=20 + i) for i, (n, _, _) in enumerate(county_units)
+    ]
+    county_expected = _input_sum(county_files, NEW)
+    county_out = run(county_conf)
+    [county_report] = [Path(p) for p in county_out["reports"]]
+    # ...writes 一 and 五 into its roll-up report and submits it to the city, where one of its
+    # units also sent its own file directly.
+    set_cells(
+        county_report,
+        {"text.s1": "全县汇总：本年度共收到申请若干件，均已办结。", "text.s5": "个别乡镇更新不及时，将加强督促。"},
+    )
+    config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")
+    shutil.copy(county_report, tmp_path / "inbox" / "西山县汇总.xlsx")
+    archived = next((county_dir / "outbox").rglob(county_files[0].name))
+    shutil.copy(archived, tmp_path / "inbox" / county_files[0].name)
+    city_file = report(tmp_path / "inbox" / "云溪市教育局.xlsx", "云溪市教育局", seed=30)
+    expected = county_expected + _input_sum([city_file], NEW)
+    out = run(config)
+    [summary] = [Path(out["summary"])]
+    assert summary.exists()
+    [city_report] = [Path(p) for p in out["reports"]]
+    total = check_workbook(city_report).submission.values[NEW]
+    # the county's figures count once (through its roll-up), plus the city department's
+    assert total == expected
