@@ -12,10 +12,9 @@ from typing import Any
 
 from .atomic import write_text_atomic
 from .config import CONFIG_FILE
-from .layout import layout
 from .roster import roster_csv
 from .spec import Spec, edition_for_year
-from .template import write_template
+from .template import Filling, write_workbook
 
 MARKER = ".nianbao-demo"  # only a folder carrying this marker is ever wiped and rebuilt
 CITY = "云溪市"
@@ -110,19 +109,15 @@ def texts(unit: str, *, fee: bool = True) -> dict[str, str]:
 
 
 def write_report(path: Path, spec: Spec, year: int, agency: str, values: dict[str, Any], text: dict[str, str]) -> Path:
-    """Our template for the year, filled through openpyxl as an agency's clerk would."""
-    import openpyxl
+    """Our template for the year, filled as an agency's clerk leaves it after saving in Excel or WPS.
 
+    Like an office suite, the writer stores each total formula's result with it, so the file reads
+    without the notice a script-filled (never recalculated) workbook gets.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_template(path, spec, year=year, agency=agency)
-    wb = openpyxl.load_workbook(path)
-    places = layout(spec).places
     zeros = {code: 0 for code, cell in spec.cells.items() if not cell.is_total}  # a clerk types 0, not blank
-    for code, value in {**zeros, **values, **text}.items():
-        place = places[code]
-        wb[place.sheet][place.a1] = float(value) if isinstance(value, Decimal) else value
-    wb.save(path)
-    return path
+    filled = {**zeros, **values}
+    return write_workbook(path, spec, Filling(values=filled, texts=dict(text), year=year, agency=agency))
 
 
 def _prepare(root: Path) -> None:

@@ -159,6 +159,9 @@ def _fill_results(wb: Workbook, ws: Any, lay: Layout, result: CheckResult) -> No
     last_col = len(_COLUMNS) - 1
     for col, (_, width) in enumerate(_COLUMNS):
         ws.set_column(col, col, width)
+    ws.set_paper(9)  # A4 landscape, every column on one page width
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
     sub = result.submission
     ws.merge_range(0, 0, 0, last_col, "校验结果", title)
     lines = [
