@@ -20,12 +20,12 @@ demo: $(BIN)/.installed  ## build a demo inbox of a fictional city and run the w
 	$(PY) -m processor demo
 
 test: $(BIN)/.installed  ## the whole test suite (LibreOffice tests run where soffice exists)
-	$(PY) -m ruff check processor tests bench
+	$(PY) -m ruff check .
 	$(PY) -m pytest
 
 lint: $(BIN)/.installed
-	$(PY) -m ruff check processor tests bench
-	$(PY) -m ruff format --check processor tests bench
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 templates: $(BIN)/.installed  ## regenerate the blank templates in workbook_templates/
 	$(PY) -m processor template --all -o workbook_templates

@@ -137,6 +137,16 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class InputHelp:
+    """What an input cell of one value kind says while a clerk types (title ≤ 32, texts ≤ 255 chars)."""
+
+    title: str
+    prompt: str
+    error_title: str
+    error: str
+
+
+@dataclass(frozen=True)
 class Notes:
     rows: int
     min_chars: int
@@ -158,6 +168,7 @@ class Spec:
     instructions: tuple[str, ...]
     rules: dict[str, Rule]
     source: str
+    input_help: dict[str, InputHelp] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def cells(self) -> dict[str, Cell]:
@@ -416,6 +427,15 @@ def load_spec_file(path: Path) -> Spec:
         rc.get(raw_notes, "min_chars", "notes", int),
         rc.get(raw_notes, "guidance", "notes", str),
     )
+    input_help = {}
+    for kind, raw in rc.get(common, "input_help", "", dict).items():
+        w = f"input_help.{kind}"
+        if kind not in (*VALUE_KINDS, *INFO_KINDS):
+            raise rc.fail(w, f"未知的数值类型“{kind}”")
+        words = [rc.get(raw, key, w, str) for key in ("title", "prompt", "error_title", "error")]
+        if len(words[0]) > 32 or len(words[2]) > 32 or len(words[1]) > 255 or len(words[3]) > 255:
+            raise rc.fail(w, "标题不能超过32个字符，提示和出错说明不能超过255个字符（Excel 的限制）")
+        input_help[kind] = InputHelp(*words)
     rules: dict[str, Rule] = {}
     for src, rdr, generic in ((common, rc, True), (data, rd, False)):
         for i, r in enumerate(rdr.get(src, "rules", "", list)):
@@ -437,6 +457,7 @@ def load_spec_file(path: Path) -> Spec:
         instructions=tuple(rc.get(common, "instructions", "", list)),
         rules=rules,
         source=str(path),
+        input_help=input_help,
     )
     _check_rule_refs(rd, spec)
     return spec

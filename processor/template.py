@@ -155,61 +155,29 @@ def _total_formula(lay: Layout, code: str) -> str:
     return "=" + sum_formula([lay.places[p] for p in cell.parts])
 
 
-def _validation(kind: str, ref: str) -> dict[str, Any] | None:
+def _validation(spec: Spec, kind: str, ref: str) -> dict[str, Any] | None:
+    """In-cell validation of an input of `kind` at `ref`: the check follows from the kind, the words from the spec."""
     if kind == "count":
-        return {
-            "validate": "integer",
-            "criteria": "between",
-            "minimum": 0,
-            "maximum": MAX_COUNT,
-            "input_title": "填写数量（件）",
-            "input_message": "填写不小于0的整数；没有发生的填0。",
-            "error_title": "数量填写有误",
-            "error_message": "只能填写不小于0的整数（单位：件），不要填写文字、小数或负数。",
+        check: dict[str, Any] = {"validate": "integer", "criteria": "between", "minimum": 0, "maximum": MAX_COUNT}
+    elif kind == "amount":  # ≥ 0 with at most 4 decimals (万元)
+        check = {"validate": "custom", "value": f"=AND(ISNUMBER({ref}),{ref}>=0,ROUND({ref},4)={ref})"}
+    elif kind == "change":
+        check = {"validate": "integer", "criteria": "between", "minimum": -MAX_COUNT, "maximum": MAX_COUNT}
+    elif kind == "year":
+        check = {"validate": "integer", "criteria": "between", "minimum": 2019, "maximum": 2099}
+    elif kind == "credit_code":  # a warning only: a clerk may still keep an odd code
+        check = {"validate": "length", "criteria": "==", "value": 18, "error_type": "warning"}
+    else:
+        return None
+    words = spec.input_help.get(kind)
+    if words is not None:
+        check |= {
+            "input_title": words.title,
+            "input_message": words.prompt,
+            "error_title": words.error_title,
+            "error_message": words.error,
         }
-    if kind == "amount":
-        return {
-            "validate": "custom",
-            "value": f"=AND(ISNUMBER({ref}),{ref}>=0,ROUND({ref},4)={ref})",
-            "input_title": "填写金额（万元）",
-            "input_message": "以万元为单位，最多4位小数，如 49.14；不要填写“元”。",
-            "error_title": "金额填写有误",
-            "error_message": "金额以万元为单位，须为不小于0的数，最多保留4位小数。",
-        }
-    if kind == "change":
-        return {
-            "validate": "integer",
-            "criteria": "between",
-            "minimum": -MAX_COUNT,
-            "maximum": MAX_COUNT,
-            "input_title": "填写增减数",
-            "input_message": "增加填正数（如 5），减少填负数（如 -2），不变填 0。",
-            "error_title": "增减数填写有误",
-            "error_message": "只能填写整数：增加填正数，减少填负数，不变填0。",
-        }
-    if kind == "year":
-        return {
-            "validate": "integer",
-            "criteria": "between",
-            "minimum": 2019,
-            "maximum": 2099,
-            "input_title": "报告年度",
-            "input_message": "四位数字，如 2025。",
-            "error_title": "年度有误",
-            "error_message": "请填写四位数字的年度，如 2025。",
-        }
-    if kind == "credit_code":
-        return {
-            "validate": "length",
-            "criteria": "==",
-            "value": 18,
-            "input_title": "统一社会信用代码",
-            "input_message": "18位数字或大写字母；没有可不填。",
-            "error_title": "代码长度有误",
-            "error_message": "统一社会信用代码为18位。",
-            "error_type": "warning",
-        }
-    return None
+    return check
 
 
 def _write_input(
@@ -345,7 +313,7 @@ def _write_sheets(
                 )
             continue
         _write_input(ws, formats, place, cell.kind, fill.values.get(code), marks.get(code))
-        validation = _validation(cell.kind, place.a1)
+        validation = _validation(spec, cell.kind, place.a1)
         if validation:
             ws.data_validation(place.row, place.col, place.row, place.col, validation)
         wb.define_name(defined_name(code), "=" + place.ref)
@@ -362,7 +330,7 @@ def _write_sheets(
             value = int(value)
         place = lay.places[f.code]
         _write_input(sheets[place.sheet], formats, place, info_kinds[f.code], value, marks.get(f.code))
-        validation = _validation(f.kind, place.a1)
+        validation = _validation(spec, f.kind, place.a1)
         if validation:
             sheets[place.sheet].data_validation(place.row, place.col, place.row, place.col, validation)
         wb.define_name(defined_name(f.code), "=" + place.ref)

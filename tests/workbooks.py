@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -70,13 +70,16 @@ def set_cells(path: Path, content: Mapping[str, Any], *, spec: Spec | None = Non
     return path
 
 
-def roundtrip(paths: Iterable[Path]) -> list[Path]:
-    """Open and save each xlsx with LibreOffice (recalculating formulas), in place."""
+FILTERS = {"ods": "ods:calc8", "xls": "xls:MS Excel 97", "xlsx": "xlsx:Calc MS Excel 2007 XML"}
+
+
+def _save_with_libreoffice(paths: Iterable[Path], fmt: str, target_of: Callable[[Path], Path]) -> list[Path]:
+    """Open each workbook in LibreOffice and save it as `fmt` to target_of(path); one soffice call."""
     paths = [Path(p) for p in paths]
     if not SOFFICE:
         raise RuntimeError("soffice not installed")
     with tempfile.TemporaryDirectory() as tmp:
-        profile = Path(tmp) / f"profile-{uuid.uuid4().hex}"
+        profile = Path(tmp) / f"profile-{uuid.uuid4().hex}"  # private profile: parallel runs don't collide
         out = Path(tmp) / "out"
         out.mkdir()
         cmd = [
@@ -85,18 +88,26 @@ def roundtrip(paths: Iterable[Path]) -> list[Path]:
             "--headless",
             "--calc",
             "--convert-to",
-            "xlsx:Calc MS Excel 2007 XML",
+            FILTERS.get(fmt, fmt),
             "--outdir",
             str(out),
             *map(str, paths),
         ]
         subprocess.run(cmd, check=True, capture_output=True, timeout=300, env={**os.environ, "HOME": tmp})
+        made = []
         for p in paths:
-            produced = out / (p.stem + ".xlsx")
+            produced = out / f"{p.stem}.{fmt}"
             if not produced.exists():
-                raise RuntimeError(f"LibreOffice did not convert {p}")
-            shutil.move(str(produced), str(p))
-    return paths
+                raise RuntimeError(f"LibreOffice did not convert {p} to {fmt}")
+            target = target_of(p)
+            shutil.move(str(produced), str(target))
+            made.append(target)
+    return made
+
+
+def roundtrip(paths: Iterable[Path]) -> list[Path]:
+    """Open and save each xlsx with LibreOffice (recalculating formulas), in place."""
+    return _save_with_libreoffice(paths, "xlsx", lambda p: p)
 
 
 def read_by_names(path: Path) -> dict[str, Any]:
@@ -114,32 +125,4 @@ def convert(paths: Iterable[Path], fmt: str) -> list[Path]:
 
     One soffice call for all paths; returns the new files (same stem, new suffix). The inputs are kept.
     """
-    paths = [Path(p) for p in paths]
-    if not SOFFICE:
-        raise RuntimeError("soffice not installed")
-    filters = {"ods": "ods:calc8", "xls": "xls:MS Excel 97", "xlsx": "xlsx:Calc MS Excel 2007 XML"}
-    with tempfile.TemporaryDirectory() as tmp:
-        profile = Path(tmp) / f"profile-{uuid.uuid4().hex}"
-        out = Path(tmp) / "out"
-        out.mkdir()
-        cmd = [
-            SOFFICE,
-            f"-env:UserInstallation={profile.as_uri()}",
-            "--headless",
-            "--calc",
-            "--convert-to",
-            filters.get(fmt, fmt),
-            "--outdir",
-            str(out),
-            *map(str, paths),
-        ]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=300, env={**os.environ, "HOME": tmp})
-        made = []
-        for p in paths:
-            produced = out / f"{p.stem}.{fmt}"
-            if not produced.exists():
-                raise RuntimeError(f"LibreOffice did not convert {p} to {fmt}")
-            target = p.with_suffix(f".{fmt}")
-            shutil.move(str(produced), str(target))
-            made.append(target)
-    return made
+    return _save_with_libreoffice(paths, fmt, lambda p: p.with_suffix(f".{fmt}"))
