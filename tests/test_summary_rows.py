@@ -1,0 +1,32 @@
+"""The summary's fast row writer emits exactly what xlsxwriter's own write_number would."""
+
+from __future__ import annotations
+
+import zipfile
+from decimal import Decimal
+
+import xlsxwriter
+
+from processor import summary
+
+
+def _sheet_xml(path, fast: bool, monkeypatch) -> bytes:
+    monkeypatch.setattr(summary, "_FAST", fast)
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("明细", worksheet_class=summary.RowsSheet)
+    fmt_a, fmt_b = wb.add_format({"num_format": "#,##0"}), wb.add_format({"num_format": "0.0000", "bold": True})
+    formats = [fmt_a, fmt_b, fmt_a, fmt_b]
+    ws.write_string(0, 0, "单位")
+    ws.write_numbers(1, 1, [1, Decimal("49.14"), None, 1808595], formats)
+    ws.write_numbers(2, 1, [0, Decimal("0.0001"), 7, None], formats)
+    ws.write_string(2, 6, "备注")
+    wb.close()
+    with zipfile.ZipFile(path) as z:
+        return z.read("xl/worksheets/sheet1.xml")
+
+
+def test_fast_rows_write_the_same_xml_as_xlsxwriter(tmp_path, monkeypatch):
+    fast = _sheet_xml(tmp_path / "fast.xlsx", True, monkeypatch)
+    slow = _sheet_xml(tmp_path / "slow.xlsx", False, monkeypatch)
+    assert fast == slow
+    assert b"1808595" in fast and b"49.14" in fast
