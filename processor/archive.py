@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -91,11 +92,41 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def describe_error(exc: BaseException) -> str:
+    """An error reading or writing a file, in the words a clerk reads (Chinese; never a traceback)."""
+    if isinstance(exc, OSError):
+        if getattr(exc, "winerror", None) in (32, 33):
+            return "文件正被其他程序使用，请关闭后再试"
+        reason = _ERRNO_TEXT.get(exc.errno) if exc.errno is not None else None
+        if reason:
+            return reason
+        return exc.strerror or str(exc) or type(exc).__name__
+    text = str(exc)
+    if "disk is full" in text or "database or disk is full" in text:  # sqlite3.OperationalError
+        return _ERRNO_TEXT[errno.ENOSPC]
+    return text or type(exc).__name__
+
+
+_ERRNO_TEXT = {
+    errno.EACCES: "没有读写权限（请检查文件或文件夹的权限，或文件是否被其他程序锁定）",
+    errno.EPERM: "没有读写权限（请检查文件或文件夹的权限）",
+    errno.ENOSPC: "磁盘已满（请清理输出文件夹所在的磁盘后再运行）",
+    getattr(errno, "EDQUOT", -1): "磁盘配额已用完（请清理后再运行）",
+    errno.ENOENT: "文件或文件夹不存在（可能已被移走或删除）",
+    errno.EROFS: "磁盘是只读的",
+    errno.ENAMETOOLONG: "文件路径过长",
+    errno.ELOOP: "是符号链接（请放入文件本身）",
+    errno.EIO: "磁盘读写出错",
+    errno.EISDIR: "是文件夹，不是文件",
+    errno.EINVAL: "不是普通文件",
+}
+
+
 class ContentChanged(OSError):
     """The source file changed between hashing and copying; it is left for the next run."""
 
 
-def store(source: bytes | Path, sha256: str, folder: Path, name: str) -> Path:
+def store(source: bytes | Path, sha256: str, folder: Path, name: str, *, durable: bool = True) -> Path:
     """Durably store `source` (bytes, or a file copied by streaming) in `folder` under `name` or the
     first free numbered variant of it.
 
@@ -104,6 +135,7 @@ def store(source: bytes | Path, sha256: str, folder: Path, name: str) -> Path:
     a different file. Writes to a temporary file in `folder`, fsyncs, then links it to the free name
     (os.link fails rather than overwrite; os.replace after an existence check where links are not
     supported), so a crash leaves either nothing or the complete file under the name.
+    With durable=False the fsyncs are left to the caller (make_durable, once for a batch of files).
     """
     folder.mkdir(parents=True, exist_ok=True)
     name = safe_component(name)
@@ -126,7 +158,8 @@ def store(source: bytes | Path, sha256: str, folder: Path, name: str) -> Path:
                 with open(source, "rb") as src:
                     shutil.copyfileobj(src, fh, 1 << 20)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         if not isinstance(source, bytes) and sha256_file(tmp) != sha256:
             raise ContentChanged(f"{source} changed while it was copied")
         while True:
@@ -146,8 +179,18 @@ def store(source: bytes | Path, sha256: str, folder: Path, name: str) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(folder)
+    if durable:
+        fsync_dir(folder)
     return target
+
+
+def make_durable(paths: list[Path]) -> None:
+    """fsync files stored with durable=False, then each of their folders once (a batch's archive copies)."""
+    for path in paths:
+        with open(path, "rb+") as fh:  # Windows flushes only handles open for writing
+            os.fsync(fh.fileno())
+    for folder in dict.fromkeys(Path(p).parent for p in paths):
+        fsync_dir(folder)
 
 
 def archive_folder(outbox: Path, year: int | None, status: str, unit: str | None) -> Path:

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import io
+import os
+import struct
+import sys
+import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from python_calamine import CalamineWorkbook, PasswordError
 
-from . import ods, xlsx
-from .fileformat import Limits
+from . import ods, xls, xlsx
+from .fileformat import DAMAGED, Limits, ZipRefused, budget, inflate
 from .xlsx import PackageError, Ref, XmlCell
 
 Grid = list[list[Any]]
 MAX_ROWS = 1000  # rows of a sheet read (the template's longest sheet has under 40)
 MAX_COLS = 256  # a sheet used beyond this column (a stray entry at XFD1) is read through openpyxl, capped
+FAR_ROWS = 10_000  # an .ods/.xls sheet whose content reaches this row (or MAX_COLS) is refused before calamine
 CAPPED_COLS = 64  # columns read on that path (the widest table has 15 numbers)
 
 
@@ -84,7 +90,7 @@ class Book:
             except PackageError as exc:
                 raise BookError("file-unreadable", str(exc)) from exc
             except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-                raise BookError("file-unreadable", f"压缩内容已损坏：{type(exc).__name__}") from exc
+                raise BookError("file-unreadable", DAMAGED) from exc
         return self._cells[sheet].get((row, col))
 
 
@@ -92,9 +98,11 @@ def _no_cells(_sheet: str) -> dict[tuple[int, int], XmlCell]:
     return {}
 
 
-def open_book(data: bytes, kind: str, limits: Limits) -> Book:
+def open_book(data: bytes, kind: str, limits: Limits, parts: Mapping[str, bytes] | None = None) -> Book:
     """Open a workbook's bytes with calamine (openpyxl as the fallback for .xlsx); raises BookError.
 
+    `parts` are the zip's XML parts as fileformat.sniff inflated and checked them; without them a
+    zip is checked here, so no parser ever sees a zip whose entries inflate beyond what they declare.
     Reads nothing but the bytes given; the submitted file is never touched.
     """
     cap = limits.max_uncompressed_bytes
@@ -102,7 +110,7 @@ def open_book(data: bytes, kind: str, limits: Limits) -> Book:
     load_cells: Callable[[str], dict[tuple[int, int], XmlCell]] = _no_cells
     sprawls: Callable[[str], bool] = lambda _sheet: False  # noqa: E731
     formulas_known = kind in ("xlsx", "ods")
-    zf = zipfile.ZipFile(io.BytesIO(data)) if kind in ("xlsx", "xlsb", "ods") else None
+    zf = xlsx.Parts(parts if parts is not None else _checked_parts(data, limits), data) if kind in ZIP_KINDS else None
     try:
         if kind == "xlsx" and zf is not None:
             package = xlsx.open_package(zf, cap)
@@ -110,20 +118,30 @@ def open_book(data: bytes, kind: str, limits: Limits) -> Book:
         elif kind == "ods" and zf is not None:
             if b"encryption-data" in xlsx.read_part(zf, "META-INF/manifest.xml", cap):
                 raise BookError("file-encrypted")
-            names, scanned = ods.scan_content(zf, cap)
+            names, scanned, reach = ods.scan_content(zf, cap)
             load_cells = lambda sheet: scanned.get(sheet, {})  # noqa: E731
+            _refuse_far(reach.items())  # calamine parses every sheet of an .ods when it opens it
     except PackageError as exc:
         raise BookError("file-unreadable", str(exc)) from exc
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-        raise BookError("file-unreadable", f"压缩内容已损坏：{type(exc).__name__}") from exc
+        raise BookError("file-unreadable", DAMAGED) from exc
+    if kind == "xls":  # calamine parses every sheet of an .xls when it opens it
+        _refuse_far(_xls_reach(data))
     try:
-        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        with quiet_panics():
+            wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheet_names = list(wb.sheet_names)
 
         def load_grid(sheet: str) -> Grid:
             if sprawls(sheet):  # a stray entry far away: calamine would build the whole range in memory
                 return _openpyxl_grid(data, sheet)
-            ws = wb.get_sheet_by_name(sheet)
+            try:
+                with quiet_panics():
+                    ws = wb.get_sheet_by_name(sheet)
+            except BaseException as exc:  # one odd cell (a logical value of 2) makes calamine refuse the sheet
+                if kind == "xlsx" and not is_fatal(exc):
+                    return _openpyxl_grid(data, sheet)  # which reads it, and the cell is judged by itself
+                raise
             if ws.end is not None and ws.end[1] >= MAX_COLS:  # calamine cannot cap columns
                 if kind == "xlsx":
                     return _openpyxl_grid(data, sheet)
@@ -131,7 +149,8 @@ def open_book(data: bytes, kind: str, limits: Limits) -> Book:
                     "file-unreadable",
                     f"工作表“{sheet}”的内容延伸到第 {ws.end[1] + 1} 列，远超模板范围；请删除表格以外多余的内容后重新保存",
                 )
-            return ws.to_python(skip_empty_area=False, nrows=MAX_ROWS)
+            with quiet_panics():
+                return ws.to_python(skip_empty_area=False, nrows=MAX_ROWS)
 
         return Book(kind, sheet_names, names, formulas_known, "calamine", load_grid, load_cells)
     except PasswordError as exc:
@@ -144,22 +163,102 @@ def open_book(data: bytes, kind: str, limits: Limits) -> Book:
         return _open_with_openpyxl(data, names, load_cells, exc)
 
 
+ZIP_KINDS = ("xlsx", "xlsb", "ods")
+
+
+@contextmanager
+def quiet_panics() -> Iterator[None]:
+    """Silence the standard error stream (file descriptor 2) around a call into calamine.
+
+    A damaged file can make calamine panic: pyo3 turns the panic into PanicException (which the
+    reader maps to file-unreadable), but Rust's panic hook first prints "thread panicked at …" and,
+    with RUST_BACKTRACE set, a backtrace straight to fd 2, where a clerk would take it for a crash.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no real stderr (a GUI, a service): nothing to hide
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _refuse_far(reach: Iterable[tuple[str, tuple[int, int]]]) -> None:
+    """BookError for an .ods/.xls sheet reaching FAR_ROWS or MAX_COLS: calamine would build it as one
+    dense grid (a stray entry at IV65536 costs about 1 GB), and there is no capped reader to fall back on."""
+    for sheet, (rows, cols) in reach:
+        if rows >= FAR_ROWS or cols >= MAX_COLS:
+            raise BookError(
+                "file-unreadable",
+                f"工作表“{sheet}”中有内容远在表格之外（延伸到第 {rows + 1} 行、第 {cols + 1} 列），"
+                "为避免耗尽内存未予读取；请删除表格以外多余的内容",
+            )
+
+
+def _xls_reach(data: bytes) -> list[tuple[str, tuple[int, int]]]:
+    """(sheet name, (last row, last col)) of each sheet of an .xls, from its records; BookError when unreadable."""
+    try:
+        found, encrypted = xls.extents(data)
+    except (xls.XlsError, struct.error, IndexError, ValueError) as exc:
+        raise BookError("file-unreadable", "文件内部结构已损坏") from exc
+    if encrypted:
+        raise BookError("file-encrypted")
+    return [(e.name or f"第 {i + 1} 张", (e.rows, e.cols)) for i, e in enumerate(found)]
+
+
+def _checked_parts(data: bytes, limits: Limits) -> Mapping[str, bytes]:
+    """The XML parts of a zip, refused (BookError) when its directory is over budget or lies."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise BookError("file-unreadable", DAMAGED) from exc
+    try:
+        over = budget(infos, limits)
+        if over is not None:
+            raise ZipRefused(over)
+        return inflate(data, infos, limits)
+    except ZipRefused as exc:
+        raise BookError(exc.refusal.rule_id or "file-unreadable", exc.refusal.reason or "") from exc
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:120]
 
 
+def _openpyxl() -> Any:
+    """openpyxl (imported here: the common path never pays for it), only while it parses through
+    defusedxml; it does so when defusedxml is installed, unless OPENPYXL_DEFUSEDXML=False is set."""
+    import openpyxl
+    from openpyxl.worksheet import _reader
+    from openpyxl.xml import functions
+
+    parsers = (functions.fromstring, functions.iterparse, _reader.iterparse)
+    if not openpyxl.DEFUSEDXML or not all(p.__module__.startswith("defusedxml") for p in parsers):
+        raise BookError("file-unreadable", "备用的读取方式未启用 XML 防护（defusedxml），为安全起见未予读取")
+    return openpyxl
+
+
 def _openpyxl_grid(data: bytes, sheet: str) -> Grid:
     """One sheet's values through openpyxl read-only, capped at MAX_ROWS × CAPPED_COLS."""
-    import openpyxl  # imported here: the common path never pays for it
+    openpyxl = _openpyxl()
 
-    wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True, read_only=True)
-    try:
-        ws = wb[sheet]
-        rows = ws.iter_rows(min_row=1, max_row=MAX_ROWS, min_col=1, max_col=CAPPED_COLS, values_only=True)
-        return [["" if v is None else v for v in row] for row in rows]
-    finally:
-        wb.close()
+    with warnings.catch_warnings():  # openpyxl warns (in English, on the console) about what it repairs
+        warnings.simplefilter("ignore")
+        wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True, read_only=True)
+        try:
+            ws = wb[sheet]
+            rows = ws.iter_rows(min_row=1, max_row=MAX_ROWS, min_col=1, max_col=CAPPED_COLS, values_only=True)
+            return [["" if v is None else v for v in row] for row in rows]
+        finally:
+            wb.close()
 
 
 def _open_with_openpyxl(
@@ -169,10 +268,11 @@ def _open_with_openpyxl(
     first: BaseException,
 ) -> Book:
     """The fallback for an .xlsx calamine refuses: openpyxl (defusedxml-protected), values only."""
-    import openpyxl
-
+    openpyxl = _openpyxl()
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True, read_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True, read_only=True)
         sheet_names = list(wb.sheetnames)
         wb.close()
     except BaseException as exc:

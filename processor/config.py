@@ -218,7 +218,7 @@ lock_wait_seconds = 10
 # [limits]
 # max_file_bytes = 52428800          # 文件大小上限（字节），默认 50 MB
 # max_entries = 2000                 # 工作簿（zip）中的条目数上限
-# max_uncompressed_bytes = 209715200 # 解压后总大小上限（字节），默认 200 MB
+# max_uncompressed_bytes = 104857600 # 解压后总大小上限（字节），默认 100 MB
 # max_ratio = 200                    # 压缩比上限
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -9,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .atomic import TEMP_PREFIX
 
@@ -52,6 +54,12 @@ def _hidden(st: os.stat_result) -> bool:
     return bool(attrs & (getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 2) | getattr(stat, "FILE_ATTRIBUTE_SYSTEM", 4)))
 
 
+def _is_link(path: Path) -> bool:
+    """A symbolic link, or a Windows junction (os.walk follows junctions before Python 3.12)."""
+    isjunction = getattr(os.path, "isjunction", None)
+    return path.is_symlink() or bool(isjunction and isjunction(path))
+
+
 def skip_reason(name: str) -> str | None:
     """Why a file name is never a submission (lock, hidden or temporary file), or None."""
     lower = name.lower()
@@ -80,6 +88,9 @@ def scan(inbox: Path) -> tuple[list[Candidate], list[Skipped]]:
     for folder, dirs, files in os.walk(inbox):
         base = Path(folder)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d.lower() not in SKIP_DIRS)
+        for d in [d for d in dirs if _is_link(base / d)]:  # never walked out of the inbox through a link
+            dirs.remove(d)
+            skipped.append(Skipped(base / d, "指向其他位置的文件夹链接（不处理，请放入文件本身）"))
         for name in sorted(files):
             path = base / name
             reason = skip_reason(name)
@@ -105,18 +116,76 @@ def scan(inbox: Path) -> tuple[list[Candidate], list[Skipped]]:
 def openable(path: Path) -> bool:
     """The file can be opened for reading now (Windows refuses while a copy is still writing it)."""
     try:
-        with open(path, "rb"):
+        with open_regular(path):
             return True
     except OSError:
         return False
 
 
+def busy(path: Path) -> bool:
+    """The file cannot be opened because another program is writing it (a sharing violation, Windows).
+
+    Any other reason (no read permission, not a regular file) will not pass by waiting: such a file is
+    taken, and reading it says why.
+    """
+    try:
+        with open_regular(path):
+            return False
+    except OSError as exc:
+        return getattr(exc, "winerror", None) in SHARING_VIOLATIONS
+
+
+SHARING_VIOLATIONS = (32, 33)  # ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION
+
+
+class Changing(OSError):
+    """The file changed while it was being read (it is still being written); it is left for the next run."""
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open an inbox file for reading: never through a symbolic link (one put in place after the scan),
+    never blocking on a named pipe; OSError when it is not a regular file."""
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "不是普通文件", str(path))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_snapshot(path: Path) -> tuple[bytes, str, tuple[int, int]]:
+    """The file's content, its SHA-256 and the (size, mtime_ns) it had while being read.
+
+    Raises Changing when the file changed during the read, so the bytes could be half old, half new.
+    """
+    with open_regular(path) as fh:
+        before = os.fstat(fh.fileno())
+        data = fh.read()
+        after = os.fstat(fh.fileno())
+    signature = (after.st_size, after.st_mtime_ns)
+    if (before.st_size, before.st_mtime_ns) != signature or len(data) != after.st_size:
+        raise Changing(errno.EAGAIN, "文件在读取时被修改", str(path))
+    return data, hashlib.sha256(data).hexdigest(), signature
+
+
 class Stability:
     """Tells when files have stopped changing: same size and mtime for `window` seconds, and openable."""
 
-    def __init__(self, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        window: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        wall: Callable[[], float] | None = None,
+    ) -> None:
         self.window = window
         self.clock = clock
+        # With `wall` (the clock file times are in): a file first seen with a modification time already
+        # older than the window has been still that long, so it counts as stable at once (`run`).
+        self.wall = wall
         self._seen: dict[str, tuple[tuple[int, int], float]] = {}  # rel → (signature, since)
 
     def update(self, candidates: list[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
@@ -128,12 +197,16 @@ class Stability:
         for rel in list(self._seen):
             if rel not in current:
                 del self._seen[rel]
+        wall = self.wall() if self.wall is not None else None
         for c in candidates:
-            sig, since = self._seen.get(c.rel, (None, now))
+            first = now
+            if wall is not None and c.rel not in self._seen and wall - c.mtime_ns / 1e9 >= self.window:
+                first = now - min(wall - c.mtime_ns / 1e9, max(self.window, 1.0) * 3)
+            sig, since = self._seen.get(c.rel, (None, first))
             if sig != c.signature:
-                self._seen[c.rel] = (c.signature, now)
-                since = now
-            if c.size > 0 and now - since >= self.window and openable(c.path):
+                since = now if sig is not None else first
+                self._seen[c.rel] = (c.signature, since)
+            if c.size > 0 and now - since >= self.window and not busy(c.path):
                 stable.append(c)
             elif c.size == 0 and now - since >= max(self.window, 1.0) * 3:
                 stable.append(c)  # a file that stays empty is an empty submission, not one in progress
@@ -165,7 +238,7 @@ def wait_for_complete(
 
     Returns (complete files, files still changing when the wait ran out, skipped files).
     """
-    tracker = Stability(window, clock)
+    tracker = Stability(window, clock, wall=time.time)  # files long unchanged need no wait
     start = clock()
     while True:
         candidates, skipped = scan(inbox)
@@ -178,5 +251,5 @@ def wait_for_complete(
 
 def read_file(path: Path) -> tuple[bytes, str]:
     """The file's content and its SHA-256 (hex), read once so both describe the same bytes."""
-    data = Path(path).read_bytes()
-    return data, hashlib.sha256(data).hexdigest()
+    data, sha, _ = read_snapshot(path)
+    return data, sha

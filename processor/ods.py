@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import html
 import re
-import zipfile
 
 from .layout import parse_a1
-from .xlsx import PackageError, Ref, XmlCell, read_part
+from .xlsx import Archive, PackageError, Ref, XmlCell, has_dtd, read_part
 
 _TOKEN = re.compile(rb"<(/?)table:(table|table-row|table-cell|covered-table-cell|named-range)(?=[\s/>])([^>]*?)(/?)>")
 _ATTR = re.compile(rb"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -52,27 +51,37 @@ def _formula(text: str) -> str:
     return text.replace("[.", "").replace(":.", ":").replace("[$", "").replace("[", "").replace("]", "")
 
 
-def scan_content(
-    zf: zipfile.ZipFile, cap: int
-) -> tuple[dict[str, Ref | None], dict[str, dict[tuple[int, int], XmlCell]]]:
-    """Global named ranges, and per sheet the cells holding a formula or an error value (0-based)."""
+Cells = dict[str, dict[tuple[int, int], XmlCell]]
+
+
+def scan_content(zf: Archive, cap: int) -> tuple[dict[str, Ref | None], Cells, dict[str, tuple[int, int]]]:
+    """Global named ranges; per sheet the cells holding a formula or an error value (0-based); and per
+    sheet how far its content reaches (last row, last column, 0-based; -1 when empty).
+
+    The reach is what calamine will allocate as one dense grid (a value repeated down a million rows,
+    or a stray entry far away, costs gigabytes): the reader refuses such a sheet before calamine opens it.
+    A cell with a value type, or with any content, counts; empty cells, however repeated, do not.
+    """
     xml = read_part(zf, "content.xml", cap)
-    if b"<!DOCTYPE" in xml[:4096] or b"<!ENTITY" in xml[:4096]:
+    if has_dtd(xml):
         raise PackageError("content.xml 含有 DTD 声明，不予读取")
     names: dict[str, Ref | None] = {}
-    cells: dict[str, dict[tuple[int, int], XmlCell]] = {}
+    cells: Cells = {}
+    reach: dict[str, tuple[int, int]] = {}
+    last_row = last_col = -1
     sheet: str | None = None
     row = row_start = col = 0
     rows_repeated = 1
     for m in _TOKEN.finditer(xml):
         closing, tag, raw, empty = m.group(1), m.group(2), m.group(3), m.group(4)
         if tag == b"table":
-            if closing:
+            if closing and sheet is not None:
+                reach[sheet] = (last_row, last_col)
                 sheet = None
-            elif not empty:
+            elif not closing and not empty:
                 sheet = _attrs(raw).get(b"table:name", "")
                 cells.setdefault(sheet, {})
-                row = 0
+                row, last_row, last_col = 0, -1, -1
             continue
         if sheet is None:
             if tag == b"named-range" and not closing:
@@ -91,10 +100,14 @@ def scan_content(
             continue
         if tag in (b"table-cell", b"covered-table-cell") and not closing:
             if b"formula" not in raw and b"error" not in raw:
-                col += _int(_attrs(raw).get(b"table:number-columns-repeated")) if b"repeated" in raw else 1
+                repeat = _int(_attrs(raw).get(b"table:number-columns-repeated")) if b"repeated" in raw else 1
+                if not empty or b"value-type" in raw:
+                    last_row, last_col = max(last_row, row_start + rows_repeated - 1), max(last_col, col + repeat - 1)
+                col += repeat
                 continue
             attrs = _attrs(raw)
             repeat = _int(attrs.get(b"table:number-columns-repeated"))
+            last_row, last_col = max(last_row, row_start + rows_repeated - 1), max(last_col, col + repeat - 1)
             formula = attrs.get(b"table:formula")
             error = None
             if attrs.get(b"calcext:value-type") == "error":
@@ -108,4 +121,4 @@ def scan_content(
                     for c in range(col, col + min(repeat, MAX_REPEAT_RECORDED)):
                         cells[sheet][(r, c)] = record
             col += repeat
-    return names, cells
+    return names, cells, reach

@@ -112,7 +112,7 @@ def _read(data: bytes, file: str, limits: Limits) -> ReadResult:
         )
         return ReadResult(None, found.items, None)
     try:
-        book = open_book(data, refused.kind, limits)
+        book = open_book(data, refused.kind, limits, refused.parts)
     except BookError as exc:
         found = _Found(generic, file)
         found.add(exc.rule_id, reason=exc.reason)

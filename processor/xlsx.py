@@ -10,10 +10,12 @@ template takes a fraction of a millisecond, where parsing workbook.xml alone too
 from __future__ import annotations
 
 import html
+import io
 import posixpath
 import re
 import zipfile
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -48,7 +50,7 @@ class Package:
 
     sheets: dict[str, str]  # sheet name → part path (xl/worksheets/sheet3.xml)
     names: dict[str, Ref | None]  # workbook-scope defined name → target (None when #REF! or not one cell)
-    zf: zipfile.ZipFile
+    zf: Archive
     cap: int  # most bytes read from one part
     _xml: dict[str, bytes] = field(default_factory=dict)
 
@@ -64,11 +66,30 @@ class Package:
         return scan_sheet(self.xml(sheet))
 
     def sprawls(self, sheet: str) -> bool:
-        """True when a cell lies beyond column ZZ or row 9999: calamine would build the whole range in memory."""
+        """True when a cell lies beyond column ZZ or row 999: calamine would build the whole range in memory
+        (one stray entry at ZZ9999 is 7 million cells); such a sheet is read through openpyxl, capped."""
         return _FAR.search(self.xml(sheet)) is not None
 
 
-def read_part(zf: zipfile.ZipFile, part: str, cap: int) -> bytes:
+class Parts:
+    """A package's parts already inflated (and checked against the zip directory by fileformat.inflate),
+    looked up like a ZipFile by the functions below; a part not kept (a large one) is read from `data`."""
+
+    def __init__(self, parts: Mapping[str, bytes], data: bytes | None = None) -> None:
+        self._parts = parts
+        self._zip = zipfile.ZipFile(io.BytesIO(data)) if data is not None else None
+        self.NameToInfo: Mapping[str, object] = {**(self._zip.NameToInfo if self._zip else {}), **parts}
+
+    def open(self, name: str) -> io.BufferedIOBase:
+        if name in self._parts or self._zip is None:
+            return io.BytesIO(self._parts[name])
+        return self._zip.open(name)
+
+
+Archive = zipfile.ZipFile | Parts
+
+
+def read_part(zf: Archive, part: str, cap: int) -> bytes:
     """One part's bytes, never more than `cap` (a lying central directory cannot make us inflate more)."""
     name = next((n for n in (part, part.lstrip("/")) if n in zf.NameToInfo), None)
     if name is None:
@@ -77,7 +98,7 @@ def read_part(zf: zipfile.ZipFile, part: str, cap: int) -> bytes:
         with zf.open(name) as fh:
             data = fh.read(cap + 1)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
-        raise PackageError(f"{part} 已损坏（{type(exc).__name__}）") from exc
+        raise PackageError(f"“{part}”已损坏") from exc
     if len(data) > cap:
         raise PackageError(f"{part} 解压后超过上限")
     return data
@@ -102,14 +123,23 @@ def _text(raw: bytes | None) -> str:
     return html.unescape(text) if "&" in text else text
 
 
-def _part(zf: zipfile.ZipFile, part: str, cap: int) -> bytes:
+def _part(zf: Archive, part: str, cap: int) -> bytes:
     data = read_part(zf, part, cap)
-    if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:4096]:
+    if has_dtd(data):
         raise PackageError(f"{part} 含有 DTD 声明，不予读取")
     return data
 
 
-def _rels(zf: zipfile.ZipFile, part: str, cap: int) -> dict[str, str]:
+def has_dtd(xml: bytes) -> bool:
+    """A DTD or entity declaration anywhere in a part (a prolog may hide it after a long comment).
+
+    Parts written by office suites never declare one, and text content escapes "<", so the raw
+    markup can only be a declaration: such a part is refused, never parsed.
+    """
+    return b"<!DOCTYPE" in xml or b"<!ENTITY" in xml
+
+
+def _rels(zf: Archive, part: str, cap: int) -> dict[str, str]:
     """Relationship id → target part path, for the .rels of `part` (missing .rels → empty)."""
     folder, base = posixpath.split(part)
     rels_part = posixpath.join(folder, "_rels", base + ".rels")
@@ -126,7 +156,7 @@ def _rels(zf: zipfile.ZipFile, part: str, cap: int) -> dict[str, str]:
     return out
 
 
-def open_package(zf: zipfile.ZipFile, cap: int) -> Package:
+def open_package(zf: Archive, cap: int) -> Package:
     """Read workbook.xml (sheet names, defined names) and map each sheet to its part."""
     root_rels = _rels(zf, "", cap)
     wb_part = next((p for p in root_rels.values() if p.lower().endswith("workbook.xml")), "xl/workbook.xml")
@@ -182,7 +212,7 @@ def parse_ref(text: str) -> Ref | None:
 
 # ---- sheet scan ------------------------------------------------------------------------------
 
-_FAR = re.compile(rb"""r=["'](?:[A-Z]{3}|[A-Z]{1,2}\d{5})""")  # a cell address beyond column ZZ or row 9999
+_FAR = re.compile(rb"""r=["'](?:[A-Z]{3}|[A-Z]{1,2}\d{4})""")  # a cell address beyond column ZZ or row 999
 _ERROR_MARK = re.compile(rb"""\st\s*=\s*["']e["']""")
 _START = re.compile(rb"<((?:\w+:)?)c\b([^>]*?)(/?)>")
 _ROW_OR_CELL = re.compile(rb"<(?:\w+:)?row\b([^>]*?)/?>|<((?:\w+:)?)c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
