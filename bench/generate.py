@@ -37,7 +37,6 @@ import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +46,6 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import processor
 from bench import texts as tx
 from processor import atomic as _atomic
-from processor import template as _template
-from processor.layout import Layout
 from processor.spec import get_spec
 from processor.template import Filling, write_workbook
 
@@ -61,24 +58,6 @@ PROVINCE = "东川"
 PROVINCE_CODE = "47"  # not a real province code
 
 
-# ---- Excel-like cached totals ------------------------------------------------------------------
-# write_workbook caches each total as float(part) summed, which cannot take a text value such as
-# 「12件」. Excel's SUM skips text in referenced cells, so the cached total an office suite would
-# store is the sum of the numeric parts only. Patched in this (generator) process only.
-
-
-def _excel_cached_total(lay: Layout, code: str, values: Any) -> float:
-    cell = lay.spec.cells[code]
-    total = 0.0
-    for part in cell.parts:
-        v = _excel_cached_total(lay, part, values) if lay.spec.cells[part].is_total else values.get(part)
-        if isinstance(v, (int, float, Decimal)):
-            total += float(v)
-    return round(total, 4)
-
-
-assert hasattr(_template, "_cached_total"), "processor.template._cached_total moved: update the generator"
-_template._cached_total = _excel_cached_total
 # The cache needs no durability: skip the fsync of every atomic write (it dominated generation time).
 if hasattr(_atomic, "_fsync"):
     _atomic._fsync = lambda path: None

@@ -562,6 +562,20 @@ def figures(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def timing_lines(res: dict[str, Any]) -> list[tuple[str, str]]:
+    """The job's own breakdown (`timings` of `nianbao run --json`) of the cold run and the re-run.
+
+    `files.check` and `files.feedback` are CPU-ish seconds summed over the workers (they overlap);
+    the other `files.*` parts are the main process's; `files` is the wall time of the per-file steps.
+    """
+    out = []
+    for label in ("cold", "rerun"):
+        t = (res.get(label) or {}).get("timings") or {}
+        if t:
+            out.append((label, ", ".join(f"{k} {v:.2f}" for k, v in t.items())))
+    return out
+
+
 def print_report(res: dict[str, Any]) -> None:
     m = res["machine"]
     print()
@@ -573,6 +587,8 @@ def print_report(res: dict[str, Any]) -> None:
     w0 = max(len(r[0]) for r in rows)
     for name, value, target, v in rows:
         print(f"  {name:<{w0}}  {value}" + (f"   [target {target}: {v}]" if target else (f"   [{v}]" if v else "")))
+    for label, text in timing_lines(res):
+        print(f"  {label} timings (s): {text}")
     if res.get("expected_vs_status"):
         print()
         print("  generator category → status given by the cold run:")
@@ -620,6 +636,10 @@ def update_doc(res: dict[str, Any]) -> None:
         "|---|---|---|---|",
         *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in figures(res)],
     ]
+    timings = timing_lines(res)
+    if timings:
+        lines += ["", "Where the time went (`timings` of `nianbao run --json`, seconds):", ""]
+        lines += [f"- {label}: {text}" for label, text in timings]
     if res.get("expected_vs_status"):
         lines += ["", "Generator category → status given by the cold run:", ""]
         lines += [f"- `{k}`: {v}" for k, v in res["expected_vs_status"].items()]

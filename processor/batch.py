@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -30,13 +31,14 @@ from typing import Any
 from loguru import logger
 
 from . import archive
+from .atomic import TEMP_PREFIX, TEMP_SUFFIX
 from .config import Settings
 from .consolidate import COUNTED, MISSING, REJECTED, ROLLUP, STATUS_LABEL, SummaryData, UnitResult
 from .findings import ERROR, NOTICE, WARNING, Finding, Report, finding
-from .inbox import Candidate, Skipped, read_file, wait_for_complete
+from .inbox import Candidate, Changing, Skipped, read_snapshot, wait_for_complete
 from .joblock import job_lock
 from .layout import layout
-from .ledger import DONE, DUPLICATE, FileRow, Ledger
+from .ledger import DONE, DUPLICATE, FileRow, Ledger, submission_to_blob
 from .logs import progress
 from .roster import Roster, load_roster
 from .spec import Spec, edition_for_year, get_spec
@@ -48,6 +50,9 @@ OUTSIDE_ROSTER = "名册以外的单位"
 MAX_ATTEMPTS = 3  # a file that interrupted processing this often is returned as unreadable
 IN_MEMORY_LIMIT = 64 * 1024 * 1024  # larger files are streamed, never held in memory
 MIN_POOL_FILES = 4  # fewer files are checked in this process (starting workers costs more)
+COMMIT_FILES = 200  # files archived per ledger transaction (NIANBAO_COMMIT_EVERY overrides: tests)
+COMMIT_SECONDS = 1.0  # … or fewer, when the batch has waited this long
+RECEIVE_FILES = 16  # files read and received per ledger transaction before they are checked
 
 CheckFn = Callable[..., Any]  # check_workbook(source, *, name, previous, options, limits) -> CheckResult
 FeedbackFn = Callable[[Path, Any], Path]
@@ -84,6 +89,10 @@ class Examined:
     group: tuple[str, ...] = ()
     error: str | None = None  # the check itself failed (a bug or an unexpected condition)
     trace: str | None = None  # its traceback, for the log file
+    blob: bytes | None = None  # the submission as the ledger stores it (made where it was checked)
+    feedback_draft: str | None = None  # feedback workbook written under a temporary name in its folder
+    feedback_error: str | None = None  # why the draft could not be written
+    seconds: tuple[float, float] = (0.0, 0.0)  # time spent checking, writing the feedback draft
 
 
 @dataclass
@@ -212,18 +221,57 @@ def _unit_findings(
 # ---- worker processes ------------------------------------------------------------------------
 
 _worker_ctx: Context | None = None
+_worker_out: tuple[Path | None, FeedbackFn | None] = (None, None)
 
 
-def _init_worker(roster: Roster | None, ledger_path: str, check: CheckFn | None) -> None:
-    global _worker_ctx
+def _init_worker(
+    roster: Roster | None,
+    ledger_path: str,
+    check: CheckFn | None,
+    outbox: str | None = None,
+    feedback: FeedbackFn | None = None,
+) -> None:
+    global _worker_ctx, _worker_out
     logger.remove()  # workers report through their results; the main process logs
     ledger = Ledger(Path(ledger_path), readonly=True)
     _worker_ctx = Context(roster, lambda unit, year: _previous(ledger, unit, year), check)
+    _worker_out = (Path(outbox) if outbox else None, feedback)
 
 
 def _examine_in_worker(task: Task) -> Examined:
     assert _worker_ctx is not None
-    return examine(task, _worker_ctx)
+    return examine_and_prepare(task, _worker_ctx, *_worker_out)
+
+
+def examine_and_prepare(task: Task, ctx: Context, outbox: Path | None, feedback: FeedbackFn | None) -> Examined:
+    """examine(), then what only depends on the file: the ledger blob of its submission and, when it
+    has findings, its feedback workbook under a temporary name in its feedback folder (the main
+    process gives it its final name). Runs in the worker, so that this work is parallel too."""
+    t0 = time.perf_counter()
+    ex = examine(task, ctx)
+    t1 = time.perf_counter()
+    result = ex.result
+    if result is not None and result.submission is not None:
+        try:
+            ex.blob = submission_to_blob(result.submission)
+        except Exception:  # the main process will try again (and log)
+            ex.blob = None
+        if result.report.findings and outbox is not None:
+            folder = archive.feedback_folder(outbox, _feedback_unit(ex))
+            draft = folder / f"{TEMP_PREFIX}fb-{task.file_id}-{task.sha256[:12]}{TEMP_SUFFIX}"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                ex.feedback_draft = str(Path((feedback or _default_feedback)(draft, result)))
+            except Exception as exc:
+                draft.unlink(missing_ok=True)
+                ex.feedback_error = str(exc) or type(exc).__name__
+    ex.seconds = (t1 - t0, time.perf_counter() - t1)
+    return ex
+
+
+def _feedback_unit(ex: Examined) -> str | None:
+    """The feedback folder's unit: the unit found, else the innermost inbox folder the file was in."""
+    return ex.unit or next(iter(reversed(ex.task.folders)), None)
 
 
 def _previous(ledger: Ledger, unit: str, year: int) -> Submission | None:
@@ -323,6 +371,7 @@ class RunResult:
     group_summaries: list[Path] = field(default_factory=list)  # one per roster group (--by-group)
     roster: Path | None = None
     interrupted: bool = False
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per part of the job (--json)
 
     def take(self, outputs: Outputs | None) -> None:
         """Record where the consolidated outputs went (None: they could not be written)."""
@@ -342,12 +391,15 @@ class RunResult:
 
     def counts(self) -> dict[str, Any]:
         """The numbers of to_dict() without the lists (what the ledger's runs table keeps)."""
-        d = self.to_dict()
+        d = self.to_dict(files=False)
+        d["files"] = self.files
         return {
-            k: len(v) if isinstance(v, list) else v for k, v in d.items() if k not in ("archive", "feedback", "log")
+            k: len(v) if isinstance(v, list) else v
+            for k, v in d.items()
+            if k not in ("archive", "feedback", "log", "timings")
         }
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, files: bool = True) -> dict[str, Any]:
         units = self.unit_counts
         return {
             "year": self.year,
@@ -376,7 +428,8 @@ class RunResult:
             "ledger": str(self.outbox / archive.LEDGER_FILE),
             "log": str(self.outbox / archive.LOG_DIR / "nianbao.log"),
             "interrupted": self.interrupted,
-            "files": [f.to_dict(self.outbox) for f in self.files],
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "files": [f.to_dict(self.outbox) for f in self.files] if files else [],
         }
 
 
@@ -397,6 +450,22 @@ def _crash_point(step: str) -> None:
 
 
 _crash_counts: Counter[str] = Counter()
+
+
+@dataclass
+class _Finished:
+    """A file archived and waiting for its batch's ledger transaction (then its unlink)."""
+
+    cand: Candidate
+    record: dict[str, Any]  # Ledger.complete keyword arguments
+    outcome: FileOutcome
+    stored: Path
+    unit: str | None  # the unit it counts for (None when it does not count)
+
+
+def _discard(path: str | None) -> None:
+    if path:
+        Path(path).unlink(missing_ok=True)
 
 
 class Job:
@@ -427,6 +496,11 @@ class Job:
         self.ledger = Ledger(self.outbox / archive.LEDGER_FILE)
         self.run_id = self.ledger.start_run(mode, self.year)
         self._batch: set[int] = set()
+        self._pending: list[_Finished] = []  # archived, waiting for the batch's ledger transaction
+        self._done: list[FileOutcome] = []  # committed, not yet reported by process()
+        self._pending_since = 0.0
+        self._commit_every = int(os.environ.get("NIANBAO_COMMIT_EVERY") or COMMIT_FILES)
+        self.timings: Counter[str] = Counter()  # seconds per part of the job (RunResult.timings)
 
     def close(self, counts: dict[str, Any] | None = None) -> None:
         self.ledger.finish_run(self.run_id, counts or {})
@@ -461,29 +535,20 @@ class Job:
         seen: set[str] = set()
         pending: dict[int, Candidate] = {}  # received, not yet finished
 
-        def tasks() -> Iterator[Task]:
-            """Read, hash and receive files one at a time, as the checker asks for them."""
-            for cand in candidates:
-                if stop():
-                    return
-                try:
-                    data, sha = _read(cand)
-                except FileNotFoundError:
-                    logger.warning("文件在读取前被移走或删除，已跳过：{}", cand.rel)
-                    continue
-                except OSError as exc:
-                    logger.error("无法读取文件 {}：{}。文件留在收件文件夹，下次运行再试。", cand.rel, exc)
-                    outcomes.append(FileOutcome(cand.name, cand.rel, "error", note=f"无法读取：{exc}"))
-                    continue
-                if sha in seen:
-                    deferred.append(cand)
-                    continue
-                seen.add(sha)
-                done = self._known(cand, sha)
-                if done is not None:
-                    self._record(outcomes, self._settle_known(cand, data, sha, done), advance)
-                    continue
-                file_id = self.ledger.receive(sha, cand.size, cand.mtime_ns, cand.name, cand.rel, self.run_id)
+        chunk: list[tuple[Candidate, bytes | Path, str]] = []
+
+        def receive() -> Iterator[Task]:
+            """Receive the files read so far (one ledger transaction) and hand them on as tasks."""
+            if not chunk:
+                return
+            t0 = time.perf_counter()
+            rows = self.ledger.receive_many(
+                [(sha, c.size, c.mtime_ns, c.name, c.rel) for c, _, sha in chunk], self.run_id
+            )
+            self.timings["ledger"] += time.perf_counter() - t0
+            items = list(zip(chunk, rows, strict=True))
+            chunk.clear()
+            for (cand, data, sha), (file_id, attempts) in items:
                 _crash_point("received")
                 pending[file_id] = cand
                 yield Task(
@@ -496,21 +561,68 @@ class Job:
                     self.year,
                     self.settings.text_limit,
                     dict(self.settings.limits),
-                    self.ledger.get(file_id).attempts,
+                    attempts,
                 )
+
+        def tasks() -> Iterator[Task]:
+            """Read, hash and receive files a few at a time (RECEIVE_FILES), as the checker asks for them.
+
+            A file an earlier run was interrupted on is received alone, so that a file that kills the
+            process does not cost its neighbours attempts.
+            """
+            for cand in candidates:
+                if stop():  # files read but not yet received stay in the inbox untouched
+                    return
+                t0 = time.perf_counter()
+                try:
+                    data, sha, cand = _read(cand)
+                except FileNotFoundError:
+                    logger.warning("文件在读取前被移走或删除，已跳过：{}", cand.rel)
+                    continue
+                except Changing:
+                    logger.warning("文件 {} 在读取时仍在被修改，本次不处理，留待下次运行。", cand.rel)
+                    continue
+                except OSError as exc:
+                    why = archive.describe_error(exc)
+                    logger.error("无法读取文件 {}：{}。文件留在收件文件夹，下次运行再试。", cand.rel, why)
+                    outcomes.append(FileOutcome(cand.name, cand.rel, "error", note=f"无法读取：{why}"))
+                    continue
+                self.timings["intake"] += time.perf_counter() - t0
+                if sha in seen:
+                    deferred.append(cand)
+                    continue
+                seen.add(sha)
+                done = self._known(cand, sha)
+                if done is not None:
+                    self._record(outcomes, self._settle_known(cand, data, sha, done), advance)
+                    continue
+                if self._retried(sha):
+                    yield from receive()
+                    chunk.append((cand, data, sha))
+                    yield from receive()
+                    continue
+                chunk.append((cand, data, sha))
+                if len(chunk) >= RECEIVE_FILES or (isinstance(data, Path)):
+                    yield from receive()
+            yield from receive()
 
         for examined in self._examine_all(tasks(), len(candidates), stop):
             cand = pending.pop(examined.task.file_id)
             try:
                 outcome = self._finish(cand, examined)
             except Exception as exc:  # e.g. the disk is full: this file stays in the inbox, the job goes on
+                why = archive.describe_error(exc)
                 logger.opt(exception=exc).error(
-                    "处理文件 {} 时出错：{}。文件留在收件文件夹，下次运行再处理。",
-                    cand.rel,
-                    str(exc) or type(exc).__name__,
+                    "处理文件 {} 时出错：{}。文件留在收件文件夹，下次运行再处理。", cand.rel, why
                 )
-                outcome = FileOutcome(cand.name, cand.rel, "error", note=str(exc) or type(exc).__name__)
-            self._record(outcomes, outcome, advance)
+                outcome = FileOutcome(cand.name, cand.rel, "error", note=why)
+            for done in self._drain():
+                self._record(outcomes, done, advance)
+            if outcome is not None:
+                self._record(outcomes, outcome, advance)
+        self._commit()
+        for done in self._drain():
+            self._record(outcomes, done, advance)
         for file_id, cand in pending.items():  # stopped before these were checked: they stay in the inbox
             self.ledger.release(file_id)
             logger.info("已停止，未处理的文件留在收件文件夹：{}", cand.rel)
@@ -519,7 +631,7 @@ class Job:
             if stop():
                 break
             try:
-                data, sha = _read(cand)
+                data, sha, cand = _read(cand)
             except OSError:
                 continue
             done = self._known(cand, sha)
@@ -539,7 +651,7 @@ class Job:
         if workers <= 1 or count < MIN_POOL_FILES:
             ctx = Context(self.roster, lambda unit, year: _previous(self.ledger, unit, year), self.check)
             for task in tasks:
-                yield examine(task, ctx)
+                yield examine_and_prepare(task, ctx, self.outbox, self.feedback_fn)
                 if stop():
                     return
             return
@@ -550,7 +662,7 @@ class Job:
             workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(self.roster, str(self.ledger.path), self.check),
+            initargs=(self.roster, str(self.ledger.path), self.check, str(self.outbox), self.feedback_fn),
         )
         try:
             for examined in _ordered(tasks, _examine_in_worker, pool, workers * 2):
@@ -559,6 +671,10 @@ class Job:
                     return
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _retried(self, sha: str) -> bool:
+        """An earlier run was interrupted while processing this content (its row is still 'received')."""
+        return any(r.state != DONE for r in self.ledger.by_hash(sha))
 
     def _known(self, cand: Candidate, sha: str) -> FileRow | None:
         """The finished ledger row for this content, if any (its original, not a duplicate record)."""
@@ -614,10 +730,14 @@ class Job:
         note = f"与 {when} 收到的“{original.original_name}”内容相同，不重复计入"
         return FileOutcome(cand.name, cand.rel, DUPLICATE, original.unit, True, sha, [notice], stored, note=note)
 
-    def _finish(self, cand: Candidate, ex: Examined) -> FileOutcome:
-        """Steps 4–7 for a checked file."""
+    def _finish(self, cand: Candidate, ex: Examined) -> FileOutcome | None:
+        """Steps 4–5 for a checked file (feedback in place, original archived); steps 6–7 (ledger,
+        unlink) follow for the whole batch in _commit. Returns an outcome only for a file that failed."""
         task = ex.task
+        self.timings["check"] += ex.seconds[0]
+        self.timings["feedback"] += ex.seconds[1]
         if ex.result is None:
+            _discard(ex.feedback_draft)
             logger.error("处理文件 {} 时出错：{}。文件留在收件文件夹，详情见日志。", cand.rel, ex.error)
             logger.debug("{}", ex.trace)
             return FileOutcome(cand.name, cand.rel, "error", note=ex.error)
@@ -627,6 +747,8 @@ class Job:
         supersedes: list[tuple[int, list[Finding]]] = []
         note = None
         if status in COUNTED and ex.unit:
+            if any(f.unit == ex.unit for f in self._pending):  # its earlier file must be in the ledger first
+                self._commit()
             older = self.ledger.counted(ex.unit, self.year)
             if older is not None and older.id != task.file_id:
                 spec = sub.spec if sub else self.spec
@@ -642,21 +764,26 @@ class Job:
                     )
                     result.report = Report([*result.report.findings, replace(warn, agency=ex.unit, file=task.name)])
                     status = status_of(result.report)
+                    _discard(ex.feedback_draft)  # written without this warning
+                    ex.feedback_draft = None
                     note = f"本批次中同一单位的另一文件“{older.original_name}”较早，以本文件为准"
                 else:
                     note = f"取代 {when} 收到的“{older.original_name}”"
                 gone = finding(spec, "superseded", file=older.original_name, found=task.name, expected=when)
                 supersedes.append((older.id, [*older.findings, replace(gone, agency=older.agency)]))
         findings = result.report.sorted()
-        unit_dir = ex.unit or next(iter(reversed(cand.folders)), None)
-        feedback = self._write_feedback(task, result, unit_dir) if findings else None
+        t0 = time.perf_counter()
+        feedback = self._write_feedback(task, result, _feedback_unit(ex), ex) if findings else None
+        t1 = time.perf_counter()
         _crash_point("feedback")
         folder = archive.archive_folder(self.outbox, self.year, status, ex.unit)
         source = task.source if isinstance(task.source, bytes) else Path(task.source)
-        stored = archive.store(source, task.sha256, folder, task.name)
+        stored = archive.store(source, task.sha256, folder, task.name, durable=False)  # synced in _commit
+        self.timings["feedback"] += t1 - t0
+        self.timings["archive"] += time.perf_counter() - t1
         _crash_point("archived")
-        self.ledger.complete(
-            task.file_id,
+        record = dict(
+            file_id=task.file_id,
             status=status,
             unit=ex.unit,
             agency=sub.agency if sub else None,
@@ -668,17 +795,62 @@ class Job:
             findings=findings,
             archive_path=archive.relative(stored, self.outbox),
             feedback_path=archive.relative(feedback, self.outbox) if feedback else None,
-            submission=sub,
+            submission=ex.blob if ex.blob is not None else sub,
+            values=sub.values if sub else None,
             supersedes=supersedes,
         )
-        self._batch.add(task.file_id)
-        _crash_point("committed")
-        _unlink_if_same(cand)
-        return FileOutcome(
+        outcome = FileOutcome(
             task.name, task.rel, status, ex.unit, ex.on_roster, task.sha256, findings, stored, feedback, note
         )
+        if not self._pending:
+            self._pending_since = time.monotonic()
+        self._pending.append(_Finished(cand, record, outcome, stored, ex.unit if status in COUNTED else None))
+        if (
+            task.attempts > 1  # a retry after a crash: committed at once, so a crash costs it no more attempts
+            or len(self._pending) >= self._commit_every
+            or time.monotonic() - self._pending_since >= COMMIT_SECONDS
+        ):
+            self._commit()
+        return None
 
-    def _write_feedback(self, task: Task, result: Any, unit: str | None) -> Path | None:
+    def _commit(self) -> None:
+        """Steps 6–7 for the files archived since the last commit: their archived copies made durable,
+        one ledger transaction for all of them, then each original removed from the inbox.
+
+        A crash before the transaction leaves their rows 'received' (redone by the next run, which
+        finds the archived copies by content); after it, only unlinks are left (finished by the next run).
+        """
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            t0 = time.perf_counter()
+            archive.make_durable([f.stored for f in batch])
+            t1 = time.perf_counter()
+            self.ledger.complete_many([f.record for f in batch])
+            self.timings["archive"] += t1 - t0
+            self.timings["ledger"] += time.perf_counter() - t1
+        except Exception as exc:  # e.g. the disk is full: these files stay in the inbox, the job goes on
+            why = archive.describe_error(exc)
+            logger.opt(exception=exc).error(
+                "写入台账时出错：{}。本批 {} 个文件留在收件文件夹，下次运行再处理。", why, len(batch)
+            )
+            self._done.extend(FileOutcome(f.cand.name, f.cand.rel, "error", note=why) for f in batch)
+            return
+        t0 = time.perf_counter()
+        for f in batch:
+            self._batch.add(f.record["file_id"])
+            _crash_point("committed")
+            _unlink_if_same(f.cand)
+            self._done.append(f.outcome)
+        self.timings["unlink"] += time.perf_counter() - t0
+
+    def _drain(self) -> list[FileOutcome]:
+        """Outcomes of the files committed since the last call."""
+        done, self._done = self._done, []
+        return done
+
+    def _write_feedback(self, task: Task, result: Any, unit: str | None, ex: Examined | None = None) -> Path | None:
         """outbox/反馈/<单位>/<原文件名>_反馈.xlsx (a .txt for a file that could not be read at all).
 
         A name another file's feedback already uses gets a number; this file's own earlier attempt
@@ -688,13 +860,20 @@ class Job:
         base = archive.feedback_name(task.name)
         if result.submission is None:
             base = str(Path(base).with_suffix(".txt"))
+        pending = {f.record["feedback_path"] for f in self._pending}
         n = 1
         while True:
             path = folder / archive.numbered(base, n)
-            if not self.ledger.feedback_taken(archive.relative(path, self.outbox), task.file_id):
+            rel = archive.relative(path, self.outbox)
+            if rel not in pending and not self.ledger.feedback_taken(rel, task.file_id):
                 break
             n += 1
         try:
+            if ex is not None and ex.feedback_draft:  # written by the worker: give it its name
+                os.replace(ex.feedback_draft, path)
+                return path
+            if ex is not None and ex.feedback_error:
+                raise RuntimeError(ex.feedback_error)
             if result.submission is None:
                 return _write_text_feedback(path, task, result)
             writer = self.feedback_fn or _default_feedback
@@ -712,10 +891,12 @@ class Job:
     # -- consolidation -----------------------------------------------------------------------
 
     def units(self) -> tuple[list[UnitResult], list[FileRow]]:
-        return unit_results(self.ledger, self.roster, self.year)
+        return unit_results(self.ledger, self.roster, self.year, light=True)  # what the summary needs
 
-    def write_outputs(self) -> Outputs | None:
-        """The summary workbook of the year and its companions, rebuilt from the ledger (atomically)."""
+    def write_outputs(self, units: tuple[list[UnitResult], list[FileRow]] | None = None) -> Outputs | None:
+        """The summary workbook of the year and its companions, rebuilt from the ledger (atomically).
+
+        `units`: what units() just returned, when the caller has it (not loaded a second time)."""
         try:
             return write_year_summary(
                 self.ledger,
@@ -726,9 +907,13 @@ class Job:
                 title=self.settings.title,
                 writer=self.summary_fn,
                 by_group=self.settings.by_group,
+                units=units,
             )
         except Exception as exc:
-            logger.opt(exception=exc).error("无法写出汇总表：{}。详情见日志。", str(exc) or type(exc).__name__)
+            logger.opt(exception=exc).error(
+                "无法写出汇总表：{}。原有的汇总表保持不变；排除问题后再运行一次 nianbao run 即可生成。",
+                archive.describe_error(exc),
+            )
             return None
 
 
@@ -749,15 +934,27 @@ def run_batch(
         job = Job(settings, mode="run", check=check, feedback=feedback, summary=summary)
         result = RunResult(job.year, job.spec.edition, job.outbox, roster=settings.roster)
         try:
+            t0 = time.perf_counter()
             complete, result.waiting, result.skipped = wait_for_complete(
                 settings.inbox, settings.stable_seconds, settings.max_wait_seconds, stop=stop
             )
+            t1 = time.perf_counter()
             log_intake(result.skipped, result.waiting)
             with progress(len(complete)) as advance:
                 result.files = job.process(complete, stop=stop, advance=advance)
+            t2 = time.perf_counter()
             result.interrupted = stop()
             result.units, result.unidentified = job.units()
-            result.take(job.write_outputs())
+            t3 = time.perf_counter()
+            result.take(job.write_outputs((result.units, result.unidentified)))
+            t4 = time.perf_counter()
+            result.timings = {
+                "wait": t1 - t0,
+                "files": t2 - t1,  # wall time of the per-file steps (the parts below overlap in workers)
+                **{f"files.{k}": v for k, v in sorted(job.timings.items())},
+                "units": t3 - t2,
+                "summary": t4 - t3,
+            }
         finally:
             job.close(result.counts())
     return result
@@ -770,7 +967,9 @@ def log_intake(skipped: list[Skipped], waiting: list[Candidate]) -> None:
         logger.warning("文件仍在写入（大小或修改时间还在变化），本次不处理，留待下次：{}", c.rel)
 
 
-def unit_results(ledger: Ledger, roster: Roster | None, year: int) -> tuple[list[UnitResult], list[FileRow]]:
+def unit_results(
+    ledger: Ledger, roster: Roster | None, year: int, *, light: bool = False
+) -> tuple[list[UnitResult], list[FileRow]]:
     """Every roster unit's standing for a year, from the ledger, plus units outside the roster.
 
     The submission that counts is the unit's latest accepted one; a unit with only rejected files
@@ -798,6 +997,7 @@ def unit_results(ledger: Ledger, roster: Roster | None, year: int) -> tuple[list
             groups[name], codes[name] = group, None
         by_unit[name].append(row)
     results = []
+    chosen_rows: list[tuple[UnitResult, FileRow]] = []
     for name in order:
         files = by_unit[name]
         counted = [r for r in files if r.status in COUNTED]
@@ -810,13 +1010,16 @@ def unit_results(ledger: Ledger, roster: Roster | None, year: int) -> tuple[list
                 findings = [f for f in findings if f.rule_id != "unit-unknown"]
             status = status_of(Report(findings)) if chosen.status in COUNTED else REJECTED
             result.status = status
-            result.submission = ledger.submission(chosen.id)
+            chosen_rows.append((result, chosen))
             result.findings = findings
             result.file = chosen.original_name
             result.received_at = chosen.received
             result.filler, result.phone = chosen.filler, chosen.phone
             result.sha256 = chosen.sha256
         results.append(result)
+    subs = ledger.submissions([row.id for _, row in chosen_rows], light=light)  # one query per 500 units
+    for result, row in chosen_rows:
+        result.submission = subs.get(row.id)
     return results, unidentified
 
 
@@ -844,6 +1047,7 @@ def write_year_summary(
     title: str = "",
     writer: SummaryFn | None = None,
     by_group: bool = False,
+    units: tuple[list[UnitResult], list[FileRow]] | None = None,
 ) -> Outputs:
     """Rebuild the year's outputs from the ledger, each written atomically.
 
@@ -856,7 +1060,7 @@ def write_year_summary(
 
     if writer is None:
         from .summary import write_summary as writer
-    data = summary_data(ledger, roster, spec, year, title=title)
+    data = summary_data(ledger, roster, spec, year, title=title, units=units)
     outputs = Outputs(summary=Path(writer(archive.summary_path(outbox, year), data)))
     name = title or "本级"
     outputs.reports.append(
@@ -865,7 +1069,8 @@ def write_year_summary(
             spec,
             year,
             name,
-            consolidate(data).root,
+            consolidate(data, texts=False).root,
+            created=data.produced_at,
         )
     )
     if by_group:
@@ -874,9 +1079,16 @@ def write_year_summary(
             folder = archive.group_summary_folder(outbox, group)
             path = folder / archive.summary_path(outbox, year).name.replace("年政府", f"年{group[-1]}政府")
             outputs.groups.append(Path(writer(path, part)))
-            node = consolidate(part).root
+            node = consolidate(part, texts=False).root
             outputs.reports.append(
-                write_rollup_report(folder / archive.rollup_report_name(year, group[-1]), spec, year, group[-1], node)
+                write_rollup_report(
+                    folder / archive.rollup_report_name(year, group[-1]),
+                    spec,
+                    year,
+                    group[-1],
+                    node,
+                    created=part.produced_at,
+                )
             )
     return outputs
 
@@ -890,16 +1102,25 @@ class Outputs:
     groups: list[Path] = field(default_factory=list)  # per-group summaries (--by-group)
 
 
-def summary_data(ledger: Ledger, roster: Roster | None, spec: Spec, year: int, *, title: str = "") -> SummaryData:
+def summary_data(
+    ledger: Ledger,
+    roster: Roster | None,
+    spec: Spec,
+    year: int,
+    *,
+    title: str = "",
+    units: tuple[list[UnitResult], list[FileRow]] | None = None,
+) -> SummaryData:
     """What the summary shows, from the ledger alone (so it can be rebuilt at any time).
 
     produced_at is the time of the year's last ledger change, not the clock: the same ledger gives
     the same workbook, and a run that receives nothing leaves the summary byte for byte as it was.
     """
-    units, unidentified = unit_results(ledger, roster, year)
-    last_year, _ = unit_results(ledger, roster, year - 1)
+    units, unidentified = units or unit_results(ledger, roster, year, light=True)
+    last_year, _ = unit_results(ledger, roster, year - 1, light=True)
     previous = {u.name: u.submission for u in last_year if u.counted and u.submission is not None}
-    times = [r.processed_at for r in ledger.files(year) if r.processed_at]
+    times = [row[0] for row in ledger.db.execute("SELECT max(processed_at) FROM files WHERE year=?", (year,))]
+    times = [t for t in times if t]
     produced = dt.datetime.fromisoformat(max(times)).replace(tzinfo=None) if times else dt.datetime.now()
     return SummaryData(
         spec=spec,
@@ -915,10 +1136,13 @@ def summary_data(ledger: Ledger, roster: Roster | None, spec: Spec, year: int, *
 # ---- helpers ---------------------------------------------------------------------------------
 
 
-def _read(cand: Candidate) -> tuple[bytes | Path, str]:
+def _read(cand: Candidate) -> tuple[bytes | Path, str, Candidate]:
+    """The file's bytes (or its path, when too large to hold), their SHA-256, and the candidate with
+    the size and mtime the file had while it was read (what the final unlink compares with)."""
     if cand.size > IN_MEMORY_LIMIT:
-        return cand.path, archive.sha256_file(cand.path)
-    return read_file(cand.path)
+        return cand.path, archive.sha256_file(cand.path), cand
+    data, sha, (size, mtime_ns) = read_snapshot(cand.path)
+    return data, sha, replace(cand, size=size, mtime_ns=mtime_ns)
 
 
 def _unlink_if_same(cand: Candidate) -> bool:

@@ -272,10 +272,12 @@ def _guard(spec: Spec, year: int, units: list[UnitResult]) -> dict[str, Finding]
     return excluded
 
 
-def consolidate(data: SummaryData) -> Consolidation:
+def consolidate(data: SummaryData, *, texts: bool = True) -> Consolidation:
     """Sum every counted unit into every node above it, check the sums, and say what was noticed.
 
     Pure: no disk, no clock. Only submissions of data.spec's edition and data.year are summed.
+    texts=False skips the 内容雷同 comparison (`similar` stays empty): for callers that need only
+    the sums, such as the roll-up report (the comparison is most of the cost at 10,000 units).
     """
     from .similarity import similar_texts  # (imported here: similarity builds on this module)
 
@@ -306,7 +308,7 @@ def consolidate(data: SummaryData) -> Consolidation:
     checks = [f for node in nodes[data.root].walk() for f in check_sums(spec, node.values, node.name or data.name)]
     root = nodes[data.root]
     texts_of = [u for u in units if u.counted and not u.is_rollup and u.name not in excluded]
-    similar = similar_texts(spec, texts_of, data.previous)
+    similar = similar_texts(spec, texts_of, data.previous) if texts else []
     return Consolidation(
         root=root,
         nodes=nodes,

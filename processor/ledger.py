@@ -7,6 +7,8 @@ import getpass
 import json
 import platform
 import sqlite3
+import sys
+import zlib
 from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any
 from .findings import Finding
 from .submission import Note, Submission
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: submissions zlib-compressed, cell_values non-zero only (1 is refused)
 RECEIVED, DONE = "received", "done"  # processing state of a file row
 DUPLICATE = "duplicate"  # file status besides the unit statuses accepted | warning | explained | rejected
 COUNTED_STATUSES = ("accepted", "warning", "explained")
@@ -60,16 +62,18 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
 CREATE INDEX IF NOT EXISTS files_unit_year ON files(unit, year);
+CREATE INDEX IF NOT EXISTS files_year ON files(year);
+CREATE INDEX IF NOT EXISTS files_feedback ON files(feedback_path) WHERE feedback_path IS NOT NULL;
 CREATE TABLE IF NOT EXISTS submissions (
     file_id INTEGER PRIMARY KEY REFERENCES files(id),
-    data TEXT NOT NULL               -- the whole Submission as JSON (numbers exact)
+    data BLOB NOT NULL               -- the whole Submission as compact JSON (numbers exact), zlib-compressed
 );
 CREATE TABLE IF NOT EXISTS cell_values (
     file_id INTEGER NOT NULL REFERENCES files(id),
     code TEXT NOT NULL,              -- spec cell code, e.g. s3.r1.c1
-    value TEXT NOT NULL,             -- exact decimal text
+    value TEXT NOT NULL,             -- exact decimal text; only non-zero values (a code not listed is 0)
     PRIMARY KEY (file_id, code)
-);
+) WITHOUT ROWID;
 """
 
 
@@ -145,21 +149,45 @@ def _unnum(value: Any) -> Any:
     return Decimal(value) if isinstance(value, str) else value
 
 
+_intern = sys.intern
+
+
 def submission_to_json(sub: Submission) -> str:
     data = asdict(sub)
     data["values"] = {k: _num(v) for k, v in sub.values.items()}
     data["shown_totals"] = {k: _num(v) for k, v in sub.shown_totals.items()}
     data["blanks"] = sorted(sub.blanks)
-    return json.dumps(data, ensure_ascii=False)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def submission_from_json(text: str) -> Submission:
+def submission_to_blob(sub: Submission) -> bytes:
+    """What `submissions.data` holds: the compact JSON, zlib-compressed (~2 KB instead of ~20 KB)."""
+    return zlib.compress(submission_to_json(sub).encode("utf-8"), 6)
+
+
+def submission_from_blob(data: bytes | str, *, light: bool = False) -> Submission:
+    text = zlib.decompress(data).decode("utf-8") if isinstance(data, bytes) else data
+    return submission_from_json(text, light=light)
+
+
+_LIGHT_DROP = ("shown_totals", "blanks", "notes", "meta")
+
+
+def submission_from_json(text: str, *, light: bool = False) -> Submission:
+    """A Submission from its JSON. light=True keeps what consolidation and the summary use (the
+    non-zero values, texts, kind, units; no shown totals, blanks, notes or metadata): a fraction of
+    the memory when thousands are loaded at once. Values absent from a light submission are 0."""
     data = json.loads(text)
     known = {f.name for f in fields(Submission)}
-    data = {k: v for k, v in data.items() if k in known}
-    data["values"] = {k: _unnum(v) for k, v in data.get("values", {}).items()}
-    data["shown_totals"] = {k: _unnum(v) for k, v in data.get("shown_totals", {}).items()}
-    data["blanks"] = set(data.get("blanks", []))
+    data = {k: v for k, v in data.items() if k in known and not (light and k in _LIGHT_DROP)}
+    if light:
+        data["values"] = {_intern(k): _unnum(v) for k, v in data.get("values", {}).items() if v not in (0, "0")}
+        return Submission(**data)
+    # Cell codes interned: thousands of loaded submissions then share one string per code
+    # (json.loads makes new key strings for every document: ~60 bytes × 300 codes × 10,000 units).
+    data["values"] = {_intern(k): _unnum(v) for k, v in data.get("values", {}).items()}
+    data["shown_totals"] = {_intern(k): _unnum(v) for k, v in data.get("shown_totals", {}).items()}
+    data["blanks"] = {_intern(k) for k in data.get("blanks", [])}
     data["notes"] = [Note(**n) for n in data.get("notes", [])]
     return Submission(**data)
 
@@ -177,17 +205,24 @@ class Ledger:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
                 self.db.execute("PRAGMA synchronous=FULL")
-                self.db.executescript(SCHEMA)
                 self._version()
+                self.db.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise LedgerError(f"无法打开台账“{self.path}”：{exc}。请确认输出文件夹可写、台账文件未损坏。") from exc
 
     def _version(self) -> None:
+        self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None:
             self.db.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) > SCHEMA_VERSION:
             raise LedgerError(f"台账“{self.path}”由更新版本的 nianbao 创建（格式 {row[0]}）。请升级 nianbao 后再运行。")
+        elif int(row[0]) < SCHEMA_VERSION:
+            raise LedgerError(
+                f"台账“{self.path}”由旧版本的 nianbao 创建（格式 {row[0]}，当前格式 {SCHEMA_VERSION}），"
+                "本版本不再读取。请换一个新的输出文件夹（--outbox）重新运行：收件文件夹的文件会重新处理；"
+                "旧输出文件夹中的归档和反馈保持不变，可以保留备查。"
+            )
 
     def close(self) -> None:
         self.db.close()
@@ -250,6 +285,17 @@ class Ledger:
         )
         return int(cur.lastrowid or 0)
 
+    def receive_many(self, items: list[tuple[str, int, int, str, str]], run_id: int) -> list[tuple[int, int]]:
+        """`receive` for several files (sha256, size, mtime_ns, name, inbox_path) in one transaction;
+        returns (row id, attempts) of each."""
+        out = []
+        with self._transaction():
+            for sha, size, mtime_ns, name, inbox_path in items:
+                file_id = self.receive(sha, size, mtime_ns, name, inbox_path, run_id)
+                row = self.db.execute("SELECT attempts FROM files WHERE id=?", (file_id,)).fetchone()
+                out.append((file_id, int(row[0])))
+        return out
+
     def complete(
         self,
         file_id: int,
@@ -270,44 +316,97 @@ class Ledger:
         supersedes: list[tuple[int, list[Finding]]] | None = None,  # (older file id, its findings with a notice added)
     ) -> None:
         """Record a file's outcome, values and destination, and supersede older ones: one transaction."""
+        self.complete_many(
+            [
+                dict(
+                    file_id=file_id,
+                    status=status,
+                    unit=unit,
+                    agency=agency,
+                    year=year,
+                    edition=edition,
+                    kind=kind,
+                    filler=filler,
+                    phone=phone,
+                    findings=findings,
+                    archive_path=archive_path,
+                    feedback_path=feedback_path,
+                    submission=submission,
+                    duplicate_of=duplicate_of,
+                    supersedes=supersedes,
+                )
+            ]
+        )
+
+    def complete_many(self, records: list[dict[str, Any]]) -> None:
+        """`complete` for a batch of files (keyword dicts of its arguments): one transaction for all.
+
+        `submission` may be a Submission or its blob already made (submission_to_blob, e.g. in a worker);
+        `findings` a list of Findings or their JSON (findings_to_json).
+        """
+        if not records:
+            return
         with self._transaction():
+            for r in records:
+                self._complete(**r)
+
+    def _complete(
+        self,
+        file_id: int,
+        *,
+        status: str,
+        unit: str | None,
+        agency: str | None,
+        year: int | None,
+        edition: str | None,
+        kind: str | None,
+        filler: str | None,
+        phone: str | None,
+        findings: list[Finding] | str,
+        archive_path: str,
+        feedback_path: str | None,
+        submission: Submission | bytes | None,
+        duplicate_of: int | None = None,
+        supersedes: list[tuple[int, list[Finding]]] | None = None,
+        values: dict[str, Any] | None = None,  # the submission's values when `submission` is a blob
+    ) -> None:
+        self.db.execute(
+            "UPDATE files SET state=?, status=?, unit=?, agency=?, year=?, edition=?, kind=?, filler=?, phone=?, "
+            "findings=?, duplicate_of=?, archive_path=?, feedback_path=?, processed_at=? WHERE id=?",
+            (
+                DONE,
+                status,
+                unit,
+                agency,
+                year,
+                edition,
+                kind,
+                filler,
+                phone,
+                findings if isinstance(findings, str) else findings_to_json(findings),
+                duplicate_of,
+                archive_path,
+                feedback_path,
+                now(),
+                file_id,
+            ),
+        )
+        if submission is not None:
+            if isinstance(submission, Submission):
+                values = submission.values
+                submission = submission_to_blob(submission)
+            self.db.execute("INSERT OR REPLACE INTO submissions(file_id, data) VALUES (?, ?)", (file_id, submission))
+            if status in COUNTED_STATUSES:
+                self.db.execute("DELETE FROM cell_values WHERE file_id=?", (file_id,))
+                self.db.executemany(
+                    "INSERT INTO cell_values(file_id, code, value) VALUES (?, ?, ?)",
+                    [(file_id, code, str(v)) for code, v in sorted((values or {}).items()) if v],
+                )
+        for older, older_findings in supersedes or []:
             self.db.execute(
-                "UPDATE files SET state=?, status=?, unit=?, agency=?, year=?, edition=?, kind=?, filler=?, phone=?, "
-                "findings=?, duplicate_of=?, archive_path=?, feedback_path=?, processed_at=? WHERE id=?",
-                (
-                    DONE,
-                    status,
-                    unit,
-                    agency,
-                    year,
-                    edition,
-                    kind,
-                    filler,
-                    phone,
-                    findings_to_json(findings),
-                    duplicate_of,
-                    archive_path,
-                    feedback_path,
-                    now(),
-                    file_id,
-                ),
+                "UPDATE files SET superseded_by=?, findings=? WHERE id=?",
+                (file_id, findings_to_json(older_findings), older),
             )
-            if submission is not None:
-                self.db.execute(
-                    "INSERT OR REPLACE INTO submissions(file_id, data) VALUES (?, ?)",
-                    (file_id, submission_to_json(submission)),
-                )
-                if status in COUNTED_STATUSES:
-                    self.db.execute("DELETE FROM cell_values WHERE file_id=?", (file_id,))
-                    self.db.executemany(
-                        "INSERT INTO cell_values(file_id, code, value) VALUES (?, ?, ?)",
-                        [(file_id, code, str(v)) for code, v in sorted(submission.values.items())],
-                    )
-            for older, older_findings in supersedes or []:
-                self.db.execute(
-                    "UPDATE files SET superseded_by=?, findings=? WHERE id=?",
-                    (file_id, findings_to_json(older_findings), older),
-                )
 
     def release(self, file_id: int) -> None:
         """Undo `receive` for a file left unprocessed on purpose (the job was stopped before checking it)."""
@@ -329,7 +428,20 @@ class Ledger:
 
     def submission(self, file_id: int) -> Submission | None:
         row = self.db.execute("SELECT data FROM submissions WHERE file_id=?", (file_id,)).fetchone()
-        return submission_from_json(row[0]) if row else None
+        return submission_from_blob(row[0]) if row else None
+
+    def submissions(self, file_ids: list[int], *, light: bool = False) -> dict[int, Submission]:
+        """Several submissions at once (the summary loads thousands; light: see submission_from_json)."""
+        out: dict[int, Submission] = {}
+        ids = list(file_ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            for file_id, data in self.db.execute(
+                f"SELECT file_id, data FROM submissions WHERE file_id IN ({marks})", part
+            ):
+                out[file_id] = submission_from_blob(data, light=light)
+        return out
 
     def counted(self, unit: str, year: int) -> FileRow | None:
         """The submission that counts for a unit and year: the latest accepted one not superseded."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -74,7 +75,8 @@ _RANK = {IDENTICAL: 0, DIGITS: 1, SIMILAR: 2}
 def prepare(text: str) -> Prepared:
     norm = "".join(text.split())  # str.split() knows every Unicode space, U+3000 included
     masked = _NUMBER.sub("#", norm)
-    clauses = frozenset(_CLAUSE.findall(masked))
+    # Interned: equal clauses of different texts are one object (set intersections compare identity).
+    clauses = frozenset(map(sys.intern, _CLAUSE.findall(masked)))
     return Prepared(norm, masked, clauses)
 
 
@@ -104,12 +106,15 @@ def _near_pairs(reps: list[Prepared], threshold: float) -> list[tuple[int, int, 
     """
     df = Counter(c for p in reps for c in p.clauses)
     once = {c for c, n in df.items() if n == 1}  # clauses no other text has: they can never meet
-    order = sorted(range(len(reps)), key=lambda i: len(reps[i].clauses))
+    rank = {c: k for k, c in enumerate(sorted((c for c in df if c not in once), key=lambda c: (df[c], c)))}
+    sets = [p.clauses for p in reps]
+    sizes = [len(x) for x in sets]
+    order = sorted(range(len(reps)), key=sizes.__getitem__)
     index: dict[str, list[int]] = defaultdict(list)
     pairs: list[tuple[int, int, float]] = []
     for i in order:
-        x = reps[i].clauses
-        size = len(x)
+        x = sets[i]
+        size = sizes[i]
         if size < 2:
             continue
         probe = size - math.ceil(threshold * size) + 1
@@ -118,7 +123,7 @@ def _near_pairs(reps: list[Prepared], threshold: float) -> list[tuple[int, int, 
         unique = size - len(shared)
         if unique >= probe:
             continue  # the whole probing prefix is unique: no other text can reach the threshold
-        tokens = sorted(shared, key=lambda c: (df[c], c))
+        tokens = sorted(shared, key=rank.__getitem__)  # rarest first, as (df[c], c)
         probe, keep = probe - unique, max(keep - unique, 0)
         least = threshold * size
         seen: set[int] = set()
@@ -126,15 +131,14 @@ def _near_pairs(reps: list[Prepared], threshold: float) -> list[tuple[int, int, 
             postings = index.get(tok)
             if not postings or len(seen) >= SCAN_LIMIT:
                 continue
-            for j in postings[:SCAN_LIMIT]:
-                if j in seen:
+            fresh = [j for j in postings[:SCAN_LIMIT] if j not in seen]  # (postings hold no repeats)
+            seen.update(fresh)
+            for j in fresh:
+                other = sizes[j]
+                if other < least:
                     continue
-                seen.add(j)
-                y = reps[j].clauses
-                if len(y) < least:
-                    continue
-                inter = len(x & y)
-                score = inter / (size + len(y) - inter)
+                inter = len(x & sets[j])
+                score = inter / (size + other - inter)
                 if score >= threshold:
                     pairs.append((j, i, score))
         for tok in tokens[:keep]:
@@ -176,11 +180,17 @@ def find_matches(
         alike.count += count
 
     codes = list(dict.fromkeys(code for by_code in texts.values() for code in by_code))
-    prepared: dict[tuple[str, str], Prepared] = {}
-    for code in codes:
+    own: dict[tuple[str, str], Alike] = {}  # alike the unit's own text of last year
+    for code in codes:  # one text code at a time: only its prepared texts are held
         items: list[tuple[str, Prepared]] = []
         for unit, by_code in texts.items():
-            prepared[(unit, code)] = p = prepare(by_code.get(code) or "")
+            p = prepare(by_code.get(code) or "")
+            last = (previous or {}).get(unit)
+            if last and code in by_code and len(p.norm) >= min_chars:
+                old = prepare(last.get(code) or "")
+                alike = compare(p, old, threshold) if len(old.norm) >= min_chars else None
+                if alike:
+                    own[(unit, code)] = Alike(unit, code, True, [Match(unit, code, None, *alike)], 1)
             if len(p.norm) >= min_chars:
                 items.append((unit, p))
         clusters: dict[str, list[int]] = defaultdict(list)  # masked text → its items
@@ -204,16 +214,9 @@ def find_matches(
         alike.matches = sorted(alike.matches, key=lambda m: (*m.rank, order.get(m.other or "", 0)))[:NAMED]
         out.append(alike)
     for unit, by_code in texts.items():
-        last = (previous or {}).get(unit)
-        if not last:
-            continue
         for code in by_code:
-            new, old = prepared[(unit, code)], prepare(last.get(code) or "")
-            if len(new.norm) < min_chars or len(old.norm) < min_chars:
-                continue
-            alike = compare(new, old, threshold)
-            if alike:
-                out.append(Alike(unit, code, True, [Match(unit, code, None, *alike)], 1))
+            if (unit, code) in own:
+                out.append(own[(unit, code)])
     return out
 
 

@@ -127,7 +127,7 @@ def _refresh(job: Job, files: list[FileOutcome]) -> RunResult:
     units, unidentified = job.units()
     result = RunResult(job.year, job.spec.edition, job.outbox, files=list(files), roster=job.settings.roster)
     result.units, result.unidentified = units, unidentified
-    result.take(job.write_outputs())
+    result.take(job.write_outputs((units, unidentified)))
     missing = len(result.missing)
     counted = sum(1 for u in units if u.counted)
     if result.summary:

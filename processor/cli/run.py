@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,7 @@ def run_command(
 
     收件文件夹（含子文件夹）中每个完整的文件都会被处理并移入输出文件夹的“归档”，不会删除任何文件；
     锁定文件（~$ 开头）、隐藏文件和临时文件不处理。退出码：0 表示任务已完成（无论各单位报送情况如何）；
-    1 表示任务未能完成；2 表示设置有误；3 表示另一个任务正在运行。
+    1 表示任务未能完成（例如汇总表无法写出：文件已处理，汇总表需再运行一次生成）；2 表示设置有误；3 表示另一个任务正在运行。
     """
     settings = settings_from(
         config, inbox=inbox, outbox=outbox, roster=roster, year=year, workers=workers, wait=wait, by_group=by_group
@@ -91,10 +92,28 @@ def run_command(
         logger.opt(exception=exc).debug("run failed")
         raise fail(exc) from exc
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        for chunk in json_chunks(result):
+            typer.echo(chunk, nl=False)
+        typer.echo("")
     else:
         typer.echo(render_run(result))
-    raise typer.Exit(EXIT_OK)
+    # Every file was taken care of, but without its summary the job did not finish: say so in the exit code.
+    raise typer.Exit(EXIT_OK if result.summary else EXIT_FAILED)
+
+
+def json_chunks(result: RunResult) -> Iterator[str]:
+    """json.dumps(result.to_dict(), ensure_ascii=False, indent=2), one file entry at a time: the
+    entries of 10,000 files (every finding) are never all in memory as dicts and text at once."""
+    head = json.dumps(result.to_dict(files=False), ensure_ascii=False, indent=2)
+    empty = '"files": []\n}'
+    if not result.files or not head.endswith(empty):
+        yield json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
+        return
+    yield head[: -len(empty)] + '"files": ['
+    for i, f in enumerate(result.files):
+        entry = json.dumps(f.to_dict(result.outbox), ensure_ascii=False, indent=2).replace("\n", "\n    ")
+        yield ("," if i else "") + "\n    " + entry
+    yield "\n  ]\n}"
 
 
 def render_run(result: RunResult) -> str:

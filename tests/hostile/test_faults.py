@@ -142,8 +142,8 @@ def test_disk_full_while_the_summary_is_written__previous_summary_intact_next_ru
     from processor.cli import app
 
     result = CliRunner().invoke(app, ["run", "--config", str(config)])
-    assert result.exit_code in (0, 1), result.output  # the files were taken; only the summary is missing
-    assert "无法写出汇总表" in result.stderr and "汇总表：未能生成" in result.stdout
+    assert result.exit_code == 1, result.output  # the files were taken; only the summary is missing
+    assert "无法写出汇总表：磁盘已满" in result.stderr and "汇总表：未能生成" in result.stdout
     assert sha(summary) == before, "the previous summary was damaged"
     assert not list((tmp_path / "outbox").rglob(f"{TEMP_PREFIX}*"))
     assert [p.name for p in (tmp_path / "inbox").iterdir()] == []  # the file itself was archived and recorded
