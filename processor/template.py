@@ -27,6 +27,7 @@ from .layout import (
     TABLES,
     Layout,
     Place,
+    SheetPlan,
     a1,
     defined_name,
     layout,
@@ -281,19 +282,7 @@ def _write_sheets(
         ws = sheets[plan.name]
         for col, width in plan.widths.items():
             ws.set_column(col, col, width)
-        for row, height in plan.heights.items():
-            ws.set_row(row, height)
-        ws.set_paper(9)
-        ws.set_landscape() if plan.kind == TABLES else ws.set_portrait()
-        ws.fit_to_pages(1, 0)
-        ws.center_horizontally()
-        ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
-        ws.set_footer("&C第 &P 页，共 &N 页")
-        ws.set_header(f"&L{(fill.agency or '').replace('&', '&&')}&R&A")
-        if plan.repeat_rows:
-            ws.repeat_rows(*plan.repeat_rows)
-        if plan.freeze:
-            ws.freeze_panes(*plan.freeze)
+        _page_setup(ws, plan, fill.agency)
         if plan.kind != META:
             ws.protect("", {"format_columns": True, "format_rows": True})
     # Fixed labels.
@@ -380,6 +369,23 @@ def _write_sheets(
     sheets[spec.sheet_names[INFO]].activate()
 
 
+def _page_setup(ws: Worksheet, plan: SheetPlan, header: str | None) -> None:
+    """Row heights and print setup of one sheet: A4, table sheets landscape, fit to width, page numbers."""
+    for row, height in plan.heights.items():
+        ws.set_row(row, height)
+    ws.set_paper(9)
+    ws.set_landscape() if plan.kind == TABLES else ws.set_portrait()
+    ws.fit_to_pages(1, 0)
+    ws.center_horizontally()
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    ws.set_footer("&C第 &P 页，共 &N 页")
+    ws.set_header(f"&L{(header or '').replace('&', '&&')}&R&A")
+    if plan.repeat_rows:
+        ws.repeat_rows(*plan.repeat_rows)
+    if plan.freeze:
+        ws.freeze_panes(*plan.freeze)
+
+
 def _write_checks(lay: Layout, sheets: dict[str, Worksheet], formats: dict[str, Any]) -> None:
     """Formulas that show live, in any office suite, whether each number rule holds."""
     spec = lay.spec
@@ -461,19 +467,7 @@ def write_table_sheets(
         ws = sheets[plan.name]
         for col, width in plan.widths.items():
             ws.set_column(col, col, width)
-        for row, height in plan.heights.items():
-            ws.set_row(row, height)
-        ws.set_paper(9)
-        ws.set_landscape()
-        ws.fit_to_pages(1, 0)
-        ws.center_horizontally()
-        ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
-        ws.set_footer("&C第 &P 页，共 &N 页")
-        ws.set_header(f"&L{(header or '').replace('&', '&&')}&R&A")
-        if plan.repeat_rows:
-            ws.repeat_rows(*plan.repeat_rows)
-        if plan.freeze:
-            ws.freeze_panes(*plan.freeze)
+        _page_setup(ws, plan, header)
     for lab in lay.labels:
         if lab.sheet not in sheets:
             continue
