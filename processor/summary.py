@@ -647,6 +647,27 @@ def _write_detail(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
 # ---- 报送情况 ---------------------------------------------------------------------------------
 
 
+def _list_frame(
+    ws: Worksheet,
+    data: SummaryData,
+    styles: _Styles,
+    heads: Sequence[str],
+    widths: Sequence[float],
+    title: str,
+    note: str,
+) -> int:
+    """Frame of a list sheet: column widths, A4 landscape, title, note, header row (row 3); returns the last column."""
+    for k, w in enumerate(widths):
+        ws.set_column(k, k, w)
+    _page(ws, data, landscape=True)
+    last = len(heads) - 1
+    _sheet_title(ws, 0, last, title, styles)
+    _sheet_title(ws, 1, last, note, styles, "note")
+    for k, head in enumerate(heads):
+        ws.write_string(2, k, head, styles("header"))
+    return last
+
+
 def _write_status(ws: Worksheet, data: SummaryData, con: Consolidation, styles: _Styles) -> None:
     heads = (
         "序号",
@@ -664,21 +685,15 @@ def _write_status(ws: Worksheet, data: SummaryData, con: Consolidation, styles: 
         "文件 SHA-256",
     )
     widths = (6, 30, 18, 12, 44, 30, 16, 6, 6, 7, 10, 15, 20)
-    for k, w in enumerate(widths):
-        ws.set_column(k, k, w)
-    _page(ws, data, landscape=True)
-    last = len(heads) - 1
-    _sheet_title(ws, 0, last, f"报送情况：{data.name} {data.year} 年度（应报 {con.root.expected} 个单位）", styles)
-    _sheet_title(
+    last = _list_frame(
         ws,
-        1,
-        last,
-        "未报送、被退回的单位排在最前；“错误”“警告”为该单位当前报告中尚未解决的问题数，详见“问题清单”。",
+        data,
         styles,
-        "note",
+        heads,
+        widths,
+        f"报送情况：{data.name} {data.year} 年度（应报 {con.root.expected} 个单位）",
+        "未报送、被退回的单位排在最前；“错误”“警告”为该单位当前报告中尚未解决的问题数，详见“问题清单”。",
     )
-    for k, head in enumerate(heads):
-        ws.write_string(2, k, head, styles("header"))
     rows = sorted(
         ((standing(u, con), k, u, node) for k, (u, node) in enumerate(con.placed)),
         key=lambda t: (DISPLAY_ORDER.get(t[0].key, 9), t[1]),
@@ -717,21 +732,15 @@ def _write_status(ws: Worksheet, data: SummaryData, con: Consolidation, styles: 
 def _write_issues(ws: Worksheet, data: SummaryData, con: Consolidation, styles: _Styles) -> None:
     heads = ("序号", "单位", "所属分组", "严重程度", "规则", "位置", "问题及处理办法", "文件")
     widths = (6, 26, 16, 9, 14, 20, 80, 26)
-    for k, w in enumerate(widths):
-        ws.set_column(k, k, w)
-    _page(ws, data, landscape=True)
-    last = len(heads) - 1
-    _sheet_title(ws, 0, last, f"问题清单：{data.name} {data.year} 年度", styles)
-    _sheet_title(
+    last = _list_frame(
         ws,
-        1,
-        last,
-        "各单位报告中尚未解决的错误和警告（已说明的警告和提示不列），以及汇总时发现的问题。",
+        data,
         styles,
-        "note",
+        heads,
+        widths,
+        f"问题清单：{data.name} {data.year} 年度",
+        "各单位报告中尚未解决的错误和警告（已说明的警告和提示不列），以及汇总时发现的问题。",
     )
-    for k, head in enumerate(heads):
-        ws.write_string(2, k, head, styles("header"))
     order = con.placed
     position = {u.name: k for k, (u, _) in enumerate(order)}
     group_of = {u.name: _group_text(node, con.root) for u, node in order}
@@ -769,21 +778,15 @@ def _write_texts(ws: Worksheet, data: SummaryData, con: Consolidation, styles: _
     texts = list(spec.texts)
     heads = ("序号", "单位", "所属分组", *(t.heading for t in texts), "内容雷同提示")
     widths = (6, 20, 14, *(90 if k == 0 else 50 if k == 1 else 32 for k in range(len(texts))), 36)
-    for k, w in enumerate(widths):
-        ws.set_column(k, k, w)
-    _page(ws, data, landscape=True)
-    last = len(heads) - 1
-    _sheet_title(ws, 0, last, f"各单位文字部分：{data.name} {data.year} 年度", styles)
-    _sheet_title(
+    last = _list_frame(
         ws,
-        1,
-        last,
-        "各单位报告的第一、五、六部分，供审阅。黄色底纹：与本单位上年或其他单位同一部分内容雷同（完全相同、除数字外相同或高度相似）。",
+        data,
         styles,
-        "note",
+        heads,
+        widths,
+        f"各单位文字部分：{data.name} {data.year} 年度",
+        "各单位报告的第一、五、六部分，供审阅。黄色底纹：与本单位上年或其他单位同一部分内容雷同（完全相同、除数字外相同或高度相似）。",
     )
-    for k, head in enumerate(heads):
-        ws.write_string(2, k, head, styles("header"))
     similar: dict[str, list[Finding]] = {}
     for f in con.similar:
         similar.setdefault(f.agency or "", []).append(f)
