@@ -119,6 +119,15 @@ def report(
     return path
 
 
+def report_bytes(folder: Path, agency: str, **kwargs: Any) -> bytes:
+    """The bytes of a clean report (see `report`), made in `folder` under a temporary name and removed."""
+    path = report(folder / ".report.tmp.xlsx", agency, **kwargs)
+    try:
+        return path.read_bytes()
+    finally:
+        path.unlink()
+
+
 def zip_entries(data: bytes) -> list[tuple[zipfile.ZipInfo, bytes]]:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         return [(i, zf.read(i)) for i in zf.infolist()]
@@ -318,16 +327,14 @@ def case_own_table(folder: Path) -> Case:
 @case
 def case_truncated(folder: Path) -> Case:
     """A truncated workbook (the copy stopped half way)."""
-    data = report(folder / "truncated.tmp.xlsx", agency_of(901), seed=91).read_bytes()
-    (folder / "truncated.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency_of(901), seed=91)
     return _case("truncated", write(folder / "只复制了一半.xlsx", data[: len(data) // 2]), REJECTED, "file-unreadable")
 
 
 @case
 def case_corrupt_directory(folder: Path) -> Case:
     """A zip whose central directory is overwritten with garbage."""
-    data = bytearray(report(folder / "cd.tmp.xlsx", agency_of(902), seed=92).read_bytes())
-    (folder / "cd.tmp.xlsx").unlink()
+    data = bytearray(report_bytes(folder, agency_of(902), seed=92))
     at = data.find(b"PK\x01\x02")
     data[at : at + 200] = bytes((i * 37 + 11) % 256 for i in range(200))
     return _case("corrupt_directory", write(folder / "目录损坏.xlsx", bytes(data)), REJECTED, "file-unreadable")
@@ -336,8 +343,7 @@ def case_corrupt_directory(folder: Path) -> Case:
 @case
 def case_corrupt_part(folder: Path) -> Case:
     """A zip whose compressed sheet data is damaged (bytes flipped inside a table's part)."""
-    data = report(folder / "cp.tmp.xlsx", agency_of(903), seed=93).read_bytes()
-    (folder / "cp.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency_of(903), seed=93)
     name = sheet_part(data, "三、依申请公开")
     buf = bytearray(data)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -466,8 +472,7 @@ def case_ods_million_rows(folder: Path) -> Case:
 def case_xlsm_macros(folder: Path) -> Case:
     """An .xlsm with a VBA project (an Auto_Open macro): values are read, nothing is ever run."""
     agency = agency_of(3)
-    data = report(folder / "m.tmp.xlsx", agency, seed=13).read_bytes()
-    (folder / "m.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency, seed=13)
     vba = OLE2 + b"\0" * 504 + "VBA".encode("utf-16-le") + b"\0" * 64
     vba += b'Attribute VB_Name = "Module1"\r\nSub Auto_Open()\r\n  Shell "cmd /c calc.exe"\r\nEnd Sub\r\n'
     types = part(data, "[Content_Types].xml")
@@ -494,8 +499,7 @@ def case_xlsm_macros(folder: Path) -> Case:
 @case
 def case_bomb_ratio(folder: Path) -> Case:
     """A decompression bomb: one sheet part inflating to 300 MB of spaces (about 1000:1)."""
-    data = report(folder / "b.tmp.xlsx", agency_of(906), seed=96).read_bytes()
-    (folder / "b.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency_of(906), seed=96)
     name = sheet_part(data, "三、依申请公开")
     xml = part(data, name)
     head, tail = xml.rsplit(b"</worksheet>", 1)
@@ -517,8 +521,7 @@ def case_bomb_ratio(folder: Path) -> Case:
 @case
 def case_bomb_entries(folder: Path) -> Case:
     """A zip with 5,000 entries (more than any workbook has)."""
-    data = report(folder / "e.tmp.xlsx", agency_of(907), seed=97).read_bytes()
-    (folder / "e.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency_of(907), seed=97)
     extra = {f"xl/media/pad{i:05d}.bin": b"x" for i in range(5000)}
     return _case("bomb_entries", write(folder / "条目过多.xlsx", rezip(data, add=extra)), REJECTED, "file-too-large")
 
@@ -526,8 +529,7 @@ def case_bomb_entries(folder: Path) -> Case:
 @case
 def case_bomb_declared(folder: Path) -> Case:
     """A zip whose directory declares a 4 GB sheet part (checked before anything is inflated)."""
-    data = report(folder / "d.tmp.xlsx", agency_of(908), seed=98).read_bytes()
-    (folder / "d.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency_of(908), seed=98)
     data = patch_sizes(data, sheet_part(data, "三、依申请公开"), file_size=0xFFFF_FFF0)
     return _case("bomb_declared", write(folder / "声明4GB.xlsx", data), REJECTED, "file-too-large")
 
@@ -535,8 +537,7 @@ def case_bomb_declared(folder: Path) -> Case:
 @case
 def case_bomb_lying(folder: Path) -> Case:
     """A bomb that lies: its directory declares a small sheet part that really inflates to 300 MB."""
-    data = report(folder / "l.tmp.xlsx", agency_of(909), seed=99).read_bytes()
-    (folder / "l.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency_of(909), seed=99)
     name = sheet_part(data, "三、依申请公开")
     xml = part(data, name)
     head, tail = xml.rsplit(b"</worksheet>", 1)
@@ -561,8 +562,7 @@ def case_bomb_lying(folder: Path) -> Case:
 @case
 def case_entities_workbook(folder: Path) -> Case:
     """An entity-expansion attack (billion laughs) in xl/workbook.xml."""
-    data = report(folder / "x.tmp.xlsx", agency_of(910), seed=100).read_bytes()
-    (folder / "x.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency_of(910), seed=100)
     bad = billion_laughs(part(data, "xl/workbook.xml"))
     path = write(folder / "实体炸弹-workbook.xlsx", rezip(data, replace={"xl/workbook.xml": bad}))
     return _case("entities_workbook", path, REJECTED, "file-unreadable")
@@ -571,8 +571,7 @@ def case_entities_workbook(folder: Path) -> Case:
 @case
 def case_entities_sheet(folder: Path) -> Case:
     """An entity-expansion attack in a table's sheet part, its DTD hidden after a long comment."""
-    data = report(folder / "y.tmp.xlsx", agency_of(911), seed=101).read_bytes()
-    (folder / "y.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency_of(911), seed=101)
     name = sheet_part(data, "三、依申请公开")
     bad = billion_laughs(part(data, name))
     bad = bad.replace(b"?><!DOCTYPE", b"?><!--" + b" padding " * 1000 + b"--><!DOCTYPE", 1)
@@ -583,8 +582,7 @@ def case_entities_sheet(folder: Path) -> Case:
 @case
 def case_entities_strings(folder: Path) -> Case:
     """An entity-expansion attack in xl/sharedStrings.xml (read by calamine, not by our scan)."""
-    data = report(folder / "z.tmp.xlsx", agency_of(912), seed=102).read_bytes()
-    (folder / "z.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency_of(912), seed=102)
     bad = billion_laughs(part(data, "xl/sharedStrings.xml"))
     path = write(folder / "实体炸弹-strings.xlsx", rezip(data, replace={"xl/sharedStrings.xml": bad}))
     return _case("entities_strings", path, REJECTED, "file-unreadable")
@@ -593,8 +591,7 @@ def case_entities_strings(folder: Path) -> Case:
 @case
 def case_external_entity(folder: Path) -> Case:
     """An external entity (XXE) in xl/workbook.xml pointing at a local file."""
-    data = report(folder / "w.tmp.xlsx", agency_of(913), seed=103).read_bytes()
-    (folder / "w.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency_of(913), seed=103)
     xml = part(data, "xl/workbook.xml")
     decl, body = xml.split(b"?>", 1)
     bad = (
@@ -613,8 +610,7 @@ def case_external_entity(folder: Path) -> Case:
 def case_million_rows_far_cell(folder: Path) -> Case:
     """A sheet used to XFD1048576 (one stray entry there, the dimension saying so)."""
     agency = agency_of(4)
-    data = report(folder / "f.tmp.xlsx", agency, seed=14).read_bytes()
-    (folder / "f.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency, seed=14)
     name = sheet_part(data, "三、依申请公开")
     xml = part(data, name)
     xml = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', xml)
@@ -630,8 +626,7 @@ def case_million_rows_far_cell(folder: Path) -> Case:
 def case_million_rows_dimension(folder: Path) -> Case:
     """A sheet whose dimension claims A1:XFD1048576 while its cells are the template's."""
     agency = agency_of(5)
-    data = report(folder / "g.tmp.xlsx", agency, seed=15).read_bytes()
-    (folder / "g.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency, seed=15)
     parts = {}
     for sheet in ("二、主动公开", "三、依申请公开", "四、复议诉讼", "基本信息"):
         name = sheet_part(data, sheet)
@@ -644,8 +639,7 @@ def case_million_rows_dimension(folder: Path) -> Case:
 def case_million_rows_filled(folder: Path) -> Case:
     """A sheet with 1,048,576 rows actually filled (a column of numbers pasted down to the last row)."""
     agency = agency_of(6)
-    data = report(folder / "h.tmp.xlsx", agency, seed=16).read_bytes()
-    (folder / "h.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency, seed=16)
     name = sheet_part(data, "填报说明")
     xml = part(data, name)
     rows = b"".join(b'<row r="%d"><c r="K%d"><v>1</v></c></row>' % (r, r) for r in range(100, 1_048_577))
@@ -819,8 +813,7 @@ def case_merges_changed(folder: Path) -> Case:
 def case_external_formula(folder: Path) -> Case:
     """An input holding a formula that references another workbook (with an external-link part)."""
     agency = agency_of(15)
-    data = report(folder / "ext.tmp.xlsx", agency, seed=25).read_bytes()
-    (folder / "ext.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency, seed=25)
     v = values(25)["s3.r1.c1"]
     data = with_cells(data, {"s3.r1.c1": (b"<f>[1]Sheet1!$A$1</f><v>%d</v>" % v, None)})
     link = (
@@ -847,8 +840,7 @@ def case_external_formula(folder: Path) -> Case:
 @case
 def case_error_values(folder: Path) -> Case:
     """Excel error values (#REF!, #DIV/0!, #N/A) in input cells."""
-    data = report(folder / "err.tmp.xlsx", agency_of(918), seed=108).read_bytes()
-    (folder / "err.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency_of(918), seed=108)
     data = with_cells(
         data,
         {
@@ -879,8 +871,7 @@ def case_dates_and_booleans(folder: Path) -> Case:
 @case
 def case_huge_numbers(folder: Path) -> Case:
     """2^63 and 1e308 in count cells, and numbers that overflow to infinity or are not numbers."""
-    data = report(folder / "hn.tmp.xlsx", agency_of(920), seed=110).read_bytes()
-    (folder / "hn.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency_of(920), seed=110)
     data = with_cells(
         data,
         {
@@ -897,8 +888,7 @@ def case_huge_numbers(folder: Path) -> Case:
 @case
 def case_long_text(folder: Path) -> Case:
     """100,000 characters in a text cell (an office suite stops at 32,767; a program does not)."""
-    data = report(folder / "lt.tmp.xlsx", agency_of(921), seed=111).read_bytes()
-    (folder / "lt.tmp.xlsx").unlink()
+    data = report_bytes(folder, agency_of(921), seed=111)
     text = ("本年度" + "公开" * 50_000)[:100_000].encode()
     data = with_cells(data, {"text.s1": (b"<is><t>" + text + b"</t></is>", "inlineStr")})
     return _case("long_text", write(folder / "十万字.xlsx", data), REJECTED, "text-too-long")
