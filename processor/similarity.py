@@ -16,8 +16,9 @@ import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Mapping
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .findings import Finding, finding
 from .layout import layout
@@ -164,6 +165,7 @@ def find_matches(
     *,
     threshold: float = 0.8,
     min_chars: int = 50,
+    pool: Executor | None = None,
 ) -> list[Alike]:
     """Every (unit, text code) alike the same text of other units, or the unit's own text of last year.
 
@@ -171,53 +173,91 @@ def find_matches(
     Texts shorter than `min_chars` (without whitespace) are not compared: a short「无」or a
     one-line fee statement may legitimately be the same everywhere. Work and output stay linear in
     the number of texts even when thousands are identical (each names a few, counts the rest).
+    With `pool`, the text codes are compared in parallel (same results).
     """
-    found: dict[tuple[str, str], Alike] = {}
+    return _combine(texts, _start_codes(texts, previous, threshold, min_chars, pool))
 
-    def add(unit: str, code: str, others: list[Match], count: int) -> None:
-        alike = found.setdefault((unit, code), Alike(unit, code, False, [], 0))
-        alike.matches.extend(others)
-        alike.count += count
 
+def _start_codes(
+    texts: Mapping[str, Mapping[str, str]],
+    previous: Mapping[str, Mapping[str, str]] | None,
+    threshold: float,
+    min_chars: int,
+    pool: Executor | None,
+) -> list[Any]:
+    """One comparison per text code: futures when a pool is given, else the results themselves."""
     codes = list(dict.fromkeys(code for by_code in texts.values() for code in by_code))
-    own: dict[tuple[str, str], Alike] = {}  # alike the unit's own text of last year
-    for code in codes:  # one text code at a time: only its prepared texts are held
-        items: list[tuple[str, Prepared]] = []
-        for unit, by_code in texts.items():
-            p = prepare(by_code.get(code) or "")
-            last = (previous or {}).get(unit)
-            if last and code in by_code and len(p.norm) >= min_chars:
-                old = prepare(last.get(code) or "")
-                alike = compare(p, old, threshold) if len(old.norm) >= min_chars else None
-                if alike:
-                    own[(unit, code)] = Alike(unit, code, True, [Match(unit, code, None, *alike)], 1)
-            if len(p.norm) >= min_chars:
-                items.append((unit, p))
-        clusters: dict[str, list[int]] = defaultdict(list)  # masked text → its items
-        for k, (_, p) in enumerate(items):
-            clusters[p.masked].append(k)
+    out = []
+    for code in codes:
+        own = [(unit, by_code[code]) for unit, by_code in texts.items() if code in by_code]
+        last = {unit: old[code] for unit, old in (previous or {}).items() if old.get(code)}
+        args = (code, own, last, threshold, min_chars)
+        out.append(pool.submit(_match_code, *args) if pool is not None else _match_code(*args))
+    return out
 
-        for members in clusters.values():
-            if len(members) > 1:
-                for a in members:
-                    add(items[a][0], code, _named(items, code, a, members, None, 1.0), len(members) - 1)
-        heads = [members[0] for members in clusters.values()]
-        for i, j, score in _near_pairs([items[k][1] for k in heads], threshold):
-            ci, cj = clusters[items[heads[i]][1].masked], clusters[items[heads[j]][1].masked]
-            for a in ci:
-                add(items[a][0], code, _named(items, code, a, cj, SIMILAR, score), len(cj))
-            for b in cj:
-                add(items[b][0], code, _named(items, code, b, ci, SIMILAR, score), len(ci))
+
+def _combine(texts: Mapping[str, Mapping[str, str]], per_code: list[Any]) -> list[Alike]:
+    """The per-code results (or their futures) in one list: by unit in the order of `texts`, then code."""
+    codes = list(dict.fromkeys(code for by_code in texts.values() for code in by_code))
+    found: list[Alike] = []
+    own: dict[tuple[str, str], Alike] = {}
+    for item in per_code:
+        alikes, owns = item.result() if isinstance(item, Future) else item
+        found.extend(alikes)
+        own.update(((a.unit, a.code), a) for a in owns)
     order = {unit: k for k, unit in enumerate(texts)}
-    out: list[Alike] = []
-    for alike in sorted(found.values(), key=lambda a: (order[a.unit], codes.index(a.code))):
+    out = sorted(found, key=lambda a: (order[a.unit], codes.index(a.code)))
+    for alike in out:
         alike.matches = sorted(alike.matches, key=lambda m: (*m.rank, order.get(m.other or "", 0)))[:NAMED]
-        out.append(alike)
     for unit, by_code in texts.items():
         for code in by_code:
             if (unit, code) in own:
                 out.append(own[(unit, code)])
     return out
+
+
+def _match_code(
+    code: str, texts: list[tuple[str, str]], previous: Mapping[str, str], threshold: float, min_chars: int
+) -> tuple[list[Alike], list[Alike]]:
+    """Texts of one code alike each other's (first list) or their unit's own of last year (second list).
+
+    Runs in a worker process when the comparison is parallel: arguments and results are plain data.
+    """
+    found: dict[str, Alike] = {}
+
+    def add(unit: str, others: list[Match], count: int) -> None:
+        alike = found.setdefault(unit, Alike(unit, code, False, [], 0))
+        alike.matches.extend(others)
+        alike.count += count
+
+    own: list[Alike] = []
+    items: list[tuple[str, Prepared]] = []
+    for unit, text in texts:
+        p = prepare(text or "")
+        if len(p.norm) < min_chars:
+            continue
+        last = previous.get(unit)
+        if last:
+            old = prepare(last)
+            alike = compare(p, old, threshold) if len(old.norm) >= min_chars else None
+            if alike:
+                own.append(Alike(unit, code, True, [Match(unit, code, None, *alike)], 1))
+        items.append((unit, p))
+    clusters: dict[str, list[int]] = defaultdict(list)  # masked text → its items
+    for k, (_, p) in enumerate(items):
+        clusters[p.masked].append(k)
+    for members in clusters.values():
+        if len(members) > 1:
+            for a in members:
+                add(items[a][0], _named(items, code, a, members, None, 1.0), len(members) - 1)
+    heads = [members[0] for members in clusters.values()]
+    for i, j, score in _near_pairs([items[k][1] for k in heads], threshold):
+        ci, cj = clusters[items[heads[i]][1].masked], clusters[items[heads[j]][1].masked]
+        for a in ci:
+            add(items[a][0], _named(items, code, a, cj, SIMILAR, score), len(cj))
+        for b in cj:
+            add(items[b][0], _named(items, code, b, ci, SIMILAR, score), len(ci))
+    return list(found.values()), own
 
 
 def _degree(m: Match) -> str:
@@ -228,20 +268,78 @@ def _degree(m: Match) -> str:
     return f"高度相似（相似度 {m.score:.0%}）"
 
 
-def similar_texts(
-    spec: Spec, units: list[UnitResult], previous: Mapping[str, Submission] | None = None
-) -> list[Finding]:
-    """text-similar warnings on the texts 一、五、六: one per text alike other units', one per text
-    alike the unit's own of last year."""
+PARALLEL_MIN = 3000  # texts (all codes) from which the codes are compared in parallel processes
+
+
+class Pending:
+    """The 内容雷同 comparison under way (in worker processes, or already done): result() gives its findings.
+
+    Lets the summary lay out the sheets that do not need it meanwhile. close() stops the workers.
+    """
+
+    def __init__(self, spec: Spec, texts: dict[str, dict[str, str]], per_code: list[Any], pool: Executor | None):
+        self.spec, self.texts, self.per_code, self.pool = spec, texts, per_code, pool
+        self._findings: list[Finding] | None = None
+
+    def result(self) -> list[Finding]:
+        if self._findings is None:
+            try:
+                self._findings = _findings(self.spec, _combine(self.texts, self.per_code))
+            finally:
+                self.close()
+        return self._findings
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def __enter__(self) -> Pending:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def start_similar(
+    spec: Spec, units: list[UnitResult], previous: Mapping[str, Submission] | None = None, *, workers: int = 1
+) -> Pending:
+    """Start the 内容雷同 comparison of similar_texts; with workers > 1 and many texts, the text codes
+    run in parallel worker processes (spawned: they do not carry this process's memory)."""
     rule = spec.rule("text-similar")
     threshold = float(rule.params.get("threshold", 0.8))
     min_chars = int(rule.params.get("min_chars", 50))
     codes = [t.code for t in spec.texts]
     texts = {u.name: {c: u.submission.texts.get(c, "") for c in codes} for u in units if u.submission is not None}
     last = {name: {c: sub.texts.get(c, "") for c in codes} for name, sub in (previous or {}).items()}
+    pool = None
+    if workers > 1 and len(codes) > 1 and len(texts) * len(codes) >= PARALLEL_MIN:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(min(workers, len(codes)), mp_context=multiprocessing.get_context("spawn"))
+    try:
+        return Pending(spec, texts, _start_codes(texts, last, threshold, min_chars, pool), pool)
+    except BaseException:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+
+
+def similar_texts(
+    spec: Spec, units: list[UnitResult], previous: Mapping[str, Submission] | None = None, *, workers: int = 1
+) -> list[Finding]:
+    """text-similar warnings on the texts 一、五、六: one per text alike other units', one per text
+    alike the unit's own of last year."""
+    return start_similar(spec, units, previous, workers=workers).result()
+
+
+def _findings(spec: Spec, alikes: list[Alike]) -> list[Finding]:
+    rule = spec.rule("text-similar")
+    threshold = float(rule.params.get("threshold", 0.8))
     lay = layout(spec)
     out: list[Finding] = []
-    for alike in find_matches(texts, last, threshold=threshold, min_chars=min_chars):
+    for alike in alikes:
         best = alike.matches[0]
         if alike.own:
             other, degree = "本单位上年报告的同一部分", _degree(best)

@@ -6,6 +6,7 @@ import random
 import time
 from decimal import Decimal
 
+from processor import similarity
 from processor.consolidate import (
     ACCEPTED,
     EXPLAINED,
@@ -22,7 +23,7 @@ from processor.consolidate import (
     subtree,
     sum_values,
 )
-from processor.similarity import find_matches
+from processor.similarity import find_matches, similar_texts, start_similar
 from processor.spec import Spec, get_spec
 from processor.submission import Number, Submission, recompute_totals
 
@@ -317,3 +318,26 @@ def test_similar_texts__of_10000_units__take_seconds_not_hours() -> None:
     found = find_matches(texts)
     assert time.process_time() - start < 3.0  # linear: pairwise comparison would take hours
     assert len(found) == 10_000 and all(a.code == "text.s6" and a.count == 9_999 for a in found)
+
+
+def test_similar_texts__in_worker_processes__same_findings_as_in_one_process(monkeypatch) -> None:
+    rng = random.Random(15)
+    shared, near = prose(rng, 12), [prose(rng, 1)[:-1] for _ in range(20)]
+    data = county_city()
+    units = [u for u in data.units if u.submission]
+    for k, u in enumerate(units):
+        u.submission.texts = {
+            "text.s1": "，".join(near[: 18 + k % 3]) + prose(rng, 1),
+            "text.s5": shared if k % 2 else prose(rng, 12),
+            "text.s6": prose(rng, 8),
+        }
+    previous = {units[0].name: units[0].submission}
+    alone = similar_texts(data.spec, units, previous)
+    with start_similar(data.spec, units, previous, workers=2) as pending:
+        assert pending.pool is None  # few texts: compared in this process
+        assert pending.result() == alone
+    monkeypatch.setattr(similarity, "PARALLEL_MIN", 0)
+    with start_similar(data.spec, units, previous, workers=2) as pending:
+        assert pending.pool is not None  # many texts: the codes in worker processes
+        assert pending.result() == alone
+    assert alone
