@@ -24,6 +24,11 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+try:  # what xlsxwriter's write_string does to an over-long string (RowsSheet.write_cells)
+    from xlsxwriter.worksheet import _utf16_len, _utf16_truncate
+except ImportError:  # pragma: no cover - another xlsxwriter: write_cells falls back to write()
+    _utf16_len = _utf16_truncate = None  # type: ignore[assignment]
+
 from .atomic import atomic_path
 from .consolidate import (
     ACCEPTED,
@@ -123,11 +128,19 @@ class _Styles:
 
 def _text(ws: Worksheet, row: int, col: int, value: Any, styles: _Styles, style: str, **extra: Any) -> None:
     """Write a user string as text: never a formula; a leading = + - @ shows as typed (quote prefix)."""
+    s, fmt = _as_text(value, styles, style, **extra)
+    if s is None:
+        ws.write_blank(row, col, None, fmt)
+    else:
+        ws.write_string(row, col, s, fmt)
+
+
+def _as_text(value: Any, styles: _Styles, style: str, **extra: Any) -> tuple[str | None, Format]:
+    """A user string as _text writes it (None for blank) with its format, for RowsSheet.write_cells."""
     if value is None or value == "":
-        ws.write_blank(row, col, None, styles(style, **extra))
-        return
+        return None, styles(style, **extra)
     s = str(value)[:MAX_TEXT]
-    ws.write_string(row, col, s, styles(style, quoted=s.startswith(FORMULA_LEADERS), **extra))
+    return s, styles(style, quoted=s.startswith(FORMULA_LEADERS), **extra)
 
 
 def _num(value: Number) -> float | int:
@@ -164,7 +177,9 @@ class _Run:
         self.xml = xml
 
 
-_FAST = all(hasattr(Worksheet, name) for name in ("_write_cell", "_check_dimensions"))
+_FAST = _utf16_len is not None and all(
+    hasattr(Worksheet, name) for name in ("_write_cell", "_check_dimensions", "_convert_date_time")
+)
 
 
 class RowsSheet(Worksheet):
@@ -197,6 +212,49 @@ class RowsSheet(Worksheet):
             raise IndexError(f"row {row} columns {col}–{last} are outside the worksheet")
         self.table[row][col] = _Run(xml)
         if last != col:
+            self.table[row][last] = _Run("")
+
+    def write_cells(self, row: int, cells: Sequence[tuple[Any, Format | None]]) -> None:
+        """A whole row from column A in one call: each (value, format) as write() would write it
+        (numbers, strings as shared strings, datetimes; None or "" a blank, nothing without a format)."""
+        if not (_FAST and isinstance(getattr(self, "table", None), dict) and hasattr(self, "str_table")):
+            for col, (value, fmt) in enumerate(cells):
+                if value is None or value == "":
+                    self.write_blank(row, col, None, fmt)
+                elif isinstance(value, str):
+                    self.write_string(row, col, value, fmt)
+                elif isinstance(value, dt.datetime):
+                    self.write_datetime(row, col, value, fmt)
+                else:
+                    self.write_number(row, col, _num(value), fmt)
+            return
+        r = str(row + 1)
+        parts: list[str] = []
+        used: list[int] = []  # columns that get a cell (xlsxwriter's spans and dimensions follow them)
+        for col, (value, fmt) in enumerate(cells):
+            xf = fmt._get_xf_index() if fmt is not None else 0
+            head = f'<c r="{xl_col_to_name(col)}{r}"' + (f' s="{xf}"' if xf else "")
+            if value is None or value == "":
+                if fmt is None:
+                    continue
+                parts.append(head + "/>")
+            elif isinstance(value, str):
+                if len(value) > self.xls_strmax // 2 and _utf16_len(value) > self.xls_strmax:
+                    value = _utf16_truncate(value, self.xls_strmax)
+                parts.append(f'{head} t="s"><v>{self.str_table._get_shared_string_index(value)}</v></c>')
+            else:
+                if isinstance(value, dt.datetime):
+                    value = self._convert_date_time(value)
+                number = value if type(value) is int else format(float(value), ".16G")
+                parts.append(f"{head}><v>{number}</v></c>")
+            used.append(col)
+        if not used:
+            return
+        first, last = used[0], used[-1]
+        if self._check_dimensions(row, first) or self._check_dimensions(row, last):
+            raise IndexError(f"row {row} columns {first}–{last} are outside the worksheet")
+        self.table[row][first] = _Run("".join(parts))
+        if last != first:
             self.table[row][last] = _Run("")
 
     def _templates(self, col: int, formats: Sequence[Format]) -> tuple[list[str], list[str]]:
@@ -327,10 +385,10 @@ def _write(path: Path, data: SummaryData, con: Consolidation, similar: Pending) 
         tables = write_table_sheets(wb, data.spec, con.root.values, header=f"{data.name} {data.year} 年度汇总")
         _subtitle_tables(tables, layout(data.spec), data, con, styles)
         _write_detail(wb.add_worksheet(DETAIL, worksheet_class=RowsSheet), data, con, styles)
-        _write_status(wb.add_worksheet(STATUS), data, con, styles)
+        _write_status(wb.add_worksheet(STATUS, worksheet_class=RowsSheet), data, con, styles)
         con.similar = similar.result()
-        _write_issues(wb.add_worksheet(ISSUES), data, con, styles)
-        _write_texts(wb.add_worksheet(TEXTS), data, con, styles)
+        _write_issues(wb.add_worksheet(ISSUES, worksheet_class=RowsSheet), data, con, styles)
+        _write_texts(wb.add_worksheet(TEXTS, worksheet_class=RowsSheet), data, con, styles)
         charts = _write_charts(wb, wb.add_worksheet(CHARTS), data, con, styles)
         _write_overview(wb, overview, data, con, styles, charts)
         _write_meta(wb, data, con)
@@ -608,18 +666,21 @@ def _write_detail(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
             serial += 1
             st = standing(unit, con)
             level = {"level": min(depth + 1, 7)}
-            ws.write_number(row, 0, serial, styles("text"))
             name = f"{unit.name}（汇总表）" if unit.is_rollup else unit.name
-            _text(ws, row, 1, name, styles, "text")
-            _text(ws, row, 2, _group_text(node, root), styles, "text")
-            ws.write_string(row, 3, "单位", styles("text"))
-            ws.write_string(row, 4, st.label, styles("text", bg_color=STATUS_FILL.get(st.key, "#FFFFFF")))
+            cells = [
+                (serial, styles("text")),
+                _as_text(name, styles, "text"),
+                _as_text(_group_text(node, root), styles, "text"),
+                ("单位", styles("text")),
+                (st.label, styles("text", bg_color=STATUS_FILL.get(st.key, "#FFFFFF"))),
+            ]
             if id(unit) in counted:
                 ws.set_row(row, None, None, level)
+                ws.write_cells(row, cells)
                 ws.write_numbers(row, first, vector(unit.submission.values, codes), unit_fmts)  # type: ignore[union-attr]
             else:
                 ws.set_row(row, None, styles("muted", border=0), level)
-                _text(ws, row, first, st.note, styles, "muted", border=0)
+                ws.write_cells(row, [*cells, _as_text(st.note, styles, "muted", border=0)])
             row += 1
         for child in node.children:
             node_rows(child, depth + 1)
@@ -673,7 +734,7 @@ def _list_frame(
     return last
 
 
-def _write_status(ws: Worksheet, data: SummaryData, con: Consolidation, styles: _Styles) -> None:
+def _write_status(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: _Styles) -> None:
     heads = (
         "序号",
         "单位",
@@ -705,25 +766,29 @@ def _write_status(ws: Worksheet, data: SummaryData, con: Consolidation, styles: 
     )
     row = 3
     for serial, (st, _, unit, node) in enumerate(rows, start=1):
-        ws.write_number(row, 0, serial, styles("text"))
-        _text(ws, row, 1, unit.name, styles, "text")
-        _text(ws, row, 2, _group_text(node, con.root), styles, "text")
-        ws.write_string(row, 3, st.label, styles("text", bg_color=STATUS_FILL.get(st.key, "#FFFFFF")))
-        _text(ws, row, 4, st.note, styles, "wrap")
-        _fit_row(ws, row, _lines(st.note, widths[4]))
-        _text(ws, row, 5, unit.file, styles, "text")
-        if unit.received_at:
-            ws.write_datetime(row, 6, unit.received_at.replace(tzinfo=None), styles("datetime"))
-        else:
-            ws.write_blank(row, 6, None, styles("text"))
         errors = sum(1 for f in unit.findings if f.severity == "error")
         warnings = sum(1 for f in unit.findings if f.severity == "warning" and not f.explained)
         explained = sum(1 for f in unit.findings if f.severity == "warning" and f.explained)
-        for col, n in ((7, errors), (8, warnings), (9, explained)):
-            ws.write_number(row, col, n, styles("int"))
-        _text(ws, row, 10, _contact(unit, "filler"), styles, "text")
-        _text(ws, row, 11, _contact(unit, "phone"), styles, "text")
-        _text(ws, row, 12, unit.sha256, styles, "text")
+        received = unit.received_at.replace(tzinfo=None) if unit.received_at else None
+        ws.write_cells(
+            row,
+            [
+                (serial, styles("text")),
+                _as_text(unit.name, styles, "text"),
+                _as_text(_group_text(node, con.root), styles, "text"),
+                (st.label, styles("text", bg_color=STATUS_FILL.get(st.key, "#FFFFFF"))),
+                _as_text(st.note, styles, "wrap"),
+                _as_text(unit.file, styles, "text"),
+                (received, styles("datetime") if received else styles("text")),
+                (errors, styles("int")),
+                (warnings, styles("int")),
+                (explained, styles("int")),
+                _as_text(_contact(unit, "filler"), styles, "text"),
+                _as_text(_contact(unit, "phone"), styles, "text"),
+                _as_text(unit.sha256, styles, "text"),
+            ],
+        )
+        _fit_row(ws, row, _lines(st.note, widths[4]))
         row += 1
     ws.autofilter(2, 0, max(row - 1, 2), last)
     ws.freeze_panes(3, 2)
@@ -734,7 +799,7 @@ def _write_status(ws: Worksheet, data: SummaryData, con: Consolidation, styles: 
 # ---- 问题清单 ---------------------------------------------------------------------------------
 
 
-def _write_issues(ws: Worksheet, data: SummaryData, con: Consolidation, styles: _Styles) -> None:
+def _write_issues(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: _Styles) -> None:
     heads = ("序号", "单位", "所属分组", "严重程度", "规则", "位置", "问题及处理办法", "文件")
     widths = (6, 26, 16, 9, 14, 20, 80, 26)
     last = _list_frame(
@@ -755,17 +820,21 @@ def _write_issues(ws: Worksheet, data: SummaryData, con: Consolidation, styles: 
     issues.sort(key=lambda f: (position.get(f.agency or "", -1), SEVERITY_ORDER.get(f.severity, 9), f.rule_id))
     row = 3
     for serial, f in enumerate(issues, start=1):
-        ws.write_number(row, 0, serial, styles("text"))
-        _text(ws, row, 1, f.agency or "（汇总）", styles, "text")
-        _text(ws, row, 2, group_of.get(f.agency or "", ""), styles, "text")
-        sev = SEVERITY_LABEL.get(f.severity, f.severity)
         fill = {"error": "#FFC7CE", "warning": "#FFEB9C"}.get(f.severity, "#DDEBF7")
-        ws.write_string(row, 3, sev, styles("text", bg_color=fill))
-        _text(ws, row, 4, f.rule_id, styles, "text")
-        _text(ws, row, 5, f.location, styles, "text")
-        _text(ws, row, 6, f.message, styles, "wrap")
+        ws.write_cells(
+            row,
+            [
+                (serial, styles("text")),
+                _as_text(f.agency or "（汇总）", styles, "text"),
+                _as_text(group_of.get(f.agency or "", ""), styles, "text"),
+                (SEVERITY_LABEL.get(f.severity, f.severity), styles("text", bg_color=fill)),
+                _as_text(f.rule_id, styles, "text"),
+                _as_text(f.location, styles, "text"),
+                _as_text(f.message, styles, "wrap"),
+                _as_text(f.file, styles, "text"),
+            ],
+        )
         _fit_row(ws, row, _lines(f.message, widths[6]))
-        _text(ws, row, 7, f.file, styles, "text")
         row += 1
     if row == 3:
         ws.merge_range(3, 0, 3, last, "没有尚未解决的问题。", styles("text"))
@@ -778,7 +847,7 @@ def _write_issues(ws: Worksheet, data: SummaryData, con: Consolidation, styles: 
 # ---- 各单位文字部分 ---------------------------------------------------------------------------
 
 
-def _write_texts(ws: Worksheet, data: SummaryData, con: Consolidation, styles: _Styles) -> None:
+def _write_texts(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: _Styles) -> None:
     spec = data.spec
     texts = list(spec.texts)
     heads = ("序号", "单位", "所属分组", *(t.heading for t in texts), "内容雷同提示")
@@ -803,13 +872,17 @@ def _write_texts(ws: Worksheet, data: SummaryData, con: Consolidation, styles: _
             continue
         serial += 1
         flagged = {f.code for f in similar.get(unit.name, [])}
-        ws.write_number(row, 0, serial, styles("wrap"))
-        _text(ws, row, 1, unit.name, styles, "wrap")
-        _text(ws, row, 2, _group_text(node, con.root), styles, "wrap")
-        for k, t in enumerate(texts):
-            _text(ws, row, 3 + k, sub.texts.get(t.code), styles, "warn" if t.code in flagged else "wrap")
         notes = "\n".join(f.message for f in similar.get(unit.name, []))
-        _text(ws, row, last, notes, styles, "warn" if notes else "wrap")
+        ws.write_cells(
+            row,
+            [
+                (serial, styles("wrap")),
+                _as_text(unit.name, styles, "wrap"),
+                _as_text(_group_text(node, con.root), styles, "wrap"),
+                *(_as_text(sub.texts.get(t.code), styles, "warn" if t.code in flagged else "wrap") for t in texts),
+                _as_text(notes, styles, "warn" if notes else "wrap"),
+            ],
+        )
         cells = [(sub.texts.get(t.code), widths[3 + k]) for k, t in enumerate(texts)] + [(notes, widths[last])]
         _fit_row(ws, row, max(_lines(text, width) for text, width in cells))
         row += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zipfile
 from decimal import Decimal
 
@@ -30,3 +31,28 @@ def test_fast_rows_write_the_same_xml_as_xlsxwriter(tmp_path, monkeypatch):
     slow = _sheet_xml(tmp_path / "slow.xlsx", False, monkeypatch)
     assert fast == slow
     assert b"1808595" in fast and b"49.14" in fast
+
+
+def _cells_xml(path, fast: bool, monkeypatch) -> tuple[bytes, bytes]:
+    monkeypatch.setattr(summary, "_FAST", fast)
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+    ws = wb.add_worksheet("报送情况", worksheet_class=summary.RowsSheet)
+    text, when = wb.add_format({"border": 1}), wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    ws.write_string(0, 0, "序号")
+    long = "😀" * 20_000  # 40,000 UTF-16 units: cut to Excel's 32,767 as write_string does
+    ws.write_cells(
+        1,
+        [(1, text), ("甲局", text), ("", text), (None, None), ("=1+2", text), (dt.datetime(2026, 1, 15, 9, 30), when)],
+    )
+    ws.write_cells(2, [(2, text), (Decimal("0.5"), text), (long, None), (None, text), ("乙局", text)])
+    ws.write_cells(3, [(None, None), ("丙局", text)])
+    wb.close()
+    with zipfile.ZipFile(path) as z:
+        return z.read("xl/worksheets/sheet1.xml"), z.read("xl/sharedStrings.xml")
+
+
+def test_fast_cells_write_the_same_xml_as_xlsxwriter(tmp_path, monkeypatch):
+    fast = _cells_xml(tmp_path / "fast.xlsx", True, monkeypatch)
+    slow = _cells_xml(tmp_path / "slow.xlsx", False, monkeypatch)
+    assert fast == slow
+    assert "甲局".encode() in fast[1] and b"=1+2" in fast[1] and b'r="F2"' in fast[0]
