@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from xlsxwriter.workbook import Workbook
 
 from .check import CheckResult
-from .findings import ERROR, WARNING, Finding
+from .findings import ERROR, WARNING, Finding, Report
 from .layout import Layout, layout, note_code, parse_a1
 from .rules import cells_of
 from .rules.explanations import parse_note_cell
+from .skeleton import SheetCell, SheetContent, Skeleton, Unsupported
 from .spec import Spec
 from .template import SEVERITY_FILL, Filling, Mark, write_workbook
 
@@ -20,6 +23,11 @@ FEEDBACK_SUFFIX = "_反馈"
 COMMENT_LIMIT = 2000  # characters kept in one cell comment (all findings are on the 校验结果 sheet anyway)
 _MARK_RANK = {ERROR: 0, WARNING: 1, "explained": 2, "notice": 3}
 _COLUMNS = (("序号", 6), ("状态", 8), ("规则", 22), ("位置", 24), ("应为", 10), ("实际", 10), ("问题及处理办法", 90))
+_GUIDE = (
+    "说明：点击“位置”可跳到对应单元格；单元格底色：红色为错误（必须改正），黄色为警告（核实后改正，或在“情况说明”表中写明原因），"
+    "绿色为已说明，蓝色为提示。鼠标停在标色单元格上可看到具体问题。改正后直接保存本工作簿并重新提交即可，本表不会被读取。"
+)
+LINK_TIP = "跳到此单元格"
 
 
 def feedback_name(file: str) -> str:
@@ -52,12 +60,12 @@ def filling(result: CheckResult) -> Filling:
     sub = result.submission
     if sub is None:
         raise ValueError(f"文件“{result.file}”未能读取，无法生成反馈工作簿。")
-    spec = sub.spec
+    spec, cells = sub.spec, sub.spec.cells
     refused = _refused(spec, result.report.findings)
     values: dict[str, object] = {
         code: value
         for code, value in sub.values.items()
-        if code in spec.cells and not spec.cells[code].is_total and code not in sub.blanks and code not in refused
+        if code in cells and not cells[code].is_total and code not in sub.blanks and code not in refused
     }
     values.update(refused)
     texts = {k: v for k, v in sub.texts.items() if k.startswith(("info.", "text."))}
@@ -126,44 +134,17 @@ def counts_line(result: CheckResult) -> str:
     return f"错误 {len(r.errors)} 个，警告 {len(r.open_warnings)} 个，已说明 {explained} 个，提示 {len(r.notices)} 个"
 
 
-def _results_sheet(result: CheckResult) -> Any:
-    """The `extra` callback of write_workbook: adds 校验结果 as the first, active sheet."""
-
-    def add(wb: Workbook, lay: Layout, formats: dict[str, Any]) -> None:
-        ws = wb.add_worksheet(SHEET)
-        # Move the new sheet to the front; xlsxwriter orders sheets by this list and their `index`.
-        sheets = wb.worksheets_objs
-        sheets.insert(0, sheets.pop())
-        for i, sheet in enumerate(sheets):
-            sheet.index = i
-            sheet.selected = 0
-        ws.activate()
-        ws.set_first_sheet()
-        _fill_results(wb, ws, lay, result)
-
-    return add
-
-
-def _fill_results(wb: Workbook, ws: Any, lay: Layout, result: CheckResult) -> None:
-    base = {"font_name": "宋体", "font_size": 11, "valign": "top", "text_wrap": True}
-    title = wb.add_format({**base, "bold": True, "font_size": 15})
-    plain = wb.add_format(base)
-    strong = wb.add_format({**base, "bold": True})
-    header = wb.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "border": 1, "align": "center"})
-    cell = wb.add_format({**base, "border": 1})
-    link = wb.add_format({**base, "border": 1, "font_color": "#0563C1", "underline": 1})
-    status = {
-        key: wb.add_format({**base, "border": 1, "bold": True, "align": "center", "bg_color": colour})
-        for key, colour in SEVERITY_FILL.items()
-    }
+def results_sheet(result: CheckResult, lay: Layout) -> SheetContent:
+    """The 校验结果 sheet's content: the outcome, a guide, then one row per finding with a link to its cell."""
     last_col = len(_COLUMNS) - 1
-    for col, (_, width) in enumerate(_COLUMNS):
-        ws.set_column(col, col, width)
-    ws.set_paper(9)  # A4 landscape, every column on one page width
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
+    sheet = SheetContent()
+
+    def line(row: int, value: str, style: str) -> None:  # text across the whole width
+        sheet.merges.append((row, 0, row, last_col, style))
+        sheet.cells.append(SheetCell(row, 0, value, style))
+
+    line(0, "校验结果", "title")
     sub = result.submission
-    ws.merge_range(0, 0, 0, last_col, "校验结果", title)
     lines = [
         ("文件", result.file),
         ("单位", (sub.agency if sub else None) or "（未填写）"),
@@ -173,40 +154,93 @@ def _fill_results(wb: Workbook, ws: Any, lay: Layout, result: CheckResult) -> No
         ("统计", counts_line(result)),
     ]
     for i, (key, value) in enumerate(lines, start=1):
-        ws.write_string(i, 0, key, strong)
-        ws.merge_range(i, 1, i, last_col, "", strong if key == "结论" else plain)
-        ws.write_string(i, 1, value, strong if key == "结论" else plain)
-    guide = (
-        "说明：点击“位置”可跳到对应单元格；单元格底色：红色为错误（必须改正），黄色为警告（核实后改正，或在“情况说明”表中写明原因），"
-        "绿色为已说明，蓝色为提示。鼠标停在标色单元格上可看到具体问题。改正后直接保存本工作簿并重新提交即可，本表不会被读取。"
-    )
+        style = "strong" if key == "结论" else "plain"
+        sheet.cells.append(SheetCell(i, 0, key, "strong"))
+        sheet.merges.append((i, 1, i, last_col, style))
+        sheet.cells.append(SheetCell(i, 1, value, style))
     row = len(lines) + 1
-    ws.merge_range(row, 0, row, last_col, "", plain)
-    ws.write_string(row, 0, guide, plain)
-    ws.set_row(row, 48)
+    line(row, _GUIDE, "plain")
+    sheet.heights[row] = 48
     row += 2
-    for col, (name, _) in enumerate(_COLUMNS):
-        ws.write_string(row, col, name, header)
-    ws.freeze_panes(row + 1, 0)
+    sheet.cells += [SheetCell(row, col, name, "header") for col, (name, _) in enumerate(_COLUMNS)]
+    sheet.freeze = row + 1
     sheet_names = {plan.name for plan in lay.sheets}
     for n, f in enumerate(result.report.sorted(), start=1):
         row += 1
-        ws.write_number(row, 0, n, cell)
-        ws.write_string(row, 1, f.status_label, status.get(_mark_severity(f), cell))
         rule = lay.spec.rules.get(f.rule_id)
-        ws.write_string(row, 2, f"{f.rule_id} {rule.title}" if rule else f.rule_id, cell)
+        link = None
         if f.sheet in sheet_names:
-            target = f.cell if f.cell and _is_a1(f.cell) else "A1"
-            ws.write_url(row, 3, f"internal:'{f.sheet}'!{target}", link, string=f.location, tip="跳到此单元格")
-        else:
-            ws.write_string(row, 3, f.location, cell)
-        ws.write_string(row, 4, f.expected or "", cell)
-        ws.write_string(row, 5, f.found or "", cell)
+            link = f"'{f.sheet}'!{f.cell if f.cell and _is_a1(f.cell) else 'A1'}"
         message = f.message + (f"\n情况说明：{f.explanation}" if f.explanation else "")
-        ws.write_string(row, 6, message, cell)
+        sheet.cells += [
+            SheetCell(row, 0, n, "cell"),
+            SheetCell(row, 1, f.status_label, f"status-{_mark_severity(f)}"),
+            SheetCell(row, 2, f"{f.rule_id} {rule.title}" if rule else f.rule_id, "cell"),
+            SheetCell(row, 3, f.location, "link" if link else "cell", link, LINK_TIP if link else None),
+            SheetCell(row, 4, f.expected or "", "cell"),
+            SheetCell(row, 5, f.found or "", "cell"),
+            SheetCell(row, 6, message, "cell"),
+        ]
     if not result.report.findings:
-        ws.merge_range(row + 1, 0, row + 1, last_col, "", plain)
-        ws.write_string(row + 1, 0, "未发现问题。", plain)
+        line(row + 1, "未发现问题。", "plain")
+    return sheet
+
+
+def results_formats(wb: Workbook) -> dict[str, Any]:
+    """The 校验结果 sheet's formats by style name."""
+    base = {"font_name": "宋体", "font_size": 11, "valign": "top", "text_wrap": True}
+    styles: dict[str, dict[str, Any]] = {
+        "title": {**base, "bold": True, "font_size": 15},
+        "plain": base,
+        "strong": {**base, "bold": True},
+        "header": {**base, "bold": True, "bg_color": "#D9E1F2", "border": 1, "align": "center"},
+        "cell": {**base, "border": 1},
+        "link": {**base, "border": 1, "font_color": "#0563C1", "underline": 1},
+    }
+    for key, colour in SEVERITY_FILL.items():
+        styles[f"status-{key}"] = {**base, "border": 1, "bold": True, "align": "center", "bg_color": colour}
+    return {name: wb.add_format(props) for name, props in styles.items()}
+
+
+def _front_sheet(sheet: SheetContent) -> Callable[[Workbook, Layout, dict[str, Any]], dict[str, Any]]:
+    """The `extra` callback of write_workbook: adds 校验结果 as the first, active sheet; returns its formats."""
+
+    def add(wb: Workbook, lay: Layout, _: dict[str, Any]) -> dict[str, Any]:
+        ws = wb.add_worksheet(SHEET)
+        # Move the new sheet to the front; xlsxwriter orders sheets by this list and their `index`.
+        sheets = wb.worksheets_objs
+        sheets.insert(0, sheets.pop())
+        for i, each in enumerate(sheets):
+            each.index = i
+            each.selected = 0
+        ws.activate()
+        ws.set_first_sheet()
+        formats = results_formats(wb)
+        _draw(ws, sheet, formats)
+        return formats
+
+    return add
+
+
+def _draw(ws: Any, sheet: SheetContent, formats: dict[str, Any]) -> None:
+    """The 校验结果 sheet through xlsxwriter (the reference the pre-rendered workbook is checked against)."""
+    for col, (_, width) in enumerate(_COLUMNS):
+        ws.set_column(col, col, width)
+    ws.set_paper(9)  # A4 landscape, every column on one page width
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    for first_row, first_col, last_row, last_col, style in sheet.merges:
+        ws.merge_range(first_row, first_col, last_row, last_col, "", formats[style])
+    for row, height in sheet.heights.items():
+        ws.set_row(row, height)
+    for c in sheet.cells:
+        if c.link:
+            ws.write_url(c.row, c.col, f"internal:{c.link}", formats[c.style], string=c.value, tip=c.tip)
+        elif isinstance(c.value, str):
+            ws.write_string(c.row, c.col, c.value, formats[c.style])
+        else:
+            ws.write_number(c.row, c.col, c.value, formats[c.style])
+    ws.freeze_panes(sheet.freeze, 0)
     ws.protect("", {"format_columns": True, "format_rows": True})
 
 
@@ -218,14 +252,31 @@ def _is_a1(ref: str) -> bool:
     return r >= 0 and c >= 0
 
 
-def write_feedback(path: Path, result: CheckResult) -> Path:
+def write_feedback(path: Path, result: CheckResult, *, engine: Literal["fast", "xlsxwriter"] = "fast") -> Path:
     """Write the feedback workbook for a checked file to `path` (atomically); returns the path.
 
     Built from our own template (protection, validation and formulas intact) with the agency's
     values, never from their file, which is not touched. Raises ValueError when the file could
-    not be read at all (nothing to rebuild).
+    not be read at all (nothing to rebuild). `engine` "fast" fills a workbook pre-rendered once per
+    edition; "xlsxwriter" renders the whole workbook (the reference, and the fallback for values
+    the fast path does not handle).
     """
     if result.submission is None:
         raise ValueError(f"文件“{result.file}”未能读取，无法生成反馈工作簿。")
     spec = result.submission.spec
-    return write_workbook(path, spec, filling(result), marks=marks(result), extra=_results_sheet(result))
+    fill, cell_marks, sheet = filling(result), marks(result), results_sheet(result, layout(spec))
+    if engine == "fast":
+        try:
+            return _skeleton(spec).write(path, fill, cell_marks, sheet)
+        except Unsupported:
+            pass
+    elif engine != "xlsxwriter":
+        raise ValueError(f"unknown engine {engine!r}")
+    return write_workbook(path, spec, fill, marks=cell_marks, extra=_front_sheet(sheet))
+
+
+@cache
+def _skeleton(spec: Spec) -> Skeleton:
+    """The feedback workbook of an edition rendered once per process, with an empty 校验结果 sheet in front."""
+    empty = CheckResult(file="", submission=None, report=Report([]), spec=spec)
+    return Skeleton.build(spec, _front_sheet(results_sheet(empty, layout(spec))))

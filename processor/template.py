@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import xlsxwriter
 from xlsxwriter.workbook import Workbook
@@ -40,6 +40,32 @@ FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 MAX_COUNT = 999_999_999
 SEVERITY_FILL = {"error": "#FFC7CE", "warning": "#FFEB9C", "notice": "#DDEBF7", "explained": "#E2EFDA"}
 FIXED_CREATED = dt.datetime(2019, 1, 1)  # templates are reproducible byte for byte
+
+
+def _shared_strings_as_text() -> None:
+    """Make xlsxwriter write every shared string as text.
+
+    xlsxwriter writes a shared string that starts with "<r>" and ends with "</r>" as raw rich-text
+    XML (that is how its write_rich_string stores them). nianbao never writes rich strings, and a
+    user's text of that shape (a unit name, a report text) would become markup in sharedStrings.xml
+    and shift every later string of the workbook. Applied once, on import; process-local.
+    """
+    from xlsxwriter import sharedstrings
+
+    cls = sharedstrings.SharedStrings
+    preserve = getattr(sharedstrings, "_preserve_whitespace", None)
+    if preserve is None or not hasattr(cls, "_write_si") or getattr(cls, "_nianbao_text_only", False):
+        return  # another xlsxwriter: tests/test_summary.py's rich-string test says so
+
+    def _write_si(self: Any, string: str) -> None:
+        string = self._escape_control_characters(string)
+        self._xml_si_element(string, [("xml:space", "preserve")] if preserve(string) else [])
+
+    cls._write_si = _write_si
+    cls._nianbao_text_only = True
+
+
+_shared_strings_as_text()
 
 
 @dataclass
@@ -97,48 +123,59 @@ def _formats(wb: Workbook) -> dict[str, Any]:
     }
 
 
-def _input_format(formats: dict[str, Any], kind: str, mark: Mark | None) -> Any:
-    key = (kind, mark.severity if mark else None)
+def _input_format(formats: dict[str, Any], kind: str, severity: str | None, quoted: bool = False) -> Any:
+    """An input cell's format: white and unlocked, or a mark's highlight; `quoted` adds Excel's quote
+    prefix, which shows text that starts like a formula as text."""
+    key = (kind, severity, quoted)
     cache = formats["_cache"]
     if key not in cache:
         props = dict(formats["input"][kind])
-        if mark:
-            props["bg_color"] = SEVERITY_FILL.get(mark.severity, "#FFFFFF")
-            props["border_color"] = "#C00000" if mark.severity == "error" else "#808080"
-            props["border"] = 2 if mark.severity == "error" else 1
+        if severity:
+            props["bg_color"] = SEVERITY_FILL.get(severity, "#FFFFFF")
+            props["border_color"] = "#C00000" if severity == "error" else "#808080"
+            props["border"] = 2 if severity == "error" else 1
+        if quoted:
+            props["quote_prefix"] = True
         cache[key] = formats["_make"](props)
     return cache[key]
 
 
-def _marked_total_format(formats: dict[str, Any], key: str, mark: Mark) -> Any:
-    """A total cell's format (locked, bold) with a mark's highlight, for feedback workbooks."""
+def _total_format(formats: dict[str, Any], key: str, severity: str | None) -> Any:
+    """A total cell's format (locked, bold), with a mark's highlight in feedback workbooks."""
+    if not severity:
+        return formats[key]
     cache = formats["_cache"]
-    cache_key = ("total", key, mark.severity)
+    cache_key = ("total", key, severity)
     if cache_key not in cache:
         props = {
             "bold": True,
             "align": "right",
             "num_format": "#,##0.0000" if key == "total_amount" else "#,##0",
-            "bg_color": SEVERITY_FILL.get(mark.severity, "#E7E6E6"),
-            "border_color": "#C00000" if mark.severity == "error" else "#808080",
-            "border": 2 if mark.severity == "error" else 1,
+            "bg_color": SEVERITY_FILL.get(severity, "#E7E6E6"),
+            "border_color": "#C00000" if severity == "error" else "#808080",
+            "border": 2 if severity == "error" else 1,
             "locked": True,
         }
         cache[cache_key] = formats["_make"](props)
     return cache[cache_key]
 
 
-def _quote_format(formats: dict[str, Any], base_key: tuple[str, str | None], base: Any) -> Any:
-    """The same input format with Excel's quote prefix: shows text that starts like a formula as text."""
-    cache = formats["_cache"]
-    key = ("quoted", *base_key)
-    if key not in cache:
-        kind, severity = base_key
-        props = dict(formats["input"][kind], quote_prefix=True)
-        if severity:
-            props["bg_color"] = SEVERITY_FILL.get(severity, "#FFFFFF")
-        cache[key] = formats["_make"](props)
-    return cache[key]
+def style_variants(formats: dict[str, Any]) -> dict[tuple[str, str, str | None, bool], Any]:
+    """Every format a filled or marked form cell can take: ("input", kind, severity, quoted) and
+    ("total", key, severity, False) → format. A pre-rendered workbook registers them all."""
+    out = {}
+    for severity in (None, *SEVERITY_FILL):
+        for kind in formats["input"]:
+            for quoted in (False, True):
+                out["input", kind, severity, quoted] = _input_format(formats, kind, severity, quoted)
+        for key in ("total", "total_amount"):
+            out["total", key, severity, False] = _total_format(formats, key, severity)
+    return out
+
+
+def is_formula_like(value: object) -> bool:
+    """Text that an office suite would take for a formula: written with a quote prefix to stay text."""
+    return isinstance(value, str) and value.startswith(FORMULA_LEADERS)
 
 
 def sum_formula(places: list[Place]) -> str:
@@ -181,35 +218,37 @@ def _validation(spec: Spec, kind: str, ref: str) -> dict[str, Any] | None:
     return check
 
 
+COMMENT_OPTIONS = {"x_scale": 3, "y_scale": 2.2, "font_name": "宋体"}  # a mark's comment box
+
+
 def _write_input(
     ws: Worksheet, formats: dict[str, Any], place: Place, kind: str, value: Any, mark: Mark | None
 ) -> None:
-    fmt = _input_format(formats, kind, mark)
+    severity = mark.severity if mark else None
+    fmt = _input_format(formats, kind, severity)
     if place.last_row is not None and (place.last_row, place.last_col) != (place.row, place.col):
         ws.merge_range(place.row, place.col, place.last_row, place.last_col, "", fmt)
     if value is None or value == "":
         ws.write_blank(place.row, place.col, None, fmt)
     elif isinstance(value, str):
-        if value.startswith(FORMULA_LEADERS):
-            fmt = _quote_format(formats, (kind, mark.severity if mark else None), fmt)
-        ws.write_string(place.row, place.col, value, fmt)
+        ws.write_string(place.row, place.col, value, _input_format(formats, kind, severity, is_formula_like(value)))
     elif isinstance(value, (dt.date, dt.datetime)):
         ws.write_datetime(place.row, place.col, value, fmt)
     else:
         ws.write_number(place.row, place.col, float(value) if isinstance(value, Decimal) else value, fmt)
     if mark:
-        ws.write_comment(place.row, place.col, mark.comment, {"x_scale": 3, "y_scale": 2.2, "font_name": "宋体"})
+        ws.write_comment(place.row, place.col, mark.comment, COMMENT_OPTIONS)
 
 
-def _cached_total(lay: Layout, code: str, values: Mapping[str, Any]) -> float:
+def cached_total(lay: Layout, code: str, values: Mapping[str, Any]) -> float:
     """The value a total formula shows, so a reader that never recalculates sees the right number.
 
     Text in a part (a refused value written back into a feedback workbook) counts as 0, as SUM does.
     """
-    cell = lay.spec.cells[code]
+    cells = lay.spec.cells
     total = 0.0
-    for part in cell.parts:
-        v = _cached_total(lay, part, values) if lay.spec.cells[part].is_total else values.get(part)
+    for part in cells[code].parts:
+        v = cached_total(lay, part, values) if cells[part].is_total else values.get(part)
         total += float(v) if isinstance(v, (int, float, Decimal)) else 0.0
     return round(total, 4)
 
@@ -221,7 +260,7 @@ def write_workbook(
     *,
     marks: Mapping[str, Mark] | None = None,
     contact: str | None = None,
-    extra: Callable[[Workbook, Layout, dict[str, Any]], None] | None = None,
+    extra: Callable[[Workbook, Layout, dict[str, Any]], Any] | None = None,
     reproducible: bool = False,
     created: dt.datetime | None = None,
 ) -> Path:
@@ -230,41 +269,114 @@ def write_workbook(
     `fill` puts values into input cells; `marks` highlights cells (by code) and attaches comments;
     `extra` may add sheets (it runs after the form's sheets are written).
     """
-    fill = fill or Filling()
-    marks = marks or {}
-    lay = layout(spec)
     path = Path(path)
     with atomic_path(path) as tmp:
         # in_memory: parts are assembled in memory instead of one temporary file each (~2× faster for
         # a workbook this size). Only the zip entries' timestamps differ, so the committed blank
         # templates (reproducible) keep the file mode and stay the same bytes.
-        wb = xlsxwriter.Workbook(
+        render_workbook(
             str(tmp),
-            {
-                "strings_to_formulas": False,
-                "strings_to_numbers": False,
-                "strings_to_urls": False,
-                "in_memory": not reproducible,
-            },
+            spec,
+            fill,
+            marks=marks,
+            contact=contact,
+            extra=extra,
+            in_memory=not reproducible,
+            created=(created or FIXED_CREATED) if reproducible or created is not None else None,
         )
-        formats = _formats(wb)
-        props = {
-            "title": spec.title,
-            "subject": f"{fill.agency or ''} {fill.year or ''} 政府信息公开工作年度报告".strip(),
-            "author": "nianbao",
-            "comments": f"nianbao {__version__}; edition {spec.edition}; template {spec.template_version}",
-        }
-        if reproducible or created is not None:  # same content, same bytes (else the clock is stamped)
-            props["created"] = created or FIXED_CREATED
-        wb.set_properties(props)
-        wb.set_custom_property("nianbao_edition", spec.edition)
-        wb.set_custom_property("nianbao_template_version", spec.template_version)
-        sheets = {plan.name: wb.add_worksheet(plan.name) for plan in lay.sheets}
-        _write_sheets(wb, lay, sheets, formats, fill, marks, contact)
-        if extra:
-            extra(wb, lay, formats)
-        wb.close()
     return path
+
+
+def render_workbook(
+    target: str | BinaryIO,
+    spec: Spec,
+    fill: Filling | None = None,
+    *,
+    marks: Mapping[str, Mark] | None = None,
+    contact: str | None = None,
+    extra: Callable[[Workbook, Layout, dict[str, Any]], Any] | None = None,
+    in_memory: bool = True,
+    created: dt.datetime | None = None,
+) -> Workbook:
+    """Write the edition's workbook to a file name or a binary stream; returns the closed xlsxwriter
+    Workbook (its formats know their style ids). `created` None stamps the clock."""
+    fill = fill or Filling()
+    marks = marks or {}
+    lay = layout(spec)
+    wb = xlsxwriter.Workbook(
+        target,
+        {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False, "in_memory": in_memory},
+    )
+    formats = _formats(wb)
+    props = {
+        "title": spec.title,
+        "subject": doc_subject(fill),
+        "author": "nianbao",
+        "comments": f"nianbao {__version__}; edition {spec.edition}; template {spec.template_version}",
+    }
+    if created is not None:  # same content, same bytes
+        props["created"] = created
+    wb.set_properties(props)
+    wb.set_custom_property("nianbao_edition", spec.edition)
+    wb.set_custom_property("nianbao_template_version", spec.template_version)
+    sheets = {plan.name: wb.add_worksheet(plan.name) for plan in lay.sheets}
+    _write_sheets(wb, lay, sheets, formats, fill, marks, contact)
+    if extra:
+        extra(wb, lay, formats)
+    wb.close()
+    return wb
+
+
+def total_key(kind: str) -> str:
+    """The format of a total cell of this value kind (amounts keep four decimals)."""
+    return "total_amount" if kind == "amount" else "total"
+
+
+def input_cells(spec: Spec, fill: Filling) -> dict[str, tuple[str, Any]]:
+    """Every input cell's value kind and the value written into it, by code: table numbers, basic
+    information (agency and year default to the filling's), texts and 情况说明 rows."""
+    out: dict[str, tuple[str, Any]] = {
+        code: (cell.kind, fill.values.get(code)) for code, cell in spec.cells.items() if not cell.is_total
+    }
+    texts = dict(fill.texts)
+    if fill.agency and not texts.get("info.agency"):
+        texts["info.agency"] = fill.agency
+    for f in spec.info:
+        value: Any = texts.get(f.code)
+        if f.code == "info.year" and value in (None, "") and fill.year:
+            value = fill.year
+        if f.kind == "year" and isinstance(value, str) and value.isdigit():
+            value = int(value)
+        out[f.code] = (f.kind, value)
+    for t in spec.texts:
+        out[t.code] = ("longtext", texts.get(t.code))
+    for i in range(1, spec.notes.rows + 1):
+        for part in NOTE_FIELDS:
+            out[note_code(i, part)] = ("text", texts.get(note_code(i, part)))
+    return out
+
+
+def meta_values(spec: Spec, fill: Filling) -> dict[str, str]:
+    """The hidden _meta sheet's values, by key."""
+    return {
+        "product": "nianbao",
+        "edition": spec.edition,
+        "year": str(fill.year or ""),
+        "template_version": spec.template_version,
+        "generator_version": __version__,
+        "agency": fill.agency or "",
+        "kind": fill.kind,
+        "units": str(fill.units or ""),
+    }
+
+
+def page_header(agency: str | None) -> str:
+    """The printed page header: the agency on the left, the sheet name on the right."""
+    return f"&L{(agency or '').replace('&', '&&')}&R&A"
+
+
+def doc_subject(fill: Filling) -> str:
+    return f"{fill.agency or ''} {fill.year or ''} 政府信息公开工作年度报告".strip()
 
 
 def _write_sheets(
@@ -277,6 +389,7 @@ def _write_sheets(
     contact: str | None,
 ) -> None:
     spec = lay.spec
+    inputs = input_cells(spec, fill)
     # Sheet setup: widths, heights, print, freeze.
     for plan in lay.sheets:
         ws = sheets[plan.name]
@@ -299,42 +412,28 @@ def _write_sheets(
         place = lay.places[code]
         ws = sheets[place.sheet]
         if cell.is_total:
-            key = "total_amount" if cell.kind == "amount" else "total"
             mark = marks.get(code)
-            fmt = _marked_total_format(formats, key, mark) if mark else formats[key]
-            ws.write_formula(
-                place.row, place.col, _total_formula(lay, code), fmt, _cached_total(lay, code, fill.values)
-            )
+            fmt = _total_format(formats, total_key(cell.kind), mark.severity if mark else None)
+            ws.write_formula(place.row, place.col, _total_formula(lay, code), fmt, cached_total(lay, code, fill.values))
             if mark:
-                ws.write_comment(
-                    place.row, place.col, mark.comment, {"x_scale": 3, "y_scale": 2.2, "font_name": "宋体"}
-                )
+                ws.write_comment(place.row, place.col, mark.comment, COMMENT_OPTIONS)
             continue
-        _write_input(ws, formats, place, cell.kind, fill.values.get(code), marks.get(code))
+        _write_input(ws, formats, place, *inputs[code], marks.get(code))
         validation = _validation(spec, cell.kind, place.a1)
         if validation:
             ws.data_validation(place.row, place.col, place.row, place.col, validation)
         wb.define_name(defined_name(code), "=" + place.ref)
     # Basic information, texts, explanations.
-    texts = dict(fill.texts)
-    if fill.agency and not texts.get("info.agency"):
-        texts["info.agency"] = fill.agency
-    info_kinds = {f.code: f.kind for f in spec.info}
     for f in spec.info:
-        value: Any = texts.get(f.code)
-        if f.code == "info.year" and value in (None, "") and fill.year:
-            value = fill.year
-        if f.kind == "year" and isinstance(value, str) and value.isdigit():
-            value = int(value)
         place = lay.places[f.code]
-        _write_input(sheets[place.sheet], formats, place, info_kinds[f.code], value, marks.get(f.code))
+        _write_input(sheets[place.sheet], formats, place, *inputs[f.code], marks.get(f.code))
         validation = _validation(spec, f.kind, place.a1)
         if validation:
             sheets[place.sheet].data_validation(place.row, place.col, place.row, place.col, validation)
         wb.define_name(defined_name(f.code), "=" + place.ref)
     for t in spec.texts:
         place = lay.places[t.code]
-        _write_input(sheets[place.sheet], formats, place, "longtext", texts.get(t.code), marks.get(t.code))
+        _write_input(sheets[place.sheet], formats, place, *inputs[t.code], marks.get(t.code))
         sheets[place.sheet].data_validation(
             place.row,
             place.col,
@@ -347,22 +446,12 @@ def _write_sheets(
         for part in NOTE_FIELDS:
             code = note_code(i, part)
             place = lay.places[code]
-            _write_input(sheets[place.sheet], formats, place, "text", texts.get(code), marks.get(code))
+            _write_input(sheets[place.sheet], formats, place, *inputs[code], marks.get(code))
             wb.define_name(defined_name(code), "=" + place.ref)
     # Live checks.
     _write_checks(lay, sheets, formats)
     # Metadata.
-    meta = {
-        "product": "nianbao",
-        "edition": spec.edition,
-        "year": str(fill.year or ""),
-        "template_version": spec.template_version,
-        "generator_version": __version__,
-        "agency": fill.agency or "",
-        "kind": fill.kind,
-        "units": str(fill.units or ""),
-    }
-    for key, value in meta.items():
+    for key, value in meta_values(spec, fill).items():
         place = lay.places[meta_code(key)]
         sheets[place.sheet].write_string(place.row, place.col, value)
     sheets[spec.sheet_names[META]].very_hidden()
@@ -379,7 +468,7 @@ def _page_setup(ws: Worksheet, plan: SheetPlan, header: str | None) -> None:
     ws.center_horizontally()
     ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
     ws.set_footer("&C第 &P 页，共 &N 页")
-    ws.set_header(f"&L{(header or '').replace('&', '&&')}&R&A")
+    ws.set_header(page_header(header))
     if plan.repeat_rows:
         ws.repeat_rows(*plan.repeat_rows)
     if plan.freeze:
@@ -480,9 +569,12 @@ def write_table_sheets(
         place = lay.places[code]
         ws = sheets[place.sheet]
         if cell.is_total:
-            key = "total_amount" if cell.kind == "amount" else "total"
             ws.write_formula(
-                place.row, place.col, _total_formula(lay, code), formats[key], _cached_total(lay, code, values)
+                place.row,
+                place.col,
+                _total_formula(lay, code),
+                formats[total_key(cell.kind)],
+                cached_total(lay, code, values),
             )
         else:
             _write_input(ws, formats, place, cell.kind, values.get(code) or 0, None)

@@ -202,6 +202,20 @@ def test_formula_like_unit_names__stay_text(city: City) -> None:
     assert phone.data_type == "s"
 
 
+def test_markup_like_names_and_texts__stay_text_and_shift_nothing(tmp_path: Path) -> None:
+    # xlsxwriter writes a shared string shaped "<r>…</r>" as raw rich-text XML unless told otherwise
+    markup = "<r><t>a</t></r></si><si><r><t>b</t></r>"
+    data = synthetic(12)
+    counted = [u for u in data.units if u.submission is not None and u.status != REJECTED]
+    counted[0].name = markup
+    counted[1].submission.texts["text.s5"] = markup
+    path = write_summary(tmp_path / "汇总.xlsx", data)
+    names = [r[1] for r in _rows(path, "报送情况", first=4)]
+    assert {u.name for u in data.units} == set(names)  # every other name where it belongs
+    texts = {r[1]: r[4] for r in _rows(path, "各单位文字部分", first=4)}
+    assert texts[counted[1].name] == markup and texts[counted[2].name] == counted[2].submission.texts["text.s5"]
+
+
 # ---- the other sheets ---------------------------------------------------------------------------
 
 
