@@ -7,6 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+from loguru import logger
 from xlsxwriter.workbook import Workbook
 
 from .check import CheckResult
@@ -266,8 +267,10 @@ def write_feedback(path: Path, result: CheckResult, *, engine: Literal["fast", "
     spec = result.submission.spec
     fill, cell_marks, sheet = filling(result), marks(result), results_sheet(result, layout(spec))
     if engine == "fast":
+        skeleton = _skeleton(spec)
         try:
-            return _skeleton(spec).write(path, fill, cell_marks, sheet)
+            if skeleton is not None:
+                return skeleton.write(path, fill, cell_marks, sheet)
         except Unsupported:
             pass
     elif engine != "xlsxwriter":
@@ -276,7 +279,13 @@ def write_feedback(path: Path, result: CheckResult, *, engine: Literal["fast", "
 
 
 @cache
-def _skeleton(spec: Spec) -> Skeleton:
-    """The feedback workbook of an edition rendered once per process, with an empty 校验结果 sheet in front."""
+def _skeleton(spec: Spec) -> Skeleton | None:
+    """The feedback workbook of an edition rendered once per process, with an empty 校验结果 sheet in front;
+    None when it cannot be built (e.g. an edition whose form the patcher does not know): the
+    xlsxwriter path then writes every feedback workbook, slower but the same."""
     empty = CheckResult(file="", submission=None, report=Report([]), spec=spec)
-    return Skeleton.build(spec, _front_sheet(results_sheet(empty, layout(spec))))
+    try:
+        return Skeleton.build(spec, _front_sheet(results_sheet(empty, layout(spec))))
+    except (Unsupported, ValueError, KeyError) as exc:
+        logger.warning("反馈工作簿的快速生成不可用（{}），改用逐个生成，结果相同。", exc)
+        return None

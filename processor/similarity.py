@@ -17,8 +17,11 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from concurrent.futures import Executor, Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from loguru import logger
 
 from .findings import Finding, finding
 from .layout import layout
@@ -165,7 +168,6 @@ def find_matches(
     *,
     threshold: float = 0.8,
     min_chars: int = 50,
-    pool: Executor | None = None,
 ) -> list[Alike]:
     """Every (unit, text code) alike the same text of other units, or the unit's own text of last year.
 
@@ -173,36 +175,43 @@ def find_matches(
     Texts shorter than `min_chars` (without whitespace) are not compared: a short「无」or a
     one-line fee statement may legitimately be the same everywhere. Work and output stay linear in
     the number of texts even when thousands are identical (each names a few, counts the rest).
-    With `pool`, the text codes are compared in parallel (same results).
     """
-    return _combine(texts, _start_codes(texts, previous, threshold, min_chars, pool))
+    return _combine(texts, [_match_code(*job) for job in _jobs(texts, previous, threshold, min_chars)])
 
 
-def _start_codes(
+Job = tuple[str, list[tuple[str, str]], dict[str, str], float, int]  # the arguments of _match_code
+CodeResult = tuple[list["Alike"], list["Alike"]]  # what _match_code returns
+
+
+def _codes(texts: Mapping[str, Mapping[str, str]]) -> list[str]:
+    return list(dict.fromkeys(code for by_code in texts.values() for code in by_code))
+
+
+def _jobs(
     texts: Mapping[str, Mapping[str, str]],
     previous: Mapping[str, Mapping[str, str]] | None,
     threshold: float,
     min_chars: int,
-    pool: Executor | None,
-) -> list[Any]:
-    """One comparison per text code: futures when a pool is given, else the results themselves."""
-    codes = list(dict.fromkeys(code for by_code in texts.values() for code in by_code))
-    out = []
-    for code in codes:
-        own = [(unit, by_code[code]) for unit, by_code in texts.items() if code in by_code]
-        last = {unit: old[code] for unit, old in (previous or {}).items() if old.get(code)}
-        args = (code, own, last, threshold, min_chars)
-        out.append(pool.submit(_match_code, *args) if pool is not None else _match_code(*args))
-    return out
+) -> list[Job]:
+    """One comparison per text code, as plain data (it may run in a worker process)."""
+    return [
+        (
+            code,
+            [(unit, by_code[code]) for unit, by_code in texts.items() if code in by_code],
+            {unit: old[code] for unit, old in (previous or {}).items() if old.get(code)},
+            threshold,
+            min_chars,
+        )
+        for code in _codes(texts)
+    ]
 
 
-def _combine(texts: Mapping[str, Mapping[str, str]], per_code: list[Any]) -> list[Alike]:
-    """The per-code results (or their futures) in one list: by unit in the order of `texts`, then code."""
-    codes = list(dict.fromkeys(code for by_code in texts.values() for code in by_code))
+def _combine(texts: Mapping[str, Mapping[str, str]], per_code: list[CodeResult]) -> list[Alike]:
+    """The per-code results in one list: by unit in the order of `texts`, then by code."""
+    codes = _codes(texts)
     found: list[Alike] = []
     own: dict[tuple[str, str], Alike] = {}
-    for item in per_code:
-        alikes, owns = item.result() if isinstance(item, Future) else item
+    for alikes, owns in per_code:
         found.extend(alikes)
         own.update(((a.unit, a.code), a) for a in owns)
     order = {unit: k for k, unit in enumerate(texts)}
@@ -272,27 +281,48 @@ PARALLEL_MIN = 3000  # texts (all codes) from which the codes are compared in pa
 
 
 class Pending:
-    """The 内容雷同 comparison under way (in worker processes, or already done): result() gives its findings.
+    """The 内容雷同 comparison under way (in worker processes, or still to do): result() gives its findings.
 
-    Lets the summary lay out the sheets that do not need it meanwhile. close() stops the workers.
+    Lets the summary lay out the sheets that do not need it meanwhile. A worker that dies (or a
+    pool that cannot start) costs only time: its text code is compared again in this process.
     """
 
-    def __init__(self, spec: Spec, texts: dict[str, dict[str, str]], per_code: list[Any], pool: Executor | None):
-        self.spec, self.texts, self.per_code, self.pool = spec, texts, per_code, pool
+    def __init__(self, spec: Spec, texts: dict[str, dict[str, str]], jobs: list[Job], pool: Executor | None):
+        self.spec, self.texts, self.jobs, self.pool = spec, texts, jobs, pool
+        self.futures: list[Future[CodeResult]] | None = None
+        if pool is not None:
+            try:
+                self.futures = [pool.submit(_match_code, *job) for job in jobs]
+            except (BrokenProcessPool, OSError, RuntimeError) as exc:
+                self._lost(exc)
         self._findings: list[Finding] | None = None
 
     def result(self) -> list[Finding]:
         if self._findings is None:
             try:
-                self._findings = _findings(self.spec, _combine(self.texts, self.per_code))
+                per_code = [self._code_result(k) for k in range(len(self.jobs))]
             finally:
                 self.close()
+            self._findings = _findings(self.spec, _combine(self.texts, per_code))
         return self._findings
+
+    def _code_result(self, k: int) -> CodeResult:
+        if self.futures is not None:
+            try:
+                return self.futures[k].result()
+            except (BrokenProcessPool, OSError) as exc:
+                self._lost(exc)
+        return _match_code(*self.jobs[k])
+
+    def _lost(self, exc: BaseException) -> None:
+        logger.warning("内容雷同比对的并行进程出错（{}），改在本进程内比对，结果相同，只是较慢。", exc)
+        self.futures = None
+        self.close()
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+            pool, self.pool = self.pool, None
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> Pending:
         return self
@@ -301,14 +331,18 @@ class Pending:
         self.close()
 
 
+def _params(spec: Spec) -> tuple[float, int]:
+    """(threshold, min_chars) of the edition's text-similar rule."""
+    params = spec.rule("text-similar").params
+    return float(params.get("threshold", 0.8)), int(params.get("min_chars", 50))
+
+
 def start_similar(
     spec: Spec, units: list[UnitResult], previous: Mapping[str, Submission] | None = None, *, workers: int = 1
 ) -> Pending:
     """Start the 内容雷同 comparison of similar_texts; with workers > 1 and many texts, the text codes
     run in parallel worker processes (spawned: they do not carry this process's memory)."""
-    rule = spec.rule("text-similar")
-    threshold = float(rule.params.get("threshold", 0.8))
-    min_chars = int(rule.params.get("min_chars", 50))
+    threshold, min_chars = _params(spec)
     codes = [t.code for t in spec.texts]
     texts = {u.name: {c: u.submission.texts.get(c, "") for c in codes} for u in units if u.submission is not None}
     last = {name: {c: sub.texts.get(c, "") for c in codes} for name, sub in (previous or {}).items()}
@@ -318,12 +352,7 @@ def start_similar(
         from concurrent.futures import ProcessPoolExecutor
 
         pool = ProcessPoolExecutor(min(workers, len(codes)), mp_context=multiprocessing.get_context("spawn"))
-    try:
-        return Pending(spec, texts, _start_codes(texts, last, threshold, min_chars, pool), pool)
-    except BaseException:
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-        raise
+    return Pending(spec, texts, _jobs(texts, last, threshold, min_chars), pool)
 
 
 def similar_texts(
@@ -335,8 +364,8 @@ def similar_texts(
 
 
 def _findings(spec: Spec, alikes: list[Alike]) -> list[Finding]:
-    rule = spec.rule("text-similar")
-    threshold = float(rule.params.get("threshold", 0.8))
+    """One text-similar warning per Alike, naming the closest few and counting the rest."""
+    threshold, _ = _params(spec)
     lay = layout(spec)
     out: list[Finding] = []
     for alike in alikes:

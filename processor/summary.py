@@ -177,9 +177,8 @@ class _Run:
         self.xml = xml
 
 
-_FAST = _utf16_len is not None and all(
-    hasattr(Worksheet, name) for name in ("_write_cell", "_check_dimensions", "_convert_date_time")
-)
+_FAST = all(hasattr(Worksheet, name) for name in ("_write_cell", "_check_dimensions"))  # write_numbers
+_FAST_CELLS = _FAST and _utf16_len is not None and hasattr(Worksheet, "_convert_date_time")  # write_cells
 
 
 class RowsSheet(Worksheet):
@@ -216,8 +215,11 @@ class RowsSheet(Worksheet):
 
     def write_cells(self, row: int, cells: Sequence[tuple[Any, Format | None]]) -> None:
         """A whole row from column A in one call: each (value, format) as write() would write it
-        (numbers, strings as shared strings, datetimes; None or "" a blank, nothing without a format)."""
-        if not (_FAST and isinstance(getattr(self, "table", None), dict) and hasattr(self, "str_table")):
+        (numbers, strings as shared strings, datetimes; None or "" a blank, nothing without a format).
+        A value always comes with its format (a row's or column's format is not looked up)."""
+        if any(fmt is None and value not in (None, "") for value, fmt in cells):
+            raise ValueError("write_cells: every value needs its format")
+        if not (_FAST_CELLS and isinstance(getattr(self, "table", None), dict) and hasattr(self, "str_table")):
             for col, (value, fmt) in enumerate(cells):
                 if value is None or value == "":
                     self.write_blank(row, col, None, fmt)

@@ -371,8 +371,11 @@ def meta_values(spec: Spec, fill: Filling) -> dict[str, str]:
 
 
 def page_header(agency: str | None) -> str:
-    """The printed page header: the agency on the left, the sheet name on the right."""
-    return f"&L{(agency or '').replace('&', '&&')}&R&A"
+    """The printed page header: the agency on the left, the sheet name on the right.
+
+    An & of the name is printed as the full-width ＆: a header's & starts a code (&& would print
+    one, but xlsxwriter takes the &G of "A&&G" for an image placeholder and drops the header)."""
+    return f"&L{(agency or '').replace('&', '＆')}&R&A"
 
 
 def doc_subject(fill: Filling) -> str:

@@ -341,3 +341,32 @@ def test_similar_texts__in_worker_processes__same_findings_as_in_one_process(mon
         assert pending.pool is not None  # many texts: the codes in worker processes
         assert pending.result() == alone
     assert alone
+
+
+def test_similar_texts__a_worker_that_dies__its_code_is_compared_here_with_the_same_findings() -> None:
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    class DeadPool:  # every worker "died": each future fails as a killed process's would
+        shut = False
+
+        def submit(self, fn, *args):
+            future: Future = Future()
+            future.set_exception(BrokenProcessPool("a worker was killed"))
+            return future
+
+        def shutdown(self, **_):
+            self.shut = True
+
+    data = county_city()
+    rng = random.Random(16)
+    copied = prose(rng, 15)
+    units = [u for u in data.units if u.submission]
+    for u in units:
+        u.submission.texts = {"text.s1": prose(rng, 30), "text.s5": copied, "text.s6": "无"}
+    alone = similar_texts(data.spec, units)
+    threshold, min_chars = similarity._params(data.spec)
+    texts = {u.name: {t.code: u.submission.texts.get(t.code, "") for t in data.spec.texts} for u in units}
+    pool = DeadPool()
+    pending = similarity.Pending(data.spec, texts, similarity._jobs(texts, None, threshold, min_chars), pool)
+    assert pending.result() == alone and alone and pool.shut

@@ -12,10 +12,12 @@ from typing import Any
 import openpyxl
 import pytest
 
+from processor import feedback
 from processor.check import CheckResult, check_workbook
 from processor.feedback import SHEET, write_feedback
 from processor.findings import Report, finding
 from processor.package import Part, new_entry, zip_bytes
+from processor.template import write_workbook
 from tests.submissions import submission, zeros
 from tests.test_feedback import BROKEN_E1, result_of
 from tests.workbooks import SOFFICE, fill_template, roundtrip
@@ -107,9 +109,16 @@ def findings_of(path: Path) -> list[tuple]:
 
 
 def both(tmp: Path, result: CheckResult) -> tuple[Path, Path]:
-    fast = write_feedback(tmp / "fast.xlsx", result)
+    """The fast workbook (which must not have fallen back to the reference path) and the reference."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(feedback, "write_workbook", _no_fallback)
+        fast = write_feedback(tmp / "fast.xlsx", result)
     reference = write_feedback(tmp / "reference.xlsx", result, engine="xlsxwriter")
     return fast, reference
+
+
+def _no_fallback(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("the fast path fell back to the xlsxwriter path")
 
 
 def drawings(path: Path) -> dict[str, bytes]:
@@ -251,15 +260,21 @@ def test_fast__opened_and_saved_by_libreoffice__same_findings(tmp_path, real_fil
 def test_fast__header_too_long_for_excel__falls_back_to_the_reference(tmp_path):
     sub = submission(agency="某" * 300)
     result = CheckResult("长.xlsx", sub, Report([]), sub.spec)
-    assert_same(*both(tmp_path, result))
+    fell_back = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(feedback, "write_workbook", lambda *a, **k: fell_back.append(1) or write_workbook(*a, **k))
+        fast = write_feedback(tmp_path / "fast.xlsx", result)
+    assert fell_back  # the reference path wrote it
+    assert_same(fast, write_feedback(tmp_path / "reference.xlsx", result, engine="xlsxwriter"))
 
 
-def test_fast__text_shaped_like_rich_text_markup_stays_text(tmp_path):
+@pytest.mark.parametrize("engine", ["fast", "xlsxwriter"])
+def test_text_shaped_like_rich_text_markup__stays_text(tmp_path, engine):
     """xlsxwriter writes a string that starts with <r> and ends with </r> into sharedStrings unescaped
-    (it takes it for a rich string): the pre-rendered workbook escapes it like any text."""
+    (it takes it for a rich string) unless template tells it not to; the fast path escapes it too."""
     typed = "<r><t>a</t></r></si><si><r><t>b</t></r>"
     sub = submission(texts={"text.s5": typed, "text.s6": "后面的文字"})
-    fast = write_feedback(tmp_path / "f.xlsx", result_of(sub))
+    fast = write_feedback(tmp_path / "f.xlsx", result_of(sub), engine=engine)
     ws = openpyxl.load_workbook(fast)["文字部分"]
     assert (ws["A9"].value, ws["A13"].value) == (typed, "后面的文字")
     assert check_workbook(fast).submission.texts["text.s5"] == typed
@@ -282,3 +297,10 @@ def test_part__fixed_runs_and_filled_slots_make_one_deflate_stream(tmp_path):
     with zipfile.ZipFile(path) as z:
         assert z.read("p.xml").decode() == text.replace("<slot/>", "<new>é</new>")
         assert z.read("q.xml") == b"<q/>"
+
+
+def test_fast__an_agency_with_an_ampersand__printed_in_the_page_header(tmp_path):
+    sub = submission(values=BROKEN_E1, agency="AT&G公司")
+    fast, reference = both(tmp_path, result_of(sub))
+    for path in (fast, reference):
+        assert openpyxl.load_workbook(path)["二、主动公开"].oddHeader.left.text == "AT＆G公司"

@@ -6,6 +6,7 @@ import datetime as dt
 import zipfile
 from decimal import Decimal
 
+import pytest
 import xlsxwriter
 
 from processor import summary
@@ -34,7 +35,7 @@ def test_fast_rows_write_the_same_xml_as_xlsxwriter(tmp_path, monkeypatch):
 
 
 def _cells_xml(path, fast: bool, monkeypatch) -> tuple[bytes, bytes]:
-    monkeypatch.setattr(summary, "_FAST", fast)
+    monkeypatch.setattr(summary, "_FAST_CELLS", fast)
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
     ws = wb.add_worksheet("报送情况", worksheet_class=summary.RowsSheet)
     text, when = wb.add_format({"border": 1}), wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
@@ -44,7 +45,7 @@ def _cells_xml(path, fast: bool, monkeypatch) -> tuple[bytes, bytes]:
         1,
         [(1, text), ("甲局", text), ("", text), (None, None), ("=1+2", text), (dt.datetime(2026, 1, 15, 9, 30), when)],
     )
-    ws.write_cells(2, [(2, text), (Decimal("0.5"), text), (long, None), (None, text), ("乙局", text)])
+    ws.write_cells(2, [(2, text), (Decimal("0.5"), text), (long, text), (None, text), ("乙局", text)])
     ws.write_cells(3, [(None, None), ("丙局", text)])
     wb.close()
     with zipfile.ZipFile(path) as z:
@@ -56,3 +57,12 @@ def test_fast_cells_write_the_same_xml_as_xlsxwriter(tmp_path, monkeypatch):
     slow = _cells_xml(tmp_path / "slow.xlsx", False, monkeypatch)
     assert fast == slow
     assert "甲局".encode() in fast[1] and b"=1+2" in fast[1] and b'r="F2"' in fast[0]
+
+
+def test_fast_cells__a_value_without_its_format__is_refused(tmp_path):
+    wb = xlsxwriter.Workbook(str(tmp_path / "x.xlsx"))
+    ws = wb.add_worksheet("报送情况", worksheet_class=summary.RowsSheet)
+    with pytest.raises(ValueError):
+        ws.write_cells(0, [("甲局", None)])
+    ws.write_cells(0, [(None, None), ("", None)])  # blanks without a format: nothing written
+    wb.close()
