@@ -91,6 +91,7 @@ def xml_text(text: str) -> str:
 
 
 def xml_attr(text: str) -> str:
+    """Text escaped for an XML attribute value in double quotes."""
     return (
         text.replace("&", "&amp;")
         .replace('"', "&quot;")
@@ -186,6 +187,8 @@ def _package_slots(texts: Mapping[str, str]) -> dict[str, dict[Any, tuple[int, i
 
 @dataclass
 class Skeleton:
+    """An edition's feedback workbook rendered once, its parts split at the slots a file fills."""
+
     lay: Layout
     parts: dict[str, Part]  # in zip order
     sheet_parts: dict[str, str]  # sheet name → part name, in workbook order (the front sheet first)

@@ -379,6 +379,7 @@ def page_header(agency: str | None) -> str:
 
 
 def doc_subject(fill: Filling) -> str:
+    """The document subject (file properties): agency, year and the report's name."""
     return f"{fill.agency or ''} {fill.year or ''} 政府信息公开工作年度报告".strip()
 
 
