@@ -9,6 +9,8 @@ for everything (reading, checking, ledger, routing, summary). Stages, each over 
     calamine-7      python-calamine: the 7 sheets a full reader needs (基本信息 … 情况说明, _meta)
     openpyxl-ro     openpyxl read_only=True, data_only=True, iterate the 7 sheets
     openpyxl        openpyxl full load (data_only=True): the naive baseline's cost per file
+    sniff           processor.fileformat.sniff: the zip directory, every entry inflated and checked
+    open            sniff, then processor.book.open_book and every sheet's values (calamine)
     reader          processor.reader.read_workbook (when it exists)
     check           processor.check.check_workbook: read + all rules (when it exists)
 
@@ -85,6 +87,24 @@ def _openpyxl_full(path: Path) -> None:
     wb.close()
 
 
+def _sniff(path: Path) -> Any:
+    from processor.fileformat import Limits, sniff
+
+    return sniff(path.read_bytes(), path.name, Limits())
+
+
+def _open(path: Path) -> None:
+    from processor.book import open_book
+    from processor.fileformat import Limits, sniff
+
+    data = path.read_bytes()
+    sniffed = sniff(data, path.name, Limits())
+    book = open_book(data, sniffed.kind, Limits(), sniffed.parts)
+    for name in book.sheet_names:
+        if name in READ_SHEETS:
+            book.grid(name)
+
+
 def stages() -> dict[str, Callable[[Path], Any] | None]:
     out: dict[str, Callable[[Path], Any] | None] = {
         "hash": _hash,
@@ -93,6 +113,8 @@ def stages() -> dict[str, Callable[[Path], Any] | None]:
         "calamine-7": _calamine(READ_SHEETS),
         "openpyxl-ro": _openpyxl_ro,
         "openpyxl": _openpyxl_full,
+        "sniff": _sniff,
+        "open": _open,
         "reader": None,
         "check": None,
     }

@@ -11,12 +11,14 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from python_calamine import CalamineWorkbook, PasswordError
 
 from . import ods, xls, xlsx
-from .fileformat import DAMAGED, Limits, ZipRefused, budget, inflate
+from .fileformat import DAMAGED, Inflated, Limits, ZipRefused, budget, inflate
+from .stored import stored_zip
 from .xlsx import PackageError, Ref, XmlCell
 
 Grid = list[list[Any]]
@@ -74,16 +76,14 @@ class Book:
 
     def value(self, sheet: str, row: int, col: int) -> Any:
         """The value shown in a cell ("" when empty, outside the used area, or the sheet is absent)."""
-        grid = self.grid(sheet)
-        if 0 <= row < len(grid):
-            line = grid[row]
-            if 0 <= col < len(line):
-                v = line[col]
-                return "" if v is None else v
-        return ""
+        return at(self.grid(sheet), row, col)
 
     def xml_cell(self, sheet: str, row: int, col: int) -> XmlCell | None:
         """The formula or error a cell holds, when the format lets us know; raises BookError."""
+        return self.xml_cells(sheet).get((row, col))
+
+    def xml_cells(self, sheet: str) -> Mapping[tuple[int, int], XmlCell]:
+        """Every formula or error cell of a sheet by 0-based (row, col); raises BookError."""
         if sheet not in self._cells:
             try:
                 self._cells[sheet] = self._load_cells(sheet) if sheet in self.sheet_names else {}
@@ -91,18 +91,29 @@ class Book:
                 raise BookError("file-unreadable", str(exc)) from exc
             except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
                 raise BookError("file-unreadable", DAMAGED) from exc
-        return self._cells[sheet].get((row, col))
+        return self._cells[sheet]
+
+
+def at(grid: Grid, row: int, col: int) -> Any:
+    """Book.value on a grid already fetched: the value shown, "" when empty or outside it."""
+    if 0 <= row < len(grid):
+        line = grid[row]
+        if 0 <= col < len(line):
+            v = line[col]
+            return "" if v is None else v
+    return ""
 
 
 def _no_cells(_sheet: str) -> dict[tuple[int, int], XmlCell]:
     return {}
 
 
-def open_book(data: bytes, kind: str, limits: Limits, parts: Mapping[str, bytes] | None = None) -> Book:
+def open_book(data: bytes, kind: str, limits: Limits, parts: Inflated | None = None) -> Book:
     """Open a workbook's bytes with calamine (openpyxl as the fallback for .xlsx); raises BookError.
 
-    `parts` are the zip's XML parts as fileformat.sniff inflated and checked them; without them a
-    zip is checked here, so no parser ever sees a zip whose entries inflate beyond what they declare.
+    `parts` is the zip as fileformat.sniff inflated and checked it; without it a zip is checked
+    here, so no parser ever sees a zip whose entries inflate beyond what they declare. A plain .xlsx
+    reaches calamine as those checked parts, stored (stored.py), so they are not inflated twice.
     Reads nothing but the bytes given; the submitted file is never touched.
     """
     cap = limits.max_uncompressed_bytes
@@ -110,7 +121,8 @@ def open_book(data: bytes, kind: str, limits: Limits, parts: Mapping[str, bytes]
     load_cells: Callable[[str], dict[tuple[int, int], XmlCell]] = _no_cells
     sprawls: Callable[[str], bool] = lambda _sheet: False  # noqa: E731
     formulas_known = kind in ("xlsx", "ods")
-    zf = xlsx.Parts(parts if parts is not None else _checked_parts(data, limits), data) if kind in ZIP_KINDS else None
+    inflated = (parts if parts is not None else _checked_parts(data, limits)) if kind in ZIP_KINDS else None
+    zf = xlsx.Parts(inflated, data) if inflated is not None else None
     try:
         if kind == "xlsx" and zf is not None:
             package = xlsx.open_package(zf, cap)
@@ -128,29 +140,32 @@ def open_book(data: bytes, kind: str, limits: Limits, parts: Mapping[str, bytes]
     if kind == "xls":  # calamine parses every sheet of an .xls when it opens it
         _refuse_far(_xls_reach(data))
     try:
+        source = data
+        if kind == "xlsx" and inflated is not None and inflated.plain:
+            source = stored_zip(inflated.plain, inflated.parts)
         with quiet_panics():
-            wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            wb = CalamineWorkbook.from_filelike(io.BytesIO(source))
         sheet_names = list(wb.sheet_names)
 
         def load_grid(sheet: str) -> Grid:
             if sprawls(sheet):  # a stray entry far away: calamine would build the whole range in memory
                 return _openpyxl_grid(data, sheet)
-            try:
-                with quiet_panics():
-                    ws = wb.get_sheet_by_name(sheet)
-            except BaseException as exc:  # one odd cell (a logical value of 2) makes calamine refuse the sheet
-                if kind == "xlsx" and not is_fatal(exc):
-                    return _openpyxl_grid(data, sheet)  # which reads it, and the cell is judged by itself
-                raise
-            if ws.end is not None and ws.end[1] >= MAX_COLS:  # calamine cannot cap columns
-                if kind == "xlsx":
-                    return _openpyxl_grid(data, sheet)
-                raise BookError(
-                    "file-unreadable",
-                    f"工作表“{sheet}”的内容延伸到第 {ws.end[1] + 1} 列，远超模板范围；请删除表格以外多余的内容后重新保存",
-                )
             with quiet_panics():
-                return ws.to_python(skip_empty_area=False, nrows=MAX_ROWS)
+                try:
+                    ws = wb.get_sheet_by_name(sheet)
+                except BaseException as exc:  # one odd cell (a logical value of 2) makes calamine refuse the sheet
+                    if kind != "xlsx" or is_fatal(exc):
+                        raise
+                    ws = None  # openpyxl reads it, and the cell is judged by itself
+                last_col = ws.end[1] if ws is not None and ws.end is not None else -1
+                if ws is not None and last_col < MAX_COLS:  # calamine cannot cap columns
+                    return ws.to_python(skip_empty_area=False, nrows=MAX_ROWS)
+            if ws is None or kind == "xlsx":
+                return _openpyxl_grid(data, sheet)
+            raise BookError(
+                "file-unreadable",
+                f"工作表“{sheet}”的内容延伸到第 {last_col + 1} 列，远超模板范围；请删除表格以外多余的内容后重新保存",
+            )
 
         return Book(kind, sheet_names, names, formulas_known, "calamine", load_grid, load_cells)
     except PasswordError as exc:
@@ -181,12 +196,17 @@ def quiet_panics() -> Iterator[None]:
         yield
         return
     try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
+        os.dup2(_devnull(), 2)
         yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+@cache
+def _devnull() -> int:
+    """A descriptor of the null device, opened once per process (and kept, like stdin/stdout)."""
+    return os.open(os.devnull, os.O_WRONLY)
 
 
 def _refuse_far(reach: Iterable[tuple[str, tuple[int, int]]]) -> None:
@@ -212,7 +232,7 @@ def _xls_reach(data: bytes) -> list[tuple[str, tuple[int, int]]]:
     return [(e.name or f"第 {i + 1} 张", (e.rows, e.cols)) for i, e in enumerate(found)]
 
 
-def _checked_parts(data: bytes, limits: Limits) -> Mapping[str, bytes]:
+def _checked_parts(data: bytes, limits: Limits) -> Inflated:
     """The XML parts of a zip, refused (BookError) when its directory is over budget or lies."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:

@@ -39,7 +39,7 @@ class CheckResult:
         return self.submission.agency if self.submission else None
 
     def to_dict(self) -> dict[str, Any]:
-        """The --json object of one file (documented in docs/readme/validation.md)."""
+        """The --json object of one file (documented in the README, “JSON 输出格式”)."""
         sub, report = self.submission, self.report
         return {
             "file": self.file,

@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields
 from pathlib import PurePath
 from typing import Any
 
+from .stored import plain_entries
+
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP = (b"PK\x03\x04", b"PK\x05\x06")
 WORKBOOK_KINDS = ("xlsx", "xls", "xlsb", "ods")  # what the reader can open
@@ -46,7 +48,7 @@ class Sniffed:
     found: str | None = None
     reason: str | None = None
     expected: str | None = None
-    parts: Mapping[str, bytes] | None = None  # a zip's XML parts, inflated once and checked (see inflate)
+    parts: Inflated | None = None  # a zip's entries, inflated once and checked (see inflate)
 
 
 def size_text(n: int) -> str:
@@ -209,7 +211,17 @@ def _inflated(kind: str, data: bytes, infos: list[zipfile.ZipInfo], limits: Limi
         return exc.refusal
 
 
-def inflate(data: bytes, infos: list[zipfile.ZipInfo], limits: Limits) -> dict[str, bytes]:
+@dataclass(frozen=True)
+class Inflated:
+    """A zip whose every entry was inflated and checked (size, CRC, method, no DTD declared): its XML
+    parts by name, and every entry's name. Only `inflate` makes one: xlsx.Parts trusts its parts."""
+
+    parts: Mapping[str, bytes]  # the parts the reader's own scans read (KEPT_PARTS up to KEPT_BYTES)
+    names: frozenset[str]  # every entry of the central directory
+    plain: tuple[tuple[str, int], ...] | None = None  # (name, CRC) of each entry when copyable (stored.py)
+
+
+def inflate(data: bytes, infos: list[zipfile.ZipInfo], limits: Limits) -> Inflated:
     """Inflate every entry of a zip once, checking it against its central directory entry; returns the
     XML parts by name. Raises ZipRefused.
 
@@ -237,7 +249,7 @@ def inflate(data: bytes, infos: list[zipfile.ZipInfo], limits: Limits) -> dict[s
         body = _entry(info, raw, keep)
         if keep:
             parts[info.filename] = body
-    return parts
+    return Inflated(parts, frozenset(i.filename for i in infos), plain_entries(infos, parts))
 
 
 def _dtd(name: str, head: bytes) -> None:
@@ -246,7 +258,10 @@ def _dtd(name: str, head: bytes) -> None:
     Office suites never write one, and text content escapes "<", so the raw markup is a declaration.
     Old OpenOffice versions wrote a DOCTYPE (an external DTD, no entities) into the manifest, which
     no parser reads (only a byte search for encryption): there only entity declarations are refused.
+    Both declarations start with "<!", and "!" is rare in a part: most parts are passed by one memchr.
     """
+    if b"!" not in head:
+        return
     doctype = b"<!DOCTYPE" in head and name != "META-INF/manifest.xml"
     if doctype or b"<!ENTITY" in head:
         raise ZipRefused(

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
-from .book import Book
+from .book import Book, at
 from .layout import INFO, NOTES, TEXTS, Label, Place, a1, defined_name, layout
 from .spec import Spec
 from .values import cell_text, label_key
@@ -49,7 +49,8 @@ class Plan:
     regions: tuple[Region, ...]
     anchors: dict[str, tuple[Anchor, ...]]
     homes: dict[str, Ref]  # defined name → where the template puts it
-    spots: tuple[tuple[str, int, int, str, str], ...]  # every anchor label at home: (sheet, row, col, text, key)
+    spots: tuple[tuple[str, tuple[tuple[int, int, str, str], ...]], ...]  # anchor labels at home by sheet, sorted
+    places: dict[str, Place]  # every cell at home, region by region (what an intact workbook gives)
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,11 @@ def plan(spec: Spec) -> Plan:
     }
     sheet_of = {code: region.sheet for region in regions for code in region.codes}
     spots = {(sheet_of[code], a.row, a.col, a.text, a.key) for code, items in anchors.items() for a in items}
-    return Plan(tuple(regions), anchors, homes, tuple(sorted(spots)))
+    by_sheet: dict[str, list[tuple[int, int, str, str]]] = {}
+    for sheet, row, col, text, key in sorted(spots):
+        by_sheet.setdefault(sheet, []).append((row, col, text, key))
+    places = {code: lay.places[code] for region in regions for code in region.codes}
+    return Plan(tuple(regions), anchors, homes, tuple((s, tuple(items)) for s, items in by_sheet.items()), places)
 
 
 def _unique(items: list[int]) -> list[int]:
@@ -153,7 +158,7 @@ def locate(spec: Spec, book: Book, *, survey: bool = False) -> Located:
     lay = layout(spec)
     the_plan = plan(spec)
     if not survey and _intact(the_plan, book):
-        return Located(places={c: lay.places[c] for r in the_plan.regions for c in r.codes})
+        return Located(places=dict(the_plan.places))
     out = Located()
     labels: dict[tuple[str, int, int], str] = {}
 
@@ -238,14 +243,18 @@ def locate(spec: Spec, book: Book, *, survey: bool = False) -> Located:
 def _intact(the_plan: Plan, book: Book) -> bool:
     """The common case, checked fast: every sheet there, names (if any) and labels all at home."""
     names = book.names
-    if names and any(names.get(n, ref) != ref for n, ref in the_plan.homes.items()):
-        return False
+    if names:  # a name that is there must point home (Ref is a tuple: compared in C)
+        homes = the_plan.homes
+        if list(map(names.get, homes, homes.values())) != list(homes.values()):
+            return False
     if not all(book.has_sheet(r.sheet) for r in the_plan.regions):
         return False
-    for sheet, row, col, text, key in the_plan.spots:
-        found = book.value(sheet, row, col)
-        if found != text and label_key(found) != key:
-            return False
+    for sheet, spots in the_plan.spots:
+        grid = book.grid(sheet)
+        for row, col, text, key in spots:
+            found = at(grid, row, col)
+            if found != text and label_key(found) != key:
+                return False
     return True
 
 

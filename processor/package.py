@@ -22,12 +22,13 @@ def deflate_run(data: bytes, level: int = LEVEL) -> bytes:
 
 @dataclass(frozen=True)
 class Entry:
-    """One deflated zip entry."""
+    """One zip entry: its bytes as stored in the archive (deflated unless method is 0)."""
 
     name: str
     data: bytes
     crc: int
     size: int  # uncompressed
+    method: int = 8  # zipfile.ZIP_DEFLATED; 0: stored
 
 
 @dataclass(frozen=True)
@@ -107,13 +108,13 @@ def new_entry(name: str, text: str) -> Entry:
 
 
 def zip_bytes(entries: Iterable[Entry]) -> bytes:
-    """A zip archive of deflated entries (no zip64: a workbook's parts are far below 4 GB)."""
+    """A zip archive of the entries, in order (no zip64: a workbook's parts are far below 4 GB)."""
     out = bytearray()
     directory = bytearray()
     count = 0
     for e in entries:
         name = e.name.encode()
-        common = struct.pack("<HHHHIIIH", 0, 8, 0, _DOS_DATE, e.crc, len(e.data), e.size, len(name))
+        common = struct.pack("<HHHHIIIH", 0, e.method, 0, _DOS_DATE, e.crc, len(e.data), e.size, len(name))
         directory += struct.pack("<IHH", 0x02014B50, 0x0314, 20) + common
         directory += struct.pack("<HHHHII", 0, 0, 0, 0, _MODE, len(out)) + name
         out += struct.pack("<IH", 0x04034B50, 20) + common + struct.pack("<H", 0) + name + e.data

@@ -11,19 +11,20 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from loguru import logger
 
-from .book import Book, BookError, is_fatal, open_book
+from .book import Book, BookError, at, is_fatal, open_book
 from .fileformat import Limits, size_text, sniff
 from .findings import Finding, finding
-from .layout import META, Place, a1
+from .layout import META, NOTE_FIELDS, Place, a1, note_code
 from .locate import Located, locate, meta
 from .spec import Cell, Spec, Table, load_specs
 from .submission import Note, Number, Submission, recompute_totals
-from .values import cell_text, date_text, number_text, parse_number, parse_year, shown
+from .values import cell_text, date_text, number_text, parse_number, parse_year, shown, whole_number
 from .xlsx import XmlCell
 
 __all__ = ["Limits", "ReadResult", "read_workbook"]
@@ -81,7 +82,7 @@ def read_workbook(
                         "file-too-large", reason=f"大小为 {size_text(size)}", expected=size_text(limits.max_file_bytes)
                     )
                     return ReadResult(None, found.items, None)
-                data = fh.read(limits.max_file_bytes + 1)
+                data = _read_up_to(fh, size, limits.max_file_bytes + 1)
     except OSError as exc:
         found = _Found(generic, file)
         found.add("file-unreadable", reason=f"无法打开文件：{exc.strerror or type(exc).__name__}")
@@ -99,6 +100,15 @@ def read_workbook(
         found = _Found(generic, file)
         found.add("file-unreadable", reason=f"读取时出现意外错误：{type(exc).__name__}")
         return ReadResult(None, found.items, None)
+
+
+def _read_up_to(fh: BinaryIO, size: int, cap: int) -> bytes:
+    """fh.read(cap), without asking for a buffer of `cap` bytes when the file is known to be `size`
+    (a file that grew meanwhile is read on, up to `cap`, as before)."""
+    data = fh.read(min(size + 1, cap))
+    if len(data) <= size or len(data) >= cap:
+        return data
+    return data + fh.read(cap - len(data))
 
 
 def _read(data: bytes, file: str, limits: Limits) -> ReadResult:
@@ -244,34 +254,49 @@ def _read_numbers(spec: Spec, book: Book, located: Located, sub: Submission, fou
     """Every input normalised (blank → 0, refused → 0 with its error), totals recomputed, shown totals kept."""
     values: dict[str, Number] = {}
     uncalculated: list[str] = []
-    cells = spec.cells
-    for table in spec.tables:
+    places = located.places
+    sheet, grid, xmls = "", [], {}
+    for table, cells in _number_cells(spec):
         blanks: list[str] = []
         inputs = 0
-        for row in table.rows:
-            for column in table.columns:
-                code = f"{table.code}.{row.code}.{column.code}"
-                cell = cells[code]
-                place = located.places[code]
-                raw = book.value(place.sheet, place.row, place.col)
-                xml = book.xml_cell(place.sheet, place.row, place.col)
-                if cell.is_total:
-                    sub.shown_totals[code] = _shown_total(raw, xml, cell.kind)
-                    if xml is not None and xml.formula is not None and not xml.cached:
-                        uncalculated.append(place.sheet)
-                    continue
-                inputs += 1
+        for code, kind, total, cell in cells:
+            place = places[code]
+            if place.sheet != sheet:  # a table's cells share a sheet: its values and formulas fetched once
+                sheet = place.sheet
+                grid = book.grid(sheet)
+                xmls = book.xml_cells(sheet)
+            raw = at(grid, place.row, place.col)
+            xml = xmls.get((place.row, place.col)) if xmls else None
+            if total:
+                sub.shown_totals[code] = _shown_total(raw, xml, kind)
+                if xml is not None and xml.formula is not None and not xml.cached:
+                    uncalculated.append(sheet)
+                continue
+            inputs += 1
+            value = whole_number(raw, kind) if xml is None else None  # the common case, cheaply
+            if value is None and not (xml is None and raw == ""):
                 value = _read_input(cell, place, raw, xml, found)
-                if value is None:
-                    blanks.append(code)
-                    values[code] = 0
-                else:
-                    values[code] = value
+            if value is None:
+                blanks.append(code)
+                values[code] = 0
+            else:
+                values[code] = value
         sub.blanks.update(blanks)
         _blank_findings(table, blanks, inputs, located, found)
-    for sheet in dict.fromkeys(uncalculated):
-        found.add("total-not-calculated", sheet=sheet)
+    for name in dict.fromkeys(uncalculated):
+        found.add("total-not-calculated", sheet=name)
     sub.values = recompute_totals(spec, values)
+
+
+@cache
+def _number_cells(spec: Spec) -> tuple[tuple[Table, tuple[tuple[str, str, bool, Cell], ...]], ...]:
+    """Each table with its cells in reading order (rows, then columns): (code, kind, is_total, cell)."""
+    cells = spec.cells
+    out = []
+    for table in spec.tables:
+        codes = [f"{table.code}.{row.code}.{column.code}" for row in table.rows for column in table.columns]
+        out.append((table, tuple((c, cells[c].kind, cells[c].is_total, cells[c]) for c in codes)))
+    return tuple(out)
 
 
 def _read_input(cell: Cell, place: Place, raw: Any, xml: XmlCell | None, found: _Found) -> Number | None:
@@ -306,8 +331,9 @@ def _shown_total(raw: Any, xml: XmlCell | None, kind: str) -> Number | None:
     """What a total cell displayed: its stored or typed number; None when it showed none."""
     if xml is not None and (xml.error or (xml.formula is not None and not xml.cached)):
         return None
-    parsed = parse_number(raw, "change" if kind == "count" else kind)  # a wrong total may even be negative
-    return parsed.value
+    kind = "change" if kind == "count" else kind  # a wrong total may even be negative
+    whole = whole_number(raw, kind)
+    return whole if whole is not None else parse_number(raw, kind).value
 
 
 def _blank_findings(table: Table, blanks: list[str], inputs: int, located: Located, found: _Found) -> None:
@@ -357,10 +383,18 @@ def _read_texts(spec: Spec, book: Book, located: Located, sub: Submission, found
 
 
 def _read_notes(spec: Spec, book: Book, located: Located, sub: Submission) -> None:
-    for i in range(1, spec.notes.rows + 1):
+    places = located.places
+    for i, codes in enumerate(_note_codes(spec), start=1):
         parts = []
-        for part in ("rule", "cell", "text"):
-            place = located.places[f"note.n{i:02d}.{part}"]
-            parts.append(cell_text(book.value(place.sheet, place.row, place.col)))
+        for code in codes:
+            place = places[code]
+            raw = at(book.grid(place.sheet), place.row, place.col)
+            parts.append(cell_text(raw) if raw != "" else "")
         if any(parts):
             sub.notes.append(Note(i, parts[0].upper(), parts[1], parts[2]))
+
+
+@cache
+def _note_codes(spec: Spec) -> tuple[tuple[str, ...], ...]:
+    """The codes of each 情况说明 row's fields (rule, cell, text)."""
+    return tuple(tuple(note_code(i, part) for part in NOTE_FIELDS) for i in range(1, spec.notes.rows + 1))

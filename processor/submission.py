@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 
 from .spec import Spec, get_spec
 
@@ -53,8 +54,15 @@ class Submission:
 
 def recompute_totals(spec: Spec, values: dict[str, Number]) -> dict[str, Number]:
     """Return values with every total cell recomputed from its parts (never trust a workbook's sums)."""
-    out = {code: v for code, v in values.items() if not spec.cells[code].is_total} if values else {}
+    inputs, codes, order = _totals(spec)
+    if values.keys() <= codes:  # the common case (every input given), in a precomputed order
+        out = {code: v for code, v in values.items() if code in inputs}
+        if out.keys() == inputs:
+            for code, parts in order:
+                out[code] = sum([out[p] for p in parts], start=0)
+            return out
     cells = spec.cells
+    out = {code: v for code, v in values.items() if not cells[code].is_total} if values else {}
 
     def total(code: str) -> Number:
         if code in out:
@@ -73,3 +81,22 @@ def recompute_totals(spec: Spec, values: dict[str, Number]) -> dict[str, Number]
         else:
             out.setdefault(code, 0)
     return out
+
+
+@cache
+def _totals(spec: Spec) -> tuple[frozenset[str], frozenset[str], tuple[tuple[str, tuple[str, ...]], ...]]:
+    """(input codes, every code, totals with their parts in the order recompute_totals computes them)."""
+    cells = spec.cells
+    order: dict[str, tuple[str, ...]] = {}
+
+    def visit(code: str) -> None:
+        cell = cells[code]
+        if cell.is_total and code not in order:
+            for p in cell.parts:
+                visit(p)
+            order[code] = cell.parts
+
+    for code in cells:
+        visit(code)
+    inputs = frozenset(code for code, cell in cells.items() if not cell.is_total)
+    return inputs, frozenset(cells), tuple(order.items())

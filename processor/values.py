@@ -92,9 +92,9 @@ def parse_number(raw: Any, kind: str) -> Parsed:
     for zero. Refuses Chinese numerals and words, negative counts, fractions of a count, dates, logical
     values, error values, amounts in 元, more than 4 decimals and absurdly large numbers.
     """
-    if type(raw) is float and raw.is_integer() and kind != "amount" and -MAX_COUNT <= raw <= MAX_COUNT:
-        if raw >= 0 or kind == "change":  # the common case, kept cheap: a whole number typed as a number
-            return Parsed(int(raw))
+    whole = whole_number(raw, kind)
+    if whole is not None:
+        return Parsed(whole)
     try:
         parsed = _parse(raw, kind)
     except Exception:  # a guard: an unforeseen object is "not a number", never a crash
@@ -102,6 +102,17 @@ def parse_number(raw: Any, kind: str) -> Parsed:
     if parsed.rule_id or parsed.normalised:
         return replace(parsed, found=parsed.found or _safe_shown(raw))
     return parsed
+
+
+def whole_number(raw: Any, kind: str) -> int | None:
+    """parse_number's common case, cheaply: a whole number typed as a number, in range for its kind.
+
+    None when the cell needs parse_number (anything else: blank, text, fraction, amount …).
+    """
+    if type(raw) is float and raw.is_integer() and kind != "amount" and -MAX_COUNT <= raw <= MAX_COUNT:
+        if raw >= 0 or kind == "change":
+            return int(raw)
+    return None
 
 
 def _safe_shown(raw: Any) -> str:

@@ -15,28 +15,43 @@ import posixpath
 import re
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, wraps
+from typing import Any, NamedTuple, TypeVar
 
+from .fileformat import Inflated
 from .layout import col_letter, parse_a1
+
+T = TypeVar("T")
+CACHED_BYTES = 64 * 1024  # parts up to this size are remembered by content (a template's are 1–20 KB)
+
+
+def by_content(fn: Callable[..., T]) -> Callable[..., T]:
+    """Memoise a pure function of (…, part bytes) for small parts only: files made from one template
+    share most of their package parts byte for byte, and a large hostile part is never kept."""
+    cached = lru_cache(maxsize=64)(fn)
+
+    @wraps(fn)
+    def call(*args: Any) -> T:
+        return cached(*args) if len(args[-1]) <= CACHED_BYTES else fn(*args)
+
+    return call
 
 
 class PackageError(Exception):
     """The package cannot be read (a part is missing, malformed or larger than the budget)."""
 
 
-@dataclass(frozen=True)
-class Ref:
-    """Where a defined name points: a single cell (0-based)."""
+class Ref(NamedTuple):
+    """Where a defined name points: a single cell (0-based). A tuple: compared in C, 270 per file."""
 
     sheet: str
     row: int
     col: int
 
 
-@dataclass(frozen=True)
-class XmlCell:
+class XmlCell(NamedTuple):
     """A cell whose content calamine hides: a formula (with or without a stored result) or an error value."""
 
     formula: str | None = None  # formula text without the leading "="
@@ -73,27 +88,49 @@ class Package:
 
 class Parts:
     """A package's parts already inflated (and checked against the zip directory by fileformat.inflate),
-    looked up like a ZipFile by the functions below; a part not kept (a large one) is read from `data`."""
+    looked up like a ZipFile by the functions below; a part not kept (a large one) is read from `data`,
+    through a ZipFile opened only then."""
 
-    def __init__(self, parts: Mapping[str, bytes], data: bytes | None = None) -> None:
-        self._parts = parts
-        self._zip = zipfile.ZipFile(io.BytesIO(data)) if data is not None else None
-        self.NameToInfo: Mapping[str, object] = {**(self._zip.NameToInfo if self._zip else {}), **parts}
+    def __init__(self, inflated: Inflated, data: bytes | None = None) -> None:
+        self._parts = inflated.parts
+        self._data = data
+        self._zip: zipfile.ZipFile | None = None
+        self.NameToInfo: Container[str] = inflated.names if data is not None else inflated.parts
 
     def open(self, name: str) -> io.BufferedIOBase:
-        if name in self._parts or self._zip is None:
+        if name in self._parts or self._data is None:
             return io.BytesIO(self._parts[name])
+        if self._zip is None:
+            self._zip = zipfile.ZipFile(io.BytesIO(self._data))
         return self._zip.open(name)
+
+    def kept(self, name: str) -> bytes | None:
+        """A part's bytes as inflated and checked already; None for a part not kept (read it through open)."""
+        return self._parts.get(name)
+
+    def checked(self, name: str) -> bool:
+        """True when the part was inflated and refused for a DTD by fileformat.inflate already."""
+        return name in self._parts and name != "META-INF/manifest.xml"
 
 
 Archive = zipfile.ZipFile | Parts
 
 
-def read_part(zf: Archive, part: str, cap: int) -> bytes:
-    """One part's bytes, never more than `cap` (a lying central directory cannot make us inflate more)."""
+def _entry_name(zf: Archive, part: str) -> str:
     name = next((n for n in (part, part.lstrip("/")) if n in zf.NameToInfo), None)
     if name is None:
         raise PackageError(f"缺少 {part}")
+    return name
+
+
+def read_part(zf: Archive, part: str, cap: int) -> bytes:
+    """One part's bytes, never more than `cap` (a lying central directory cannot make us inflate more)."""
+    name = _entry_name(zf, part)
+    data = zf.kept(name) if isinstance(zf, Parts) else None
+    if data is not None:
+        if len(data) > cap:
+            raise PackageError(f"{part} 解压后超过上限")
+        return data
     try:
         with zf.open(name) as fh:
             data = fh.read(cap + 1)
@@ -125,6 +162,8 @@ def _text(raw: bytes | None) -> str:
 
 def _part(zf: Archive, part: str, cap: int) -> bytes:
     data = read_part(zf, part, cap)
+    if isinstance(zf, Parts) and zf.checked(_entry_name(zf, part)):
+        return data  # refused for a DTD by fileformat.inflate already
     if has_dtd(data):
         raise PackageError(f"{part} 含有 DTD 声明，不予读取")
     return data
@@ -145,8 +184,14 @@ def _rels(zf: Archive, part: str, cap: int) -> dict[str, str]:
     rels_part = posixpath.join(folder, "_rels", base + ".rels")
     if rels_part not in zf.NameToInfo:
         return {}
+    return dict(_targets(folder, _part(zf, rels_part, cap)))
+
+
+@by_content
+def _targets(folder: str, xml: bytes) -> dict[str, str]:
+    """The relationships of a .rels part (files from one template share them: parsed once)."""
     out = {}
-    for m in _RELATIONSHIP.finditer(_part(zf, rels_part, cap)):
+    for m in _RELATIONSHIP.finditer(xml):
         attrs = _attrs(m.group(1))
         target = attrs.get(b"Target", "")
         if attrs.get(b"TargetMode") == "External" or not target:
@@ -163,12 +208,20 @@ def open_package(zf: Archive, cap: int) -> Package:
     xml = _part(zf, wb_part, cap)
     rels = _rels(zf, wb_part, cap)
     sheets: dict[str, str] = {}
-    for m in _SHEET.finditer(xml):
-        attrs = _attrs(m.group(1))
-        name, rid = attrs.get(b"name"), attrs.get(b"id")
+    for name, rid in _sheet_entries(xml):
         if name is not None and rid in rels:
             sheets[name] = rels[rid]
     return Package(sheets=sheets, names=defined_names(xml), zf=zf, cap=cap)
+
+
+@by_content
+def _sheet_entries(xml: bytes) -> tuple[tuple[str | None, str | None], ...]:
+    """(name, relationship id) of each <sheet> of workbook.xml, in order (parsed once per template)."""
+    out = []
+    for m in _SHEET.finditer(xml):
+        attrs = _attrs(m.group(1))
+        out.append((attrs.get(b"name"), attrs.get(b"id")))
+    return tuple(out)
 
 
 def defined_names(xml: bytes) -> dict[str, Ref | None]:
@@ -179,7 +232,7 @@ def defined_names(xml: bytes) -> dict[str, Ref | None]:
     return dict(_names_of(xml[lo:hi]))  # files from one template share the section: parse it once
 
 
-@lru_cache(maxsize=64)
+@by_content
 def _names_of(raw: bytes) -> dict[str, Ref | None]:
     section = raw.decode("utf-8", "replace")
     if "&" in section:
@@ -223,13 +276,14 @@ _IS = re.compile(rb"<(?:\w+:)?is\b")
 Shared = dict[str, tuple[str, int, int]]
 
 
-def scan_sheet(xml: bytes) -> dict[tuple[int, int], XmlCell]:
+def scan_sheet(xml: bytes, *, plain: bool = True) -> dict[tuple[int, int], XmlCell]:
     """Cells of a sheet part that hold a formula or an error value, by 0-based (row, col).
 
     Shared formulas (`<f t="shared" si="0"/>`) are resolved to their anchor's text, shifted to the cell.
     A formula with an empty or missing `<v>` has no stored result (a file written by a program and
     never opened in an office suite). Only the cells around a formula or error mark are looked at,
-    unless a cell lacks its `r` address (then every cell is walked to count positions).
+    unless a cell lacks its `r` address (then every cell is walked to count positions). Plain cells,
+    as office suites write them, are read in one regex pass (`plain=False` walks them; tests compare).
     """
     lo, hi = xml.find(b"sheetData"), xml.rfind(b"sheetData")
     out: dict[tuple[int, int], XmlCell] = {}
@@ -239,6 +293,12 @@ def scan_sheet(xml: bytes) -> dict[tuple[int, int], XmlCell]:
     starts = [m.start() for m in _formula_mark(prefix).finditer(xml, lo, hi)]
     if xml.find(b'"e"', lo, hi) >= 0 or xml.find(b"'e'", lo, hi) >= 0:
         starts = sorted({*starts, *(m.start() for m in _ERROR_MARK.finditer(xml, lo, hi))})
+    elif not starts:
+        return out  # neither a formula nor an error value
+    elif plain and not prefix:
+        fast = _scan_plain(xml, lo, hi, starts)
+        if fast is not None:
+            return fast
     shared: Shared = {}
     seen: set[int] = set()
     for at in starts:
@@ -260,6 +320,49 @@ def scan_sheet(xml: bytes) -> dict[tuple[int, int], XmlCell]:
             body = xml[tag.end() : end if end >= 0 else hi]
         _cell(attrs, body, row, col, shared, out)
     return out
+
+
+# A formula cell as office suites and our template write it: <c r="J6" s="14" t="str"><f>…</f><v>…</v></c>,
+# as its start tag (ending where the formula starts) and its content from the formula to the cell's end.
+_PLAIN_TAG = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"(?: s="[0-9]{1,6}")?(?: t="([A-Za-z]{1,9})")?>')
+_PLAIN_BODY = re.compile(rb'<f((?: [A-Za-z]{1,9}="[^"<>]*")*)(?:/>|>([^<]*)</f>)(?:(<v>)([^<]*)</v>|(<v ?/>))?</c>')
+
+
+def _scan_plain(xml: bytes, lo: int, hi: int, starts: list[int]) -> dict[tuple[int, int], XmlCell] | None:
+    """scan_sheet's result when every formula mark opens the content of a plain cell, else None.
+
+    Only called without error values and namespace prefixes. Each mark is read where the general walk
+    reads it (the cell tag is the last "<" before it), as the walk would read a cell of that form.
+    """
+    out: dict[tuple[int, int], XmlCell] = {}
+    shared: Shared = {}
+    for at in starts:
+        start = xml.rfind(b"<", lo, at)
+        tag = _PLAIN_TAG.fullmatch(xml, start, at) if start >= 0 else None
+        body = _PLAIN_BODY.match(xml, at, hi) if tag is not None else None
+        if tag is None or body is None:
+            return None
+        letters, digits, ctype = tag.groups()
+        fattrs, ftext, opened, value, closed = body.groups(b"")
+        row, col = int(digits) - 1, _column(letters)
+        cached = bool(value) or (ctype == b"str" and bool(opened or closed))
+        if fattrs:
+            out[(row, col)] = XmlCell(_shared(_attrs(fattrs), _text(ftext), row, col, shared), cached)
+        elif len(ftext) <= 64:  # files of one template share their formulas: one XmlCell each
+            out[(row, col)] = _plain_formula(ftext, cached)
+        else:
+            out[(row, col)] = XmlCell(_text(ftext), cached)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _plain_formula(ftext: bytes, cached: bool) -> XmlCell:
+    return XmlCell(_text(ftext), cached)
+
+
+@lru_cache(maxsize=1024)
+def _column(letters: bytes) -> int:
+    return parse_a1(letters.decode() + "1")[1]
 
 
 @lru_cache(maxsize=16)
@@ -301,8 +404,13 @@ def _cell(
         if error:
             out[(row, col)] = XmlCell(error=error)
         return
-    fattrs = _attrs(f.group(1) or b"")
-    text = _text(f.group(2))
+    text = _shared(_attrs(f.group(1) or b""), _text(f.group(2)), row, col, shared)
+    has_value = bool(v and v.group(1)) or (ctype == "str" and v is not None) or bool(_IS.search(body))
+    out[(row, col)] = XmlCell(formula=text, cached=has_value, error=error)
+
+
+def _shared(fattrs: dict[bytes, str], text: str, row: int, col: int, shared: Shared) -> str:
+    """A formula's text: a shared formula's anchor is recorded, and its followers read it shifted."""
     si = fattrs.get(b"si")
     if fattrs.get(b"t") == "shared" and si is not None:
         if text:
@@ -310,8 +418,7 @@ def _cell(
         elif si in shared:
             anchor, r0, c0 = shared[si]
             text = shift_formula(anchor, row - r0, col - c0)
-    has_value = bool(v and v.group(1)) or (ctype == "str" and v is not None) or bool(_IS.search(body))
-    out[(row, col)] = XmlCell(formula=text, cached=has_value, error=error)
+    return text
 
 
 _A1_IN_FORMULA = re.compile(r"(\$?)([A-Z]{1,3})(\$?)(\d{1,7})(?![\w(])")

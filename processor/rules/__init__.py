@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from ..findings import Finding, make_finding
@@ -95,6 +96,7 @@ def _runs(
     return runs
 
 
+@cache
 def _registry() -> dict[str, tuple[CheckFn, CellsFn | None]]:
     from . import balance, cross_year, text, total
 

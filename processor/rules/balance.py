@@ -23,17 +23,20 @@ def check(rule: Rule, ctx: Context) -> list[Finding]:
     table = ctx.spec.table(rule.params["table"])
     places = ctx.layout.places
     findings = []
+    sides_rows = {key: [table.row(r) for r in rule.params[key]] for key in ("left", "right")}
     for column in table.columns:
         if column.sum_of:
             continue
         sides = []
-        for key in ("left", "right"):
-            rows = [table.row(r) for r in rule.params[key]]
+        for rows in sides_rows.values():
             terms = [(row.short or row.label, ctx.values[cell_code(table.code, row.code, column.code)]) for row in rows]
-            sides.append(("+".join(f"{name}({value})" for name, value in terms), sum(v for _, v in terms)))
-        (left_terms, left), (right_terms, right) = sides
+            sides.append((terms, sum(v for _, v in terms)))
+        (left_named, left), (right_named, right) = sides
         if left == right:
             continue
+        left_terms, right_terms = (
+            "+".join(f"{name}({value})" for name, value in named) for named in (left_named, right_named)
+        )
         codes = operands(rule, table, column.code)
         findings.append(
             ctx.at(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from ..findings import Finding
-from ..spec import Rule
+from ..spec import Cell, Rule, Spec
 from ..submission import Number
 from . import Context, column_words, compact_cells, row_words
 
@@ -24,9 +26,7 @@ def check(rule: Rule, ctx: Context) -> list[Finding]:
     places = ctx.layout.places
     cells = ctx.spec.cells
     findings = []
-    for code, cell in cells.items():
-        if cell.rule != rule.id or not cell.is_total:
-            continue
+    for code, cell in _checked_by(ctx.spec, rule.id):
         shown = ctx.submission.shown_totals.get(code)
         expected = ctx.values[code]
         if shown is None or shown == expected:
@@ -46,3 +46,9 @@ def check(rule: Rule, ctx: Context) -> list[Finding]:
             )
         )
     return findings
+
+
+@cache
+def _checked_by(spec: Spec, rule_id: str) -> tuple[tuple[str, Cell], ...]:
+    """The total cells a rule checks, in spec order."""
+    return tuple((code, cell) for code, cell in spec.cells.items() if cell.rule == rule_id and cell.is_total)
