@@ -310,10 +310,10 @@ def run_ours(label: str, paths: dict[str, Path], workers: int, log) -> dict[str,
     return m
 
 
-def run_summary(paths: dict[str, Path], workers: int, log) -> dict[str, Any]:
+def run_summary(paths: dict[str, Path], log) -> dict[str, Any]:
     out, err = paths["cwd"] / "summary.json", paths["cwd"] / "summary.stderr"
     cmd = [PY, str(BENCH / "summary_time.py"), "--outbox", str(paths["outbox"]), "--roster", str(paths["roster"])]
-    cmd += ["--year", str(YEAR), "--scratch", str(paths["cwd"] / "summary-scratch"), "--workers", str(workers)]
+    cmd += ["--year", str(YEAR), "--scratch", str(paths["cwd"] / "summary-scratch")]
     log("[summary] summary data from the run's ledger, then the summary workbook")
     m = measured(cmd, cwd=paths["cwd"], out=out, err=err)
     data = _json_out(out)
@@ -707,7 +707,7 @@ def main(argv: list[str] | None = None) -> int:
             res["rerun"] = run_ours("rerun", paths, args.workers, log)
             res["rerun"].pop("file_status", None)
             if res["cold"]["ok"]:
-                res["summary"] = run_summary(paths, args.workers, log)
+                res["summary"] = run_summary(paths, log)
             if args.skip_watch:
                 res["skipped"]["watch latency"] = "--skip-watch"
             elif res["cold"]["ok"]:

@@ -24,7 +24,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--roster", type=Path, required=True)
     ap.add_argument("--year", type=int, required=True)
     ap.add_argument("--scratch", type=Path, required=True)
-    ap.add_argument("--workers", type=int, default=1, help="processes for the 内容雷同 comparison (as the job's --workers)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     from processor import archive, batch
@@ -44,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         data = batch.summary_data(ledger, roster, spec, args.year)
         units = data.units
         t2 = time.perf_counter()
-        path = write_summary(archive.summary_path(args.scratch, args.year), data, workers=args.workers)
+        path = write_summary(archive.summary_path(args.scratch, args.year), data)
     else:  # older interface: units first, then write_year_summary (CSV when there is no workbook writer)
         units, _ = batch.unit_results(ledger, roster, args.year)
         t2 = time.perf_counter()

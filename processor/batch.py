@@ -18,7 +18,6 @@ copy by content and does not copy twice). Nothing is counted twice: the counts c
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 import time
 import traceback
@@ -909,7 +908,6 @@ class Job:
                 writer=self.summary_fn,
                 by_group=self.settings.by_group,
                 units=units,
-                workers=self.settings.workers,
             )
         except Exception as exc:
             logger.opt(exception=exc).error(
@@ -1050,22 +1048,18 @@ def write_year_summary(
     writer: SummaryFn | None = None,
     by_group: bool = False,
     units: tuple[list[UnitResult], list[FileRow]] | None = None,
-    workers: int = 1,
 ) -> Outputs:
     """Rebuild the year's outputs from the ledger, each written atomically.
 
     The summary workbook; beside it the consolidated figures as a filled report template (上报用:
     what a county submits upward, what a city publishes its own tables from); with `by_group`, the
-    same two files for every roster group (e.g. each county's own summary). `workers`: processes
-    the summary's 内容雷同 comparison may use (the default writer only).
+    same two files for every roster group (e.g. each county's own summary).
     """
     from .consolidate import consolidate, group_paths, subtree
     from .summary import write_rollup_report
 
     if writer is None:
-        from .summary import write_summary
-
-        writer = functools.partial(write_summary, workers=workers)
+        from .summary import write_summary as writer
     data = summary_data(ledger, roster, spec, year, title=title, units=units)
     outputs = Outputs(summary=Path(writer(archive.summary_path(outbox, year), data)))
     name = title or "本级"

@@ -115,7 +115,6 @@ class Consolidation:
     findings: list[Finding]  # what summing noticed: submissions not summed (edition, year), roll-up overlaps
     checks: list[Finding]  # E1–E4 failing on the sums of some node (empty when every total and balance holds)
     similar: list[Finding]  # 内容雷同 warnings (text-similar), by unit
-    compared: list[UnitResult]  # units whose texts the 内容雷同 comparison takes (counted reports)
     figures: list[Figure]  # headline figures of the sums
     previous: dict[str, Number] | None  # last year's headline figures (same scope) by Figure.key
 
@@ -308,8 +307,8 @@ def consolidate(data: SummaryData, *, texts: bool = True) -> Consolidation:
         node.units = units_below
     checks = [f for node in nodes[data.root].walk() for f in check_sums(spec, node.values, node.name or data.name)]
     root = nodes[data.root]
-    compared = [u for u in units if u.counted and not u.is_rollup and u.name not in excluded]
-    similar = similar_texts(spec, compared, data.previous) if texts else []
+    texts_of = [u for u in units if u.counted and not u.is_rollup and u.name not in excluded]
+    similar = similar_texts(spec, texts_of, data.previous) if texts else []
     return Consolidation(
         root=root,
         nodes=nodes,
@@ -319,7 +318,6 @@ def consolidate(data: SummaryData, *, texts: bool = True) -> Consolidation:
         findings=findings,
         checks=checks,
         similar=similar,
-        compared=compared,
         figures=headlines(spec, root.values),
         previous=_previous_figures(data, units),
     )

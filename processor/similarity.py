@@ -16,12 +16,8 @@ import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Mapping
-from concurrent.futures import Executor, Future
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from loguru import logger
 
 from .findings import Finding, finding
 from .layout import layout
@@ -180,7 +176,7 @@ def find_matches(
 
 
 Job = tuple[str, list[tuple[str, str]], dict[str, str], float, int]  # the arguments of _match_code
-CodeResult = tuple[list["Alike"], list["Alike"]]  # what _match_code returns
+CodeResult = tuple[list[Alike], list[Alike]]  # what _match_code returns
 
 
 def _codes(texts: Mapping[str, Mapping[str, str]]) -> list[str]:
@@ -193,7 +189,7 @@ def _jobs(
     threshold: float,
     min_chars: int,
 ) -> list[Job]:
-    """One comparison per text code, as plain data (it may run in a worker process)."""
+    """One comparison per text code, as plain data."""
     return [
         (
             code,
@@ -230,7 +226,6 @@ def _match_code(
 ) -> tuple[list[Alike], list[Alike]]:
     """Texts of one code alike each other's (first list) or their unit's own of last year (second list).
 
-    Runs in a worker process when the comparison is parallel: arguments and results are plain data.
     """
     found: dict[str, Alike] = {}
 
@@ -277,90 +272,22 @@ def _degree(m: Match) -> str:
     return f"高度相似（相似度 {m.score:.0%}）"
 
 
-PARALLEL_MIN = 3000  # texts (all codes) from which the codes are compared in parallel processes
-
-
-class Pending:
-    """The 内容雷同 comparison under way (in worker processes, or still to do): result() gives its findings.
-
-    Lets the summary lay out the sheets that do not need it meanwhile. A worker that dies (or a
-    pool that cannot start) costs only time: its text code is compared again in this process.
-    """
-
-    def __init__(self, spec: Spec, texts: dict[str, dict[str, str]], jobs: list[Job], pool: Executor | None):
-        self.spec, self.texts, self.jobs, self.pool = spec, texts, jobs, pool
-        self.futures: list[Future[CodeResult]] | None = None
-        if pool is not None:
-            try:
-                self.futures = [pool.submit(_match_code, *job) for job in jobs]
-            except (BrokenProcessPool, OSError, RuntimeError) as exc:
-                self._lost(exc)
-        self._findings: list[Finding] | None = None
-
-    def result(self) -> list[Finding]:
-        if self._findings is None:
-            try:
-                per_code = [self._code_result(k) for k in range(len(self.jobs))]
-            finally:
-                self.close()
-            self._findings = _findings(self.spec, _combine(self.texts, per_code))
-        return self._findings
-
-    def _code_result(self, k: int) -> CodeResult:
-        if self.futures is not None:
-            try:
-                return self.futures[k].result()
-            except (BrokenProcessPool, OSError) as exc:
-                self._lost(exc)
-        return _match_code(*self.jobs[k])
-
-    def _lost(self, exc: BaseException) -> None:
-        logger.warning("内容雷同比对的并行进程出错（{}），改在本进程内比对，结果相同，只是较慢。", exc)
-        self.futures = None
-        self.close()
-
-    def close(self) -> None:
-        if self.pool is not None:
-            pool, self.pool = self.pool, None
-            pool.shutdown(wait=True, cancel_futures=True)
-
-    def __enter__(self) -> Pending:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 def _params(spec: Spec) -> tuple[float, int]:
     """(threshold, min_chars) of the edition's text-similar rule."""
     params = spec.rule("text-similar").params
     return float(params.get("threshold", 0.8)), int(params.get("min_chars", 50))
 
 
-def start_similar(
-    spec: Spec, units: list[UnitResult], previous: Mapping[str, Submission] | None = None, *, workers: int = 1
-) -> Pending:
-    """Start the 内容雷同 comparison of similar_texts; with workers > 1 and many texts, the text codes
-    run in parallel worker processes (spawned: they do not carry this process's memory)."""
+def similar_texts(
+    spec: Spec, units: list[UnitResult], previous: Mapping[str, Submission] | None = None
+) -> list[Finding]:
+    """text-similar warnings on the texts 一、五、六: one per text alike other units', one per text
+    alike the unit's own of last year."""
     threshold, min_chars = _params(spec)
     codes = [t.code for t in spec.texts]
     texts = {u.name: {c: u.submission.texts.get(c, "") for c in codes} for u in units if u.submission is not None}
     last = {name: {c: sub.texts.get(c, "") for c in codes} for name, sub in (previous or {}).items()}
-    pool = None
-    if workers > 1 and len(codes) > 1 and len(texts) * len(codes) >= PARALLEL_MIN:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        pool = ProcessPoolExecutor(min(workers, len(codes)), mp_context=multiprocessing.get_context("spawn"))
-    return Pending(spec, texts, _jobs(texts, last, threshold, min_chars), pool)
-
-
-def similar_texts(
-    spec: Spec, units: list[UnitResult], previous: Mapping[str, Submission] | None = None, *, workers: int = 1
-) -> list[Finding]:
-    """text-similar warnings on the texts 一、五、六: one per text alike other units', one per text
-    alike the unit's own of last year."""
-    return start_similar(spec, units, previous, workers=workers).result()
+    return _findings(spec, find_matches(texts, last, threshold=threshold, min_chars=min_chars))
 
 
 def _findings(spec: Spec, alikes: list[Alike]) -> list[Finding]:

@@ -47,7 +47,6 @@ from .consolidate import (
 )
 from .findings import SEVERITY_LABEL, SEVERITY_ORDER, Finding
 from .layout import META, META_KEYS, Layout, layout, meta_code
-from .similarity import Pending, start_similar
 from .spec import Cell, Spec
 from .submission import Number
 from .template import FORMULA_LEADERS, Filling, write_table_sheets, write_workbook
@@ -350,25 +349,22 @@ def _zip_level(level: int) -> Iterator[None]:
         xw.ZipFile = original
 
 
-def write_summary(path: Path | str, data: SummaryData, *, workers: int = 1) -> Path:
+def write_summary(path: Path | str, data: SummaryData) -> Path:
     """Consolidate `data` and write the summary workbook to `path` atomically; returns the path.
 
     A reader never sees a half-written file, and a crash leaves the previous summary in place.
-    With workers > 1, the 内容雷同 comparison of a large summary runs in worker processes while
-    the sheets that do not need it are laid out (same workbook, byte for byte).
     """
     collecting = gc.isenabled()
     gc.disable()  # millions of small objects: the cyclic collector would only rescan them, over and over
     try:
-        con = consolidate(data, texts=False)
-        with start_similar(data.spec, con.compared, data.previous, workers=workers) as similar:
-            return _write(Path(path), data, con, similar)
+        return _write(Path(path), data)
     finally:
         if collecting:
             gc.enable()
 
 
-def _write(path: Path, data: SummaryData, con: Consolidation, similar: Pending) -> Path:
+def _write(path: Path, data: SummaryData) -> Path:
+    con = consolidate(data)
     options = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
     with atomic_path(path) as tmp, _zip_level(ZIP_LEVEL), xlsxwriter.Workbook(str(tmp), options) as wb:
         wb.set_properties(
@@ -388,7 +384,6 @@ def _write(path: Path, data: SummaryData, con: Consolidation, similar: Pending) 
         _subtitle_tables(tables, layout(data.spec), data, con, styles)
         _write_detail(wb.add_worksheet(DETAIL, worksheet_class=RowsSheet), data, con, styles)
         _write_status(wb.add_worksheet(STATUS, worksheet_class=RowsSheet), data, con, styles)
-        con.similar = similar.result()
         _write_issues(wb.add_worksheet(ISSUES, worksheet_class=RowsSheet), data, con, styles)
         _write_texts(wb.add_worksheet(TEXTS, worksheet_class=RowsSheet), data, con, styles)
         charts = _write_charts(wb, wb.add_worksheet(CHARTS), data, con, styles)

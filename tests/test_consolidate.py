@@ -6,7 +6,6 @@ import random
 import time
 from decimal import Decimal
 
-from processor import similarity
 from processor.consolidate import (
     ACCEPTED,
     EXPLAINED,
@@ -23,7 +22,7 @@ from processor.consolidate import (
     subtree,
     sum_values,
 )
-from processor.similarity import find_matches, similar_texts, start_similar
+from processor.similarity import find_matches
 from processor.spec import Spec, get_spec
 from processor.submission import Number, Submission, recompute_totals
 
@@ -318,55 +317,3 @@ def test_similar_texts__of_10000_units__take_seconds_not_hours() -> None:
     found = find_matches(texts)
     assert time.process_time() - start < 3.0  # linear: pairwise comparison would take hours
     assert len(found) == 10_000 and all(a.code == "text.s6" and a.count == 9_999 for a in found)
-
-
-def test_similar_texts__in_worker_processes__same_findings_as_in_one_process(monkeypatch) -> None:
-    rng = random.Random(15)
-    shared, near = prose(rng, 12), [prose(rng, 1)[:-1] for _ in range(20)]
-    data = county_city()
-    units = [u for u in data.units if u.submission]
-    for k, u in enumerate(units):
-        u.submission.texts = {
-            "text.s1": "，".join(near[: 18 + k % 3]) + prose(rng, 1),
-            "text.s5": shared if k % 2 else prose(rng, 12),
-            "text.s6": prose(rng, 8),
-        }
-    previous = {units[0].name: units[0].submission}
-    alone = similar_texts(data.spec, units, previous)
-    with start_similar(data.spec, units, previous, workers=2) as pending:
-        assert pending.pool is None  # few texts: compared in this process
-        assert pending.result() == alone
-    monkeypatch.setattr(similarity, "PARALLEL_MIN", 0)
-    with start_similar(data.spec, units, previous, workers=2) as pending:
-        assert pending.pool is not None  # many texts: the codes in worker processes
-        assert pending.result() == alone
-    assert alone
-
-
-def test_similar_texts__a_worker_that_dies__its_code_is_compared_here_with_the_same_findings() -> None:
-    from concurrent.futures import Future
-    from concurrent.futures.process import BrokenProcessPool
-
-    class DeadPool:  # every worker "died": each future fails as a killed process's would
-        shut = False
-
-        def submit(self, fn, *args):
-            future: Future = Future()
-            future.set_exception(BrokenProcessPool("a worker was killed"))
-            return future
-
-        def shutdown(self, **_):
-            self.shut = True
-
-    data = county_city()
-    rng = random.Random(16)
-    copied = prose(rng, 15)
-    units = [u for u in data.units if u.submission]
-    for u in units:
-        u.submission.texts = {"text.s1": prose(rng, 30), "text.s5": copied, "text.s6": "无"}
-    alone = similar_texts(data.spec, units)
-    threshold, min_chars = similarity._params(data.spec)
-    texts = {u.name: {t.code: u.submission.texts.get(t.code, "") for t in data.spec.texts} for u in units}
-    pool = DeadPool()
-    pending = similarity.Pending(data.spec, texts, similarity._jobs(texts, None, threshold, min_chars), pool)
-    assert pending.result() == alone and alone and pool.shut
