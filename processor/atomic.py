@@ -18,11 +18,13 @@ def _fsync(path: Path) -> None:
 
 
 @contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
+def atomic_path(target: Path, *, durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success fsync it and rename it over `target`.
 
     A crash or an exception leaves `target` as it was (the previous version, or absent) and no
     half-written file under its name. os.replace is atomic on one volume on Windows and POSIX.
+    durable=False leaves out the fsync: for a file the caller makes durable later, with others
+    (archive.make_durable), before anything refers to it.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -31,7 +33,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
-        _fsync(tmp)
+        if durable:
+            _fsync(tmp)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -814,8 +814,9 @@ class Job:
         return None
 
     def _commit(self) -> None:
-        """Steps 6–7 for the files archived since the last commit: their archived copies made durable,
-        one ledger transaction for all of them, then each original removed from the inbox.
+        """Steps 6–7 for the files archived since the last commit: their archived copies and feedback
+        workbooks made durable, one ledger transaction for all of them, then each original removed
+        from the inbox.
 
         A crash before the transaction leaves their rows 'received' (redone by the next run, which
         finds the archived copies by content); after it, only unlinks are left (finished by the next run).
@@ -825,7 +826,7 @@ class Job:
             return
         try:
             t0 = time.perf_counter()
-            archive.make_durable([f.stored for f in batch])
+            archive.make_durable([p for f in batch for p in (f.stored, f.outcome.feedback) if p is not None])
             t1 = time.perf_counter()
             self.ledger.complete_many([f.record for f in batch])
             self.timings["archive"] += t1 - t0
@@ -1187,9 +1188,10 @@ def _clean_temp_files(outbox: Path) -> None:
 
 
 def _default_feedback(path: Path, result: Any) -> Path:
+    """The feedback workbook, not yet fsync'ed: Job._commit makes it durable with its batch."""
     from .feedback import write_feedback
 
-    return write_feedback(path, result)
+    return write_feedback(path, result, durable=False)
 
 
 def _write_text_feedback(path: Path, task: Task, result: Any) -> Path:

@@ -253,14 +253,16 @@ def _is_a1(ref: str) -> bool:
     return r >= 0 and c >= 0
 
 
-def write_feedback(path: Path, result: CheckResult, *, engine: Literal["fast", "xlsxwriter"] = "fast") -> Path:
+def write_feedback(
+    path: Path, result: CheckResult, *, engine: Literal["fast", "xlsxwriter"] = "fast", durable: bool = True
+) -> Path:
     """Write the feedback workbook for a checked file to `path` (atomically); returns the path.
 
     Built from our own template (protection, validation and formulas intact) with the agency's
     values, never from their file, which is not touched. Raises ValueError when the file could
     not be read at all (nothing to rebuild). `engine` "fast" fills a workbook pre-rendered once per
     edition; "xlsxwriter" renders the whole workbook (the reference, and the fallback for values
-    the fast path does not handle).
+    the fast path does not handle). durable=False: the caller fsyncs it later (atomic.atomic_path).
     """
     if result.submission is None:
         raise ValueError(f"文件“{result.file}”未能读取，无法生成反馈工作簿。")
@@ -270,12 +272,12 @@ def write_feedback(path: Path, result: CheckResult, *, engine: Literal["fast", "
         skeleton = _skeleton(spec)
         try:
             if skeleton is not None:
-                return skeleton.write(path, fill, cell_marks, sheet)
+                return skeleton.write(path, fill, cell_marks, sheet, durable=durable)
         except Unsupported:
             pass
     elif engine != "xlsxwriter":
         raise ValueError(f"unknown engine {engine!r}")
-    return write_workbook(path, spec, fill, marks=cell_marks, extra=_front_sheet(sheet))
+    return write_workbook(path, spec, fill, marks=cell_marks, extra=_front_sheet(sheet), durable=durable)
 
 
 @cache

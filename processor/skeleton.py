@@ -250,8 +250,11 @@ class Skeleton:
             formulas=formulas,
         )
 
-    def write(self, path: Path, fill: Filling, marks: Mapping[str, Mark], front: SheetContent) -> Path:
-        """Write the workbook filled with `fill`, `marks` highlighted and commented, `front` in front, atomically."""
+    def write(
+        self, path: Path, fill: Filling, marks: Mapping[str, Mark], front: SheetContent, *, durable: bool = True
+    ) -> Path:
+        """Write the workbook filled with `fill`, `marks` highlighted and commented, `front` in front, atomically
+        (durable: see atomic.atomic_path)."""
         strings = _Strings(self.strings)
         values: dict[str, dict[Any, str]] = {name: {} for name in self.parts}
         self._form(values, fill, marks, strings)
@@ -269,7 +272,7 @@ class Skeleton:
             "modified": f'<dcterms:modified xsi:type="dcterms:W3CDTF">{now}</dcterms:modified>',
         }
         data = zip_bytes([part.fill(values[name]) for name, part in self.parts.items()] + entries)
-        with atomic_path(path) as tmp:
+        with atomic_path(path, durable=durable) as tmp:
             tmp.write_bytes(data)
         return Path(path)
 

@@ -263,14 +263,15 @@ def write_workbook(
     extra: Callable[[Workbook, Layout, dict[str, Any]], Any] | None = None,
     reproducible: bool = False,
     created: dt.datetime | None = None,
+    durable: bool = True,
 ) -> Path:
-    """Write the edition's workbook to `path` atomically; returns the path.
+    """Write the edition's workbook to `path` atomically (durable: see atomic.atomic_path); returns the path.
 
     `fill` puts values into input cells; `marks` highlights cells (by code) and attaches comments;
     `extra` may add sheets (it runs after the form's sheets are written).
     """
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, durable=durable) as tmp:
         # in_memory: parts are assembled in memory instead of one temporary file each (~2× faster for
         # a workbook this size). Only the zip entries' timestamps differ, so the committed blank
         # templates (reproducible) keep the file mode and stay the same bytes.
