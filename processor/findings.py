@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import string
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .spec import Rule, Spec
@@ -53,7 +53,7 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """The --json shape: rule, severity, sheet, cell, expected, found, message (+ context)."""
-        d = asdict(self)
+        d = {name: getattr(self, name) for name in _FIELDS}  # flat: asdict's deep copy is not needed
         d["rule"] = d.pop("rule_id")
         d["status"] = "explained" if self.explained else ("open" if self.is_open else "info")
         return d
@@ -62,6 +62,9 @@ class Finding:
         return replace(
             self, agency=agency if agency is not None else self.agency, file=file if file is not None else self.file
         )
+
+
+_FIELDS = tuple(f.name for f in fields(Finding))
 
 
 class _Tokens(dict):

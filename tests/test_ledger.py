@@ -33,6 +33,23 @@ def test_submission_json__round_trip_keeps_every_number_exact_and_typed():
     assert back.values["s2_8.r1.c1"] == Decimal("49.1400") and isinstance(back.values["s2_5.r1.c1"], int)
 
 
+def test_submission_json__the_same_document_as_from_dataclasses_asdict():
+    # the ledger keeps the JSON of schema 2: written field by field now, byte for byte what asdict gave
+    import json
+    from dataclasses import asdict
+
+    from processor.ledger import _num, findings_to_json
+
+    original = sub(meta={"edition": "2021"}, file="甲.xlsx", kind="rollup", units=3)
+    data = asdict(original)
+    data["values"] = {k: _num(v) for k, v in original.values.items()}
+    data["shown_totals"] = {k: _num(v) for k, v in original.shown_totals.items()}
+    data["blanks"] = sorted(original.blanks)
+    assert submission_to_json(original) == json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    found = [Finding("E1", "error", "不平衡", sheet="三", cell="D7", agency="甲", explanation=None)]
+    assert findings_to_json(found) == json.dumps([asdict(f) for f in found], ensure_ascii=False)
+
+
 def test_receive__a_file_taken_up_again_counts_its_attempts_and_release_undoes_a_receipt(tmp_path: Path):
     with Ledger(tmp_path / "l.sqlite") as ledger:
         run = ledger.start_run("run", 2025)
