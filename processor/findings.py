@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -75,7 +74,7 @@ class _Tokens(dict):
 def render(template: str, **tokens: Any) -> str:
     """Fill a message template; a token the caller did not give renders as 未知 instead of raising."""
     values = _Tokens({k: _text(v) for k, v in tokens.items() if v is not None})
-    return string.Formatter().vformat(template, (), values)
+    return template.format_map(values)
 
 
 def _text(value: Any) -> str:
