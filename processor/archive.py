@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import errno
-import functools
 import hashlib
 import os
 import re
 import shutil
-import sys
 import tempfile
 import unicodedata
 from pathlib import Path
-from typing import Any
 
 from .atomic import TEMP_PREFIX, TEMP_SUFFIX
 
@@ -188,53 +185,14 @@ def store(source: bytes | Path, sha256: str, folder: Path, name: str, *, durable
 
 
 def make_durable(paths: list[Path]) -> None:
-    """Make files written with durable=False durable, with their folder entries (a batch's archive
-    copies and feedback workbooks): one syncfs per file system where Linux offers it, else an
-    fsync of each file and then of each folder."""
-    folders = list(dict.fromkeys(Path(p).parent for p in paths))
-    if folders and _syncfs(folders):
-        return
+    """fsync files written with durable=False (a batch's archive copies and feedback workbooks), then
+    each of their folders once. (syncfs(2) would be one call, but it reports no write-back error on
+    kernels before 5.8, none already reported to another process, and FUSE file systems may not flush.)"""
     for path in paths:
         with open(path, "rb+") as fh:  # Windows flushes only handles open for writing
             os.fsync(fh.fileno())
-    for folder in folders:
+    for folder in dict.fromkeys(Path(p).parent for p in paths):
         fsync_dir(folder)
-
-
-def _syncfs(folders: list[Path]) -> bool:
-    """syncfs(2) once for each file system holding one of `folders` (Linux: flushes every file's data
-    and metadata there, and reports write-back errors since 5.8); False where it is not available
-    or fails, so that the caller fsyncs file by file."""
-    if not sys.platform.startswith("linux"):
-        return False
-    syncfs = _libc_syncfs()
-    if syncfs is None:
-        return False
-    seen: set[int] = set()
-    for folder in folders:
-        try:
-            fd = os.open(folder, os.O_RDONLY)
-        except OSError:
-            return False
-        try:
-            device = os.fstat(fd).st_dev
-            if device not in seen:
-                if syncfs(fd) != 0:
-                    return False
-                seen.add(device)
-        finally:
-            os.close(fd)
-    return True
-
-
-@functools.cache
-def _libc_syncfs() -> Any:
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None, use_errno=True).syncfs
-    except (OSError, AttributeError):
-        return None
 
 
 def archive_folder(outbox: Path, year: int | None, status: str, unit: str | None) -> Path:

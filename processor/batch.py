@@ -826,7 +826,8 @@ class Job:
             return
         try:
             t0 = time.perf_counter()
-            archive.make_durable([p for f in batch for p in (f.stored, f.outcome.feedback) if p is not None])
+            feedback = [f.outcome.feedback for f in batch if f.outcome.feedback] if DEFER_FEEDBACK_SYNC else []
+            archive.make_durable([f.stored for f in batch] + feedback)
             t1 = time.perf_counter()
             self.ledger.complete_many([f.record for f in batch])
             self.timings["archive"] += t1 - t0
@@ -1187,11 +1188,16 @@ def _clean_temp_files(outbox: Path) -> None:
             pass
 
 
+# Feedback workbooks are fsynced with their batch (Job._commit) instead of one by one in the workers;
+# not on Windows, where that reopens the file for writing and fails while a clerk has it open in Excel.
+DEFER_FEEDBACK_SYNC = os.name != "nt"
+
+
 def _default_feedback(path: Path, result: Any) -> Path:
-    """The feedback workbook, not yet fsync'ed: Job._commit makes it durable with its batch."""
+    """The feedback workbook; where DEFER_FEEDBACK_SYNC, not yet fsynced (Job._commit does it)."""
     from .feedback import write_feedback
 
-    return write_feedback(path, result, durable=False)
+    return write_feedback(path, result, durable=not DEFER_FEEDBACK_SYNC)
 
 
 def _write_text_feedback(path: Path, task: Task, result: Any) -> Path:

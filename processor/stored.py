@@ -26,6 +26,8 @@ def plain_entries(infos: list[zipfile.ZipInfo], parts: Mapping[str, bytes]) -> t
         return None
     if sum(i.file_size for i in infos) > PLAIN_BYTES or not all(n.isascii() and n in parts for n in names):
         return None
+    if any(i.orig_filename != i.filename for i in infos):
+        return None  # zipfile cleaned the name (cut at a NUL, \ made /): calamine must see the raw one
     if any(b.header_offset <= a.header_offset + a.compress_size for a, b in pairwise(infos)):
         return None  # entries out of order or overlapping
     return tuple((i.filename, i.CRC) for i in infos)

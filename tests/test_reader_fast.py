@@ -111,3 +111,11 @@ def test_plain_entries_need_entries_in_order(clean: bytes) -> None:
     assert plain_entries(infos, parts) is not None
     assert plain_entries(list(reversed(infos)), parts) is None
     assert plain_entries(infos + infos[:1], parts) is None  # a name twice
+
+
+def test_plain_entries__a_name_zipfile_had_to_clean__is_not_copied(clean: bytes) -> None:
+    # zipfile cuts a name at a NUL: calamine must then read the submitted bytes, not a renamed copy
+    infos = _infos(clean)
+    parts = inflate(clean, infos, Limits()).parts
+    infos[0].orig_filename = infos[0].filename + "\0junk"
+    assert plain_entries(infos, parts) is None
