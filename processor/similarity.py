@@ -103,12 +103,15 @@ def _near_pairs(reps: list[Prepared], threshold: float) -> list[tuple[int, int, 
     All-pairs with prefix filtering: clauses are ordered rarest first; texts are visited from the
     smallest clause set up, each probing the index with its first |x| − ⌈t·|x|⌉ + 1 clauses and
     adding its first |x| − ⌈2t/(1+t)·|x|⌉ + 1 to it; two texts with Jaccard ≥ t must meet there.
+    A candidate is intersected only when its signature allows enough common clauses (_signature).
     """
     df = Counter(c for p in reps for c in p.clauses)
     once = {c for c, n in df.items() if n == 1}  # clauses no other text has: they can never meet
     rank = {c: k for k, c in enumerate(sorted((c for c in df if c not in once), key=lambda c: (df[c], c)))}
     sets = [p.clauses for p in reps]
     sizes = [len(x) for x in sets]
+    sigs = [_signature(x, rank) for x in sets]
+    least_common = threshold / (1 + threshold)  # J ≥ t needs |x ∩ y| ≥ t/(1+t)·(|x| + |y|)
     order = sorted(range(len(reps)), key=sizes.__getitem__)
     index: dict[str, list[int]] = defaultdict(list)
     pairs: list[tuple[int, int, float]] = []
@@ -126,6 +129,7 @@ def _near_pairs(reps: list[Prepared], threshold: float) -> list[tuple[int, int, 
         tokens = sorted(shared, key=rank.__getitem__)  # rarest first, as (df[c], c)
         probe, keep = probe - unique, max(keep - unique, 0)
         least = threshold * size
+        sig, most = sigs[i], len(shared)
         seen: set[int] = set()
         for tok in tokens[:probe]:
             postings = index.get(tok)
@@ -133,10 +137,12 @@ def _near_pairs(reps: list[Prepared], threshold: float) -> list[tuple[int, int, 
                 continue
             fresh = [j for j in postings[:SCAN_LIMIT] if j not in seen]  # (postings hold no repeats)
             seen.update(fresh)
-            for j in fresh:
+            for j in [  # size filter, then the signature bound: cheap tests before the intersection
+                j
+                for j in fresh
+                if sizes[j] >= least and most - (sig & ~sigs[j]).bit_count() >= least_common * (size + sizes[j]) - 1e-9
+            ]:
                 other = sizes[j]
-                if other < least:
-                    continue
                 inter = len(x & sets[j])
                 score = inter / (size + other - inter)
                 if score >= threshold:
@@ -144,6 +150,21 @@ def _near_pairs(reps: list[Prepared], threshold: float) -> list[tuple[int, int, 
         for tok in tokens[:keep]:
             index[tok].append(i)
     return pairs
+
+
+SIGNATURE_BITS = 128
+
+
+def _signature(clauses: frozenset[str], rank: Mapping[str, int]) -> int:
+    """A bit per shared clause (its rank mod SIGNATURE_BITS). A bit set in x's signature and not in y's
+    stands for at least one clause of x that y lacks, distinct bits for distinct clauses, so
+    |x ∩ y| ≤ (x's shared clauses) − popcount(sig_x & ~sig_y): an exact bound, no pair is lost."""
+    sig = 0
+    for c in clauses:
+        k = rank.get(c)
+        if k is not None:
+            sig |= 1 << (k % SIGNATURE_BITS)
+    return sig
 
 
 def _named(

@@ -317,3 +317,31 @@ def test_similar_texts__of_10000_units__take_seconds_not_hours() -> None:
     found = find_matches(texts)
     assert time.process_time() - start < 3.0  # linear: pairwise comparison would take hours
     assert len(found) == 10_000 and all(a.code == "text.s6" and a.count == 9_999 for a in found)
+
+
+def test_near_pairs__exactly_the_pairs_at_or_over_the_threshold() -> None:
+    # dense clause sets (a small vocabulary) make the size, prefix and signature filters all matter
+    from processor.similarity import Prepared, _near_pairs, jaccard
+
+    for seed in range(12):
+        rng = random.Random(seed)
+        vocab = [f"第{k}句话的内容" for k in range(rng.choice([12, 40, 300]))]
+        base = [rng.sample(vocab, rng.randint(3, min(30, len(vocab)))) for _ in range(6)]
+        sets = []
+        for _ in range(120):  # edited copies of a few bases, plus noise
+            clauses = set(rng.choice(base))
+            clauses -= set(rng.sample(sorted(clauses), rng.randint(0, 2)))
+            clauses |= set(rng.sample(vocab, rng.randint(0, 3)))
+            sets.append(frozenset(clauses))
+        sets = list(dict.fromkeys(sets))  # distinct texts, as _near_pairs gets them
+        reps = [Prepared(str(k), str(k), s) for k, s in enumerate(sets)]
+        for threshold in (0.5, 0.8, 0.9):
+            found = {frozenset((i, j)): score for i, j, score in _near_pairs(reps, threshold)}
+            brute = {
+                frozenset((i, j)): jaccard(sets[i], sets[j])
+                for i in range(len(sets))
+                for j in range(i + 1, len(sets))
+                if len(sets[i]) >= 2 and len(sets[j]) >= 2 and jaccard(sets[i], sets[j]) >= threshold
+            }
+            assert found.keys() == brute.keys(), (seed, threshold)
+            assert all(abs(found[k] - brute[k]) < 1e-12 for k in found)
