@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -137,8 +138,8 @@ def vector(values: Mapping[str, Number], codes: tuple[str, ...]) -> list[Number]
     """The values of `codes`, in that order (0 where absent): one row of numbers."""
     try:
         return list(_getter(codes)(values)) if len(codes) > 1 else [values[codes[0]]]
-    except KeyError:
-        return [values.get(c, 0) for c in codes]
+    except KeyError:  # a light submission keeps only its non-zero values
+        return list(map(values.get, codes, itertools.repeat(0)))
 
 
 @cache

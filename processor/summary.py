@@ -180,6 +180,9 @@ _FAST = all(hasattr(Worksheet, name) for name in ("_write_cell", "_check_dimensi
 _FAST_CELLS = _FAST and _utf16_len is not None and hasattr(Worksheet, "_convert_date_time")  # write_cells
 
 
+_COLUMN = [xl_col_to_name(col) for col in range(256)]  # column letters of the list sheets (write_cells)
+
+
 class RowsSheet(Worksheet):
     """An xlsxwriter worksheet with write_numbers(): one call per row for a run of numbers.
 
@@ -234,7 +237,8 @@ class RowsSheet(Worksheet):
         used: list[int] = []  # columns that get a cell (xlsxwriter's spans and dimensions follow them)
         for col, (value, fmt) in enumerate(cells):
             xf = fmt._get_xf_index() if fmt is not None else 0
-            head = f'<c r="{xl_col_to_name(col)}{r}"' + (f' s="{xf}"' if xf else "")
+            letters = _COLUMN[col] if col < len(_COLUMN) else xl_col_to_name(col)
+            head = f'<c r="{letters}{r}"' + (f' s="{xf}"' if xf else "")
             if value is None or value == "":
                 if fmt is None:
                     continue
