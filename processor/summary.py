@@ -735,6 +735,17 @@ def _list_frame(
     return last
 
 
+def _list_end(ws: Worksheet, row: int, last: int, empty: str, styles: _Styles) -> None:
+    """Close a list sheet whose rows end before `row`: a line saying it is empty when it is, a filter
+    over its rows, the header frozen and repeated on every printed page."""
+    if row == 3:
+        ws.merge_range(3, 0, 3, last, empty, styles("text"))
+        row += 1
+    ws.autofilter(2, 0, row - 1, last)
+    ws.freeze_panes(3, 2)
+    ws.repeat_rows(2, 2)
+
+
 def _write_status(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: _Styles) -> None:
     heads = (
         "序号",
@@ -837,12 +848,7 @@ def _write_issues(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
         )
         _fit_row(ws, row, _lines(f.message, widths[6]))
         row += 1
-    if row == 3:
-        ws.merge_range(3, 0, 3, last, "没有尚未解决的问题。", styles("text"))
-        row += 1
-    ws.autofilter(2, 0, row - 1, last)
-    ws.freeze_panes(3, 2)
-    ws.repeat_rows(2, 2)
+    _list_end(ws, row, last, "没有尚未解决的问题。", styles)
 
 
 # ---- 各单位文字部分 ---------------------------------------------------------------------------
@@ -887,12 +893,7 @@ def _write_texts(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: _
         cells = [(sub.texts.get(t.code), widths[3 + k]) for k, t in enumerate(texts)] + [(notes, widths[last])]
         _fit_row(ws, row, max(_lines(text, width) for text, width in cells))
         row += 1
-    if row == 3:
-        ws.merge_range(3, 0, 3, last, "没有计入汇总的单位报告。", styles("text"))
-        row += 1
-    ws.autofilter(2, 0, row - 1, last)
-    ws.freeze_panes(3, 2)
-    ws.repeat_rows(2, 2)
+    _list_end(ws, row, last, "没有计入汇总的单位报告。", styles)
 
 
 # ---- 图表 -------------------------------------------------------------------------------------
