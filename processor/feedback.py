@@ -17,12 +17,13 @@ from .rules import cells_of
 from .rules.explanations import parse_note_cell
 from .skeleton import SheetCell, SheetContent, Skeleton, Unsupported
 from .spec import Spec
-from .template import SEVERITY_FILL, Filling, Mark, write_workbook
+from .template import SEVERITY_FILL, Filling, Mark, row_height, wrapped_lines, write_workbook
 
 SHEET = "校验结果"
 FEEDBACK_SUFFIX = "_反馈"
 COMMENT_LIMIT = 2000  # characters kept in one cell comment (all findings are on the 校验结果 sheet anyway)
 _MARK_RANK = {ERROR: 0, WARNING: 1, "explained": 2, "notice": 3}
+LINE_HEIGHT = 14.5  # points per line of 11-point 宋体 (the 校验结果 sheet)
 _COLUMNS = (("序号", 6), ("状态", 8), ("规则", 22), ("位置", 24), ("应为", 10), ("实际", 10), ("问题及处理办法", 90))
 _GUIDE = (
     "说明：点击“位置”可跳到对应单元格；单元格底色：红色为错误（必须改正），黄色为警告（核实后改正，或在“情况说明”表中写明原因），"
@@ -173,15 +174,19 @@ def results_sheet(result: CheckResult, lay: Layout) -> SheetContent:
         if f.sheet in sheet_names:
             link = f"'{f.sheet}'!{f.cell if f.cell and _is_a1(f.cell) else 'A1'}"
         message = f.message + (f"\n情况说明：{f.explanation}" if f.explanation else "")
+        texts = [f"{f.rule_id} {rule.title}" if rule else f.rule_id, f.location, f.expected or "", f.found or ""]
         sheet.cells += [
             SheetCell(row, 0, n, "cell"),
             SheetCell(row, 1, f.status_label, f"status-{_mark_severity(f)}"),
-            SheetCell(row, 2, f"{f.rule_id} {rule.title}" if rule else f.rule_id, "cell"),
-            SheetCell(row, 3, f.location, "link" if link else "cell", link, LINK_TIP if link else None),
-            SheetCell(row, 4, f.expected or "", "cell"),
-            SheetCell(row, 5, f.found or "", "cell"),
+            SheetCell(row, 2, texts[0], "cell"),
+            SheetCell(row, 3, texts[1], "link" if link else "cell", link, LINK_TIP if link else None),
+            SheetCell(row, 4, texts[2], "cell"),
+            SheetCell(row, 5, texts[3], "cell"),
             SheetCell(row, 6, message, "cell"),
         ]
+        lines = max(wrapped_lines(t, width) for t, (_, width) in zip([*texts, message], _COLUMNS[2:], strict=True))
+        if lines > 1:  # tall enough to read every line: an office suite does not grow the row itself
+            sheet.heights[row] = row_height(lines, LINE_HEIGHT)
     if not result.report.findings:
         line(row + 1, "未发现问题。", "plain")
     return sheet

@@ -49,7 +49,7 @@ from .findings import SEVERITY_LABEL, SEVERITY_ORDER, Finding
 from .layout import META, META_KEYS, Layout, layout, meta_code
 from .spec import Cell, Spec
 from .submission import Number
-from .template import FORMULA_LEADERS, Filling, write_table_sheets, write_workbook
+from .template import FORMULA_LEADERS, Filling, row_height, wrapped_lines, write_table_sheets, write_workbook
 
 OVERVIEW, DETAIL, STATUS, ISSUES, TEXTS, CHARTS = "概览", "分单位明细", "报送情况", "问题清单", "各单位文字部分", "图表"
 MAX_TEXT = 32767  # characters an Excel cell holds
@@ -147,21 +147,12 @@ def _num(value: Number) -> float | int:
 
 
 LINE_HEIGHT = 13.5  # points per line of 10-point 宋体
-MAX_HEIGHT = 409  # Excel's tallest row, in points
-
-
-def _lines(text: str | None, width: float) -> int:
-    """Lines a wrapped text takes in a column `width` characters wide (a Chinese character is ~1.8)."""
-    if not text:
-        return 1
-    per_line = max(width / 1.8, 1)
-    return sum(max(1, -(-len(part) // int(per_line))) for part in text.split("\n"))
 
 
 def _fit_row(ws: Worksheet, row: int, lines: int) -> None:
     """Set a row tall enough for its wrapped text: LibreOffice does not grow rows of an .xlsx by itself."""
     if lines > 1:
-        ws.set_row(row, min(MAX_HEIGHT, lines * LINE_HEIGHT + 3))
+        ws.set_row(row, row_height(lines, LINE_HEIGHT))
 
 
 # ---- a worksheet that writes 10,000 rows × 200 numbers fast ------------------------------------
@@ -800,7 +791,7 @@ def _write_status(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
                 _as_text(unit.sha256, styles, "text"),
             ],
         )
-        _fit_row(ws, row, _lines(st.note, widths[4]))
+        _fit_row(ws, row, wrapped_lines(st.note, widths[4]))
         row += 1
     ws.autofilter(2, 0, max(row - 1, 2), last)
     ws.freeze_panes(3, 2)
@@ -846,7 +837,7 @@ def _write_issues(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
                 _as_text(f.file, styles, "text"),
             ],
         )
-        _fit_row(ws, row, _lines(f.message, widths[6]))
+        _fit_row(ws, row, wrapped_lines(f.message, widths[6]))
         row += 1
     _list_end(ws, row, last, "没有尚未解决的问题。", styles)
 
@@ -891,7 +882,7 @@ def _write_texts(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: _
             ],
         )
         cells = [(sub.texts.get(t.code), widths[3 + k]) for k, t in enumerate(texts)] + [(notes, widths[last])]
-        _fit_row(ws, row, max(_lines(text, width) for text, width in cells))
+        _fit_row(ws, row, max(wrapped_lines(text, width) for text, width in cells))
         row += 1
     _list_end(ws, row, last, "没有计入汇总的单位报告。", styles)
 

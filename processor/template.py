@@ -8,6 +8,7 @@ are the template with a `Filling` and optional `marks`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,6 +41,24 @@ FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 MAX_COUNT = 999_999_999
 SEVERITY_FILL = {"error": "#FFC7CE", "warning": "#FFEB9C", "notice": "#DDEBF7", "explained": "#E2EFDA"}
 FIXED_CREATED = dt.datetime(2019, 1, 1)  # templates are reproducible byte for byte
+
+
+MAX_HEIGHT = 409  # Excel's tallest row, in points
+
+
+def wrapped_lines(text: str | None, width: float) -> int:
+    """Lines a wrapped text takes in a column `width` characters wide (a Chinese character is ~1.8)."""
+    if not text:
+        return 1
+    per_line = max(width / 1.8, 1)
+    return sum(max(1, -(-len(part) // int(per_line))) for part in text.split("\n"))
+
+
+def row_height(lines: int, line_height: float) -> float:
+    """Points for a row of `lines` wrapped lines (LibreOffice does not grow the rows of an .xlsx itself),
+    a whole number of pixels (0.75 pt), as xlsxwriter stores a height, at most Excel's tallest row."""
+    pixels = min(math.ceil((lines * line_height + 3) / 0.75), int(MAX_HEIGHT / 0.75))
+    return pixels * 0.75
 
 
 def _shared_strings_as_text() -> None:

@@ -230,3 +230,13 @@ def test_cycle__seed_feedback_keeps_every_value(cycle):
     again = check_workbook(cycle["seed-feedback"]).submission
     assert again.values == original.values and again.texts == original.texts
     assert (again.agency, again.year) == (seed.AGENCY, seed.YEAR)
+
+
+def test_results_sheet__a_finding_that_wraps_gets_a_row_tall_enough_to_read(tmp_path: Path) -> None:
+    # LibreOffice does not grow the rows of an .xlsx by itself: a message over several lines would be cut
+    result = result_of(submission(values=BROKEN_E1))
+    for engine in ("fast", "xlsxwriter"):
+        ws = openpyxl.load_workbook(write_feedback(tmp_path / f"{engine}.xlsx", result, engine=engine))["校验结果"]
+        rows = [r for r in range(1, ws.max_row + 1) if ws.cell(r, 5 + 2).value and ws.cell(r, 1).value != "序号"]
+        long = [r for r in rows if len(str(ws.cell(r, 7).value)) > 100]
+        assert long and all(ws.row_dimensions[r].height >= 2 * 14.5 for r in long), engine
