@@ -194,6 +194,7 @@ DAMAGED = "压缩结构已损坏或文件不完整"
 KEPT_PARTS = (".xml", ".rels")  # parts the reader's own scans read; the others are checked, then dropped
 KEPT_BYTES = 4 * 2**20  # a larger part is checked, then read again from the zip if ever needed
 _STEP = 1 << 20  # bytes inflated at a time
+_OVERLAP = len(b"<!DOCTYPE") - 1  # bytes of the previous chunk searched again: a declaration split in two
 
 
 class ZipRefused(ValueError):
@@ -274,14 +275,17 @@ def _entry(info: zipfile.ZipInfo, raw: memoryview, keep: bool) -> bytes:
     declared = info.file_size
     if info.compress_type == zipfile.ZIP_STORED:
         chunks = [bytes(raw)] if keep else []
-        size, crc, first = len(raw), zlib.crc32(raw), bytes(raw[:_STEP])
+        size, crc = len(raw), zlib.crc32(raw)
+        for at in range(0, len(raw), _STEP):  # the whole part, as the deflated case below
+            _dtd(info.filename, bytes(raw[max(at - _OVERLAP, 0) : at + _STEP]))
     elif info.compress_type == zipfile.ZIP_DEFLATED:
         inflater = zlib.decompressobj(-15)
-        chunks, size, crc, tail, first = [], 0, 0, raw, b""
+        chunks, size, crc, tail, seam = [], 0, 0, raw, b""
         try:
             while not inflater.eof:
                 out = inflater.decompress(tail, _STEP)
-                first = first or out
+                _dtd(info.filename, seam + out)  # every chunk: a DTD may follow megabytes of comment
+                seam = out[-_OVERLAP:]
                 size += len(out)
                 if size > declared:
                     raise ZipRefused(
@@ -305,6 +309,4 @@ def _entry(info: zipfile.ZipInfo, raw: memoryview, keep: bool) -> bytes:
         )
     if size != declared or crc != info.CRC:
         raise ZipRefused(Sniffed(None, "file-unreadable", reason=DAMAGED))
-    body = b"".join(chunks)
-    _dtd(info.filename, body if keep else first)
-    return body
+    return b"".join(chunks)

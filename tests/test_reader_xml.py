@@ -181,3 +181,20 @@ def _formula_cells(draw: st.DrawFn) -> bytes:
 @given(_formula_cells())
 def test_plain_cells__read_as_the_general_walk_reads_them(xml: bytes) -> None:
     assert scan_sheet(xml) == scan_sheet(xml, plain=False)
+
+
+def test_a_dtd_after_megabytes_of_comment_in_a_large_part__is_refused(tmp_path) -> None:
+    # parts over 4 MB are not kept in memory: their DTD check must still see every inflated chunk
+    import os
+
+    from processor.check import check_workbook
+    from tests.hostile.generate import agency_of, billion_laughs, part, report_bytes, rezip
+
+    data = report_bytes(tmp_path, agency_of(930), seed=130)
+    bad = billion_laughs(part(data, "xl/sharedStrings.xml"))
+    padding = os.urandom(3 * 2**20).hex().encode()  # 6 MB that does not compress: no zip-bomb verdict
+    bad = bad.replace(b"?><!DOCTYPE", b"?><!--" + padding + b"--><!DOCTYPE", 1)
+    result = check_workbook(rezip(data, replace={"xl/sharedStrings.xml": bad}), name="大文件实体.xlsx")
+    assert result.submission is None
+    [f] = result.report.findings
+    assert f.rule_id == "file-unreadable" and "DTD" in f.message
