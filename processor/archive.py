@@ -225,5 +225,15 @@ def group_summary_folder(outbox: Path, group: tuple[str, ...]) -> Path:
 
 
 def relative(path: Path, base: Path) -> str:
-    """A path as the ledger stores it: relative to `base`, with forward slashes (portable)."""
-    return Path(path).resolve().relative_to(base.resolve()).as_posix()
+    """A path as the ledger stores it: relative to `base`, with forward slashes (portable).
+
+    Paths the job builds start with the outbox itself: taken apart as written (no file system calls,
+    and a folder of the outbox that is a link to another disk stays inside it); anything else is
+    compared with links resolved."""
+    path, base = Path(path), Path(base)
+    if path.is_absolute() and ".." not in path.parts:
+        try:
+            return path.relative_to(base).as_posix()
+        except ValueError:
+            pass
+    return path.resolve().relative_to(base.resolve()).as_posix()

@@ -455,3 +455,22 @@ def test_durability__archive_copies_and_feedback_workbooks_are_synced_with_their
         assert Path(f["archive"]) in synced
         if f["feedback"] and f["feedback"].endswith(".xlsx") and batch.DEFER_FEEDBACK_SYNC:
             assert Path(f["feedback"]) in synced  # written without fsync, synced before the ledger row
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symbolic links need privileges on Windows")
+def test_outbox__an_archive_folder_linked_to_another_disk__files_archived_there_and_recorded_under_the_outbox(
+    tmp_path: Path,
+):
+    config = city(tmp_path)
+    elsewhere = tmp_path / "另一块硬盘" / "归档"
+    elsewhere.mkdir(parents=True)
+    outbox = config.parent / "outbox"
+    outbox.mkdir(exist_ok=True)
+    (outbox / "归档").symlink_to(elsewhere, target_is_directory=True)
+    report(config.parent / "inbox" / "教育局.xlsx", "云溪市教育局")
+    out = run(config)
+    [f] = out["files"]
+    assert f["status"] == "accepted" and Path(f["archive"]).is_file()
+    assert any(elsewhere.rglob("教育局.xlsx"))  # the copy is on the other disk
+    [row] = ledger_rows(outbox)
+    assert row[8].startswith("归档/2025年度/已通过/")  # recorded relative to the outbox, through the link
