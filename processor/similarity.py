@@ -193,42 +193,13 @@ def find_matches(
     one-line fee statement may legitimately be the same everywhere. Work and output stay linear in
     the number of texts even when thousands are identical (each names a few, counts the rest).
     """
-    return _combine(texts, [_match_code(*job) for job in _jobs(texts, previous, threshold, min_chars)])
-
-
-Job = tuple[str, list[tuple[str, str]], dict[str, str], float, int]  # the arguments of _match_code
-CodeResult = tuple[list[Alike], list[Alike]]  # what _match_code returns
-
-
-def _codes(texts: Mapping[str, Mapping[str, str]]) -> list[str]:
-    return list(dict.fromkeys(code for by_code in texts.values() for code in by_code))
-
-
-def _jobs(
-    texts: Mapping[str, Mapping[str, str]],
-    previous: Mapping[str, Mapping[str, str]] | None,
-    threshold: float,
-    min_chars: int,
-) -> list[Job]:
-    """One comparison per text code, as plain data."""
-    return [
-        (
-            code,
-            [(unit, by_code[code]) for unit, by_code in texts.items() if code in by_code],
-            {unit: old[code] for unit, old in (previous or {}).items() if old.get(code)},
-            threshold,
-            min_chars,
-        )
-        for code in _codes(texts)
-    ]
-
-
-def _combine(texts: Mapping[str, Mapping[str, str]], per_code: list[CodeResult]) -> list[Alike]:
-    """The per-code results in one list: by unit in the order of `texts`, then by code."""
-    codes = _codes(texts)
+    codes = list(dict.fromkeys(code for by_code in texts.values() for code in by_code))
     found: list[Alike] = []
     own: dict[tuple[str, str], Alike] = {}
-    for alikes, owns in per_code:
+    for code in codes:  # one text code at a time: only its prepared texts are held
+        of_code = [(unit, by_code[code]) for unit, by_code in texts.items() if code in by_code]
+        last = {unit: old[code] for unit, old in (previous or {}).items() if old.get(code)}
+        alikes, owns = _match_code(code, of_code, last, threshold, min_chars)
         found.extend(alikes)
         own.update(((a.unit, a.code), a) for a in owns)
     order = {unit: k for k, unit in enumerate(texts)}
@@ -245,9 +216,7 @@ def _combine(texts: Mapping[str, Mapping[str, str]], per_code: list[CodeResult])
 def _match_code(
     code: str, texts: list[tuple[str, str]], previous: Mapping[str, str], threshold: float, min_chars: int
 ) -> tuple[list[Alike], list[Alike]]:
-    """Texts of one code alike each other's (first list) or their unit's own of last year (second list).
-
-    """
+    """Texts of one code alike each other's (first list) or their unit's own of last year (second list)."""
     found: dict[str, Alike] = {}
 
     def add(unit: str, others: list[Match], count: int) -> None:
@@ -293,27 +262,21 @@ def _degree(m: Match) -> str:
     return f"高度相似（相似度 {m.score:.0%}）"
 
 
-def _params(spec: Spec) -> tuple[float, int]:
-    """(threshold, min_chars) of the edition's text-similar rule."""
-    params = spec.rule("text-similar").params
-    return float(params.get("threshold", 0.8)), int(params.get("min_chars", 50))
-
-
 def similar_texts(
     spec: Spec, units: list[UnitResult], previous: Mapping[str, Submission] | None = None
 ) -> list[Finding]:
     """text-similar warnings on the texts 一、五、六: one per text alike other units', one per text
     alike the unit's own of last year."""
-    threshold, min_chars = _params(spec)
+    params = spec.rule("text-similar").params
+    threshold, min_chars = float(params.get("threshold", 0.8)), int(params.get("min_chars", 50))
     codes = [t.code for t in spec.texts]
     texts = {u.name: {c: u.submission.texts.get(c, "") for c in codes} for u in units if u.submission is not None}
     last = {name: {c: sub.texts.get(c, "") for c in codes} for name, sub in (previous or {}).items()}
-    return _findings(spec, find_matches(texts, last, threshold=threshold, min_chars=min_chars))
+    return _findings(spec, find_matches(texts, last, threshold=threshold, min_chars=min_chars), threshold)
 
 
-def _findings(spec: Spec, alikes: list[Alike]) -> list[Finding]:
+def _findings(spec: Spec, alikes: list[Alike], threshold: float) -> list[Finding]:
     """One text-similar warning per Alike, naming the closest few and counting the rest."""
-    threshold, _ = _params(spec)
     lay = layout(spec)
     out: list[Finding] = []
     for alike in alikes:
