@@ -50,9 +50,13 @@ class Finding:
             return f"{self.sheet}!{self.cell}"
         return self.sheet or ""
 
+    def as_dict(self) -> dict[str, Any]:
+        """Every field by name, in order (what the ledger stores). Flat: no deep copy as asdict makes."""
+        return {name: getattr(self, name) for name in _FIELDS}
+
     def to_dict(self) -> dict[str, Any]:
         """The --json shape: rule, severity, sheet, cell, expected, found, message (+ context)."""
-        d = {name: getattr(self, name) for name in _FIELDS}  # flat: asdict's deep copy is not needed
+        d = self.as_dict()
         d["rule"] = d.pop("rule_id")
         d["status"] = "explained" if self.explained else ("open" if self.is_open else "info")
         return d

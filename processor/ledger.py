@@ -133,7 +133,7 @@ _SELECT = "SELECT " + ", ".join(_COLUMNS) + " FROM files"
 
 
 def findings_to_json(findings: list[Finding]) -> str:
-    return json.dumps([{name: getattr(f, name) for name in _FINDING_FIELDS} for f in findings], ensure_ascii=False)
+    return json.dumps([f.as_dict() for f in findings], ensure_ascii=False)
 
 
 def findings_from_json(text: str | None) -> list[Finding]:
@@ -154,7 +154,6 @@ _intern = sys.intern
 
 _SUBMISSION_FIELDS = tuple(f.name for f in fields(Submission))
 _NOTE_FIELDS = tuple(f.name for f in fields(Note))
-_FINDING_FIELDS = tuple(f.name for f in fields(Finding))
 
 
 def submission_to_json(sub: Submission) -> str:
