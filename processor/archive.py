@@ -137,17 +137,18 @@ def store(source: bytes | Path, sha256: str, folder: Path, name: str, *, durable
     supported), so a crash leaves either nothing or the complete file under the name.
     With durable=False the fsyncs are left to the caller (make_durable, once for a batch of files).
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    name = safe_component(name)
     size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
-    n = 1
-    while True:
-        target = folder / numbered(name, n)
-        if not target.exists():
-            break
-        if target.is_file() and target.stat().st_size == size and sha256_file(target) == sha256:
-            return target
-        n += 1
+    found = _existing(sha256, size, folder, name)
+    if found is not None:
+        return found
+    return settle(draft(source, sha256, folder, durable=durable), sha256, folder, name, durable=durable)
+
+
+def draft(source: bytes | Path, sha256: str, folder: Path, *, durable: bool = False) -> Path:
+    """`source` written to a temporary file in `folder` (made if missing): the first half of `store`,
+    which a worker process can do ahead (settle() gives the file its name). An interrupted job's drafts
+    are temporary files: removed at the next start."""
+    folder.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
     tmp = Path(tmp_name)
     try:
@@ -162,6 +163,23 @@ def store(source: bytes | Path, sha256: str, folder: Path, name: str, *, durable
                 os.fsync(fh.fileno())
         if not isinstance(source, bytes) and sha256_file(tmp) != sha256:
             raise ContentChanged(f"{source} changed while it was copied")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def settle(tmp: Path, sha256: str, folder: Path, name: str, *, durable: bool = True) -> Path:
+    """Give a draft (in `folder`) the first free numbered variant of `name`; a file with the same
+    content already there is kept instead (the draft is removed)."""
+    try:
+        found = _existing(sha256, tmp.stat().st_size, folder, name)
+        if found is not None:
+            tmp.unlink()
+            return found
+        name = safe_component(name)
+        n = 1
+        target = folder / name
         while True:
             try:
                 os.link(tmp, target)
@@ -182,6 +200,19 @@ def store(source: bytes | Path, sha256: str, folder: Path, name: str, *, durable
     if durable:
         fsync_dir(folder)
     return target
+
+
+def _existing(sha256: str, size: int, folder: Path, name: str) -> Path | None:
+    """A file under `name` or a numbered variant of it in `folder` with this content, if any."""
+    name = safe_component(name)
+    n = 1
+    while True:
+        target = folder / numbered(name, n)
+        if not target.exists():
+            return None
+        if target.is_file() and target.stat().st_size == size and sha256_file(target) == sha256:
+            return target
+        n += 1
 
 
 def make_durable(paths: list[Path]) -> None:

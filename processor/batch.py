@@ -52,6 +52,7 @@ IN_MEMORY_LIMIT = 64 * 1024 * 1024  # larger files are streamed, never held in m
 MIN_POOL_FILES = 4  # fewer files are checked in this process (starting workers costs more)
 COMMIT_FILES = 200  # files archived per ledger transaction (NIANBAO_COMMIT_EVERY overrides: tests)
 COMMIT_SECONDS = 1.0  # … or fewer, when the batch has waited this long
+IN_FLIGHT = 8  # files handed to each worker ahead: they keep working while a batch is made durable
 RECEIVE_FILES = 16  # files read and received per ledger transaction before they are checked
 
 CheckFn = Callable[..., Any]  # check_workbook(source, *, name, previous, options, limits) -> CheckResult
@@ -92,6 +93,7 @@ class Examined:
     blob: bytes | None = None  # the submission as the ledger stores it (made where it was checked)
     feedback_draft: str | None = None  # feedback workbook written under a temporary name in its folder
     feedback_error: str | None = None  # why the draft could not be written
+    archive_draft: str | None = None  # the file's bytes written ahead into its archive folder (archive.draft)
     seconds: tuple[float, float] = (0.0, 0.0)  # time spent checking, writing the feedback draft
 
 
@@ -234,13 +236,15 @@ def _init_worker(
     global _worker_ctx, _worker_out
     logger.remove()  # workers report through their results; the main process logs
     ledger = Ledger(Path(ledger_path), readonly=True)
-    _worker_ctx = Context(roster, lambda unit, year: _previous(ledger, unit, year), check)
+    _worker_ctx = Context(roster, _last_year_lookup(ledger), check)
     _worker_out = (Path(outbox) if outbox else None, feedback)
 
 
 def _examine_in_worker(task: Task) -> Examined:
     assert _worker_ctx is not None
-    return examine_and_prepare(task, _worker_ctx, *_worker_out)
+    ex = examine_and_prepare(task, _worker_ctx, *_worker_out)
+    ex.task = replace(task, source=b"")  # the main process has the bytes: not pickled back
+    return ex
 
 
 def examine_and_prepare(task: Task, ctx: Context, outbox: Path | None, feedback: FeedbackFn | None) -> Examined:
@@ -256,6 +260,12 @@ def examine_and_prepare(task: Task, ctx: Context, outbox: Path | None, feedback:
             ex.blob = submission_to_blob(result.submission)
         except Exception:  # the main process will try again (and log)
             ex.blob = None
+        if outbox is not None and isinstance(task.source, bytes):
+            folder = archive.archive_folder(outbox, task.year, status_of(result.report), ex.unit)
+            try:
+                ex.archive_draft = str(archive.draft(task.source, task.sha256, folder))
+            except Exception:  # the main process stores it (and logs what fails)
+                ex.archive_draft = None
         if result.report.findings and outbox is not None:
             folder = archive.feedback_folder(outbox, _feedback_unit(ex))
             draft = folder / f"{TEMP_PREFIX}fb-{task.file_id}-{task.sha256[:12]}{TEMP_SUFFIX}"
@@ -277,6 +287,19 @@ def _feedback_unit(ex: Examined) -> str | None:
 def _previous(ledger: Ledger, unit: str, year: int) -> Submission | None:
     row = ledger.counted(unit, year)
     return ledger.submission(row.id) if row else None
+
+
+def _last_year_lookup(ledger: Ledger) -> Callable[[str, int], Submission | None]:
+    """_previous for a worker: the units counted in a year are listed once (a query per file cost
+    ~0.3 ms while the main process commits); a job writes only its own year, never the one before."""
+    counted: dict[int, set[str]] = {}
+
+    def previous(unit: str, year: int) -> Submission | None:
+        if year not in counted:
+            counted[year] = ledger.counted_units(year)
+        return _previous(ledger, unit, year) if unit in counted[year] else None
+
+    return previous
 
 
 def _ordered(items: Iterator[Task], fn: Callable[[Task], Examined], pool: Executor | None, window: int):
@@ -530,10 +553,13 @@ class Job:
         Stops between files when `stop()` becomes true; unprocessed files stay in the inbox.
         """
         self._batch: set[int] = set()  # file ids finished by this call (one batch, also in watch)
+        # Units with a counted submission of the year: only their new files look for one to supersede
+        # (a query per file cost ~0.3 ms); this job is the ledger's only writer while process() runs.
+        self._counted_units = self.ledger.counted_units(self.year)
         outcomes: list[FileOutcome] = []
         deferred: list[Candidate] = []  # same content as an earlier file of this batch
         seen: set[str] = set()
-        pending: dict[int, Candidate] = {}  # received, not yet finished
+        pending: dict[int, tuple[Candidate, Task]] = {}  # received, not yet finished
 
         chunk: list[tuple[Candidate, bytes | Path, str]] = []
 
@@ -550,8 +576,7 @@ class Job:
             chunk.clear()
             for (cand, data, sha), (file_id, attempts) in items:
                 _crash_point("received")
-                pending[file_id] = cand
-                yield Task(
+                task = Task(
                     file_id,
                     cand.name,
                     cand.rel,
@@ -563,6 +588,8 @@ class Job:
                     dict(self.settings.limits),
                     attempts,
                 )
+                pending[file_id] = (cand, task)
+                yield task
 
         def tasks() -> Iterator[Task]:
             """Read, hash and receive files a few at a time (RECEIVE_FILES), as the checker asks for them.
@@ -607,10 +634,11 @@ class Job:
             yield from receive()
 
         for examined in self._examine_all(tasks(), len(candidates), stop):
-            cand = pending.pop(examined.task.file_id)
+            cand, examined.task = pending.pop(examined.task.file_id)  # a worker's result comes without the bytes
             try:
                 outcome = self._finish(cand, examined)
             except Exception as exc:  # e.g. the disk is full: this file stays in the inbox, the job goes on
+                _discard(examined.archive_draft)
                 why = archive.describe_error(exc)
                 logger.opt(exception=exc).error(
                     "处理文件 {} 时出错：{}。文件留在收件文件夹，下次运行再处理。", cand.rel, why
@@ -623,7 +651,7 @@ class Job:
         self._commit()
         for done in self._drain():
             self._record(outcomes, done, advance)
-        for file_id, cand in pending.items():  # stopped before these were checked: they stay in the inbox
+        for file_id, (cand, _) in pending.items():  # stopped before these were checked: they stay in the inbox
             self.ledger.release(file_id)
             logger.info("已停止，未处理的文件留在收件文件夹：{}", cand.rel)
 
@@ -649,7 +677,7 @@ class Job:
         """examine() over the tasks, in order: in this process, or in worker processes for many files."""
         workers = min(self.settings.workers, count)
         if workers <= 1 or count < MIN_POOL_FILES:
-            ctx = Context(self.roster, lambda unit, year: _previous(self.ledger, unit, year), self.check)
+            ctx = Context(self.roster, _last_year_lookup(self.ledger), self.check)
             for task in tasks:
                 yield examine_and_prepare(task, ctx, self.outbox, self.feedback_fn)
                 if stop():
@@ -665,7 +693,7 @@ class Job:
             initargs=(self.roster, str(self.ledger.path), self.check, str(self.outbox), self.feedback_fn),
         )
         try:
-            for examined in _ordered(tasks, _examine_in_worker, pool, workers * 2):
+            for examined in _ordered(tasks, _examine_in_worker, pool, workers * IN_FLIGHT):
                 yield examined
                 if stop():
                     return
@@ -749,7 +777,7 @@ class Job:
         if status in COUNTED and ex.unit:
             if any(f.unit == ex.unit for f in self._pending):  # its earlier file must be in the ledger first
                 self._commit()
-            older = self.ledger.counted(ex.unit, self.year)
+            older = self.ledger.counted(ex.unit, self.year) if ex.unit in self._counted_units else None
             if older is not None and older.id != task.file_id:
                 spec = sub.spec if sub else self.spec
                 when = older.received.strftime("%Y-%m-%d %H:%M")
@@ -778,7 +806,11 @@ class Job:
         _crash_point("feedback")
         folder = archive.archive_folder(self.outbox, self.year, status, ex.unit)
         source = task.source if isinstance(task.source, bytes) else Path(task.source)
-        stored = archive.store(source, task.sha256, folder, task.name, durable=False)  # synced in _commit
+        if ex.archive_draft and Path(ex.archive_draft).parent == folder:  # written ahead by the worker
+            stored = archive.settle(Path(ex.archive_draft), task.sha256, folder, task.name, durable=False)
+        else:  # synced in _commit
+            _discard(ex.archive_draft)
+            stored = archive.store(source, task.sha256, folder, task.name, durable=False)
         self.timings["feedback"] += t1 - t0
         self.timings["archive"] += time.perf_counter() - t1
         _crash_point("archived")
@@ -840,6 +872,7 @@ class Job:
             self._done.extend(FileOutcome(f.cand.name, f.cand.rel, "error", note=why) for f in batch)
             return
         t0 = time.perf_counter()
+        self._counted_units.update(f.unit for f in batch if f.unit)
         for f in batch:
             self._batch.add(f.record["file_id"])
             _crash_point("committed")

@@ -25,7 +25,9 @@ class Limits:
 
     max_file_bytes: int = 50 * 2**20
     max_entries: int = 2000
-    max_uncompressed_bytes: int = 100 * 2**20  # peak memory of a read is up to about 3× this (README, “Memory” under Hostile files)
+    max_uncompressed_bytes: int = (
+        100 * 2**20
+    )  # peak memory of a read is up to about 3× this (README, “Memory” under Hostile files)
     max_ratio: float = 200.0
 
     @classmethod

@@ -458,6 +458,15 @@ class Ledger:
         )
         return rows[0] if rows else None
 
+    def counted_units(self, year: int) -> set[str]:
+        """Every unit with a counted submission for `year` (one query: callers skip `counted` for the rest)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT unit FROM files WHERE year=? AND state=? AND superseded_by IS NULL AND status IN (?, ?, ?) "
+            "AND unit IS NOT NULL",
+            (year, DONE, *COUNTED_STATUSES),
+        )
+        return {unit for (unit,) in rows}
+
     def _transaction(self) -> _Transaction:
         return _Transaction(self.db)
 

@@ -197,6 +197,12 @@ class Spec:
     def __hash__(self) -> int:
         return hash((self.edition, self.source))
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """A registered edition pickles as its name (every worker result carried ~26 KB of form)."""
+        if load_specs().get(self.edition) is self:
+            return get_spec, (self.edition,)
+        return object.__reduce_ex__(self, protocol)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Spec) and (self.edition, self.source) == (other.edition, other.source)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from processor.archive import numbered, safe_component, store
+from processor.archive import draft, numbered, safe_component, settle, store
 from processor.inbox import Stability, scan, skip_reason, wait_for_complete
 
 
@@ -95,3 +95,20 @@ def test_store__a_clash_gets_a_numbered_name_the_same_content_is_not_stored_twic
     assert first.name == "年报.xlsx" and second.name == numbered("年报.xlsx", 2) == "年报 (2).xlsx"
     assert again == second and first.read_bytes() == b"one"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["年报 (2).xlsx", "年报.xlsx"]
+
+
+def test_draft_then_settle__a_copy_written_ahead_gets_the_free_name_or_yields_to_the_same_content(tmp_path: Path):
+    """Workers write the archive copy ahead (draft); the job names it (settle) exactly as store() would."""
+    import hashlib
+
+    def sha(b: bytes) -> str:
+        return hashlib.sha256(b).hexdigest()
+
+    store(b"one", sha(b"one"), tmp_path, "年报.xlsx")
+    ahead = draft(b"two", sha(b"two"), tmp_path / "新")  # the folder is made
+    assert ahead.parent == tmp_path / "新" and ahead.read_bytes() == b"two"
+    moved = draft(b"two", sha(b"two"), tmp_path)
+    assert settle(moved, sha(b"two"), tmp_path, "年报.xlsx").name == "年报 (2).xlsx"
+    twin = draft(b"two", sha(b"two"), tmp_path)  # e.g. a run interrupted after the copy was named
+    assert settle(twin, sha(b"two"), tmp_path, "年报.xlsx").name == "年报 (2).xlsx" and not twin.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["年报 (2).xlsx", "年报.xlsx"]

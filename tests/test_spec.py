@@ -169,3 +169,15 @@ def test_a_province_extension_is_a_new_spec_file_not_new_code(tmp_path):
     spec = load_spec_file(path)
     assert spec.edition == "2021-hl"
     assert "sx_1.r1.c1" in spec.cells and "s3.r3_7.c7" in spec.cells
+
+
+def test_pickle__an_edition_travels_as_its_name_a_spec_from_elsewhere_whole(tmp_path: Path):
+    """Worker results carry their spec: a registered edition must not cost ~26 KB per file."""
+    import pickle
+
+    spec = get_spec("2021")
+    data = pickle.dumps(spec)
+    assert pickle.loads(data) is spec and len(data) < 200
+    other = load_spec_file(SPEC_DIR / "2021.yaml")  # equal, but not the registered object
+    copy = pickle.loads(pickle.dumps(other))
+    assert copy == other and copy is not spec and copy.cells.keys() == spec.cells.keys()

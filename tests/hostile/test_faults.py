@@ -159,14 +159,14 @@ def test_disk_full_while_a_file_is_archived__it_stays_in_the_inbox_says_so_and_i
     config = city(tmp_path, units=[(agency_of(1), "市直部门", ""), (agency_of(2), "市直部门", "")])
     report(tmp_path / "inbox" / "一.xlsx", agency_of(1), seed=1)
     report(tmp_path / "inbox" / "二.xlsx", agency_of(2), seed=2)
-    real = processor.batch.archive.store
+    real = processor.batch.archive.draft
 
-    def store(source, sha256, folder, name, **kw):
-        if name == "一.xlsx":
+    def draft(source, sha256, folder, **kw):  # the copy is written ahead (by a worker), else by store()
+        if folder.name == agency_of(1):
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real(source, sha256, folder, name, **kw)
+        return real(source, sha256, folder, **kw)
 
-    monkeypatch.setattr(processor.batch.archive, "store", store)
+    monkeypatch.setattr(processor.batch.archive, "draft", draft)
     out = run(config)
     by_file = {f["file"]: f for f in out["files"]}
     assert by_file["一.xlsx"]["status"] == "error" and by_file["一.xlsx"]["note"].startswith("磁盘已满")
