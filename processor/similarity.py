@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 _NUMBER = re.compile(r"\d+(?:[.．]\d+)?[%％]?")  # \d includes full-width digits
 MIN_CLAUSE = 4  # shorter clauses (一是、同时) carry no authorship
 _CLAUSE = re.compile(rf"[^。．！？；：，,;:!?\n]{{{MIN_CLAUSE},}}")  # a clause between punctuation marks
-SCAN_LIMIT = 200  # candidates verified per text at most: bounds the work when thousands share clauses
+SCAN_LIMIT = 200  # default of the rule's scan_limit: candidates verified per text at most (0: all)
 NAMED = 3  # other units named in one finding
 
 IDENTICAL, DIGITS, SIMILAR = "identical", "digits", "similar"
@@ -97,8 +97,11 @@ def compare(a: Prepared, b: Prepared, threshold: float) -> tuple[str, float] | N
     return (SIMILAR, score) if score >= threshold else None
 
 
-def _near_pairs(reps: list[Prepared], threshold: float) -> list[tuple[int, int, float]]:
-    """Pairs (i, j, score) of texts whose clause sets have Jaccard ≥ threshold.
+def _near_pairs(
+    reps: list[Prepared], threshold: float, limit: int = SCAN_LIMIT
+) -> tuple[list[tuple[int, int, float]], set[int]]:
+    """Pairs (i, j, score) of texts whose clause sets have Jaccard ≥ threshold, and the texts whose
+    candidates were cut at `limit` (0: no limit; then every such pair is found).
 
     All-pairs with prefix filtering: clauses are ordered rarest first; texts are visited from the
     smallest clause set up, each probing the index with its first |x| − ⌈t·|x|⌉ + 1 clauses and
@@ -115,6 +118,8 @@ def _near_pairs(reps: list[Prepared], threshold: float) -> list[tuple[int, int, 
     order = sorted(range(len(reps)), key=sizes.__getitem__)
     index: dict[str, list[int]] = defaultdict(list)
     pairs: list[tuple[int, int, float]] = []
+    cut: set[int] = set()
+    limit = limit or len(reps)
     for i in order:
         x = sets[i]
         size = sizes[i]
@@ -133,9 +138,15 @@ def _near_pairs(reps: list[Prepared], threshold: float) -> list[tuple[int, int, 
         seen: set[int] = set()
         for tok in tokens[:probe]:
             postings = index.get(tok)
-            if not postings or len(seen) >= SCAN_LIMIT:
+            if not postings:
                 continue
-            fresh = [j for j in postings[:SCAN_LIMIT] if j not in seen]  # (postings hold no repeats)
+            if len(seen) >= limit:  # this token's texts are not looked at: cut if one of them is new
+                if any(j not in seen for j in postings):
+                    cut.add(i)
+                continue
+            if len(postings) > limit and any(j not in seen for j in postings[limit:]):
+                cut.add(i)
+            fresh = [j for j in postings[:limit] if j not in seen]  # (postings hold no repeats)
             seen.update(fresh)
             for j in [  # size filter, then the signature bound: cheap tests before the intersection
                 j
@@ -149,7 +160,7 @@ def _near_pairs(reps: list[Prepared], threshold: float) -> list[tuple[int, int, 
                     pairs.append((j, i, score))
         for tok in tokens[:keep]:
             index[tok].append(i)
-    return pairs
+    return pairs, cut
 
 
 SIGNATURE_BITS = 128
@@ -185,6 +196,8 @@ def find_matches(
     *,
     threshold: float = 0.8,
     min_chars: int = 50,
+    scan_limit: int = SCAN_LIMIT,
+    cut: dict[str, int] | None = None,
 ) -> list[Alike]:
     """Every (unit, text code) alike the same text of other units, or the unit's own text of last year.
 
@@ -192,6 +205,8 @@ def find_matches(
     Texts shorter than `min_chars` (without whitespace) are not compared: a short「无」or a
     one-line fee statement may legitimately be the same everywhere. Work and output stay linear in
     the number of texts even when thousands are identical (each names a few, counts the rest).
+    Each text is verified against `scan_limit` candidates at most (0: all); `cut`, when given, gets
+    per text code the number of units whose texts were cut short.
     """
     codes = list(dict.fromkeys(code for by_code in texts.values() for code in by_code))
     found: list[Alike] = []
@@ -199,7 +214,9 @@ def find_matches(
     for code in codes:  # one text code at a time: only its prepared texts are held
         of_code = [(unit, by_code[code]) for unit, by_code in texts.items() if code in by_code]
         last = {unit: old[code] for unit, old in (previous or {}).items() if old.get(code)}
-        alikes, owns = _match_code(code, of_code, last, threshold, min_chars)
+        alikes, owns, short = _match_code(code, of_code, last, threshold, min_chars, scan_limit)
+        if cut is not None and short:
+            cut[code] = short
         found.extend(alikes)
         own.update(((a.unit, a.code), a) for a in owns)
     order = {unit: k for k, unit in enumerate(texts)}
@@ -214,9 +231,15 @@ def find_matches(
 
 
 def _match_code(
-    code: str, texts: list[tuple[str, str]], previous: Mapping[str, str], threshold: float, min_chars: int
-) -> tuple[list[Alike], list[Alike]]:
-    """Texts of one code alike each other's (first list) or their unit's own of last year (second list)."""
+    code: str,
+    texts: list[tuple[str, str]],
+    previous: Mapping[str, str],
+    threshold: float,
+    min_chars: int,
+    scan_limit: int,
+) -> tuple[list[Alike], list[Alike], int]:
+    """Texts of one code alike each other's (first list) or their unit's own of last year (second
+    list), and how many units' texts were compared with only `scan_limit` candidates."""
     found: dict[str, Alike] = {}
 
     def add(unit: str, others: list[Match], count: int) -> None:
@@ -245,13 +268,15 @@ def _match_code(
             for a in members:
                 add(items[a][0], _named(items, code, a, members, None, 1.0), len(members) - 1)
     heads = [members[0] for members in clusters.values()]
-    for i, j, score in _near_pairs([items[k][1] for k in heads], threshold):
+    pairs, cut = _near_pairs([items[k][1] for k in heads], threshold, scan_limit)
+    for i, j, score in pairs:
         ci, cj = clusters[items[heads[i]][1].masked], clusters[items[heads[j]][1].masked]
         for a in ci:
             add(items[a][0], _named(items, code, a, cj, SIMILAR, score), len(cj))
         for b in cj:
             add(items[b][0], _named(items, code, b, ci, SIMILAR, score), len(ci))
-    return list(found.values()), own
+    short = sum(len(clusters[items[heads[i]][1].masked]) for i in cut)
+    return list(found.values()), own, short
 
 
 def _degree(m: Match) -> str:
@@ -269,10 +294,17 @@ def similar_texts(
     alike the unit's own of last year."""
     params = spec.rule("text-similar").params
     threshold, min_chars = float(params.get("threshold", 0.8)), int(params.get("min_chars", 50))
+    limit = int(params.get("scan_limit", SCAN_LIMIT))
     codes = [t.code for t in spec.texts]
     texts = {u.name: {c: u.submission.texts.get(c, "") for c in codes} for u in units if u.submission is not None}
     last = {name: {c: sub.texts.get(c, "") for c in codes} for name, sub in (previous or {}).items()}
-    return _findings(spec, find_matches(texts, last, threshold=threshold, min_chars=min_chars), threshold)
+    cut: dict[str, int] = {}
+    alikes = find_matches(texts, last, threshold=threshold, min_chars=min_chars, scan_limit=limit, cut=cut)
+    partial = [
+        finding(spec, "text-similar-partial", code=code, where=spec.text(code).heading, found=n, expected=limit)
+        for code, n in cut.items()
+    ]
+    return [*_findings(spec, alikes, threshold), *partial]
 
 
 def _findings(spec: Spec, alikes: list[Alike], threshold: float) -> list[Finding]:

@@ -336,7 +336,9 @@ def test_near_pairs__exactly_the_pairs_at_or_over_the_threshold() -> None:
         sets = list(dict.fromkeys(sets))  # distinct texts, as _near_pairs gets them
         reps = [Prepared(str(k), str(k), s) for k, s in enumerate(sets)]
         for threshold in (0.5, 0.8, 0.9):
-            found = {frozenset((i, j)): score for i, j, score in _near_pairs(reps, threshold)}
+            pairs, cut = _near_pairs(reps, threshold, limit=0)
+            assert not cut
+            found = {frozenset((i, j)): score for i, j, score in pairs}
             brute = {
                 frozenset((i, j)): jaccard(sets[i], sets[j])
                 for i in range(len(sets))
@@ -345,3 +347,44 @@ def test_near_pairs__exactly_the_pairs_at_or_over_the_threshold() -> None:
             }
             assert found.keys() == brute.keys(), (seed, threshold)
             assert all(abs(found[k] - brute[k]) < 1e-12 for k in found)
+
+
+def test_near_pairs__a_scan_limit_can_miss_pairs_and_says_which_texts_it_cut_short() -> None:
+    from processor.similarity import Prepared, _near_pairs
+
+    # 60 texts, each sharing 9 of its 10 clauses with every other: all pairs are alike (J = 9/11 ≥ 0.8)
+    common = [f"大家都写的第{k}句话" for k in range(9)]
+    reps = [Prepared(str(n), str(n), frozenset([*common, f"只有第{n}个单位写的话"])) for n in range(60)]
+    everything, cut = _near_pairs(reps, 0.8, limit=0)
+    assert len(everything) == 60 * 59 // 2 and not cut
+    limited, cut = _near_pairs(reps, 0.8, limit=10)
+    assert len(limited) < len(everything) and cut  # the later texts met only 10 of the earlier ones
+
+
+def test_similar_texts__cut_short_at_scale__say_so_in_one_summary_notice() -> None:
+    """A province's texts copied from one model: the scan limit is reached, and the summary says so."""
+    from dataclasses import replace as dc_replace
+
+    from processor.similarity import similar_texts
+
+    data = county_city()
+    spec = data.spec
+    common = "，".join(f"本机关按照上级部署扎实推进{w}方面的重点工作" for w in "公开依申请政策解读平台监督培训考核宣传")
+    units = []
+    template = next(u for u in data.units if u.submission)
+    for n in range(30):
+        own = "甲乙丙丁戊己庚辛壬癸"[n % 10] + "子丑寅卯辰巳午未申酉"[n // 10]  # not a number: those are masked
+        sub = dc_replace(template.submission, texts={"text.s5": f"{common}，另有本单位的{own}特色做法。"})
+        units.append(dc_replace(template, name=f"单位{n}", submission=sub))
+    rule = spec.rule("text-similar")
+    for limit, partial in ((5, True), (0, False)):
+        rules = {**spec.rules, "text-similar": dc_replace(rule, params={**rule.params, "scan_limit": limit})}
+        found = similar_texts(dc_replace(spec, rules=rules), units)
+        notices = [f for f in found if f.rule_id == "text-similar-partial"]
+        assert bool(notices) == partial
+        if partial:
+            [f] = notices
+            assert f.severity == "notice" and f.agency is None and "scan_limit 设为 0" in f.message
+            assert f"只与其中 {limit} 个比对" in f.message and "五、存在的主要问题及改进情况" in f.message
+        alike = [f for f in found if f.rule_id == "text-similar"]
+        assert len(alike) == 30  # every text is alike the others either way (the first ones are found)
