@@ -524,6 +524,7 @@ class Job:
         self._pending_since = 0.0
         self._commit_every = int(os.environ.get("NIANBAO_COMMIT_EVERY") or COMMIT_FILES)
         self.timings: Counter[str] = Counter()  # seconds per part of the job (RunResult.timings)
+        self._submissions: dict[int, Submission] = {}  # light submissions of the last units() call
 
     def close(self, counts: dict[str, Any] | None = None) -> None:
         self.ledger.finish_run(self.run_id, counts or {})
@@ -926,7 +927,8 @@ class Job:
     # -- consolidation -----------------------------------------------------------------------
 
     def units(self) -> tuple[list[UnitResult], list[FileRow]]:
-        return unit_results(self.ledger, self.roster, self.year, light=True)  # what the summary needs
+        """What the summary needs; `watch` keeps the submissions between cycles (read again: only new ones)."""
+        return unit_results(self.ledger, self.roster, self.year, light=True, cache=self._submissions)
 
     def write_outputs(self, units: tuple[list[UnitResult], list[FileRow]] | None = None) -> Outputs | None:
         """The summary workbook of the year and its companions, rebuilt from the ledger (atomically).
@@ -1003,7 +1005,12 @@ def log_intake(skipped: list[Skipped], waiting: list[Candidate]) -> None:
 
 
 def unit_results(
-    ledger: Ledger, roster: Roster | None, year: int, *, light: bool = False
+    ledger: Ledger,
+    roster: Roster | None,
+    year: int,
+    *,
+    light: bool = False,
+    cache: dict[int, Submission] | None = None,
 ) -> tuple[list[UnitResult], list[FileRow]]:
     """Every roster unit's standing for a year, from the ledger, plus units outside the roster.
 
@@ -1052,7 +1059,7 @@ def unit_results(
             result.filler, result.phone = chosen.filler, chosen.phone
             result.sha256 = chosen.sha256
         results.append(result)
-    subs = ledger.submissions([row.id for _, row in chosen_rows], light=light)  # one query per 500 units
+    subs = ledger.submissions([row.id for _, row in chosen_rows], light=light, cache=cache)  # a query per 500
     for result, row in chosen_rows:
         result.submission = subs.get(row.id)
     return results, unidentified

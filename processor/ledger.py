@@ -436,10 +436,18 @@ class Ledger:
         row = self.db.execute("SELECT data FROM submissions WHERE file_id=?", (file_id,)).fetchone()
         return submission_from_blob(row[0]) if row else None
 
-    def submissions(self, file_ids: list[int], *, light: bool = False) -> dict[int, Submission]:
-        """Several submissions at once (the summary loads thousands; light: see submission_from_json)."""
+    def submissions(
+        self, file_ids: list[int], *, light: bool = False, cache: dict[int, Submission] | None = None
+    ) -> dict[int, Submission]:
+        """Several submissions at once (the summary loads thousands; light: see submission_from_json).
+
+        `cache`: the submissions a previous call returned (a file's submission never changes once
+        written): only the others are read, and it is left holding exactly this call's."""
         out: dict[int, Submission] = {}
         ids = list(file_ids)
+        if cache is not None:
+            out = {i: cache[i] for i in ids if i in cache}
+            ids = [i for i in ids if i not in out]
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
             marks = ",".join("?" * len(part))
@@ -447,6 +455,9 @@ class Ledger:
                 f"SELECT file_id, data FROM submissions WHERE file_id IN ({marks})", part
             ):
                 out[file_id] = submission_from_blob(data, light=light)
+        if cache is not None:
+            cache.clear()
+            cache.update(out)
         return out
 
     def counted(self, unit: str, year: int) -> FileRow | None:

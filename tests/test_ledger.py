@@ -26,6 +26,25 @@ def sub(**kw) -> Submission:
     return Submission(**{**base, **kw})
 
 
+def complete(ledger: Ledger, file_id: int, unit: str, status: str, submission: Submission, **kw) -> None:
+    ledger.complete(
+        file_id,
+        status=status,
+        unit=unit,
+        agency=unit,
+        year=2025,
+        edition="2021",
+        kind="report",
+        filler=None,
+        phone=None,
+        findings=[],
+        archive_path=f"归档/{file_id}.xlsx",
+        feedback_path=None,
+        submission=submission,
+        **kw,
+    )
+
+
 def test_submission_json__round_trip_keeps_every_number_exact_and_typed():
     original = sub()
     back = submission_from_json(submission_to_json(original))
@@ -70,20 +89,12 @@ def test_complete__values_recorded_and_the_older_submission_superseded_in_one_st
             file_id = ledger.receive(sha, 1, 1, f"{sha}.xlsx", f"{sha}.xlsx", run)
             older = ledger.counted("云溪市教育局", 2025)
             notice = Finding("superseded", "notice", "已被取代")
-            ledger.complete(
+            complete(
+                ledger,
                 file_id,
-                status="accepted",
-                unit="云溪市教育局",
-                agency="云溪市教育局",
-                year=2025,
-                edition="2021",
-                kind="report",
-                filler=None,
-                phone=None,
-                findings=[],
-                archive_path=f"归档/{sha}.xlsx",
-                feedback_path=None,
-                submission=sub(values={"s2_5.r1.c1": value}),
+                "云溪市教育局",
+                "accepted",
+                sub(values={"s2_5.r1.c1": value}),
                 supersedes=[(older.id, [notice])] if older else None,
             )
             ids.append(file_id)
@@ -93,6 +104,23 @@ def test_complete__values_recorded_and_the_older_submission_superseded_in_one_st
         assert ledger.submission(ids[1]).value("s2_5.r1.c1") == 2
         rows = ledger.db.execute("SELECT code, value FROM cell_values WHERE file_id=?", (ids[1],)).fetchall()
         assert rows == [("s2_5.r1.c1", "2")]
+
+
+def test_counted_units_and_submissions__watch_reads_only_the_submissions_it_does_not_hold(tmp_path: Path):
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        run = ledger.start_run("watch", 2025)
+        ids = []
+        for k, (unit, status) in enumerate((("甲", "accepted"), ("乙", "rejected"), ("丙", "warning"))):
+            file_id = ledger.receive(f"sha{k}", 1, 1, f"{k}.xlsx", f"{k}.xlsx", run)
+            complete(ledger, file_id, unit, status, sub(agency=unit))
+            ids.append(file_id)
+        assert ledger.counted_units(2025) == {"甲", "丙"} and ledger.counted_units(2024) == set()
+        cache: dict = {}
+        first = ledger.submissions(ids[:2], light=True, cache=cache)
+        assert cache == first and first[ids[0]].agency == "甲"
+        second = ledger.submissions(ids[1:], light=True, cache=cache)
+        assert second[ids[1]] is first[ids[1]]  # held, not read again
+        assert set(cache) == set(ids[1:])  # only what the last call returned
 
 
 def test_readonly__cannot_write_and_a_ledger_of_a_newer_nianbao_is_refused(tmp_path: Path):
