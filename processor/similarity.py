@@ -6,7 +6,10 @@ at sentence and comma punctuation, and seen as the set of its clauses; two texts
 Jaccard similarity of their clause sets reaches the rule's threshold. Identical texts are grouped by
 exact equality first; near-duplicates are found with prefix filtering (clauses ordered rarest
 first, only the first |x| − ⌈t·|x|⌉ + 1 clauses of each text indexed), which is exact for the
-threshold and touches only texts that share a rare clause, so 10,000 units take well under a second.
+threshold and touches only texts that share a rare clause. Where thousands of texts share their
+rarest clauses (texts written from one model), each text is verified against at most the rule's
+scan_limit candidates, and the summary says how many texts were cut short (text-similar-partial);
+scan_limit 0 finds every pair, at several times the cost.
 """
 
 from __future__ import annotations
@@ -125,8 +128,10 @@ def _near_pairs(
         size = sizes[i]
         if size < 2:
             continue
-        probe = size - math.ceil(threshold * size) + 1
-        keep = size - math.ceil(2 * threshold / (1 + threshold) * size) + 1
+        # (- 1e-9: a product that floats above a whole number, e.g. 2·0.8/1.8 × 63 = 56.000…01, would
+        # make ceil one too big and the prefix one clause too short, losing pairs)
+        probe = size - math.ceil(threshold * size - 1e-9) + 1
+        keep = size - math.ceil(2 * threshold / (1 + threshold) * size - 1e-9) + 1
         shared = x - once  # the rarest-first order puts the unique clauses first
         unique = size - len(shared)
         if unique >= probe:
