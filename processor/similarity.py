@@ -138,7 +138,7 @@ def _near_pairs(
             continue  # the whole probing prefix is unique: no other text can reach the threshold
         tokens = sorted(shared, key=rank.__getitem__)  # rarest first, as (df[c], c)
         probe, keep = probe - unique, max(keep - unique, 0)
-        least = threshold * size
+        least = threshold * size - 1e-9  # (the same tolerance: J ≥ t needs |y| ≥ t·|x|)
         sig, most = sigs[i], len(shared)
         seen: set[int] = set()
         for tok in tokens[:probe]:
