@@ -126,7 +126,9 @@ class ContentChanged(OSError):
     """The source file changed between hashing and copying; it is left for the next run."""
 
 
-def store(source: bytes | Path, sha256: str, folder: Path, name: str, *, durable: bool = True) -> Path:
+def store(
+    source: bytes | Path, sha256: str, folder: Path, name: str, *, durable: bool = True, root: Path | None = None
+) -> Path:
     """Durably store `source` (bytes, or a file copied by streaming) in `folder` under `name` or the
     first free numbered variant of it.
 
@@ -135,13 +137,18 @@ def store(source: bytes | Path, sha256: str, folder: Path, name: str, *, durable
     a different file. Writes to a temporary file in `folder`, fsyncs, then links it to the free name
     (os.link fails rather than overwrite; os.replace after an existence check where links are not
     supported), so a crash leaves either nothing or the complete file under the name.
-    With durable=False the fsyncs are left to the caller (make_durable, once for a batch of files).
+    With durable=False the fsyncs are left to the caller (make_durable, once for a batch of files);
+    with `root`, the folders between it and `folder` (maybe just made) are synced too.
     """
     size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
     found = _existing(sha256, size, folder, name)
     if found is not None:
         return found
-    return settle(draft(source, sha256, folder, durable=durable), sha256, folder, name, durable=durable)
+    stored = settle(draft(source, sha256, folder, durable=durable), sha256, folder, name, durable=durable)
+    if durable and root is not None:
+        for parent in _folders_up_to([folder], root)[1:]:
+            fsync_dir(parent)
+    return stored
 
 
 def draft(source: bytes | Path, sha256: str, folder: Path, *, durable: bool = False) -> Path:
@@ -150,7 +157,7 @@ def draft(source: bytes | Path, sha256: str, folder: Path, *, durable: bool = Fa
     are temporary files: removed at the next start."""
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
-    tmp = Path(tmp_name)
+    tmp = folder / Path(tmp_name).name  # as the caller wrote the folder (mkstemp makes it absolute)
     try:
         with os.fdopen(fd, "wb") as fh:
             if isinstance(source, bytes):
@@ -215,15 +222,29 @@ def _existing(sha256: str, size: int, folder: Path, name: str) -> Path | None:
         n += 1
 
 
-def make_durable(paths: list[Path]) -> None:
+def make_durable(paths: list[Path], root: Path | None = None) -> None:
     """fsync files written with durable=False (a batch's archive copies and feedback workbooks), then
-    each of their folders once. (syncfs(2) would be one call, but it reports no write-back error on
+    each of their folders once, and the folders above them up to `root` (a folder made for a new unit
+    is an entry in its parent). (syncfs(2) would be one call, but it reports no write-back error on
     kernels before 5.8, none already reported to another process, and FUSE file systems may not flush.)"""
     for path in paths:
         with open(path, "rb+") as fh:  # Windows flushes only handles open for writing
             os.fsync(fh.fileno())
-    for folder in dict.fromkeys(Path(p).parent for p in paths):
+    for folder in _folders_up_to([Path(p).parent for p in paths], root):
         fsync_dir(folder)
+
+
+def _folders_up_to(folders: list[Path], root: Path | None) -> list[Path]:
+    """The folders, then each one's parents up to and including `root` (when it is one of them), once each."""
+    out = dict.fromkeys(folders)
+    if root is not None:
+        for folder in list(out):
+            if root in folder.parents:
+                for parent in folder.parents:
+                    out.setdefault(parent)
+                    if parent == root:
+                        break
+    return list(out)
 
 
 def archive_folder(outbox: Path, year: int | None, status: str, unit: str | None) -> Path:

@@ -53,6 +53,7 @@ MIN_POOL_FILES = 4  # fewer files are checked in this process (starting workers 
 COMMIT_FILES = 200  # files archived per ledger transaction (NIANBAO_COMMIT_EVERY overrides: tests)
 COMMIT_SECONDS = 1.0  # … or fewer, when the batch has waited this long
 IN_FLIGHT = 8  # files handed to each worker ahead: they keep working while a batch is made durable
+IN_FLIGHT_BYTES = 64 << 20  # … and at most about this much file content held for them
 RECEIVE_FILES = 16  # files read and received per ledger transaction before they are checked
 
 CheckFn = Callable[..., Any]  # check_workbook(source, *, name, previous, options, limits) -> CheckResult
@@ -302,19 +303,37 @@ def _last_year_lookup(ledger: Ledger) -> Callable[[str, int], Submission | None]
     return previous
 
 
-def _ordered(items: Iterator[Task], fn: Callable[[Task], Examined], pool: Executor | None, window: int):
-    """Results of fn over items in order; with a pool, at most `window` tasks in flight."""
+def _ordered(
+    items: Iterator[Task],
+    fn: Callable[[Task], Examined],
+    pool: Executor | None,
+    window: int,
+    max_bytes: int = IN_FLIGHT_BYTES,
+):
+    """Results of fn over items in order; with a pool, at most `window` tasks and about `max_bytes` of
+    file content in flight. A task retried after an interruption runs alone (nothing else in flight),
+    so that if it brings the pool down again, no other file is charged an attempt."""
     if pool is None:
         for item in items:
             yield fn(item)
         return
-    pending: deque[Any] = deque()
+    pending: deque[tuple[Any, int]] = deque()
+    held = 0
     for item in items:
-        pending.append(pool.submit(fn, item))
-        if len(pending) >= window:
-            yield pending.popleft().result()
+        alone = item.attempts > 1
+        while pending and alone:
+            future, size = pending.popleft()
+            held -= size
+            yield future.result()
+        size = len(item.source) if isinstance(item.source, bytes) else 0
+        pending.append((pool.submit(fn, item), size))
+        held += size
+        while pending and (alone or len(pending) >= window or held >= max_bytes):
+            future, size = pending.popleft()
+            held -= size
+            yield future.result()
     while pending:
-        yield pending.popleft().result()
+        yield pending.popleft()[0].result()
 
 
 # ---- outcomes --------------------------------------------------------------------------------
@@ -491,6 +510,17 @@ def _discard(path: str | None) -> None:
         Path(path).unlink(missing_ok=True)
 
 
+def _discard_draft(path: str | None) -> None:
+    """Remove an archive draft, and its folder when that is left empty (a unit's folder under a
+    status it did not get)."""
+    if path:
+        _discard(path)
+        try:
+            Path(path).parent.rmdir()
+        except OSError:  # not empty (the usual case), or already gone
+            pass
+
+
 class Job:
     """The batch job over one inbox and outbox; the caller holds the outbox lock."""
 
@@ -639,7 +669,7 @@ class Job:
             try:
                 outcome = self._finish(cand, examined)
             except Exception as exc:  # e.g. the disk is full: this file stays in the inbox, the job goes on
-                _discard(examined.archive_draft)
+                _discard_draft(examined.archive_draft)
                 why = archive.describe_error(exc)
                 logger.opt(exception=exc).error(
                     "处理文件 {} 时出错：{}。文件留在收件文件夹，下次运行再处理。", cand.rel, why
@@ -720,7 +750,7 @@ class Job:
             stored = self.outbox / row.archive_path
             if not (stored.is_file() and archive.sha256_file(stored) == sha):
                 folder = stored.parent
-                stored = archive.store(data, sha, folder, row.original_name)
+                stored = archive.store(data, sha, folder, row.original_name, root=self.outbox)
                 self.ledger.move_archive(row.id, archive.relative(stored, self.outbox))
             if _unlink_if_same(cand):
                 logger.info("上次运行中断后补完：{} 已归档（{}），已从收件文件夹移出", cand.rel, row.archive_path)
@@ -738,7 +768,7 @@ class Job:
         notice = replace(notice, agency=original.agency, file=cand.name)
         file_id = self.ledger.receive(sha, cand.size, cand.mtime_ns, cand.name, cand.rel, self.run_id)
         folder = archive.archive_folder(self.outbox, self.year, DUPLICATE, original.unit)
-        stored = archive.store(data, sha, folder, cand.name)
+        stored = archive.store(data, sha, folder, cand.name, root=self.outbox)
         self.ledger.complete(
             file_id,
             status=DUPLICATE,
@@ -810,7 +840,7 @@ class Job:
         if ex.archive_draft and Path(ex.archive_draft).parent == folder:  # written ahead by the worker
             stored = archive.settle(Path(ex.archive_draft), task.sha256, folder, task.name, durable=False)
         else:  # synced in _commit
-            _discard(ex.archive_draft)
+            _discard_draft(ex.archive_draft)
             stored = archive.store(source, task.sha256, folder, task.name, durable=False)
         self.timings["feedback"] += t1 - t0
         self.timings["archive"] += time.perf_counter() - t1
@@ -860,7 +890,7 @@ class Job:
         try:
             t0 = time.perf_counter()
             feedback = [f.outcome.feedback for f in batch if f.outcome.feedback] if DEFER_FEEDBACK_SYNC else []
-            archive.make_durable([f.stored for f in batch] + feedback)
+            archive.make_durable([f.stored for f in batch] + feedback, root=self.outbox)
             t1 = time.perf_counter()
             self.ledger.complete_many([f.record for f in batch])
             self.timings["archive"] += t1 - t0

@@ -20,6 +20,7 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from .findings import Finding, finding
@@ -149,7 +150,7 @@ def _near_pairs(
                 if any(j not in seen for j in postings):
                     cut.add(i)
                 continue
-            if len(postings) > limit and any(j not in seen for j in postings[limit:]):
+            if len(postings) > limit and any(j not in seen for j in islice(postings, limit, None)):
                 cut.add(i)
             fresh = [j for j in postings[:limit] if j not in seen]  # (postings hold no repeats)
             seen.update(fresh)

@@ -240,6 +240,9 @@ def test_same_batch__two_different_files_of_one_unit_the_later_by_mtime_wins_wit
     assert later["status"] == "warning"
     assert [f["rule"] for f in later["findings"] if f["severity"] == "warning"] == ["same-batch-duplicate"]
     assert out["units"]["warning"] == 1
+    # the copy written ahead under the status first found was taken back: no stray file or empty folder
+    folders = [d for d in (outbox / "归档").rglob("*") if d.is_dir()]
+    assert all(any(d.iterdir()) for d in folders) and not list(outbox.rglob(".nianbao-*"))
 
 
 # ---- intake rules ------------------------------------------------------------------------------
@@ -448,13 +451,20 @@ def test_durability__archive_copies_and_feedback_workbooks_are_synced_with_their
 
     config, _ = mixed
     synced: list[Path] = []
-    real = archive.make_durable
-    monkeypatch.setattr(archive, "make_durable", lambda paths: (synced.extend(map(Path, paths)), real(paths)))
+    folders: list[Path] = []
+    real, real_dir = archive.make_durable, archive.fsync_dir
+    monkeypatch.setattr(
+        archive, "make_durable", lambda paths, **kw: (synced.extend(map(Path, paths)), real(paths, **kw))
+    )
+    monkeypatch.setattr(archive, "fsync_dir", lambda folder: (folders.append(Path(folder)), real_dir(folder)))
     out = run(config)
     for f in out["files"]:
         assert Path(f["archive"]) in synced
         if f["feedback"] and f["feedback"].endswith(".xlsx") and batch.DEFER_FEEDBACK_SYNC:
             assert Path(f["feedback"]) in synced  # written without fsync, synced before the ledger row
+        if f["archive"]:  # the unit's folder was just made: its entry in the status folder is synced too
+            unit_folder = Path(f["archive"]).parent
+            assert {unit_folder, unit_folder.parent, unit_folder.parent.parent} <= set(folders)
 
 
 @pytest.mark.skipif(os.name == "nt", reason="symbolic links need privileges on Windows")

@@ -60,3 +60,34 @@ def test_one_worker_and_two_workers_give_identical_ledgers_and_summaries(tmp_pat
     assert ledger1 == ledger2
     assert sheets1 == sheets2 and len(sheets1) >= 6
     assert units1 == units2
+
+
+def test_ordered__a_file_retried_after_an_interruption_is_checked_with_nothing_else_in_flight():
+    """If it brings the worker pool down again, no other file is charged an attempt; and the files
+    held for the workers stay within the window and the byte budget."""
+    from concurrent.futures import Future
+
+    from processor.batch import Task, _ordered
+
+    submitted: list[int] = []
+    consumed: list[int] = []
+    in_flight: dict[int, int] = {}  # file id → files submitted and not yet taken when it was submitted
+
+    class Pool:
+        def submit(self, fn, item):
+            in_flight[item.file_id] = len(submitted) - len(consumed)
+            submitted.append(item.file_id)
+            done: Future = Future()
+            done.set_result(fn(item))
+            return done
+
+    tasks = [Task(k, "f.xlsx", "f.xlsx", (), "x", b"x" * 10, 2025, attempts=2 if k == 5 else 1) for k in range(10)]
+    for result in _ordered(iter(tasks), lambda t: t.file_id, Pool(), window=4):
+        consumed.append(result)
+    assert consumed == list(range(10))  # in order
+    assert in_flight[5] == 0 and in_flight[6] == 0  # the retried file alone, nothing beside it
+    assert max(in_flight.values()) == 3  # the window
+    submitted.clear(), consumed.clear(), in_flight.clear()
+    for result in _ordered(iter(tasks[:5]), lambda t: t.file_id, Pool(), window=100, max_bytes=25):
+        consumed.append(result)
+    assert consumed == list(range(5)) and max(in_flight.values()) == 2  # 3 × 10 bytes reach the budget

@@ -400,6 +400,6 @@ def test_similar_texts__cut_short_at_scale__say_so_in_one_summary_notice() -> No
         if partial:
             [f] = notices
             assert f.severity == "notice" and f.agency is None and "scan_limit 设为 0" in f.message
-            assert f"只与其中 {limit} 个比对" in f.message and "五、存在的主要问题及改进情况" in f.message
+            assert f"约 {limit} 个候选" in f.message and "五、存在的主要问题及改进情况" in f.message
         alike = [f for f in found if f.rule_id == "text-similar"]
         assert len(alike) == 30  # every text is alike the others either way (the first ones are found)
