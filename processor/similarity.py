@@ -9,7 +9,8 @@ first, only the first |x| − ⌈t·|x|⌉ + 1 clauses of each text indexed), wh
 threshold and touches only texts that share a rare clause. Where thousands of texts share their
 rarest clauses (texts written from one model), each text is verified against at most the rule's
 scan_limit candidates, and the summary says how many texts were cut short (text-similar-partial);
-scan_limit 0 finds every pair, at several times the cost.
+up to exact_up_to distinct texts of a part (a city) every pair is found, and scan_limit 0 finds every
+pair at any scale, at several times the cost.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ _NUMBER = re.compile(r"\d+(?:[.．]\d+)?[%％]?")  # \d includes full-width digi
 MIN_CLAUSE = 4  # shorter clauses (一是、同时) carry no authorship
 _CLAUSE = re.compile(rf"[^。．！？；：，,;:!?\n]{{{MIN_CLAUSE},}}")  # a clause between punctuation marks
 SCAN_LIMIT = 200  # default of the rule's scan_limit: candidates verified per text at most (0: all)
+EXACT_UP_TO = 2000  # default of the rule's exact_up_to: distinct texts of a part compared without the limit
 NAMED = 3  # other units named in one finding
 
 IDENTICAL, DIGITS, SIMILAR = "identical", "digits", "similar"
@@ -203,6 +205,7 @@ def find_matches(
     threshold: float = 0.8,
     min_chars: int = 50,
     scan_limit: int = SCAN_LIMIT,
+    exact_up_to: int = EXACT_UP_TO,
     cut: dict[str, int] | None = None,
 ) -> list[Alike]:
     """Every (unit, text code) alike the same text of other units, or the unit's own text of last year.
@@ -211,8 +214,9 @@ def find_matches(
     Texts shorter than `min_chars` (without whitespace) are not compared: a short「无」or a
     one-line fee statement may legitimately be the same everywhere. Work and output stay linear in
     the number of texts even when thousands are identical (each names a few, counts the rest).
-    Each text is verified against `scan_limit` candidates at most (0: all); `cut`, when given, gets
-    per text code the number of units whose texts were cut short.
+    Each text is verified against `scan_limit` candidates at most (0: all) where a text code has more
+    than `exact_up_to` distinct texts; `cut`, when given, gets per text code the number of units whose
+    texts were cut short.
     """
     codes = list(dict.fromkeys(code for by_code in texts.values() for code in by_code))
     found: list[Alike] = []
@@ -220,7 +224,7 @@ def find_matches(
     for code in codes:  # one text code at a time: only its prepared texts are held
         of_code = [(unit, by_code[code]) for unit, by_code in texts.items() if code in by_code]
         last = {unit: old[code] for unit, old in (previous or {}).items() if old.get(code)}
-        alikes, owns, short = _match_code(code, of_code, last, threshold, min_chars, scan_limit)
+        alikes, owns, short = _match_code(code, of_code, last, threshold, min_chars, scan_limit, exact_up_to)
         if cut is not None and short:
             cut[code] = short
         found.extend(alikes)
@@ -243,6 +247,7 @@ def _match_code(
     threshold: float,
     min_chars: int,
     scan_limit: int,
+    exact_up_to: int = EXACT_UP_TO,
 ) -> tuple[list[Alike], list[Alike], int]:
     """Texts of one code alike each other's (first list) or their unit's own of last year (second
     list), and how many units' texts were compared with only `scan_limit` candidates."""
@@ -274,7 +279,8 @@ def _match_code(
             for a in members:
                 add(items[a][0], _named(items, code, a, members, None, 1.0), len(members) - 1)
     heads = [members[0] for members in clusters.values()]
-    pairs, cut = _near_pairs([items[k][1] for k in heads], threshold, scan_limit)
+    limit = 0 if len(heads) <= exact_up_to else scan_limit  # a city's texts: every pair, it costs little
+    pairs, cut = _near_pairs([items[k][1] for k in heads], threshold, limit)
     for i, j, score in pairs:
         ci, cj = clusters[items[heads[i]][1].masked], clusters[items[heads[j]][1].masked]
         for a in ci:
@@ -300,12 +306,14 @@ def similar_texts(
     alike the unit's own of last year."""
     params = spec.rule("text-similar").params
     threshold, min_chars = float(params.get("threshold", 0.8)), int(params.get("min_chars", 50))
-    limit = int(params.get("scan_limit", SCAN_LIMIT))
+    limit, exact = int(params.get("scan_limit", SCAN_LIMIT)), int(params.get("exact_up_to", EXACT_UP_TO))
     codes = [t.code for t in spec.texts]
     texts = {u.name: {c: u.submission.texts.get(c, "") for c in codes} for u in units if u.submission is not None}
     last = {name: {c: sub.texts.get(c, "") for c in codes} for name, sub in (previous or {}).items()}
     cut: dict[str, int] = {}
-    alikes = find_matches(texts, last, threshold=threshold, min_chars=min_chars, scan_limit=limit, cut=cut)
+    alikes = find_matches(
+        texts, last, threshold=threshold, min_chars=min_chars, scan_limit=limit, exact_up_to=exact, cut=cut
+    )
     partial = [
         finding(spec, "text-similar-partial", code=code, where=spec.text(code).heading, found=n, expected=limit)
         for code, n in cut.items()

@@ -392,8 +392,10 @@ def test_similar_texts__cut_short_at_scale__say_so_in_one_summary_notice() -> No
         sub = dc_replace(template.submission, texts={"text.s5": f"{common}，另有本单位的{own}特色做法。"})
         units.append(dc_replace(template, name=f"单位{n}", submission=sub))
     rule = spec.rule("text-similar")
-    for limit, partial in ((5, True), (0, False)):
-        rules = {**spec.rules, "text-similar": dc_replace(rule, params={**rule.params, "scan_limit": limit})}
+    # (exact_up_to 10: as if these 30 were a province's thousands; up to 2,000 every pair is compared)
+    for limit, exact, partial in ((5, 10, True), (0, 10, False), (5, 2000, False)):
+        params = {**rule.params, "scan_limit": limit, "exact_up_to": exact}
+        rules = {**spec.rules, "text-similar": dc_replace(rule, params=params)}
         found = similar_texts(dc_replace(spec, rules=rules), units)
         notices = [f for f in found if f.rule_id == "text-similar-partial"]
         assert bool(notices) == partial
