@@ -172,6 +172,7 @@ _FAST_CELLS = _FAST and _utf16_len is not None and hasattr(Worksheet, "_convert_
 
 
 _COLUMN = [xl_col_to_name(col) for col in range(256)]  # column letters of the list sheets (write_cells)
+_FAST_LOOPS = all(hasattr(Worksheet, n) for n in ("_write_rows", "_write_row", "_write_empty_row", "_xml_end_tag"))
 
 
 class RowsSheet(Worksheet):
@@ -265,6 +266,48 @@ class RowsSheet(Worksheet):
             made[key] = (heads, tails, formats)  # keeps `formats` alive, so its id stays unique
         heads, tails, _ = made[key]
         return heads, tails
+
+    def _write_rows(self) -> None:
+        """xlsxwriter's _write_rows (same XML), visiting the cells each row has instead of every column
+        of the sheet: 分单位明细 has 10,000 rows × 205 columns, ~4 million lookups for ~20,000 cells."""
+        if not (_FAST_LOOPS and isinstance(getattr(self, "table", None), dict)) or self.comments:
+            super()._write_rows()
+            return
+        table, row_info, lo, hi = self.table, self.row_info, self.dim_colmin, self.dim_colmax
+        self._set_spans()
+        for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
+            cols = table.get(row_num)
+            if not cols and row_num not in row_info:
+                continue
+            span = self.row_spans.get(row_num // 16)
+            if not cols:  # a row with attributes only
+                self._write_empty_row(row_num, span, row_info[row_num])
+                continue
+            if row_num in row_info:
+                self._write_row(row_num, span, row_info[row_num])
+            else:
+                self._write_row(row_num, span)
+            for col_num in sorted(cols):
+                if lo <= col_num <= hi:
+                    self._write_cell(row_num, col_num, cols[col_num])
+            self._xml_end_tag("row")
+
+    def _set_spans(self) -> None:
+        """xlsxwriter's _calculate_spans for a sheet without comments, from each row's own cells."""
+        spans: dict[int, str] = {}
+        low = high = None
+        lo, hi = self.dim_colmin, self.dim_colmax
+        for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
+            cols = [c for c in self.table.get(row_num, ()) if lo <= c <= hi]
+            if cols:
+                first, last = min(cols), max(cols)
+                low = first if low is None else min(low, first)
+                high = last if high is None else max(high, last)
+            if (row_num + 1) % 16 == 0 or row_num == self.dim_rowmax:
+                if low is not None:
+                    spans[row_num // 16] = f"{low + 1}:{high + 1}"
+                    low = high = None
+        self.row_spans = spans
 
     def _write_cell(self, row: int, col: int, cell: Any) -> None:
         if isinstance(cell, _Run):

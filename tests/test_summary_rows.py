@@ -66,3 +66,31 @@ def test_fast_cells__a_value_without_its_format__is_refused(tmp_path):
         ws.write_cells(0, [("甲局", None)])
     ws.write_cells(0, [(None, None), ("", None)])  # blanks without a format: nothing written
     wb.close()
+
+
+def _rows_xml(path, fast: bool, monkeypatch) -> bytes:
+    monkeypatch.setattr(summary, "_FAST_LOOPS", fast)
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("明细", worksheet_class=summary.RowsSheet)
+    fmt = wb.add_format({"num_format": "#,##0"})
+    ws.write_string(0, 0, "单位")
+    ws.set_row(2, 30)  # a row with attributes only
+    for row in range(3, 60):  # spans over several blocks of 16 rows, rows of different widths, a gap
+        if row % 7 == 3:
+            continue
+        width = 1 + row % 3
+        ws.write_numbers(row, width, [row, None, 2 * row][:width], [fmt] * width)
+        if row % 5 == 0:
+            ws.write_string(row, 9, "备注")
+            ws.set_row(row, None, None, {"level": 2})
+    ws.write_cells(61, [(1, fmt), ("合计", fmt)])
+    wb.close()
+    with zipfile.ZipFile(path) as z:
+        return z.read("xl/worksheets/sheet1.xml")
+
+
+def test_fast_row_loops_write_the_same_xml_as_xlsxwriter(tmp_path, monkeypatch):
+    """RowsSheet visits only the cells a row has; the sheet XML (spans included) stays xlsxwriter's."""
+    fast = _rows_xml(tmp_path / "fast.xlsx", True, monkeypatch)
+    slow = _rows_xml(tmp_path / "slow.xlsx", False, monkeypatch)
+    assert fast == slow and b'spans="' in fast and b'outlineLevel="2"' in fast
