@@ -12,19 +12,23 @@ import xlsxwriter
 from processor import summary
 
 
-def _sheet_xml(path, fast: bool, monkeypatch) -> bytes:
+def _sheet_xml(path, fast: bool, monkeypatch, fill=None) -> bytes:
     monkeypatch.setattr(summary, "_FAST", fast)
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet("明细", worksheet_class=summary.RowsSheet)
+    (fill or _fill_numbers)(wb, ws)
+    wb.close()
+    with zipfile.ZipFile(path) as z:
+        return z.read("xl/worksheets/sheet1.xml")
+
+
+def _fill_numbers(wb, ws) -> None:
     fmt_a, fmt_b = wb.add_format({"num_format": "#,##0"}), wb.add_format({"num_format": "0.0000", "bold": True})
     formats = [fmt_a, fmt_b, fmt_a, fmt_b]
     ws.write_string(0, 0, "单位")
     ws.write_numbers(1, 1, [1, Decimal("49.14"), None, 1808595], formats)
     ws.write_numbers(2, 1, [0, Decimal("0.0001"), 7, None], formats)
     ws.write_string(2, 6, "备注")
-    wb.close()
-    with zipfile.ZipFile(path) as z:
-        return z.read("xl/worksheets/sheet1.xml")
 
 
 def test_fast_rows_write_the_same_xml_as_xlsxwriter(tmp_path, monkeypatch):
@@ -68,14 +72,12 @@ def test_fast_cells__a_value_without_its_format__is_refused(tmp_path):
     wb.close()
 
 
-def _rows_xml(path, fast: bool, monkeypatch) -> bytes:
-    monkeypatch.setattr(summary, "_FAST_LOOPS", fast)
-    wb = xlsxwriter.Workbook(str(path))
-    ws = wb.add_worksheet("明细", worksheet_class=summary.RowsSheet)
+def _fill_rows(wb, ws) -> None:
+    """Rows of different widths over several blocks of 16 (spans), a gap, a row with attributes only."""
     fmt = wb.add_format({"num_format": "#,##0"})
     ws.write_string(0, 0, "单位")
-    ws.set_row(2, 30)  # a row with attributes only
-    for row in range(3, 60):  # spans over several blocks of 16 rows, rows of different widths, a gap
+    ws.set_row(2, 30)
+    for row in range(3, 60):
         if row % 7 == 3:
             continue
         width = 1 + row % 3
@@ -84,13 +86,12 @@ def _rows_xml(path, fast: bool, monkeypatch) -> bytes:
             ws.write_string(row, 9, "备注")
             ws.set_row(row, None, None, {"level": 2})
     ws.write_cells(61, [(1, fmt), ("合计", fmt)])
-    wb.close()
-    with zipfile.ZipFile(path) as z:
-        return z.read("xl/worksheets/sheet1.xml")
 
 
 def test_fast_row_loops_write_the_same_xml_as_xlsxwriter(tmp_path, monkeypatch):
     """RowsSheet visits only the cells a row has; the sheet XML (spans included) stays xlsxwriter's."""
-    fast = _rows_xml(tmp_path / "fast.xlsx", True, monkeypatch)
-    slow = _rows_xml(tmp_path / "slow.xlsx", False, monkeypatch)
+    monkeypatch.setattr(summary, "_FAST_LOOPS", True)
+    fast = _sheet_xml(tmp_path / "fast.xlsx", True, monkeypatch, _fill_rows)
+    monkeypatch.setattr(summary, "_FAST_LOOPS", False)
+    slow = _sheet_xml(tmp_path / "slow.xlsx", True, monkeypatch, _fill_rows)
     assert fast == slow and b'spans="' in fast and b'outlineLevel="2"' in fast
