@@ -1127,13 +1127,19 @@ def write_year_summary(
     what a county submits upward, what a city publishes its own tables from); with `by_group`, the
     same two files for every roster group (e.g. each county's own summary).
     """
-    from .consolidate import consolidate, group_paths, subtree
-    from .summary import write_rollup_report
+    from .consolidate import Node, consolidate, group_paths, subtree
+    from .summary import summarize, write_rollup_report, write_summary
 
-    if writer is None:
-        from .summary import write_summary as writer
+    def summary_and_sums(path: Path, part: SummaryData) -> tuple[Path, Node]:
+        """The summary workbook and the sums of the roll-up report, consolidated once."""
+        if writer is not None:  # (tests) a writer of its own
+            return Path(writer(path, part)), consolidate(part, texts=False).root
+        con = summarize(part)
+        return write_summary(path, part, con), con.root
+
     data = summary_data(ledger, roster, spec, year, title=title, units=units)
-    outputs = Outputs(summary=Path(writer(archive.summary_path(outbox, year), data)))
+    written, root = summary_and_sums(archive.summary_path(outbox, year), data)
+    outputs = Outputs(summary=written)
     name = title or "本级"
     outputs.reports.append(
         write_rollup_report(
@@ -1141,7 +1147,7 @@ def write_year_summary(
             spec,
             year,
             name,
-            consolidate(data, texts=False).root,
+            root,
             created=data.produced_at,
         )
     )
@@ -1150,8 +1156,8 @@ def write_year_summary(
             part = subtree(data, group)
             folder = archive.group_summary_folder(outbox, group)
             path = folder / archive.summary_path(outbox, year).name.replace("年政府", f"年{group[-1]}政府")
-            outputs.groups.append(Path(writer(path, part)))
-            node = consolidate(part, texts=False).root
+            written, node = summary_and_sums(path, part)
+            outputs.groups.append(written)
             outputs.reports.append(
                 write_rollup_report(
                     folder / archive.rollup_report_name(year, group[-1]),

@@ -387,22 +387,35 @@ def _zip_level(level: int) -> Iterator[None]:
         xw.ZipFile = original
 
 
-def write_summary(path: Path | str, data: SummaryData) -> Path:
-    """Consolidate `data` and write the summary workbook to `path` atomically; returns the path.
+def write_summary(path: Path | str, data: SummaryData, con: Consolidation | None = None) -> Path:
+    """Consolidate `data` (unless `con`, from summarize(data), is given) and write the summary
+    workbook to `path` atomically; returns the path.
 
     A reader never sees a half-written file, and a crash leaves the previous summary in place.
     """
+    with _gc_paused():
+        return _write(Path(path), data, con or consolidate(data))
+
+
+def summarize(data: SummaryData) -> Consolidation:
+    """consolidate(data) as write_summary does it: for a caller that also needs the sums (the roll-up
+    report), so that the 内容雷同 comparison and the sums are made once."""
+    with _gc_paused():
+        return consolidate(data)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
     collecting = gc.isenabled()
     gc.disable()  # millions of small objects: the cyclic collector would only rescan them, over and over
     try:
-        return _write(Path(path), data)
+        yield
     finally:
         if collecting:
             gc.enable()
 
 
-def _write(path: Path, data: SummaryData) -> Path:
-    con = consolidate(data)
+def _write(path: Path, data: SummaryData, con: Consolidation) -> Path:
     options = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
     with atomic_path(path) as tmp, _zip_level(ZIP_LEVEL), xlsxwriter.Workbook(str(tmp), options) as wb:
         wb.set_properties(
