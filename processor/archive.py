@@ -144,7 +144,8 @@ def store(
     found = _existing(sha256, size, folder, name)
     if found is not None:
         return found
-    stored = settle(draft(source, sha256, folder, durable=durable), sha256, folder, name, durable=durable)
+    tmp = draft(source, sha256, folder, durable=durable)
+    stored = settle(tmp, sha256, folder, name, durable=durable, checked=True)
     if durable and root is not None:
         for parent in _folders_up_to([folder], root)[1:]:
             fsync_dir(parent)
@@ -176,11 +177,11 @@ def draft(source: bytes | Path, sha256: str, folder: Path, *, durable: bool = Fa
     return tmp
 
 
-def settle(tmp: Path, sha256: str, folder: Path, name: str, *, durable: bool = True) -> Path:
+def settle(tmp: Path, sha256: str, folder: Path, name: str, *, durable: bool = True, checked: bool = False) -> Path:
     """Give a draft (in `folder`) the first free numbered variant of `name`; a file with the same
-    content already there is kept instead (the draft is removed)."""
+    content already there is kept instead (the draft is removed). checked: the caller just looked."""
     try:
-        found = _existing(sha256, tmp.stat().st_size, folder, name)
+        found = None if checked else _existing(sha256, tmp.stat().st_size, folder, name)
         if found is not None:
             tmp.unlink()
             return found

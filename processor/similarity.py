@@ -247,7 +247,7 @@ def _match_code(
     threshold: float,
     min_chars: int,
     scan_limit: int,
-    exact_up_to: int = EXACT_UP_TO,
+    exact_up_to: int,
 ) -> tuple[list[Alike], list[Alike], int]:
     """Texts of one code alike each other's (first list) or their unit's own of last year (second
     list), and how many units' texts were compared with only `scan_limit` candidates."""
