@@ -538,6 +538,8 @@ class Job:
         self.inbox = settings.inbox
         self.year = settings.year
         self.spec: Spec = get_spec(settings.edition) if settings.edition else edition_for_year(settings.year)
+        if settings.similar_scan_limit is not None:
+            self.spec = self.spec.with_params("text-similar", scan_limit=settings.similar_scan_limit)
         self.check = check
         self.feedback_fn = feedback
         self.summary_fn = summary

@@ -27,6 +27,7 @@ _KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "contact": (str, "填报说明中的联系方式"),
     "title": (str, "汇总范围名称"),
     "limits": (dict, "文件限制"),
+    "similar_scan_limit": (int, "内容雷同比对每段文字的候选上限"),
 }
 
 
@@ -58,6 +59,7 @@ class Settings:
     title: str = ""  # what the summary covers, e.g. 某某市 (shown in its titles)
     by_group: bool = False  # also write one summary (and roll-up report) per roster group
     limits: dict[str, Any] = field(default_factory=dict)  # passed to the reader's Limits
+    similar_scan_limit: int | None = None  # the text-similar rule's scan_limit for this job (0: every pair)
     source: Path | None = None  # the nianbao.toml these came from, if any
 
     def with_options(self, **options: Any) -> Settings:
@@ -107,6 +109,7 @@ def load_settings(folder: Path | None = None, config: Path | None = None, **opti
         title=data.get("title", ""),
         by_group=bool(data.get("by_group", False)),
         limits=dict(data.get("limits", {})),
+        similar_scan_limit=data.get("similar_scan_limit"),
         source=path,
     )
     settings = settings.with_options(**options)
@@ -154,6 +157,10 @@ def _validate(s: Settings, source: Path | None) -> None:
         raise ConfigError(f"{where}中的扫描间隔（poll_seconds）必须大于 0。")
     if s.workers < 1:
         raise ConfigError(f"{where}中的并行进程数（workers）至少为 1。")
+    if s.similar_scan_limit is not None and s.similar_scan_limit < 0:
+        raise ConfigError(
+            f"{where}中的 similar_scan_limit（{_KEYS['similar_scan_limit'][1]}）不能为负数；0 表示全部比对。"
+        )
     _validate_limits(s.limits, where)
     if s.inbox == s.outbox or s.outbox.is_relative_to(s.inbox):
         raise ConfigError(f"输出文件夹“{s.outbox}”不能与收件文件夹“{s.inbox}”相同或位于其中。请分开设置。")
@@ -210,6 +217,10 @@ lock_wait_seconds = 10
 
 # 并行校验的进程数；不填时为本机 CPU 核数。
 # workers = 4
+
+# 内容雷同比对：同一部分超过 2000 段不同的文字时（省级规模），每段只与至多这么多个候选比对，以控制耗时；
+# 汇总表的问题清单会提示有多少单位的比对未穷尽。设为 0 则全部比对（一万个单位约多用 5 秒）。
+# similar_scan_limit = 200
 
 # 填报说明中“如有疑问请联系”的内容（用于 nianbao templates 生成的模板）。
 # contact = "市政务公开办 张三 0000-0000000"

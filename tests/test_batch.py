@@ -367,6 +367,26 @@ def test_lock__a_second_job_waits_for_the_first_to_finish(tmp_path: Path):
     assert out["accepted"] == 1
 
 
+def test_similar_scan_limit__set_in_nianbao_toml__is_the_jobs_text_similar_scan_limit(tmp_path: Path):
+    from processor.batch import Job
+    from processor.config import ConfigError, load_settings
+    from processor.spec import edition_for_year
+
+    def job_spec():
+        job = Job(load_settings(config=config))
+        job.close()
+        return job.spec
+
+    config = city(tmp_path)
+    assert job_spec().rule("text-similar").params["scan_limit"] == 200  # the spec's own
+    config.write_text(config.read_text(encoding="utf-8") + "similar_scan_limit = 0\n", encoding="utf-8")
+    spec = job_spec()
+    assert spec.rule("text-similar").params["scan_limit"] == 0 and spec == edition_for_year(YEAR)
+    config.write_text(config.read_text(encoding="utf-8").replace("= 0\n", "= -1\n"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="similar_scan_limit"):
+        load_settings(config=config)
+
+
 def test_bad_settings__exit_2_with_the_file_and_key(tmp_path: Path):
     config = city(tmp_path)
     config.write_text(config.read_text(encoding="utf-8") + 'colour = "red"\n', encoding="utf-8")

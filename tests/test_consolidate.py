@@ -391,17 +391,14 @@ def test_similar_texts__cut_short_at_scale__say_so_in_one_summary_notice() -> No
         own = "甲乙丙丁戊己庚辛壬癸"[n % 10] + "子丑寅卯辰巳午未申酉"[n // 10]  # not a number: those are masked
         sub = dc_replace(template.submission, texts={"text.s5": f"{common}，另有本单位的{own}特色做法。"})
         units.append(dc_replace(template, name=f"单位{n}", submission=sub))
-    rule = spec.rule("text-similar")
     # (exact_up_to 10: as if these 30 were a province's thousands; up to 2,000 every pair is compared)
     for limit, exact, partial in ((5, 10, True), (0, 10, False), (5, 2000, False)):
-        params = {**rule.params, "scan_limit": limit, "exact_up_to": exact}
-        rules = {**spec.rules, "text-similar": dc_replace(rule, params=params)}
-        found = similar_texts(dc_replace(spec, rules=rules), units)
+        found = similar_texts(spec.with_params("text-similar", scan_limit=limit, exact_up_to=exact), units)
         notices = [f for f in found if f.rule_id == "text-similar-partial"]
         assert bool(notices) == partial
         if partial:
             [f] = notices
-            assert f.severity == "notice" and f.agency is None and "scan_limit 设为 0" in f.message
+            assert f.severity == "notice" and f.agency is None and "similar_scan_limit = 0" in f.message
             assert f"约 {limit} 个候选" in f.message and "五、存在的主要问题及改进情况" in f.message
         alike = [f for f in found if f.rule_id == "text-similar"]
         assert len(alike) == 30  # every text is alike the others either way (the first ones are found)
