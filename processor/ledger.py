@@ -136,9 +136,11 @@ def findings_to_json(findings: list[Finding]) -> str:
     return json.dumps([f.as_dict() for f in findings], ensure_ascii=False)
 
 
+_FINDING_FIELDS = frozenset(f.name for f in fields(Finding))
+
+
 def findings_from_json(text: str | None) -> list[Finding]:
-    known = {f.name for f in fields(Finding)}
-    return [Finding(**{k: v for k, v in d.items() if k in known}) for d in json.loads(text or "[]")]
+    return [Finding(**{k: v for k, v in d.items() if k in _FINDING_FIELDS}) for d in json.loads(text or "[]")]
 
 
 def _num(value: Any) -> Any:
@@ -152,7 +154,7 @@ def _unnum(value: Any) -> Any:
 _intern = sys.intern
 
 
-_SUBMISSION_FIELDS = tuple(f.name for f in fields(Submission))
+_SUBMISSION_FIELDS = tuple(f.name for f in fields(Submission))  # (in field order: the JSON's order)
 _NOTE_FIELDS = tuple(f.name for f in fields(Note))
 
 
@@ -184,8 +186,7 @@ def submission_from_json(text: str, *, light: bool = False) -> Submission:
     non-zero values, texts, kind, units; no shown totals, blanks, notes or metadata): a fraction of
     the memory when thousands are loaded at once. Values absent from a light submission are 0."""
     data = json.loads(text)
-    known = {f.name for f in fields(Submission)}
-    data = {k: v for k, v in data.items() if k in known and not (light and k in _LIGHT_DROP)}
+    data = {k: v for k, v in data.items() if k in _SUBMISSION_FIELDS and not (light and k in _LIGHT_DROP)}
     if light:
         data["values"] = {_intern(k): _unnum(v) for k, v in data.get("values", {}).items() if v not in (0, "0")}
         return Submission(**data)
@@ -275,6 +276,12 @@ class Ledger:
 
         A file still 'received' from an interrupted run is taken up again (attempts + 1).
         """
+        return self._receive(sha256, size, mtime_ns, name, inbox_path, run_id)[0]
+
+    def _receive(
+        self, sha256: str, size: int, mtime_ns: int, name: str, inbox_path: str, run_id: int
+    ) -> tuple[int, int]:
+        """receive(): the row id and how many times the file has now been taken up."""
         pending = self._rows("WHERE sha256=? AND state=? ORDER BY id", (sha256, RECEIVED))
         if pending:
             row = pending[0]
@@ -283,66 +290,27 @@ class Ledger:
                 "WHERE id=?",
                 (run_id, inbox_path, name, size, mtime_ns, row.id),
             )
-            return row.id
+            return row.id, row.attempts + 1
         cur = self.db.execute(
             "INSERT INTO files(sha256, size, mtime_ns, original_name, inbox_path, run_id, state, received_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (sha256, size, mtime_ns, name, inbox_path, run_id, RECEIVED, now()),
         )
-        return int(cur.lastrowid or 0)
+        return int(cur.lastrowid or 0), 1
 
     def receive_many(self, items: list[tuple[str, int, int, str, str]], run_id: int) -> list[tuple[int, int]]:
         """`receive` for several files (sha256, size, mtime_ns, name, inbox_path) in one transaction;
         returns (row id, attempts) of each."""
-        out = []
         with self._transaction():
-            for sha, size, mtime_ns, name, inbox_path in items:
-                file_id = self.receive(sha, size, mtime_ns, name, inbox_path, run_id)
-                row = self.db.execute("SELECT attempts FROM files WHERE id=?", (file_id,)).fetchone()
-                out.append((file_id, int(row[0])))
-        return out
-
-    def complete(
-        self,
-        file_id: int,
-        *,
-        status: str,
-        unit: str | None,
-        agency: str | None,
-        year: int | None,
-        edition: str | None,
-        kind: str | None,
-        filler: str | None,
-        phone: str | None,
-        findings: list[Finding],
-        archive_path: str,
-        feedback_path: str | None,
-        submission: Submission | None,
-        duplicate_of: int | None = None,
-        supersedes: list[tuple[int, list[Finding]]] | None = None,  # (older file id, its findings with a notice added)
-    ) -> None:
-        """Record a file's outcome, values and destination, and supersede older ones: one transaction."""
-        self.complete_many(
-            [
-                dict(
-                    file_id=file_id,
-                    status=status,
-                    unit=unit,
-                    agency=agency,
-                    year=year,
-                    edition=edition,
-                    kind=kind,
-                    filler=filler,
-                    phone=phone,
-                    findings=findings,
-                    archive_path=archive_path,
-                    feedback_path=feedback_path,
-                    submission=submission,
-                    duplicate_of=duplicate_of,
-                    supersedes=supersedes,
-                )
+            return [
+                self._receive(sha, size, mtime_ns, name, inbox_path, run_id)
+                for sha, size, mtime_ns, name, inbox_path in items
             ]
-        )
+
+    def complete(self, file_id: int, **fields: Any) -> None:
+        """Record a file's outcome, values and destination, and supersede older ones: one transaction.
+        The fields are _complete's keywords (status, unit, findings, archive_path, submission, …)."""
+        self.complete_many([dict(file_id=file_id, **fields)])
 
     def complete_many(self, records: list[dict[str, Any]]) -> None:
         """`complete` for a batch of files (keyword dicts of its arguments): one transaction for all.
