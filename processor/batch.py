@@ -505,6 +505,16 @@ class _Finished:
     unit: str | None  # the unit it counts for (None when it does not count)
 
 
+def _known(cand: Candidate, rows: list[FileRow]) -> FileRow | None:
+    """Of the ledger rows of a file's content (Ledger.by_hash), the finished one it repeats, if any
+    (its original, not a duplicate record)."""
+    done = [r for r in rows if r.state == DONE]
+    if not done:
+        return None
+    same_path = [r for r in done if r.inbox_path == cand.rel]
+    return same_path[-1] if same_path else done[0]
+
+
 def _discard(path: str | None) -> None:
     if path:
         Path(path).unlink(missing_ok=True)
@@ -652,11 +662,12 @@ class Job:
                     deferred.append(cand)
                     continue
                 seen.add(sha)
-                done = self._known(cand, sha)
+                rows = self.ledger.by_hash(sha)
+                done = _known(cand, rows)
                 if done is not None:
                     self._record(outcomes, self._settle_known(cand, data, sha, done), advance)
                     continue
-                if self._retried(sha):
+                if any(r.state != DONE for r in rows):  # an earlier run was interrupted on this content
                     yield from receive()
                     chunk.append((cand, data, sha))
                     yield from receive()
@@ -695,7 +706,7 @@ class Job:
                 data, sha, cand = _read(cand)
             except OSError:
                 continue
-            done = self._known(cand, sha)
+            done = _known(cand, self.ledger.by_hash(sha))
             if done is None:  # its twin failed; process it on the next run
                 continue
             self._record(outcomes, self._settle_known(cand, data, sha, done), advance)
@@ -732,18 +743,6 @@ class Job:
                     return
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-
-    def _retried(self, sha: str) -> bool:
-        """An earlier run was interrupted while processing this content (its row is still 'received')."""
-        return any(r.state != DONE for r in self.ledger.by_hash(sha))
-
-    def _known(self, cand: Candidate, sha: str) -> FileRow | None:
-        """The finished ledger row for this content, if any (its original, not a duplicate record)."""
-        rows = [r for r in self.ledger.by_hash(sha) if r.state == DONE]
-        if not rows:
-            return None
-        same_path = [r for r in rows if r.inbox_path == cand.rel]
-        return same_path[-1] if same_path else rows[0]
 
     def _settle_known(self, cand: Candidate, data: bytes | Path, sha: str, row: FileRow) -> FileOutcome | None:
         """A file whose content the ledger already has: finish an interrupted move, or record a duplicate."""
@@ -1129,47 +1128,31 @@ def write_year_summary(
     what a county submits upward, what a city publishes its own tables from); with `by_group`, the
     same two files for every roster group (e.g. each county's own summary).
     """
-    from .consolidate import Node, consolidate, group_paths, subtree
+    from .consolidate import consolidate, group_paths, subtree
     from .summary import summarize, write_rollup_report, write_summary
 
-    def summary_and_sums(path: Path, part: SummaryData) -> tuple[Path, Node]:
-        """The summary workbook and the sums of the roll-up report, consolidated once."""
+    def summary_and_report(part: SummaryData, path: Path, folder: Path, name: str) -> tuple[Path, Path]:
+        """The summary workbook and the roll-up report (上报用) of `part`, consolidated once."""
         if writer is not None:  # (tests) a writer of its own
-            return Path(writer(path, part)), consolidate(part, texts=False).root
-        con = summarize(part)
-        return write_summary(path, part, con), con.root
+            written, root = Path(writer(path, part)), consolidate(part, texts=False).root
+        else:
+            con = summarize(part)
+            written, root = write_summary(path, part, con), con.root
+        report = folder / archive.rollup_report_name(year, name)
+        return written, write_rollup_report(report, spec, year, name, root, created=part.produced_at)
 
     data = summary_data(ledger, roster, spec, year, title=title, units=units)
-    written, root = summary_and_sums(archive.summary_path(outbox, year), data)
-    outputs = Outputs(summary=written)
-    name = title or "本级"
-    outputs.reports.append(
-        write_rollup_report(
-            outbox / archive.SUMMARY_DIR / archive.rollup_report_name(year, name),
-            spec,
-            year,
-            name,
-            root,
-            created=data.produced_at,
-        )
+    summary, report = summary_and_report(
+        data, archive.summary_path(outbox, year), outbox / archive.SUMMARY_DIR, title or "本级"
     )
+    outputs = Outputs(summary=summary, reports=[report])
     if by_group:
         for group in group_paths(data):
-            part = subtree(data, group)
             folder = archive.group_summary_folder(outbox, group)
             path = folder / archive.summary_path(outbox, year).name.replace("年政府", f"年{group[-1]}政府")
-            written, node = summary_and_sums(path, part)
-            outputs.groups.append(written)
-            outputs.reports.append(
-                write_rollup_report(
-                    folder / archive.rollup_report_name(year, group[-1]),
-                    spec,
-                    year,
-                    group[-1],
-                    node,
-                    created=part.produced_at,
-                )
-            )
+            summary, report = summary_and_report(subtree(data, group), path, folder, group[-1])
+            outputs.groups.append(summary)
+            outputs.reports.append(report)
     return outputs
 
 
