@@ -78,10 +78,6 @@ class Book:
         """The value shown in a cell ("" when empty, outside the used area, or the sheet is absent)."""
         return at(self.grid(sheet), row, col)
 
-    def xml_cell(self, sheet: str, row: int, col: int) -> XmlCell | None:
-        """The formula or error a cell holds, when the format lets us know; raises BookError."""
-        return self.xml_cells(sheet).get((row, col))
-
     def xml_cells(self, sheet: str) -> Mapping[tuple[int, int], XmlCell]:
         """Every formula or error cell of a sheet by 0-based (row, col); raises BookError."""
         if sheet not in self._cells:

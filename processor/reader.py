@@ -388,8 +388,7 @@ def _read_notes(spec: Spec, book: Book, located: Located, sub: Submission) -> No
         parts = []
         for code in codes:
             place = places[code]
-            raw = at(book.grid(place.sheet), place.row, place.col)
-            parts.append(cell_text(raw) if raw != "" else "")
+            parts.append(cell_text(book.value(place.sheet, place.row, place.col)))
         if any(parts):
             sub.notes.append(Note(i, parts[0].upper(), parts[1], parts[2]))
 

@@ -302,7 +302,7 @@ def write_workbook(
             contact=contact,
             extra=extra,
             in_memory=not reproducible,
-            created=(created or FIXED_CREATED) if reproducible or created is not None else None,
+            created=created or (FIXED_CREATED if reproducible else None),
         )
     return path
 
