@@ -7,11 +7,10 @@ import hashlib
 import os
 import re
 import shutil
-import tempfile
 import unicodedata
 from pathlib import Path
 
-from .atomic import TEMP_PREFIX, TEMP_SUFFIX
+from .atomic import new_temp_file
 
 # Outbox layout (folder names a coordinator reads).
 ARCHIVE_DIR, FEEDBACK_DIR, SUMMARY_DIR, LOG_DIR = "归档", "反馈", "汇总", "日志"
@@ -157,8 +156,7 @@ def draft(source: bytes | Path, sha256: str, folder: Path, *, durable: bool = Fa
     which a worker process can do ahead (settle() gives the file its name). An interrupted job's drafts
     are temporary files: removed at the next start."""
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
-    tmp = folder / Path(tmp_name).name  # as the caller wrote the folder (mkstemp makes it absolute)
+    fd, tmp = new_temp_file(folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             if isinstance(source, bytes):

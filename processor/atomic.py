@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +17,22 @@ def _fsync(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
+_CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOINHERIT", 0)
+
+
+def new_temp_file(folder: Path) -> tuple[int, Path]:
+    """A new empty temporary file in `folder`, created exclusively and open (fd, path): like
+    tempfile.mkstemp, but with the permissions of any new file (0666 less the umask). mkstemp's 0600
+    would leave the summary, feedback and archived copies unreadable to the others sharing the outbox."""
+    for _ in range(100):
+        path = Path(folder) / f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}"
+        try:
+            return os.open(path, _CREATE, 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name in {folder}")
+
+
 @contextmanager
 def atomic_path(target: Path, *, durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success fsync it and rename it over `target`.
@@ -28,9 +44,8 @@ def atomic_path(target: Path, *, durable: bool = True) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=target.parent)
+    fd, tmp = new_temp_file(target.parent)
     os.close(fd)
-    tmp = Path(tmp_name)
     try:
         yield tmp
         if durable:

@@ -150,6 +150,25 @@ def test_run__every_input_is_kept_under_the_outbox_and_the_inbox_keeps_only_what
     assert out["missing"] == []
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+def test_run__outputs_are_readable_by_whoever_shares_the_outbox_as_the_umask_allows(mixed):
+    """Temporary files used to be made by mkstemp (0600): renamed into place, the summary, feedback and
+    archived copies were unreadable to every other account on a shared outbox."""
+    config, _ = mixed
+    old = os.umask(0o022)
+    try:
+        run(config)
+    finally:
+        os.umask(old)
+    outbox = config.parent / "outbox"
+    written = [p for p in outbox.rglob("*.xlsx")]
+    kinds = {p.relative_to(outbox).parts[0] for p in written}
+    assert {"汇总", "反馈", "归档"} <= kinds
+    assert {p.relative_to(outbox).as_posix(): oct(p.stat().st_mode & 0o777) for p in written} == {
+        p.relative_to(outbox).as_posix(): oct(0o644) for p in written
+    }
+
+
 def test_run__a_name_clash_in_the_archive_gets_a_suffix_and_overwrites_nothing(tmp_path: Path):
     config = city(tmp_path)
     inbox = tmp_path / "inbox"
