@@ -18,6 +18,8 @@ copy by content and does not copy twice). Nothing is counted twice: the counts c
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 import time
 import traceback
@@ -566,7 +568,7 @@ class Job:
         self._pending_since = 0.0
         self._commit_every = int(os.environ.get("NIANBAO_COMMIT_EVERY") or COMMIT_FILES)
         self.timings: Counter[str] = Counter()  # seconds per part of the job (RunResult.timings)
-        self._submissions: dict[int, Submission] = {}  # light submissions of the last units() call
+        self._submissions: dict[int, Submission] = {}  # light submissions of the last summary (watch: kept)
 
     def close(self, counts: dict[str, Any] | None = None) -> None:
         self.ledger.finish_run(self.run_id, counts or {})
@@ -958,8 +960,8 @@ class Job:
     # -- consolidation -----------------------------------------------------------------------
 
     def units(self) -> tuple[list[UnitResult], list[FileRow]]:
-        """What the summary needs; `watch` keeps the submissions between cycles (read again: only new ones)."""
-        return unit_results(self.ledger, self.roster, self.year, light=True, cache=self._submissions)
+        """Every unit's standing, without its submission: write_outputs loads those when it writes."""
+        return unit_results(self.ledger, self.roster, self.year, submissions=False)
 
     def write_outputs(self, units: tuple[list[UnitResult], list[FileRow]] | None = None) -> Outputs | None:
         """The summary workbook of the year and its companions, rebuilt from the ledger (atomically).
@@ -976,6 +978,7 @@ class Job:
                 writer=self.summary_fn,
                 by_group=self.settings.by_group,
                 units=units,
+                cache=self._submissions,
             )
         except Exception as exc:
             logger.opt(exception=exc).error(
@@ -1042,12 +1045,14 @@ def unit_results(
     *,
     light: bool = False,
     cache: dict[int, Submission] | None = None,
+    submissions: bool = True,
 ) -> tuple[list[UnitResult], list[FileRow]]:
     """Every roster unit's standing for a year, from the ledger, plus units outside the roster.
 
     The submission that counts is the unit's latest accepted one; a unit with only rejected files
     is rejected; a roster unit with nothing is missing. Files no unit could be found for are
     returned apart. Names are matched with the roster as it is now (an alias added later applies).
+    submissions=False: the units without their submissions (attach_submissions loads them).
     """
     rows = [r for r in ledger.files(year) if r.state == DONE and r.status != DUPLICATE]
     by_unit: dict[str, list[FileRow]] = {}
@@ -1070,7 +1075,6 @@ def unit_results(
             groups[name], codes[name] = group, None
         by_unit[name].append(row)
     results = []
-    chosen_rows: list[tuple[UnitResult, FileRow]] = []
     for name in order:
         files = by_unit[name]
         counted = [r for r in files if r.status in COUNTED]
@@ -1081,19 +1085,27 @@ def unit_results(
             findings = chosen.findings
             if roster is not None and roster.match(chosen.agency):  # named right by now (an alias was added)
                 findings = [f for f in findings if f.rule_id != "unit-unknown"]
-            status = status_of(Report(findings)) if chosen.status in COUNTED else REJECTED
-            result.status = status
-            chosen_rows.append((result, chosen))
+            result.status = status_of(Report(findings)) if chosen.status in COUNTED else REJECTED
+            result.file_id = chosen.id
             result.findings = findings
             result.file = chosen.original_name
             result.received_at = chosen.received
             result.filler, result.phone = chosen.filler, chosen.phone
             result.sha256 = chosen.sha256
         results.append(result)
-    subs = ledger.submissions([row.id for _, row in chosen_rows], light=light, cache=cache)  # a query per 500
-    for result, row in chosen_rows:
-        result.submission = subs.get(row.id)
+    if submissions:
+        attach_submissions(ledger, results, light=light, cache=cache)
     return results, unidentified
+
+
+def attach_submissions(
+    ledger: Ledger, units: list[UnitResult], *, light: bool = False, cache: dict[int, Submission] | None = None
+) -> None:
+    """Give each unit of unit_results(…, submissions=False) its submission (a query per 500 units)."""
+    chosen = [u for u in units if u.file_id is not None]
+    subs = ledger.submissions([u.file_id for u in chosen], light=light, cache=cache)  # type: ignore[misc]
+    for unit in chosen:
+        unit.submission = subs.get(unit.file_id)  # type: ignore[arg-type]
 
 
 def _place(roster: Roster | None, row: FileRow) -> tuple[str | None, tuple[str, ...]]:
@@ -1121,12 +1133,18 @@ def write_year_summary(
     writer: SummaryFn | None = None,
     by_group: bool = False,
     units: tuple[list[UnitResult], list[FileRow]] | None = None,
+    cache: dict[int, Submission] | None = None,
 ) -> Outputs:
     """Rebuild the year's outputs from the ledger, each written atomically.
 
     The summary workbook; beside it the consolidated figures as a filled report template (上报用:
     what a county submits upward, what a city publishes its own tables from); with `by_group`, the
     same two files for every roster group (e.g. each county's own summary).
+
+    They are the same bytes for the same ledger, roster and settings: when none of these changed
+    since they were last written and the files are still as written, they are left as they are
+    (a province's summary takes seconds, and a workbook open in Excel cannot be replaced).
+    `units`: unit_results() of the year, when the caller has them; `cache`: see Ledger.submissions.
     """
     from .consolidate import consolidate, group_paths, subtree
     from .summary import summarize, write_rollup_report, write_summary
@@ -1141,7 +1159,12 @@ def write_year_summary(
         report = folder / archive.rollup_report_name(year, name)
         return written, write_rollup_report(report, spec, year, name, root, created=part.produced_at)
 
-    data = summary_data(ledger, roster, spec, year, title=title, units=units)
+    key = None if writer is not None else _outputs_key(ledger, roster, spec, year, title, by_group)
+    kept = _kept_outputs(ledger, year, key, outbox) if key else None
+    if kept is not None:
+        logger.info("台账、名册和设置自上次生成以来没有变化，汇总表保持原样：{}", kept.summary)
+        return kept
+    data = summary_data(ledger, roster, spec, year, title=title, units=units, cache=cache)
     summary, report = summary_and_report(
         data, archive.summary_path(outbox, year), outbox / archive.SUMMARY_DIR, title or "本级"
     )
@@ -1153,7 +1176,65 @@ def write_year_summary(
             summary, report = summary_and_report(subtree(data, group), path, folder, group[-1])
             outputs.groups.append(summary)
             outputs.reports.append(report)
+    if key:
+        _record_outputs(ledger, year, key, outbox, outputs)
     return outputs
+
+
+def _outputs_key(ledger: Ledger, roster: Roster | None, spec: Spec, year: int, title: str, by_group: bool) -> str:
+    """A digest of everything the year's outputs are made from: the ledger rows of the year and the
+    year before, the roster, the form (with its job settings), the title, by_group and the writers."""
+    import xlsxwriter
+
+    from . import __version__
+
+    parts = (
+        __version__,
+        xlsxwriter.__version__,
+        year,
+        title,
+        by_group,
+        repr(spec),
+        repr(roster.units) if roster is not None else None,
+        ledger.digest((year, year - 1)),
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _outputs_meta(year: int) -> str:
+    return f"outputs.{year}"
+
+
+def _kept_outputs(ledger: Ledger, year: int, key: str, outbox: Path) -> Outputs | None:
+    """The outputs last written, when they were made from `key` and are still there as written."""
+    try:
+        state = json.loads(ledger.meta(_outputs_meta(year)) or "{}")
+        if state.get("key") != key:
+            return None
+        for rel, (size, mtime_ns) in state["files"].items():
+            st = (outbox / rel).stat()
+            if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+                return None
+        return Outputs(
+            summary=outbox / state["summary"],
+            reports=[outbox / rel for rel in state["reports"]],
+            groups=[outbox / rel for rel in state["groups"]],
+        )
+    except (OSError, ValueError, KeyError, TypeError):  # gone, changed, or an older record: write them again
+        return None
+
+
+def _record_outputs(ledger: Ledger, year: int, key: str, outbox: Path, outputs: Outputs) -> None:
+    """Remember what the outputs were made from and how they were left (size, mtime), for _kept_outputs."""
+    paths = [outputs.summary, *outputs.reports, *outputs.groups]
+    state = {
+        "key": key,
+        "summary": archive.relative(outputs.summary, outbox),
+        "reports": [archive.relative(p, outbox) for p in outputs.reports],
+        "groups": [archive.relative(p, outbox) for p in outputs.groups],
+        "files": {archive.relative(p, outbox): [p.stat().st_size, p.stat().st_mtime_ns] for p in paths},
+    }
+    ledger.set_meta(_outputs_meta(year), json.dumps(state, ensure_ascii=False))
 
 
 @dataclass
@@ -1173,13 +1254,15 @@ def summary_data(
     *,
     title: str = "",
     units: tuple[list[UnitResult], list[FileRow]] | None = None,
+    cache: dict[int, Submission] | None = None,
 ) -> SummaryData:
     """What the summary shows, from the ledger alone (so it can be rebuilt at any time).
 
     produced_at is the time of the year's last ledger change, not the clock: the same ledger gives
     the same workbook, and a run that receives nothing leaves the summary byte for byte as it was.
     """
-    units, unidentified = units or unit_results(ledger, roster, year, light=True)
+    units, unidentified = units or unit_results(ledger, roster, year, submissions=False)
+    attach_submissions(ledger, units, light=True, cache=cache)
     last_year, _ = unit_results(ledger, roster, year - 1, light=True)
     previous = {u.name: u.submission for u in last_year if u.counted and u.submission is not None}
     times = [row[0] for row in ledger.db.execute("SELECT max(processed_at) FROM files WHERE year=?", (year,))]
@@ -1242,11 +1325,13 @@ def _clean_temp_files(outbox: Path) -> None:
     """Remove temporary files an interrupted job left in the outbox (never anything else)."""
     from .atomic import TEMP_PREFIX, TEMP_SUFFIX
 
-    for path in outbox.rglob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
-        try:
-            path.unlink()
-        except OSError:
-            pass
+    for folder, _, names in os.walk(outbox, followlinks=True):  # os.walk: ~4× faster than rglob over 10,000s of folders
+        for name in names:
+            if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
+                try:
+                    os.unlink(os.path.join(folder, name))
+                except OSError:
+                    pass
 
 
 # Feedback workbooks are fsynced with their batch (Job._commit) instead of one by one in the workers;

@@ -39,6 +39,7 @@ class UnitResult:
     filler: str | None = None  # 填报人
     phone: str | None = None  # 联系电话
     sha256: str | None = None  # of the file as received, for the summary's list of sources
+    file_id: int | None = None  # the ledger row of that submission (its submission may be loaded later)
 
     @property
     def counted(self) -> bool:

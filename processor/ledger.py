@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import hashlib
 import json
 import platform
 import sqlite3
@@ -445,6 +446,24 @@ class Ledger:
             (year, DONE, *COUNTED_STATUSES),
         )
         return {unit for (unit,) in rows}
+
+    def digest(self, years: tuple[int, ...]) -> str:
+        """A digest of the file rows of these years as far as the summary can tell them apart: a row
+        changes only through these columns (its findings with processed_at or superseded_by)."""
+        marks = ",".join("?" * len(years))
+        rows = self.db.execute(
+            "SELECT id, state, status, unit, agency, year, superseded_by, processed_at, length(findings) "
+            f"FROM files WHERE year IN ({marks}) ORDER BY id",
+            years,
+        ).fetchall()
+        return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self.db)

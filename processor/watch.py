@@ -19,6 +19,7 @@ from loguru import logger
 
 from .batch import CheckFn, FeedbackFn, FileOutcome, Job, RunResult, SummaryFn
 from .config import Settings
+from .consolidate import COUNTED
 from .inbox import Stability, scan
 from .joblock import job_lock
 
@@ -129,7 +130,7 @@ def _refresh(job: Job, files: list[FileOutcome]) -> RunResult:
     result.units, result.unidentified = units, unidentified
     result.take(job.write_outputs((units, unidentified)))
     missing = len(result.missing)
-    counted = sum(1 for u in units if u.counted)
+    counted = sum(1 for u in units if u.status in COUNTED)
     if result.summary:
         logger.info("汇总表已更新：{}（已计入 {} 个单位，未报送 {} 个）", result.summary, counted, missing)
     return result

@@ -86,3 +86,52 @@ def test_a_county_report_in_the_city_inbox_counts_once_for_its_units(tmp_path):
     total = check_workbook(city_report).submission.values[NEW]
     # the county's figures count once (through its roll-up), plus the city department's
     assert total == expected
+
+
+# ---- outputs left as they are when nothing they are made from changed ---------------------------
+
+
+def _stamps(out: dict) -> dict[str, int]:
+    """Each output's modification time (ns): changes only when the file is written again."""
+    paths = [out["summary"], *out["reports"], *out["group_summaries"]]
+    return {p: Path(p).stat().st_mtime_ns for p in paths}
+
+
+def test_a_run_with_nothing_new_leaves_the_summary_untouched_and_says_so(tmp_path):
+    """A province's summary takes seconds to write, and one open in Excel cannot be replaced: a run
+    that received nothing and changed no setting leaves the outputs as they are (same bytes anyway)."""
+    config = city(tmp_path, title="云溪市")
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局")
+    first = run(config, "--by-group")
+    stamps = _stamps(first)
+    second = run(config, "--by-group")
+    assert second["summary"] == first["summary"] and second["reports"] == first["reports"]
+    assert second["group_summaries"] == first["group_summaries"]
+    assert _stamps(second) == stamps
+    log = (tmp_path / "outbox" / "日志" / "nianbao.log").read_text(encoding="utf-8")
+    assert "台账、名册和设置自上次生成以来没有变化，汇总表保持原样" in log
+
+
+def test_the_summary_is_written_again_when_anything_it_shows_may_have_changed(tmp_path):
+    config = city(tmp_path, title="云溪市")
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局")
+    out = run(config)
+    summary = Path(out["summary"])
+
+    def rewritten() -> bool:
+        before = summary.stat().st_mtime_ns if summary.exists() else None
+        run(config)
+        return summary.stat().st_mtime_ns != before
+
+    summary.unlink()  # deleted by someone
+    assert rewritten() and summary.is_file()
+    summary.write_bytes(summary.read_bytes() + b"\0")  # changed by someone (opened and saved)
+    assert rewritten()
+    roster = tmp_path / "名册.csv"
+    roster.write_text(roster.read_text(encoding="utf-8") + "云溪市审计局,,市直部门,\n", encoding="utf-8")
+    assert rewritten()  # a unit added to the roster: one more 未报送
+    config.write_text(config.read_text(encoding="utf-8").replace('"云溪市"', '"云溪市人民政府"'), encoding="utf-8")
+    assert rewritten()  # another title
+    report(tmp_path / "inbox" / "财政局.xlsx", "云溪市财政局")
+    assert rewritten()  # a new report
+    assert not rewritten()  # and then nothing new

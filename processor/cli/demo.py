@@ -8,6 +8,7 @@ import typer
 
 from ..batch import run_batch
 from ..config import load_settings
+from ..consolidate import COUNTED
 from ..demo import YEAR, build, fill_history, fill_inbox
 from ..logs import setup_logging
 from . import app
@@ -36,7 +37,9 @@ def demo_command(
     typer.echo(f"\n第一步：处理 {YEAR - 1} 年度的 {len(demo.history)} 份报告（作为本年度跨年核对的依据）……")
     setup_logging(demo.outbox, console=False)
     last = run_batch(load_settings(demo.root, year=YEAR - 1))
-    typer.echo(f"  已处理 {len(last.files)} 个文件，已计入 {sum(1 for u in last.units if u.counted)} 个单位。")
+    typer.echo(
+        f"  已处理 {len(last.files)} 个文件，已计入 {sum(1 for u in last.units if u.status in COUNTED)} 个单位。"
+    )
 
     fill_inbox(demo)
     typer.echo(f"\n第二步：收件文件夹中放入了 {YEAR} 年度的以下文件（以及应看到的结果）：")
