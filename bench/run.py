@@ -11,7 +11,8 @@ Steps, all in one run, on one machine:
 1. a fresh working folder (temp dir): inbox = copy of the cached workbooks (mtimes kept), empty outbox;
 2. cold run: `python -m processor run --inbox … --outbox … --roster … --year 2025 --json --workers W`
    as a subprocess (no ledger yet): wall time, CPU time, peak memory of the process tree;
-3. re-run: the late workbook dropped into the (now emptied) inbox, the same command again;
+3. re-run: the late workbook dropped into the (now emptied) inbox, the same command again; then once
+   more with nothing new (the outputs are left as they are: no target, printed for information);
 4. summary: the summary workbook for all units written from the run's ledger, timed in its own process;
    watch: `nianbao watch` started on the same folders; one more new file dropped into the inbox; time
    until the summary file is rewritten (target: the stability window + 2 s);
@@ -526,6 +527,10 @@ def figures(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         )
     elif rerun:
         rows.append(("re-run, 1 new file", "FAILED: " + str(rerun.get("error", ""))[:200], "", "FAIL"))
+    noop = res.get("noop") or {}
+    if noop.get("ok"):
+        value = f"{noop['seconds']:.2f} s wall, {noop['cpu_seconds']:.2f} s CPU"
+        rows.append(("re-run, nothing new", value, "(no target)", ""))
     if summ.get("ok"):
         target = TARGET_SUMMARY_S
         csv_only = "CSV" in summ.get("writer", "")
@@ -569,7 +574,7 @@ def timing_lines(res: dict[str, Any]) -> list[tuple[str, str]]:
     the other `files.*` parts are the main process's; `files` is the wall time of the per-file steps.
     """
     out = []
-    for label in ("cold", "rerun"):
+    for label in ("cold", "rerun", "noop"):
         t = (res.get(label) or {}).get("timings") or {}
         if t:
             out.append((label, ", ".join(f"{k} {v:.2f}" for k, v in t.items())))
@@ -706,6 +711,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copy2(corpus.late, paths["inbox"] / corpus.late.name)
             res["rerun"] = run_ours("rerun", paths, args.workers, log)
             res["rerun"].pop("file_status", None)
+            res["noop"] = run_ours("noop", paths, args.workers, log)  # nothing new: outputs left as they are
+            res["noop"].pop("file_status", None)
             if res["cold"]["ok"]:
                 res["summary"] = run_summary(paths, log)
             if args.skip_watch:

@@ -18,6 +18,7 @@ copy by content and does not copy twice). Nothing is counted twice: the counts c
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -415,12 +416,14 @@ class RunResult:
     group_summaries: list[Path] = field(default_factory=list)  # one per roster group (--by-group)
     roster: Path | None = None
     interrupted: bool = False
+    kept: bool = False  # the outputs were left as they were (nothing they are made from changed)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per part of the job (--json)
 
     def take(self, outputs: Outputs | None) -> None:
         """Record where the consolidated outputs went (None: they could not be written)."""
         if outputs is not None:
             self.summary, self.reports, self.group_summaries = outputs.summary, outputs.reports, outputs.groups
+            self.kept = outputs.kept
 
     def count(self, *statuses: str) -> int:
         return sum(1 for f in self.files if f.status in statuses)
@@ -465,6 +468,7 @@ class RunResult:
                 "outside_roster": sum(1 for u in self.units if u.group[:1] == (OUTSIDE_ROSTER,)),
             },
             "summary": str(self.summary) if self.summary else None,
+            "summary_unchanged": self.kept,
             "reports": [str(p) for p in self.reports],
             "group_summaries": [str(p) for p in self.group_summaries],
             "archive": str(self.outbox / archive.ARCHIVE_DIR),
@@ -1149,15 +1153,22 @@ def write_year_summary(
     from .consolidate import consolidate, group_paths, subtree
     from .summary import summarize, write_rollup_report, write_summary
 
+    stamps: dict[Path, list[int]] = {}  # each output's size and mtime, taken as soon as it is in place
+
+    def stamped(path: Path) -> Path:
+        st = path.stat()
+        stamps[path] = [st.st_size, st.st_mtime_ns]
+        return path
+
     def summary_and_report(part: SummaryData, path: Path, folder: Path, name: str) -> tuple[Path, Path]:
         """The summary workbook and the roll-up report (上报用) of `part`, consolidated once."""
         if writer is not None:  # (tests) a writer of its own
             written, root = Path(writer(path, part)), consolidate(part, texts=False).root
         else:
             con = summarize(part)
-            written, root = write_summary(path, part, con), con.root
+            written, root = stamped(write_summary(path, part, con)), con.root
         report = folder / archive.rollup_report_name(year, name)
-        return written, write_rollup_report(report, spec, year, name, root, created=part.produced_at)
+        return written, stamped(write_rollup_report(report, spec, year, name, root, created=part.produced_at))
 
     key = None if writer is not None else _outputs_key(ledger, roster, spec, year, title, by_group)
     kept = _kept_outputs(ledger, year, key, outbox) if key else None
@@ -1177,7 +1188,12 @@ def write_year_summary(
             outputs.groups.append(summary)
             outputs.reports.append(report)
     if key:
-        _record_outputs(ledger, year, key, outbox, outputs)
+        try:
+            _record_outputs(ledger, year, key, outbox, outputs, stamps)
+        except Exception as exc:  # the outputs are written; only the next run's shortcut is lost
+            logger.warning(
+                "汇总表已写出，但未能在台账中记下其来源（{}）：下次运行会重新生成。", archive.describe_error(exc)
+            )
     return outputs
 
 
@@ -1190,6 +1206,7 @@ def _outputs_key(ledger: Ledger, roster: Roster | None, spec: Spec, year: int, t
 
     parts = (
         __version__,
+        _source_digest(),
         xlsxwriter.__version__,
         year,
         title,
@@ -1199,6 +1216,19 @@ def _outputs_key(ledger: Ledger, roster: Roster | None, spec: Spec, year: int, t
         ledger.digest((year, year - 1)),
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+@functools.cache
+def _source_digest() -> str:
+    """A digest of this package's code: outputs written by other code are written again (a change of
+    the summary's layout need not come with a new version number). Empty where there is no source."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            return ""
+    return digest.hexdigest()
 
 
 def _outputs_meta(year: int) -> str:
@@ -1219,20 +1249,23 @@ def _kept_outputs(ledger: Ledger, year: int, key: str, outbox: Path) -> Outputs 
             summary=outbox / state["summary"],
             reports=[outbox / rel for rel in state["reports"]],
             groups=[outbox / rel for rel in state["groups"]],
+            kept=True,
         )
     except (OSError, ValueError, KeyError, TypeError):  # gone, changed, or an older record: write them again
         return None
 
 
-def _record_outputs(ledger: Ledger, year: int, key: str, outbox: Path, outputs: Outputs) -> None:
-    """Remember what the outputs were made from and how they were left (size, mtime), for _kept_outputs."""
-    paths = [outputs.summary, *outputs.reports, *outputs.groups]
+def _record_outputs(
+    ledger: Ledger, year: int, key: str, outbox: Path, outputs: Outputs, stamps: dict[Path, list[int]]
+) -> None:
+    """Remember what the outputs were made from and how each was left (size, mtime taken right after
+    it was put in place: not a version someone saved over it meanwhile), for _kept_outputs."""
     state = {
         "key": key,
         "summary": archive.relative(outputs.summary, outbox),
         "reports": [archive.relative(p, outbox) for p in outputs.reports],
         "groups": [archive.relative(p, outbox) for p in outputs.groups],
-        "files": {archive.relative(p, outbox): [p.stat().st_size, p.stat().st_mtime_ns] for p in paths},
+        "files": {archive.relative(p, outbox): stamp for p, stamp in stamps.items()},
     }
     ledger.set_meta(_outputs_meta(year), json.dumps(state, ensure_ascii=False))
 
@@ -1244,6 +1277,7 @@ class Outputs:
     summary: Path
     reports: list[Path] = field(default_factory=list)  # filled report templates (上报用)
     groups: list[Path] = field(default_factory=list)  # per-group summaries (--by-group)
+    kept: bool = False  # left as they were: nothing they are made from changed
 
 
 def summary_data(
@@ -1325,7 +1359,7 @@ def _clean_temp_files(outbox: Path) -> None:
     """Remove temporary files an interrupted job left in the outbox (never anything else)."""
     from .atomic import TEMP_PREFIX, TEMP_SUFFIX
 
-    for folder, _, names in os.walk(outbox, followlinks=True):  # os.walk: ~4× faster than rglob over 10,000s of folders
+    for folder, _, names in os.walk(outbox):  # ~4× faster than rglob over 10,000s of folders; links not followed
         for name in names:
             if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
                 try:

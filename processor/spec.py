@@ -271,11 +271,18 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the
 
 def _load_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
-    except yaml.YAMLError as exc:
-        raise SpecError(path, "(文件)", f"不是合法的 YAML：{exc}") from exc
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError(path, "(文件)", f"无法读取：{exc}") from exc
+    try:
+        data = yaml.load(text, Loader=_SAFE_LOADER)
+    except yaml.YAMLError as fast:
+        try:  # the pure-Python parser says where, with the line and a caret under the place
+            yaml.safe_load(text)
+            exc = fast
+        except yaml.YAMLError as slow:
+            exc = slow
+        raise SpecError(path, "(文件)", f"不是合法的 YAML：{exc}") from exc
     if not isinstance(data, dict):
         raise SpecError(path, "(文件)", "顶层应为映射")
     return data

@@ -131,7 +131,7 @@ def _refresh(job: Job, files: list[FileOutcome]) -> RunResult:
     result.take(job.write_outputs((units, unidentified)))
     missing = len(result.missing)
     counted = sum(1 for u in units if u.status in COUNTED)
-    if result.summary:
+    if result.summary and not result.kept:
         logger.info("汇总表已更新：{}（已计入 {} 个单位，未报送 {} 个）", result.summary, counted, missing)
     return result
 

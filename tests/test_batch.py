@@ -155,7 +155,7 @@ def test_run__outputs_are_readable_by_whoever_shares_the_outbox_as_the_umask_all
     """Temporary files used to be made by mkstemp (0600): renamed into place, the summary, feedback and
     archived copies were unreadable to every other account on a shared outbox."""
     config, _ = mixed
-    old = os.umask(0o022)
+    old = os.umask(0o027)
     try:
         run(config)
     finally:
@@ -165,7 +165,7 @@ def test_run__outputs_are_readable_by_whoever_shares_the_outbox_as_the_umask_all
     kinds = {p.relative_to(outbox).parts[0] for p in written}
     assert {"汇总", "反馈", "归档"} <= kinds
     assert {p.relative_to(outbox).as_posix(): oct(p.stat().st_mode & 0o777) for p in written} == {
-        p.relative_to(outbox).as_posix(): oct(0o644) for p in written
+        p.relative_to(outbox).as_posix(): oct(0o640) for p in written
     }
 
 

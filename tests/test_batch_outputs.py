@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 from processor.check import check_workbook
-from tests.test_batch import UNITS, YEAR, city, report, run
+from processor.cli import app
+from tests.test_batch import UNITS, YEAR, city, report, run, runner
 from tests.workbooks import read_by_names, set_cells
 
 COUNTY_UNITS = [
@@ -91,10 +92,11 @@ def test_a_county_report_in_the_city_inbox_counts_once_for_its_units(tmp_path):
 # ---- outputs left as they are when nothing they are made from changed ---------------------------
 
 
-def _stamps(out: dict) -> dict[str, int]:
-    """Each output's modification time (ns): changes only when the file is written again."""
+def _stamps(out: dict) -> dict[str, tuple[int, int]]:
+    """Each output's (inode, mtime): a rewrite renames a new file into place, so the inode changes even
+    where the file system's clock is too coarse to tell two writes apart."""
     paths = [out["summary"], *out["reports"], *out["group_summaries"]]
-    return {p: Path(p).stat().st_mtime_ns for p in paths}
+    return {p: (Path(p).stat().st_ino, Path(p).stat().st_mtime_ns) for p in paths if Path(p).exists()}
 
 
 def test_a_run_with_nothing_new_leaves_the_summary_untouched_and_says_so(tmp_path):
@@ -103,35 +105,50 @@ def test_a_run_with_nothing_new_leaves_the_summary_untouched_and_says_so(tmp_pat
     config = city(tmp_path, title="云溪市")
     report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局")
     first = run(config, "--by-group")
+    assert first["summary_unchanged"] is False
     stamps = _stamps(first)
     second = run(config, "--by-group")
     assert second["summary"] == first["summary"] and second["reports"] == first["reports"]
     assert second["group_summaries"] == first["group_summaries"]
+    assert second["summary_unchanged"] is True
     assert _stamps(second) == stamps
     log = (tmp_path / "outbox" / "日志" / "nianbao.log").read_text(encoding="utf-8")
     assert "台账、名册和设置自上次生成以来没有变化，汇总表保持原样" in log
+    console = runner.invoke(app, ["run", "--config", str(config), "--by-group"])
+    assert "保持原样" in console.stdout
 
 
-def test_the_summary_is_written_again_when_anything_it_shows_may_have_changed(tmp_path):
+def test_the_outputs_are_written_again_when_anything_they_show_may_have_changed(tmp_path):
     config = city(tmp_path, title="云溪市")
     report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局")
     out = run(config)
-    summary = Path(out["summary"])
 
-    def rewritten() -> bool:
-        before = summary.stat().st_mtime_ns if summary.exists() else None
-        run(config)
-        return summary.stat().st_mtime_ns != before
+    def rewritten(*args: str) -> bool:
+        before = _stamps(out)
+        after = _stamps(run(config, *args))
+        return all(after[p] != before.get(p) for p in after)  # every output, not only the summary
 
+    summary, [rollup] = Path(out["summary"]), [Path(p) for p in out["reports"]]
     summary.unlink()  # deleted by someone
     assert rewritten() and summary.is_file()
-    summary.write_bytes(summary.read_bytes() + b"\0")  # changed by someone (opened and saved)
+    rollup.unlink()  # only the roll-up report deleted
+    assert rewritten() and rollup.is_file()
+    data = summary.read_bytes()
+    summary.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # saved over by someone: same size, other bytes
     assert rewritten()
     roster = tmp_path / "名册.csv"
+    text = roster.read_text(encoding="utf-8")
+    roster.write_text(text.replace("云溪市财政局,,市直部门,", "云溪市财政局,,市直部门,财政局"), encoding="utf-8")
+    assert rewritten()  # an alias added: a file may now count for another unit
     roster.write_text(roster.read_text(encoding="utf-8") + "云溪市审计局,,市直部门,\n", encoding="utf-8")
     assert rewritten()  # a unit added to the roster: one more 未报送
-    config.write_text(config.read_text(encoding="utf-8").replace('"云溪市"', '"云溪市人民政府"'), encoding="utf-8")
+    conf = config.read_text(encoding="utf-8")
+    config.write_text(conf.replace('"云溪市"', '"云溪市人民政府"'), encoding="utf-8")
     assert rewritten()  # another title
+    config.write_text(config.read_text(encoding="utf-8") + "similar_scan_limit = 0\n", encoding="utf-8")
+    assert rewritten()  # another 内容雷同 setting
+    assert rewritten("--by-group")  # group summaries asked for
     report(tmp_path / "inbox" / "财政局.xlsx", "云溪市财政局")
     assert rewritten()  # a new report
-    assert not rewritten()  # and then nothing new
+    last = run(config)
+    assert last["summary_unchanged"] and _stamps(last) == _stamps(run(config))  # and then nothing new

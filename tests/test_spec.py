@@ -141,9 +141,10 @@ def test_malformed_spec_names_file_and_key(tmp_path, edit, key, words):
 def test_spec_that_is_not_yaml_is_a_clear_error(tmp_path):
     shutil.copy(SPEC_DIR / "common.yaml", tmp_path / "common.yaml")
     bad = tmp_path / "2021.yaml"
-    bad.write_text("edition: [unclosed\n", encoding="utf-8")
-    with pytest.raises(SpecError, match="不是合法的 YAML"):
+    bad.write_text("edition: '2021'\ntitle: ok\nyears: [2021, 2099\n", encoding="utf-8")
+    with pytest.raises(SpecError, match="不是合法的 YAML") as err:
         load_spec_file(bad)
+    assert "line 3" in str(err.value) and "^" in str(err.value)  # where, with the line under a caret
 
 
 def test_a_province_extension_is_a_new_spec_file_not_new_code(tmp_path):

@@ -166,7 +166,8 @@ def render_run(result: RunResult) -> str:
         )
     lines.append("输出：")
     if result.summary:
-        lines.append(f"  汇总表：{result.summary}")
+        unchanged = "（台账、名册和设置都没有变化，保持原样）" if result.kept else ""
+        lines.append(f"  汇总表：{result.summary}{unchanged}")
         for report in result.reports[:1]:
             lines.append(f"  汇总数据（按年报模板填好，可上报或发布）：{report}")
         if result.group_summaries:
