@@ -1292,14 +1292,19 @@ def summary_data(
 ) -> SummaryData:
     """What the summary shows, from the ledger alone (so it can be rebuilt at any time).
 
-    produced_at is the time of the year's last ledger change, not the clock: the same ledger gives
-    the same workbook, and a run that receives nothing leaves the summary byte for byte as it was.
+    produced_at is the time of the year's last ledger change (duplicates aside), not the clock: the same
+    ledger gives the same workbook, and a run that receives nothing new leaves the summary as it was.
     """
     units, unidentified = units or unit_results(ledger, roster, year, submissions=False)
     attach_submissions(ledger, units, light=True, cache=cache)
     last_year, _ = unit_results(ledger, roster, year - 1, light=True)
     previous = {u.name: u.submission for u in last_year if u.counted and u.submission is not None}
-    times = [row[0] for row in ledger.db.execute("SELECT max(processed_at) FROM files WHERE year=?", (year,))]
+    times = [  # (duplicates left out: they are not in the summary, so they do not make it newer)
+        row[0]
+        for row in ledger.db.execute(
+            "SELECT max(processed_at) FROM files WHERE year=? AND status IS NOT ?", (year, DUPLICATE)
+        )
+    ]
     times = [t for t in times if t]
     produced = dt.datetime.fromisoformat(max(times)).replace(tzinfo=None) if times else dt.datetime.now()
     return SummaryData(

@@ -449,12 +449,13 @@ class Ledger:
 
     def digest(self, years: tuple[int, ...]) -> str:
         """A digest of the file rows of these years as far as the summary can tell them apart: a row
-        changes only through these columns (its findings with processed_at or superseded_by)."""
+        changes only through these columns (its findings with processed_at or superseded_by). Duplicates
+        are left out: the summary never shows them (a clerk sending the same file again changes nothing)."""
         marks = ",".join("?" * len(years))
         rows = self.db.execute(
             "SELECT id, state, status, unit, agency, year, superseded_by, processed_at, length(findings) "
-            f"FROM files WHERE year IN ({marks}) ORDER BY id",
-            years,
+            f"FROM files WHERE year IN ({marks}) AND status IS NOT ? ORDER BY id",
+            (*years, DUPLICATE),
         ).fetchall()
         return hashlib.sha256(repr(rows).encode()).hexdigest()
 

@@ -244,6 +244,7 @@ def test_duplicate__the_same_content_again_is_recorded_and_archived_but_not_coun
     assert counted_value(outbox, "云溪市教育局") == ["7"]
     assert len(list((outbox / "归档/2025年度/重复/云溪市教育局").iterdir())) == 2
     assert out2["units"]["accepted"] == 1
+    assert out2["summary_unchanged"]  # the summary never shows duplicates: it is left as it was
 
 
 def test_same_batch__two_different_files_of_one_unit_the_later_by_mtime_wins_with_a_warning(tmp_path: Path):
