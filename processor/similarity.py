@@ -6,23 +6,26 @@ at sentence and comma punctuation, and seen as the set of its clauses; two texts
 Jaccard similarity of their clause sets reaches the rule's threshold. Identical texts are grouped by
 exact equality first; near-duplicates are found with prefix filtering (clauses ordered rarest
 first, only the first |x| − ⌈t·|x|⌉ + 1 clauses of each text indexed), which is exact for the
-threshold and touches only texts that share a rare clause. Where thousands of texts share their
-rarest clauses (texts written from one model), each text is verified against at most the rule's
-scan_limit candidates, and the summary says how many texts were cut short (text-similar-partial);
-up to exact_up_to distinct texts of a part (a city) every pair is found, and scan_limit 0 finds every
-pair at any scale, at several times the cost.
+threshold and touches only texts that share a rare clause; the candidates are filtered and verified
+with numpy, so that a province's texts written from one model (~10,000 texts, ~270,000 near pairs)
+are compared exactly in ~2.5 s. A rule's scan_limit (0 by default: none) can bound the candidates
+verified per text beyond that scale; the summary then says how many texts were cut short
+(text-similar-partial). Up to exact_up_to distinct texts of a part (a city) every pair is found.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import sys
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import islice
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .findings import Finding, finding
 from .layout import layout
@@ -35,7 +38,7 @@ if TYPE_CHECKING:
 _NUMBER = re.compile(r"\d+(?:[.．]\d+)?[%％]?")  # \d includes full-width digits
 MIN_CLAUSE = 4  # shorter clauses (一是、同时) carry no authorship
 _CLAUSE = re.compile(rf"[^。．！？；：，,;:!?\n]{{{MIN_CLAUSE},}}")  # a clause between punctuation marks
-SCAN_LIMIT = 200  # default of the rule's scan_limit: candidates verified per text at most (0: all)
+SCAN_LIMIT = 0  # default of the rule's scan_limit: candidates verified per text at most (0: all)
 EXACT_UP_TO = 2000  # default of the rule's exact_up_to: distinct texts of a part compared without the limit
 NAMED = 3  # other units named in one finding
 
@@ -112,65 +115,89 @@ def _near_pairs(
     All-pairs with prefix filtering: clauses are ordered rarest first; texts are visited from the
     smallest clause set up, each probing the index with its first |x| − ⌈t·|x|⌉ + 1 clauses and
     adding its first |x| − ⌈2t/(1+t)·|x|⌉ + 1 to it; two texts with Jaccard ≥ t must meet there.
-    A candidate is intersected only when its signature allows enough common clauses (_signature).
+    The visiting order is known in advance, so the index is built whole (each clause's texts in that
+    order) and a text looks only at the texts before it. Candidates are filtered with numpy (size,
+    then the signature bound, _signature) and the few left are verified by counting common clauses,
+    also with numpy: at 10,000 texts written from one sentence bank, ~33 million candidates and
+    ~340,000 verifications take ~1 s (Python loops: ~4 s). `limit` cuts each probed clause's texts
+    to its first `limit`.
     """
     df = Counter(c for p in reps for c in p.clauses)
     once = {c for c, n in df.items() if n == 1}  # clauses no other text has: they can never meet
     rank = {c: k for k, c in enumerate(sorted((c for c in df if c not in once), key=lambda c: (df[c], c)))}
     sets = [p.clauses for p in reps]
-    sizes = [len(x) for x in sets]
-    sigs = [_signature(x, rank) for x in sets]
-    least_common = threshold / (1 + threshold)  # J ≥ t needs |x ∩ y| ≥ t/(1+t)·(|x| + |y|)
-    order = sorted(range(len(reps)), key=sizes.__getitem__)
-    index: dict[str, list[int]] = defaultdict(list)
-    pairs: list[tuple[int, int, float]] = []
-    cut: set[int] = set()
-    limit = limit or len(reps)
-    for i in order:
+    order = sorted(range(len(reps)), key=lambda i: len(sets[i]))  # position → text
+    size = np.array([len(sets[i]) for i in order], dtype=np.int64)
+    ranks: list[list[int]] = []  # shared clauses of each position, rarest first
+    probes: list[list[int]] = []  # the clauses each position probes ([]: none can reach the threshold)
+    postings: dict[int, list[int]] = defaultdict(list)  # clause → positions indexing it, ascending
+    for pos, i in enumerate(order):
         x = sets[i]
-        size = sizes[i]
-        if size < 2:
-            continue
+        shared = sorted(rank[c] for c in x if c in rank)
+        ranks.append(shared)
+        n = len(x)
         # (- 1e-9: a product that floats above a whole number, e.g. 2·0.8/1.8 × 63 = 56.000…01, would
         # make ceil one too big and the prefix one clause too short, losing pairs)
-        probe = size - math.ceil(threshold * size - 1e-9) + 1
-        keep = size - math.ceil(2 * threshold / (1 + threshold) * size - 1e-9) + 1
-        shared = x - once  # the rarest-first order puts the unique clauses first
-        unique = size - len(shared)
-        if unique >= probe:
-            continue  # the whole probing prefix is unique: no other text can reach the threshold
-        tokens = sorted(shared, key=rank.__getitem__)  # rarest first, as (df[c], c)
-        probe, keep = probe - unique, max(keep - unique, 0)
-        least = threshold * size - 1e-9  # (the same tolerance: J ≥ t needs |y| ≥ t·|x|)
-        sig, most = sigs[i], len(shared)
-        seen: set[int] = set()
-        for tok in tokens[:probe]:
-            postings = index.get(tok)
-            if not postings:
+        probe = n - math.ceil(threshold * n - 1e-9) + 1 - (n - len(shared))
+        keep = n - math.ceil(2 * threshold / (1 + threshold) * n - 1e-9) + 1 - (n - len(shared))
+        if n < 2 or probe <= 0:  # the whole probing prefix is unique: no other text can reach the threshold
+            probes.append([])
+            continue
+        probes.append(shared[:probe])
+        for clause in shared[: max(keep, 0)]:
+            postings[clause].append(pos)
+    pairs: list[tuple[int, int, float]] = []
+    cut: set[int] = set()
+    if not postings:
+        return pairs, cut
+    arrays = {clause: np.array(positions, dtype=np.int64) for clause, positions in postings.items()}
+    bits = [_signature(sets[i], rank) for i in order]
+    low = np.array([b & _LOW for b in bits], dtype=np.uint64)
+    high = np.array([b >> 64 for b in bits], dtype=np.uint64)
+    flat = np.fromiter((k for r in ranks for k in r), dtype=np.int64, count=sum(map(len, ranks)))
+    starts = np.zeros(len(order) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in ranks], out=starts[1:])
+    member = np.zeros(len(rank), dtype=np.int64)  # 1 for the clauses of the text being verified
+    least_common = threshold / (1 + threshold)  # J ≥ t needs |x ∩ y| ≥ t/(1+t)·(|x| + |y|)
+    for pos, probe in enumerate(probes):
+        parts = []
+        for clause in probe:
+            before = postings.get(clause)
+            if not before:
                 continue
-            if len(seen) >= limit:  # this token's texts are not looked at: cut if one of them is new
-                if any(j not in seen for j in postings):
-                    cut.add(i)
-                continue
-            if len(postings) > limit and any(j not in seen for j in islice(postings, limit, None)):
-                cut.add(i)
-            fresh = [j for j in postings[:limit] if j not in seen]  # (postings hold no repeats)
-            seen.update(fresh)
-            for j in [  # size filter, then the signature bound: cheap tests before the intersection
-                j
-                for j in fresh
-                if sizes[j] >= least and most - (sig & ~sigs[j]).bit_count() >= least_common * (size + sizes[j]) - 1e-9
-            ]:
-                other = sizes[j]
-                inter = len(x & sets[j])
-                score = inter / (size + other - inter)
-                if score >= threshold:
-                    pairs.append((j, i, score))
-        for tok in tokens[:keep]:
-            index[tok].append(i)
+            k = bisect_left(before, pos)  # the texts visited before this one
+            if limit and k > limit:
+                k = limit
+                cut.add(order[pos])
+            if k:
+                parts.append(arrays[clause][:k])
+        if not parts:
+            continue
+        cand = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        n = int(size[pos])
+        other = size[cand]
+        missing = np.bitwise_count(low[pos] & ~low[cand]).astype(np.int64) + np.bitwise_count(high[pos] & ~high[cand])
+        # size filter, then the signature bound (len(ranks[pos]) − missing ≥ common clauses), as floats
+        ok = (other >= threshold * n - 1e-9) & (len(ranks[pos]) - missing >= least_common * (n + other) - 1e-9)
+        found = np.unique(cand[ok])
+        if not found.size:
+            continue
+        own = flat[starts[pos] : starts[pos + 1]]
+        member[own] = 1
+        lengths = starts[found + 1] - starts[found]  # ≥ 1: a candidate indexes a shared clause
+        offsets = np.zeros(len(found), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=offsets[1:])
+        gather = np.repeat(starts[found] - offsets, lengths) + np.arange(int(lengths.sum()))
+        common = np.add.reduceat(member[flat[gather]], offsets)
+        member[own] = 0
+        score = common / (n + size[found] - common)
+        hit = score >= threshold
+        i = order[pos]
+        pairs.extend((order[q], i, sc) for q, sc in zip(found[hit].tolist(), score[hit].tolist(), strict=True))
     return pairs, cut
 
 
+_LOW = (1 << 64) - 1
 SIGNATURE_BITS = 128
 
 
@@ -278,16 +305,21 @@ def _match_code(
         if len(members) > 1:
             for a in members:
                 add(items[a][0], _named(items, code, a, members, None, 1.0), len(members) - 1)
-    heads = [members[0] for members in clusters.values()]
-    limit = 0 if len(heads) <= exact_up_to else scan_limit  # a city's texts: every pair, it costs little
-    pairs, cut = _near_pairs([items[k][1] for k in heads], threshold, limit)
+    groups = list(clusters.values())  # the distinct texts (all numbers masked), each with its items
+    limit = 0 if len(groups) <= exact_up_to else scan_limit
+    pairs, cut = _near_pairs([items[members[0]][1] for members in groups], threshold, limit)
+    near: dict[int, list[tuple[float, int]]] = defaultdict(list)  # group → (score, other group) of its pairs
     for i, j, score in pairs:
-        ci, cj = clusters[items[heads[i]][1].masked], clusters[items[heads[j]][1].masked]
-        for a in ci:
-            add(items[a][0], _named(items, code, a, cj, SIMILAR, score), len(cj))
-        for b in cj:
-            add(items[b][0], _named(items, code, b, ci, SIMILAR, score), len(ci))
-    short = sum(len(clusters[items[heads[i]][1].masked]) for i in cut)
+        near[i].append((score, j))
+        near[j].append((score, i))
+    for k, entries in near.items():  # (a province's texts of one model: ~270,000 pairs, ~60 per text)
+        count = sum(len(groups[o]) for _, o in entries)
+        # the closest others for the finding, as find_matches orders them: best score, then unit order
+        best = heapq.nsmallest(NAMED, ((-score, b) for score, o in entries for b in groups[o][:NAMED]))
+        for a in groups[k]:
+            unit = items[a][0]
+            add(unit, [Match(unit, code, items[b][0], SIMILAR, -neg) for neg, b in best], count)
+    short = sum(len(groups[i]) for i in cut)
     return list(found.values()), own, short
 
 

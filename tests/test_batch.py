@@ -398,11 +398,11 @@ def test_similar_scan_limit__set_in_nianbao_toml__is_the_jobs_text_similar_scan_
         return job.spec
 
     config = city(tmp_path)
-    assert job_spec().rule("text-similar").params["scan_limit"] == 200  # the spec's own
-    config.write_text(config.read_text(encoding="utf-8") + "similar_scan_limit = 0\n", encoding="utf-8")
+    assert job_spec().rule("text-similar").params["scan_limit"] == 0  # the spec's own: every pair
+    config.write_text(config.read_text(encoding="utf-8") + "similar_scan_limit = 200\n", encoding="utf-8")
     spec = job_spec()
-    assert spec.rule("text-similar").params["scan_limit"] == 0 and spec == edition_for_year(YEAR)
-    config.write_text(config.read_text(encoding="utf-8").replace("= 0\n", "= -1\n"), encoding="utf-8")
+    assert spec.rule("text-similar").params["scan_limit"] == 200 and spec == edition_for_year(YEAR)
+    config.write_text(config.read_text(encoding="utf-8").replace("= 200\n", "= -1\n"), encoding="utf-8")
     with pytest.raises(ConfigError, match="similar_scan_limit"):
         load_settings(config=config)
 

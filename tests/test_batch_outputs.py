@@ -145,7 +145,7 @@ def test_the_outputs_are_written_again_when_anything_they_show_may_have_changed(
     conf = config.read_text(encoding="utf-8")
     config.write_text(conf.replace('"云溪市"', '"云溪市人民政府"'), encoding="utf-8")
     assert rewritten()  # another title
-    config.write_text(config.read_text(encoding="utf-8") + "similar_scan_limit = 0\n", encoding="utf-8")
+    config.write_text(config.read_text(encoding="utf-8") + "similar_scan_limit = 200\n", encoding="utf-8")
     assert rewritten()  # another 内容雷同 setting
     assert rewritten("--by-group")  # group summaries asked for
     report(tmp_path / "inbox" / "财政局.xlsx", "云溪市财政局")

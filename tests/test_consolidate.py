@@ -292,6 +292,30 @@ def test_similar_texts__nearly_identical__found_with_its_similarity() -> None:
     assert abs(a.matches[0].score - 18 / 22) < 1e-9
 
 
+def test_similar_texts__a_text_like_many_names_the_3_closest_and_counts_them_all() -> None:
+    """Identical copies first, then the highest similarity, then the earlier unit; every copy counted."""
+    rng = random.Random(15)
+    clauses = [prose(rng, 1)[:-1] for _ in range(40)]
+
+    def edited(k: int, n: int) -> str:  # the model with its last n clauses replaced (J = (40-n)/(40+n))
+        return "，".join(
+            [*clauses[: 40 - n], *(f"第{'甲乙丙丁戊己'[k]}单位自己写的第{'一二三四'[i]}句话" for i in range(n))]
+        )
+
+    texts = {
+        "模板": {"text.s1": "，".join(clauses)},
+        "甲": {"text.s1": edited(0, 3)},
+        "乙": {"text.s1": edited(1, 1)},
+        "丙": {"text.s1": "，".join(clauses)},  # identical
+        "丁": {"text.s1": edited(3, 1)},
+        "戊": {"text.s1": edited(4, 2)},
+    }
+    [alike] = [a for a in find_matches(texts) if a.unit == "模板"]
+    assert alike.count == 5
+    assert [(m.other, m.degree) for m in alike.matches] == [("丙", "identical"), ("乙", "similar"), ("丁", "similar")]
+    assert alike.matches[1].score == alike.matches[2].score == 39 / 41
+
+
 def test_similar_texts__become_text_similar_warnings_in_the_consolidation() -> None:
     data = county_city()
     rng = random.Random(13)
