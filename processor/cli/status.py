@@ -58,7 +58,7 @@ def status_command(
     try:
         units_roster = load_roster(settings.roster) if settings.roster else None
         with Ledger(path, readonly=True) as ledger:
-            units, unidentified = unit_results(ledger, units_roster, settings.year)
+            units, unidentified = unit_results(ledger, units_roster, settings.year, submissions=False)
     except (RosterError, LedgerError) as exc:
         raise fail(exc) from exc
     rows = [unit_row(u) for u in units]
