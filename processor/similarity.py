@@ -150,7 +150,7 @@ def _near_pairs(
     cut: set[int] = set()
     if not postings:
         return pairs, cut
-    arrays = {clause: np.array(positions, dtype=np.int64) for clause, positions in postings.items()}
+    arrays = {clause: np.array(positions, dtype=np.int64) for clause, positions in postings.items()}  # (sliced)
     bits = [_signature(sets[i], rank) for i in order]
     low = np.array([b & _LOW for b in bits], dtype=np.uint64)
     high = np.array([b >> 64 for b in bits], dtype=np.uint64)
@@ -213,15 +213,14 @@ def _signature(clauses: frozenset[str], rank: Mapping[str, int]) -> int:
     return sig
 
 
-def _named(
-    items: list[tuple[str, Prepared]], code: str, a: int, members: list[int], degree: str | None, score: float
-) -> list[Match]:
-    """Matches of item a with the first few of `members` (itself left out); degree None: by equality."""
+def _copies(items: list[tuple[str, Prepared]], code: str, a: int, members: list[int]) -> list[Match]:
+    """Matches of item a with the first few others of its group of equal texts (numbers masked):
+    identical, or identical but for the numbers."""
     out = []
     for b in members[: NAMED + 1]:
         if b != a:
-            d = degree or (IDENTICAL if items[a][1].norm == items[b][1].norm else DIGITS)
-            out.append(Match(items[a][0], code, items[b][0], d, score))
+            degree = IDENTICAL if items[a][1].norm == items[b][1].norm else DIGITS
+            out.append(Match(items[a][0], code, items[b][0], degree, 1.0))
     return out[:NAMED]
 
 
@@ -304,7 +303,7 @@ def _match_code(
     for members in clusters.values():
         if len(members) > 1:
             for a in members:
-                add(items[a][0], _named(items, code, a, members, None, 1.0), len(members) - 1)
+                add(items[a][0], _copies(items, code, a, members), len(members) - 1)
     groups = list(clusters.values())  # the distinct texts (all numbers masked), each with its items
     limit = 0 if len(groups) <= exact_up_to else scan_limit
     pairs, cut = _near_pairs([items[members[0]][1] for members in groups], threshold, limit)
