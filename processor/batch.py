@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
@@ -46,6 +46,9 @@ from .logs import progress
 from .roster import Roster, load_roster
 from .spec import Spec, edition_for_year, get_spec
 from .submission import Submission
+
+if TYPE_CHECKING:
+    from .similarity import Comparisons
 
 ACCEPTED, WARNED, EXPLAINED = "accepted", "warning", "explained"
 FILE_STATUS_LABEL = {**STATUS_LABEL, DUPLICATE: "重复提交", "recovered": "上次中断，已补完", "error": "处理出错"}
@@ -573,6 +576,8 @@ class Job:
         self._commit_every = int(os.environ.get("NIANBAO_COMMIT_EVERY") or COMMIT_FILES)
         self.timings: Counter[str] = Counter()  # seconds per part of the job (RunResult.timings)
         self._submissions: dict[int, Submission] = {}  # light submissions of the last summary (watch: kept)
+        # watch: what the last summary's 内容雷同 comparison found (a run writes one summary: nothing to keep)
+        self._comparisons = _comparisons() if mode == "watch" else None
 
     def close(self, counts: dict[str, Any] | None = None) -> None:
         self.ledger.finish_run(self.run_id, counts or {})
@@ -983,6 +988,7 @@ class Job:
                 by_group=self.settings.by_group,
                 units=units,
                 cache=self._submissions,
+                comparisons=self._comparisons,
             )
         except Exception as exc:
             logger.opt(exception=exc).error(
@@ -1138,6 +1144,7 @@ def write_year_summary(
     by_group: bool = False,
     units: tuple[list[UnitResult], list[FileRow]] | None = None,
     cache: dict[int, Submission] | None = None,
+    comparisons: Comparisons | None = None,
 ) -> Outputs:
     """Rebuild the year's outputs from the ledger, each written atomically.
 
@@ -1148,7 +1155,8 @@ def write_year_summary(
     They are the same bytes for the same ledger, roster and settings: when none of these changed
     since they were last written and the files are still as written, they are left as they are
     (a province's summary takes seconds, and a workbook open in Excel cannot be replaced).
-    `units`: unit_results() of the year, when the caller has them; `cache`: see Ledger.submissions.
+    `units`: unit_results() of the year, when the caller has them; `cache`: see Ledger.submissions;
+    `comparisons`: what the last summary's 内容雷同 comparison found (watch; see similarity.Comparisons).
     """
     from .consolidate import consolidate, group_paths, subtree
     from .summary import summarize, write_rollup_report, write_summary
@@ -1160,12 +1168,14 @@ def write_year_summary(
         stamps[path] = [st.st_size, st.st_mtime_ns]
         return path
 
-    def summary_and_report(part: SummaryData, path: Path, folder: Path, name: str) -> tuple[Path, Path]:
+    def summary_and_report(
+        part: SummaryData, path: Path, folder: Path, name: str, comparisons: Comparisons | None = None
+    ) -> tuple[Path, Path]:
         """The summary workbook and the roll-up report (上报用) of `part`, consolidated once."""
         if writer is not None:  # (tests) a writer of its own
             written, root = Path(writer(path, part)), consolidate(part, texts=False).root
         else:
-            con = summarize(part)
+            con = summarize(part, comparisons)
             written, root = stamped(write_summary(path, part, con)), con.root
         report = folder / archive.rollup_report_name(year, name)
         return written, stamped(write_rollup_report(report, spec, year, name, root, created=part.produced_at))
@@ -1177,7 +1187,7 @@ def write_year_summary(
         return kept
     data = summary_data(ledger, roster, spec, year, title=title, units=units, cache=cache)
     summary, report = summary_and_report(
-        data, archive.summary_path(outbox, year), outbox / archive.SUMMARY_DIR, title or "本级"
+        data, archive.summary_path(outbox, year), outbox / archive.SUMMARY_DIR, title or "本级", comparisons
     )
     outputs = Outputs(summary=summary, reports=[report])
     if by_group:
@@ -1358,6 +1368,12 @@ def _mtime(path: Path | None) -> int | None:
         return path.stat().st_mtime_ns if path else None
     except OSError:
         return None
+
+
+def _comparisons() -> Comparisons:
+    from .similarity import Comparisons  # (numpy: not imported by the workers, which never compare texts)
+
+    return Comparisons()
 
 
 def _clean_temp_files(outbox: Path) -> None:

@@ -8,12 +8,16 @@ import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .findings import Finding, finding
 from .layout import INFO, layout
 from .spec import Spec, get_spec
 from .submission import Number, Submission
+
+if TYPE_CHECKING:
+    from .similarity import Comparisons
 
 # Unit status, as the 报送情况 sheet and `nianbao status` show it.
 ACCEPTED, WARNED, EXPLAINED, REJECTED, MISSING = "accepted", "warning", "explained", "rejected", "missing"
@@ -274,12 +278,13 @@ def _guard(spec: Spec, year: int, units: list[UnitResult]) -> dict[str, Finding]
     return excluded
 
 
-def consolidate(data: SummaryData, *, texts: bool = True) -> Consolidation:
+def consolidate(data: SummaryData, *, texts: bool = True, comparisons: Comparisons | None = None) -> Consolidation:
     """Sum every counted unit into every node above it, check the sums, and say what was noticed.
 
     Pure: no disk, no clock. Only submissions of data.spec's edition and data.year are summed.
     texts=False skips the 内容雷同 comparison (`similar` stays empty): for callers that need only
     the sums, such as the roll-up report (the comparison is most of the cost at 10,000 units).
+    `comparisons`: what earlier comparisons found (similarity.Comparisons; the same results, sooner).
     """
     from .similarity import similar_texts  # (imported here: similarity builds on this module)
 
@@ -310,7 +315,7 @@ def consolidate(data: SummaryData, *, texts: bool = True) -> Consolidation:
     checks = [f for node in nodes[data.root].walk() for f in check_sums(spec, node.values, node.name or data.name)]
     root = nodes[data.root]
     texts_of = [u for u in units if u.counted and not u.is_rollup and u.name not in excluded]
-    similar = similar_texts(spec, texts_of, data.previous) if texts else []
+    similar = similar_texts(spec, texts_of, data.previous, comparisons) if texts else []
     return Consolidation(
         root=root,
         nodes=nodes,

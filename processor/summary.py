@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xlsxwriter
 from xlsxwriter.format import Format
@@ -50,6 +50,9 @@ from .layout import META, META_KEYS, Layout, layout, meta_code
 from .spec import Cell, Spec
 from .submission import Number
 from .template import FORMULA_LEADERS, Filling, row_height, wrapped_lines, write_table_sheets, write_workbook
+
+if TYPE_CHECKING:
+    from .similarity import Comparisons
 
 OVERVIEW, DETAIL, STATUS, ISSUES, TEXTS, CHARTS = "概览", "分单位明细", "报送情况", "问题清单", "各单位文字部分", "图表"
 MAX_TEXT = 32767  # characters an Excel cell holds
@@ -397,11 +400,11 @@ def write_summary(path: Path | str, data: SummaryData, con: Consolidation | None
         return _write(Path(path), data, con or consolidate(data))
 
 
-def summarize(data: SummaryData) -> Consolidation:
+def summarize(data: SummaryData, comparisons: Comparisons | None = None) -> Consolidation:
     """consolidate(data) as write_summary does it: for a caller that also needs the sums (the roll-up
-    report), so that the 内容雷同 comparison and the sums are made once."""
+    report), so that the 内容雷同 comparison and the sums are made once. `comparisons`: see consolidate."""
     with _gc_paused():
-        return consolidate(data)
+        return consolidate(data, comparisons=comparisons)
 
 
 @contextmanager

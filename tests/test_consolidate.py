@@ -316,6 +316,44 @@ def test_similar_texts__a_text_like_many_names_the_3_closest_and_counts_them_all
     assert alike.matches[1].score == alike.matches[2].score == 39 / 41
 
 
+def test_similar_texts__compared_again_after_changes__the_same_as_comparing_everything() -> None:
+    """watch keeps what the last comparison found (Comparisons) and compares only new texts: after
+    reports added, replaced and withdrawn, round after round, the results are those of a fresh run."""
+    from processor.similarity import Comparisons
+
+    rng = random.Random(16)
+    bank = [prose(rng, 1)[:-1] for _ in range(30)]  # texts written from one bank: many near pairs
+
+    def text() -> str:
+        roll = rng.random()
+        if roll < 0.1:
+            return "无"  # too short to compare
+        clauses = rng.sample(bank, rng.randint(8, 12)) if roll < 0.8 else rng.sample(bank, 25)
+        return "，".join(clauses) + f"，共办理{rng.randint(1, 3)}件。"  # a number: copies but for digits
+
+    texts = {f"单位{k}": {"text.s1": text(), "text.s5": text()} for k in range(60)}
+    last = {f"单位{k}": {"text.s1": text()} for k in range(0, 60, 7)}
+    comparisons = Comparisons()
+
+    def shown(found):
+        return [(a.unit, a.code, a.own, a.count, [(m.other, m.degree, m.score) for m in a.matches]) for a in found]
+
+    for round_ in range(12):
+        units = list(texts)
+        changes = rng.choice([1, 3, 8, 40])  # 40: mostly new, compared in full again
+        for unit in rng.sample(units, min(changes, len(units))):
+            roll = rng.random()
+            if roll < 0.4:
+                texts[unit] = {"text.s1": text(), "text.s5": text()}  # replaced by a new report
+            elif roll < 0.6:
+                del texts[unit]  # withdrawn (or no longer counted)
+            else:
+                texts[f"新单位{round_}-{unit}"] = {"text.s1": text(), "text.s5": texts[unit]["text.s5"]}
+        expected = shown(find_matches(texts, last))
+        assert shown(find_matches(texts, last, comparisons=comparisons)) == expected, round_
+        assert any(m[4] and m[4][0][1] == "similar" for m in expected)  # near pairs are part of it
+
+
 def test_similar_texts__become_text_similar_warnings_in_the_consolidation() -> None:
     data = county_city()
     rng = random.Random(13)
