@@ -108,3 +108,40 @@ def test_a_file_that_vanishes_before_it_is_read_is_skipped_without_harm(tmp_path
         job.close()
     assert [(o.name, o.status) for o in outcomes] == [("b.xlsx", "accepted")]
     assert done_files(tmp_path / "outbox") == ["b.xlsx"]
+
+
+def test_watch__started_on_an_unchanged_outbox_leaves_the_summary_and_finds_copies_among_new_reports(tmp_path: Path):
+    """watch keeps the comparison of texts between refreshes (and makes it at start when the summary is
+    left as it was): a report copied from one already counted, dropped later, is still flagged."""
+    import openpyxl
+
+    from processor.consolidate import COUNTED
+    from tests.test_batch import run
+
+    config = city(tmp_path, stable=0.1)
+    copied = (
+        "，".join(f"本机关今年认真落实第{n}项政务公开重点工作并取得明显成效" for n in "一二三四五六七八九十") + "。"
+    )
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", texts={"text.s5": copied})
+    summary = Path(run(config)["summary"])
+    before = (summary.stat().st_ino, summary.stat().st_mtime_ns)
+    settings = load_settings(config=config, poll_seconds=0.1)
+    stop = threading.Event()
+    cycles: list = []
+    thread = threading.Thread(
+        target=lambda: watch(settings, force_poll=True, stop=stop, on_cycle=lambda r: cycles.append(r))
+    )
+    thread.start()
+    try:
+        report(tmp_path / "inbox" / "财政局.xlsx", "云溪市财政局", texts={"text.s5": copied})
+        assert wait_for(lambda: any(r.files for r in cycles))
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive()
+    assert not cycles[0].files and cycles[0].kept  # the start: nothing new, the summary left as it was
+    assert [u.name for u in cycles[-1].units if u.status in COUNTED] == ["云溪市教育局", "云溪市财政局"]
+    assert (summary.stat().st_ino, summary.stat().st_mtime_ns) != before
+    issues = list(openpyxl.load_workbook(summary, read_only=True)["问题清单"].iter_rows(min_row=4, values_only=True))
+    flagged = {r[1] for r in issues if r[4] == "text-similar"}
+    assert flagged == {"云溪市教育局", "云溪市财政局"}
