@@ -241,8 +241,13 @@ class Comparisons:
 
     def pairs(self, code: str, threshold: float, reps: list[Prepared]) -> list[tuple[int, int, float]]:
         """_near_pairs(reps, threshold, 0), from what earlier calls found."""
-        state = self._codes.setdefault((code, threshold), _CodePairs(threshold))
-        return state.update(reps)
+        key = (code, threshold)
+        state = self._codes.get(key) or self._codes.setdefault(key, _CodePairs(threshold))
+        try:
+            return state.update(reps)
+        except BaseException:  # half updated: its new texts would never be compared; start afresh next time
+            del self._codes[key]
+            raise
 
 
 class _CodePairs:
@@ -314,7 +319,7 @@ class _CodePairs:
         ids = np.concatenate([np.frombuffer(self.postings[c], dtype=np.int64) for c in rep.clauses])
         common = np.bincount(ids, minlength=len(sizes))
         score = common / (n + sizes - common)
-        hit = (score >= self.threshold) & self.alive & (sizes >= 2)
+        hit = (score >= self.threshold) & (common > 0) & self.alive & (sizes >= 2)  # (as _near_pairs, even at 0)
         hit[a] = False
         hit[np.frombuffer(self.others.get(a, array("q")), dtype=np.int64)] = False  # (another new text found it)
         for b, sc in zip(np.nonzero(hit)[0].tolist(), score[hit].tolist(), strict=True):

@@ -6,6 +6,8 @@ import random
 import time
 from decimal import Decimal
 
+import pytest
+
 from processor.consolidate import (
     ACCEPTED,
     EXPLAINED,
@@ -352,6 +354,31 @@ def test_similar_texts__compared_again_after_changes__the_same_as_comparing_ever
         expected = shown(find_matches(texts, last))
         assert shown(find_matches(texts, last, comparisons=comparisons)) == expected, round_
         assert any(m[4] and m[4][0][1] == "similar" for m in expected)  # near pairs are part of it
+
+
+def test_similar_texts__a_comparison_that_fails_halfway_leaves_nothing_half_done(monkeypatch) -> None:
+    """A refresh that fails (e.g. out of memory) while comparing new texts must not leave them marked as
+    compared: the next one compares afresh and finds their pairs."""
+    from processor import similarity
+
+    rng = random.Random(17)
+    bank = [prose(rng, 1)[:-1] for _ in range(12)]
+    texts = {f"单位{k}": {"text.s1": "，".join(rng.sample(bank, 10))} for k in range(12)}
+    comparisons = similarity.Comparisons()
+    find_matches(texts, comparisons=comparisons)
+    texts["新单位"] = {"text.s1": texts["单位0"]["text.s1"].replace("，", "，另外，", 1)}  # near 单位0
+    real = similarity._CodePairs._compare
+
+    def fails(*args):
+        monkeypatch.setattr(similarity._CodePairs, "_compare", real)
+        raise MemoryError
+
+    monkeypatch.setattr(similarity._CodePairs, "_compare", fails)
+    with pytest.raises(MemoryError):
+        find_matches(texts, comparisons=comparisons)
+    found = find_matches(texts, comparisons=comparisons)
+    assert [(a.unit, a.count) for a in found] == [(a.unit, a.count) for a in find_matches(texts)]
+    assert "新单位" in {a.unit for a in found}
 
 
 def test_similar_texts__become_text_similar_warnings_in_the_consolidation() -> None:
