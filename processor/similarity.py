@@ -242,7 +242,9 @@ class Comparisons:
     def pairs(self, code: str, threshold: float, reps: list[Prepared]) -> list[tuple[int, int, float]]:
         """_near_pairs(reps, threshold, 0), from what earlier calls found."""
         key = (code, threshold)
-        state = self._codes.get(key) or self._codes.setdefault(key, _CodePairs(threshold))
+        state = self._codes.get(key)
+        if state is None:
+            state = self._codes[key] = _CodePairs(threshold)
         try:
             return state.update(reps)
         except BaseException:  # half updated: its new texts would never be compared; start afresh next time
