@@ -152,7 +152,7 @@ def _near_pairs(
     if not postings:
         return pairs, cut
     arrays = {clause: np.array(positions, dtype=np.int64) for clause, positions in postings.items()}  # (sliced)
-    bits = [_signature(sets[i], rank) for i in order]
+    bits = [_signature(shared) for shared in ranks]
     low = np.array([b & _LOW for b in bits], dtype=np.uint64)
     high = np.array([b >> 64 for b in bits], dtype=np.uint64)
     flat = np.fromiter((k for r in ranks for k in r), dtype=np.int64, count=sum(map(len, ranks)))
@@ -202,15 +202,13 @@ _LOW = (1 << 64) - 1
 SIGNATURE_BITS = 128
 
 
-def _signature(clauses: frozenset[str], rank: Mapping[str, int]) -> int:
-    """A bit per shared clause (its rank mod SIGNATURE_BITS). A bit set in x's signature and not in y's
-    stands for at least one clause of x that y lacks, distinct bits for distinct clauses, so
+def _signature(shared: list[int]) -> int:
+    """A bit per shared clause, given by its rank (mod SIGNATURE_BITS). A bit set in x's signature and not
+    in y's stands for at least one clause of x that y lacks, distinct bits for distinct clauses, so
     |x ∩ y| ≤ (x's shared clauses) − popcount(sig_x & ~sig_y): an exact bound, no pair is lost."""
     sig = 0
-    for c in clauses:
-        k = rank.get(c)
-        if k is not None:
-            sig |= 1 << (k % SIGNATURE_BITS)
+    for k in shared:
+        sig |= 1 << (k % SIGNATURE_BITS)
     return sig
 
 
