@@ -49,6 +49,7 @@ from .submission import Submission
 
 if TYPE_CHECKING:
     from .similarity import Comparisons
+    from .summary import RowCache
 
 ACCEPTED, WARNED, EXPLAINED = "accepted", "warning", "explained"
 FILE_STATUS_LABEL = {**STATUS_LABEL, DUPLICATE: "重复提交", "recovered": "上次中断，已补完", "error": "处理出错"}
@@ -578,6 +579,8 @@ class Job:
         self._submissions: dict[int, Submission] = {}  # light submissions of the last summary (watch: kept)
         # watch: what the last summary's 内容雷同 comparison found (a run writes one summary: nothing to keep)
         self._comparisons = _comparisons() if mode == "watch" else None
+        self._rows = _row_cache() if mode == "watch" else None  # watch: the last summary's rendered rows
+        self._findings: dict[int, tuple[str | None, list[Finding]]] | None = {} if mode == "watch" else None
         self._warmed = False  # watch: the reports loaded and their texts compared once (by a summary or _warm)
 
     def close(self, counts: dict[str, Any] | None = None) -> None:
@@ -971,7 +974,7 @@ class Job:
 
     def units(self) -> tuple[list[UnitResult], list[FileRow]]:
         """Every unit's standing, without its submission: write_outputs loads those when it writes."""
-        return unit_results(self.ledger, self.roster, self.year, submissions=False)
+        return unit_results(self.ledger, self.roster, self.year, submissions=False, findings=self._findings)
 
     def write_outputs(self, units: tuple[list[UnitResult], list[FileRow]] | None = None) -> Outputs | None:
         """The summary workbook of the year and its companions, rebuilt from the ledger (atomically).
@@ -990,6 +993,7 @@ class Job:
                 units=units,
                 cache=self._submissions,
                 comparisons=self._comparisons,
+                rows=self._rows,
             )
         except Exception as exc:
             logger.opt(exception=exc).error(
@@ -1084,6 +1088,7 @@ def unit_results(
     light: bool = False,
     cache: dict[int, Submission] | None = None,
     submissions: bool = True,
+    findings: dict[int, tuple[str | None, list[Finding]]] | None = None,
 ) -> tuple[list[UnitResult], list[FileRow]]:
     """Every roster unit's standing for a year, from the ledger, plus units outside the roster.
 
@@ -1091,6 +1096,8 @@ def unit_results(
     is rejected; a roster unit with nothing is missing. Files no unit could be found for are
     returned apart. Names are matched with the roster as it is now (an alias added later applies).
     submissions=False: the units without their submissions (attach_submissions loads them).
+    `findings`: each chosen row's findings as the last call read them (watch: 10,000 rows' JSON is
+    0.2 s); left holding exactly this call's.
     """
     rows = [r for r in ledger.files(year) if r.state == DONE and r.status != DUPLICATE]
     by_unit: dict[str, list[FileRow]] = {}
@@ -1113,6 +1120,7 @@ def unit_results(
             groups[name], codes[name] = group, None
         by_unit[name].append(row)
     results = []
+    read: dict[int, tuple[str | None, list[Finding]]] = {}  # (the findings of this call, for `findings`)
     for name in order:
         files = by_unit[name]
         counted = [r for r in files if r.status in COUNTED]
@@ -1120,20 +1128,38 @@ def unit_results(
         chosen = live[-1] if live else (files[-1] if files else None)
         result = UnitResult(name=name, group=groups[name], code=codes[name])
         if chosen is not None:
-            findings = chosen.findings
+            found = _findings_of(chosen, findings, read)
             if roster is not None and roster.match(chosen.agency):  # named right by now (an alias was added)
-                findings = [f for f in findings if f.rule_id != "unit-unknown"]
-            result.status = status_of(Report(findings)) if chosen.status in COUNTED else REJECTED
+                found = [f for f in found if f.rule_id != "unit-unknown"]
+            result.status = status_of(Report(found)) if chosen.status in COUNTED else REJECTED
             result.file_id = chosen.id
-            result.findings = findings
+            result.findings = found
             result.file = chosen.original_name
             result.received_at = chosen.received
             result.filler, result.phone = chosen.filler, chosen.phone
             result.sha256 = chosen.sha256
         results.append(result)
+    if findings is not None:
+        findings.clear()
+        findings.update(read)
     if submissions:
         attach_submissions(ledger, results, light=light, cache=cache)
     return results, unidentified
+
+
+def _findings_of(
+    row: FileRow,
+    known: dict[int, tuple[str | None, list[Finding]]] | None,
+    read: dict[int, tuple[str | None, list[Finding]]],
+) -> list[Finding]:
+    """row.findings, or what `known` has for the row when its JSON is the same."""
+    if known is None:
+        return row.findings
+    entry = known.get(row.id)
+    if entry is None or entry[0] != row.findings_json:
+        entry = (row.findings_json, row.findings)
+    read[row.id] = entry
+    return list(entry[1])
 
 
 def attach_submissions(
@@ -1173,6 +1199,7 @@ def write_year_summary(
     units: tuple[list[UnitResult], list[FileRow]] | None = None,
     cache: dict[int, Submission] | None = None,
     comparisons: Comparisons | None = None,
+    rows: RowCache | None = None,
 ) -> Outputs:
     """Rebuild the year's outputs from the ledger, each written atomically.
 
@@ -1184,7 +1211,9 @@ def write_year_summary(
     since they were last written and the files are still as written, they are left as they are
     (a province's summary takes seconds, and a workbook open in Excel cannot be replaced).
     `units`: unit_results() of the year, when the caller has them; `cache`: see Ledger.submissions;
-    `comparisons`: what the last summary's 内容雷同 comparison found (watch; see similarity.Comparisons).
+    `comparisons`: what the last summary's 内容雷同 comparison found (watch; see similarity.Comparisons);
+    `rows`: the rows the last summary rendered (watch; see summary.RowCache). Both serve the year's
+    summary only, not the per-group ones.
     """
     from .consolidate import consolidate, group_paths, subtree
     from .summary import summarize, write_rollup_report, write_summary
@@ -1197,14 +1226,19 @@ def write_year_summary(
         return path
 
     def summary_and_report(
-        part: SummaryData, path: Path, folder: Path, name: str, comparisons: Comparisons | None = None
+        part: SummaryData,
+        path: Path,
+        folder: Path,
+        name: str,
+        comparisons: Comparisons | None = None,
+        rows: RowCache | None = None,
     ) -> tuple[Path, Path]:
         """The summary workbook and the roll-up report (上报用) of `part`, consolidated once."""
         if writer is not None:  # (tests) a writer of its own
             written, root = Path(writer(path, part)), consolidate(part, texts=False).root
         else:
             con = summarize(part, comparisons)
-            written, root = stamped(write_summary(path, part, con)), con.root
+            written, root = stamped(write_summary(path, part, con, rows)), con.root
         report = folder / archive.rollup_report_name(year, name)
         return written, stamped(write_rollup_report(report, spec, year, name, root, created=part.produced_at))
 
@@ -1215,7 +1249,7 @@ def write_year_summary(
         return kept
     data = summary_data(ledger, roster, spec, year, title=title, units=units, cache=cache)
     summary, report = summary_and_report(
-        data, archive.summary_path(outbox, year), outbox / archive.SUMMARY_DIR, title or "本级", comparisons
+        data, archive.summary_path(outbox, year), outbox / archive.SUMMARY_DIR, title or "本级", comparisons, rows
     )
     outputs = Outputs(summary=summary, reports=[report])
     if by_group:
@@ -1402,6 +1436,12 @@ def _comparisons() -> Comparisons:
     from .similarity import Comparisons  # (numpy: not imported by the workers, which never compare texts)
 
     return Comparisons()
+
+
+def _row_cache() -> RowCache:
+    from .summary import RowCache  # (xlsxwriter: not imported by the workers either)
+
+    return RowCache()
 
 
 def _clean_temp_files(outbox: Path) -> None:

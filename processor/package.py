@@ -1,11 +1,19 @@
-"""Patch a pre-rendered xlsx package: parts split at slots, their fixed runs deflated once, zipped per file."""
+"""Write xlsx packages fast: patch a pre-rendered one (parts split at slots, fixed runs deflated once,
+zipped per file), and zip a workbook's parts on several threads (ThreadedZip)."""
 
 from __future__ import annotations
 
+import itertools
+import os
+import re
 import struct
+import zipfile
 import zlib
-from collections.abc import Hashable, Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 LEVEL = 6  # text filled in per file (zipfile's default, as xlsxwriter writes)
 MIN_RUN = 512  # a fixed run shorter than this is deflated with the text around it: a separate run costs ~10 bytes
@@ -121,3 +129,94 @@ def zip_bytes(entries: Iterable[Entry]) -> bytes:
         count += 1
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(directory), len(out), 0)
     return bytes(out + directory + end)
+
+
+_MARK = re.compile(rb"<!--nianbao-[0-9a-z-]+-->")  # a ThreadedZip splice mark
+CHUNK = 8 << 20  # bytes of a part deflated at a time by ThreadedZip (a sync flush every 8 MiB costs nothing)
+
+
+class ThreadedZip:
+    """The little of zipfile.ZipFile that xlsxwriter's Workbook.close uses (write, writestr, close,
+    compression), deflating the parts on `threads` threads (zlib lets go of the GIL while it works).
+
+    A part is deflated in chunks of CHUNK bytes ending on a sync flush (deflate_run), so the chunks
+    concatenate into the part's stream; the CRC runs over them in order meanwhile, and at most two
+    chunks per thread wait, so memory stays bounded. The archive is written at close (zip_bytes).
+    The 10,000-unit summary's ~120 MB of XML deflate in about half the time.
+    """
+
+    def __init__(
+        self, file: str | os.PathLike[str], mode: str = "w", compression: int = zipfile.ZIP_DEFLATED, **_: Any
+    ) -> None:
+        self.level, self.threads = LEVEL, 2
+        self.filename = os.fspath(file)
+        self.compression = compression
+        self._pool = ThreadPoolExecutor(self.threads)
+        self._waiting: deque[Future[bytes]] = deque()
+        self._entries: list[tuple[str, int, int, list[Future[bytes]]]] = []  # name, crc, size, chunks
+        # mark → what to put in its place: a part's text that was not written into its file
+        self.splices: dict[bytes, Callable[[], Iterator[bytes]]] = {}
+
+    def write(self, filename: str | os.PathLike[str], arcname: str | None = None) -> None:
+        with open(filename, "rb") as fh:  # read now: the caller removes the file when this returns
+            first = fh.read(CHUNK)
+            if self.splices and len(first) < CHUNK and b"<!--" in first:  # (a part with marks is small)
+                self._add(arcname or os.fspath(filename), self._spliced(first))
+                return
+            self._add(arcname or os.fspath(filename), itertools.chain([first], iter(lambda: fh.read(CHUNK), b"")))
+
+    def writestr(self, name: str | zipfile.ZipInfo, data: bytes | str) -> None:
+        raw = data.encode() if isinstance(data, str) else data
+        self._add(name.filename if isinstance(name, zipfile.ZipInfo) else name, _chunks(raw))
+
+    def _spliced(self, text: bytes) -> Iterator[bytes]:
+        """`text` with each mark of `splices` replaced by what it stands for, in chunks."""
+        at = 0
+        for found in _MARK.finditer(text):
+            fill = self.splices.pop(found.group(), None)
+            if fill is None:  # (a comment that only looks like a mark)
+                continue
+            yield text[at : found.start()]
+            for piece in fill():
+                for k in range(0, len(piece), CHUNK):
+                    yield piece[k : k + CHUNK]
+            at = found.end()
+        yield text[at:]
+
+    def _add(self, name: str, pieces: Iterator[bytes]) -> None:
+        crc = size = 0
+        futures: list[Future[bytes]] = []
+        chunk = bytearray()
+
+        def deflate() -> None:
+            while len(self._waiting) >= 2 * self.threads:
+                self._waiting.popleft().result()
+            futures.append(self._pool.submit(deflate_run, bytes(chunk), self.level))
+            self._waiting.append(futures[-1])
+            chunk.clear()
+
+        for piece in pieces:  # (pieces of any size, deflated CHUNK bytes at a time)
+            crc, size = zlib.crc32(piece, crc), size + len(piece)
+            chunk += piece
+            if len(chunk) >= CHUNK:
+                deflate()
+        if chunk:
+            deflate()
+        self._entries.append((name, crc, size, futures))
+
+    def close(self) -> None:
+        try:
+            entries = [
+                Entry(name, b"".join(f.result() for f in futures) + _END, crc, size)
+                for name, crc, size, futures in self._entries
+            ]
+        finally:
+            self._pool.shutdown(cancel_futures=True)
+        with open(self.filename, "wb") as fh:
+            fh.write(zip_bytes(entries))
+
+
+def _chunks(data: bytes) -> Iterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(data), CHUNK):
+        yield view[start : start + CHUNK].tobytes()

@@ -15,14 +15,13 @@ verified per text beyond that scale; the summary then says how many texts were c
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 import sys
 from array import array
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -46,11 +45,22 @@ NAMED = 3  # other units named in one finding
 IDENTICAL, DIGITS, SIMILAR = "identical", "digits", "similar"
 
 
-@dataclass(frozen=True)
 class Prepared:
-    norm: str  # whitespace removed
-    masked: str  # norm with every number replaced by #
-    clauses: frozenset[str]
+    """A text as compared: `norm` without whitespace, `masked` with every number replaced by #, and
+    the set of its clauses, cut when first asked for (most texts of a `watch` refresh were compared
+    before and are only grouped by `masked`)."""
+
+    __slots__ = ("_clauses", "masked", "norm")
+
+    def __init__(self, norm: str, masked: str, clauses: frozenset[str] | None = None) -> None:
+        self.norm, self.masked, self._clauses = norm, masked, clauses
+
+    @property
+    def clauses(self) -> frozenset[str]:
+        if self._clauses is None:
+            # Interned: equal clauses of different texts are one object (set intersections compare identity).
+            self._clauses = frozenset(map(sys.intern, _CLAUSE.findall(self.masked)))
+        return self._clauses
 
 
 @dataclass(frozen=True)
@@ -84,10 +94,7 @@ _RANK = {IDENTICAL: 0, DIGITS: 1, SIMILAR: 2}
 
 def prepare(text: str) -> Prepared:
     norm = "".join(text.split())  # str.split() knows every Unicode space, U+3000 included
-    masked = _NUMBER.sub("#", norm)
-    # Interned: equal clauses of different texts are one object (set intersections compare identity).
-    clauses = frozenset(map(sys.intern, _CLAUSE.findall(masked)))
-    return Prepared(norm, masked, clauses)
+    return Prepared(norm, _NUMBER.sub("#", norm))
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -236,9 +243,45 @@ class Comparisons:
 
     def __init__(self) -> None:
         self._codes: dict[tuple[str, float], _CodePairs] = {}
+        # each text as prepared (norm, masked: 0.25 s of a refresh at 10,000 units), for this call and the last
+        self._last: dict[str, tuple[str, str]] = {}
+        self._now: dict[str, tuple[str, str]] = {}
+        # the findings made of what was found (0.16 s at 10,000 units), for this call and the last
+        self._said: tuple[dict[Hashable, Finding], dict[Hashable, Finding]] = ({}, {})
+
+    def prepare(self, text: str) -> Prepared:
+        """prepare(text), from an earlier call when the text was seen then (its clauses are cut anew when
+        asked for: kept, they would weigh ~3× as much)."""
+        known = self._now.get(text) or self._last.get(text)
+        if known is None:
+            p = prepare(text)
+            known = (p.norm, p.masked)
+        self._now[text] = known
+        return Prepared(*known)
+
+    def compared(self) -> None:
+        """A comparison is over: the texts it did not see are forgotten."""
+        self._last, self._now = self._now, {}
+
+    def finding(self, key: Hashable, make: Callable[[], Finding]) -> Finding:
+        """make(), or the finding an earlier call made for the same `key`."""
+        last, now = self._said
+        found = now.get(key) or last.get(key)
+        if found is None:
+            found = make()
+        now[key] = found
+        return found
+
+    def said(self) -> None:
+        """The findings are made: those not made this time are forgotten."""
+        self._said = (self._said[1], {})
 
     def pairs(self, code: str, threshold: float, reps: list[Prepared]) -> list[tuple[int, int, float]]:
         """_near_pairs(reps, threshold, 0), from what earlier calls found."""
+        return self.neighbours(code, threshold, reps).pairs()
+
+    def neighbours(self, code: str, threshold: float, reps: list[Prepared]) -> Neighbours:
+        """The pairs of pairs() as each text's neighbours."""
         key = (code, threshold)
         state = self._codes.get(key)
         if state is None:
@@ -248,6 +291,37 @@ class Comparisons:
         except BaseException:  # half updated: its new texts would never be compared; start afresh next time
             del self._codes[key]
             raise
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Near pairs as each text's neighbours: those of text i are other[start[i]:start[i + 1]], with
+    their scores (each pair is there twice, once for each of its texts)."""
+
+    start: np.ndarray
+    other: np.ndarray
+    score: np.ndarray
+
+    @classmethod
+    def of(cls, source: np.ndarray, other: np.ndarray, score: np.ndarray, n: int) -> Neighbours:
+        """From (source, other, score) entries in any order, both directions of every pair present."""
+        order = np.argsort(source, kind="stable")
+        start = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(source, minlength=n), out=start[1:])
+        return cls(start, other[order], score[order])
+
+    @classmethod
+    def of_pairs(cls, pairs: list[tuple[int, int, float]], n: int) -> Neighbours:
+        i = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
+        j = np.fromiter((p[1] for p in pairs), dtype=np.int64, count=len(pairs))
+        score = np.fromiter((p[2] for p in pairs), dtype=np.float64, count=len(pairs))
+        return cls.of(np.concatenate([i, j]), np.concatenate([j, i]), np.concatenate([score, score]), n)
+
+    def pairs(self) -> list[tuple[int, int, float]]:
+        """Each pair once, as (i, j, score) with i < j."""
+        source = np.repeat(np.arange(len(self.start) - 1), np.diff(self.start))
+        keep = self.other > source
+        return list(zip(source[keep].tolist(), self.other[keep].tolist(), self.score[keep].tolist(), strict=True))
 
 
 class _CodePairs:
@@ -266,7 +340,7 @@ class _CodePairs:
         self.others: dict[int, array[int]] = {}  # id → the ids it pairs with …
         self.scores: dict[int, array[float]] = {}  # … and the scores, in the same order
 
-    def update(self, reps: list[Prepared]) -> list[tuple[int, int, float]]:
+    def update(self, reps: list[Prepared]) -> Neighbours:
         index = {r.masked: k for k, r in enumerate(reps)}
         for masked in [m for m in self.ids if m not in index]:
             self._drop(self.ids.pop(masked))
@@ -281,12 +355,17 @@ class _CodePairs:
             sizes = np.frombuffer(self.sizes, dtype=np.int64)
             for r in new:
                 self._compare(self.ids[r.masked], r, sizes)
-        position = {self.ids[masked]: k for masked, k in index.items()}
-        out = []
-        for a, others in self.others.items():
-            i = position[a]
-            out.extend((i, j, score) for b, score in zip(others, self.scores[a], strict=True) if (j := position[b]) > i)
-        return out
+        position = np.zeros(len(self.sizes), dtype=np.int64)  # id → its text's place in `reps`
+        for masked, k in index.items():
+            position[self.ids[masked]] = k
+        ids = list(self.others)
+        if not ids:
+            return Neighbours.of(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), len(reps))
+        counts = np.array([len(self.others[a]) for a in ids], dtype=np.int64)
+        source = np.repeat(position[np.array(ids, dtype=np.int64)], counts)
+        other = position[np.concatenate([np.frombuffer(self.others[a], dtype=np.int64) for a in ids])]
+        score = np.concatenate([np.frombuffer(self.scores[a], dtype=np.float64) for a in ids])
+        return Neighbours.of(source, other, score, len(reps))
 
     def _link(self, a: int, b: int, score: float) -> None:
         for x, y in ((a, b), (b, a)):
@@ -360,8 +439,11 @@ def find_matches(
             cut[code] = short
         found.extend(alikes)
         own.update(((a.unit, a.code), a) for a in owns)
+    if comparisons is not None:
+        comparisons.compared()
     order = {unit: k for k, unit in enumerate(texts)}
-    out = sorted(found, key=lambda a: (order[a.unit], codes.index(a.code)))
+    code_order = {code: k for k, code in enumerate(codes)}
+    out = sorted(found, key=lambda a: (order[a.unit], code_order[a.code]))
     for alike in out:
         alike.matches = sorted(alike.matches, key=lambda m: (*m.rank, order.get(m.other or "", 0)))[:NAMED]
     for unit, by_code in texts.items():
@@ -392,8 +474,9 @@ def _match_code(
 
     own: list[Alike] = []
     items: list[tuple[str, Prepared]] = []
+    prepared = comparisons.prepare if comparisons is not None else prepare
     for unit, text in texts:
-        p = prepare(text or "")
+        p = prepared(text or "")
         if len(p.norm) < min_chars:
             continue
         last = previous.get(unit)
@@ -414,20 +497,29 @@ def _match_code(
     limit = 0 if len(groups) <= exact_up_to else scan_limit
     reps = [items[members[0]][1] for members in groups]
     if comparisons is not None and not limit:
-        pairs, cut = comparisons.pairs(code, threshold, reps), set()
+        near, cut = comparisons.neighbours(code, threshold, reps), set()
     else:
         pairs, cut = _near_pairs(reps, threshold, limit)
-    near: dict[int, list[tuple[float, int]]] = defaultdict(list)  # group → (score, other group) of its pairs
-    for i, j, score in pairs:
-        near[i].append((score, j))
-        near[j].append((score, i))
-    for k, entries in near.items():  # (a province's texts of one model: ~270,000 pairs, ~60 per text)
-        count = sum(len(groups[o]) for _, o in entries)
-        # the closest others for the finding, as find_matches orders them: best score, then unit order
-        best = heapq.nsmallest(NAMED, ((-score, b) for score, o in entries for b in groups[o][:NAMED]))
+        near = Neighbours.of_pairs(pairs, len(reps))
+    # (a province's texts of one model: ~270,000 pairs, ~60 per text) the closest others for each
+    # finding, as find_matches orders them: best score, then unit order; among each neighbour's
+    # first NAMED units (a neighbour is a group of equal texts)
+    sizes = np.array([len(g) for g in groups], dtype=np.int64)
+    firsts = np.full((len(groups), NAMED), len(items), dtype=np.int64)  # (len(items): no such unit)
+    for k, members in enumerate(groups):
+        firsts[k, : min(len(members), NAMED)] = members[:NAMED]
+    start = near.start.tolist()
+    for k in np.flatnonzero(np.diff(near.start)).tolist():
+        others, scores = near.other[start[k] : start[k + 1]], near.score[start[k] : start[k + 1]]
+        count = int(sizes[others].sum())
+        units, unit_scores = firsts[others].ravel(), np.repeat(scores, NAMED)
+        real = units < len(items)
+        units, unit_scores = units[real], unit_scores[real]
+        best = np.lexsort((units, -unit_scores))[:NAMED]
+        named = list(zip(units[best].tolist(), unit_scores[best].tolist(), strict=True))
         for a in groups[k]:
             unit = items[a][0]
-            add(unit, [Match(unit, code, items[b][0], SIMILAR, -neg) for neg, b in best], count)
+            add(unit, [Match(unit, code, items[b][0], SIMILAR, score) for b, score in named], count)
     short = sum(len(groups[i]) for i in cut)
     return list(found.values()), own, short
 
@@ -469,7 +561,18 @@ def similar_texts(
         finding(spec, "text-similar-partial", code=code, where=spec.text(code).heading, found=n, expected=limit)
         for code, n in cut.items()
     ]
-    return [*_findings(spec, alikes, threshold), *partial]
+    if comparisons is None:
+        return [*_findings(spec, alikes, threshold), *partial]
+    # (the same spec each time: a Comparisons serves one job)
+    said = [
+        comparisons.finding(
+            (a.unit, a.code, a.own, tuple(a.matches), a.count, threshold),
+            lambda a=a: _findings(spec, [a], threshold)[0],  # type: ignore[misc]
+        )
+        for a in alikes
+    ]
+    comparisons.said()
+    return [*said, *partial]
 
 
 def _findings(spec: Spec, alikes: list[Alike], threshold: float) -> list[Finding]:

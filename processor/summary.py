@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
+import os
+import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,8 +49,10 @@ from .consolidate import (
 )
 from .findings import SEVERITY_LABEL, SEVERITY_ORDER, Finding
 from .layout import META, META_KEYS, Layout, layout, meta_code
+from .package import ThreadedZip
+from .skeleton import xml_text
 from .spec import Cell, Spec
-from .submission import Number
+from .submission import Number, Submission
 from .template import FORMULA_LEADERS, Filling, row_height, wrapped_lines, write_table_sheets, write_workbook
 
 if TYPE_CHECKING:
@@ -109,6 +113,7 @@ STYLES: dict[str, dict[str, Any]] = {
     "warn": {**_BORDER, "align": "left", "valign": "top", "text_wrap": True, "bg_color": "#FFEB9C"},
 }
 NUMBER_STYLE = {"count": "int", "change": "change", "amount": "amount"}
+ISSUE_FILL = {"error": "#FFC7CE", "warning": "#FFEB9C", "notice": "#DDEBF7"}  # 问题清单: 严重程度 by severity
 
 
 class _Styles:
@@ -117,6 +122,15 @@ class _Styles:
     def __init__(self, wb: Workbook) -> None:
         self.wb = wb
         self._made: dict[tuple[Any, ...], Format] = {}
+        # Every style the list sheets use, numbered in a fixed order: a style's number (xf index, in
+        # each cell's XML) does not depend on which statuses and severities the data happen to have,
+        # so the rows a RowCache keeps stay valid from one summary to the next.
+        for name in STYLES:
+            self(name)._get_xf_index()
+        for fill in (*STATUS_FILL.values(), *ISSUE_FILL.values()):
+            self("text", bg_color=fill)._get_xf_index()
+        self("muted", border=0)._get_xf_index()
+        self.stable = max(fmt._get_xf_index() for fmt in self._made.values())  # RowsSheet.stable_styles
 
     def __call__(self, name: str, *, quoted: bool = False, **extra: Any) -> Format:
         key = (name, quoted, tuple(sorted(extra.items()))) if extra else (name, quoted)
@@ -152,17 +166,17 @@ def _num(value: Number) -> float | int:
 LINE_HEIGHT = 13.5  # points per line of 10-point 宋体
 
 
-def _fit_row(ws: Worksheet, row: int, lines: int) -> None:
-    """Set a row tall enough for its wrapped text: LibreOffice does not grow rows of an .xlsx by itself."""
-    if lines > 1:
-        ws.set_row(row, row_height(lines, LINE_HEIGHT))
+def _fit(lines: int) -> float | None:
+    """The height of a row tall enough for its wrapped text (LibreOffice does not grow rows of an
+    .xlsx by itself); None for one line (the default)."""
+    return row_height(lines, LINE_HEIGHT) if lines > 1 else None
 
 
 # ---- a worksheet that writes 10,000 rows × 200 numbers fast ------------------------------------
 
 
 class _Run:
-    """A whole run of numbers of one row, already rendered as sheet XML."""
+    """A whole run of cells of one row, already rendered as sheet XML."""
 
     __slots__ = ("xml",)
 
@@ -176,15 +190,180 @@ _FAST_CELLS = _FAST and _utf16_len is not None and hasattr(Worksheet, "_convert_
 
 _COLUMN = [xl_col_to_name(col) for col in range(256)]  # column letters of the list sheets (write_cells)
 _FAST_LOOPS = all(hasattr(Worksheet, n) for n in ("_write_rows", "_write_row", "_write_empty_row", "_xml_end_tag"))
+_ROW = "\x00"  # stands for the row number in a rendered row (never in XML: control characters are escaped)
+_SERIAL = "\x01"  # stands for the row's 序号
+_ROW_B, _SERIAL_B = _ROW.encode(), _SERIAL.encode()
+_PRESERVE = re.compile(r"^\s|\s$")
+
+
+@dataclass
+class Row:
+    """One row of a list sheet, as RowsSheet.write_row takes it."""
+
+    cells: Sequence[tuple[Any, Format | None]]  # from column A: (value, format); see RowsSheet.write_cells
+    numbers: tuple[int, Sequence[Number | None], Sequence[Format]] | None = None  # (first column, values, formats)
+    height: float | None = None  # points; None: the sheet's default
+    level: int = 0  # outline level
+    fmt: Format | None = None  # the row's own format (its empty cells')
+
+
+class RowCache:
+    """The rows of the summary's list sheets as rendered XML, kept from one summary to the next (`watch`).
+
+    A row is known by what it shows (its cells' values and styles, its height and outline level; a
+    unit's row in 分单位明细 by the unit, its standing and the ledger row of its report), whatever
+    its row number and 序号: at 10,000 units a summary that differs by one unit renders a few rows
+    instead of ~60,000. Rows the last summary did not show are forgotten. The workbook is the same
+    bytes with or without it (tests/test_summary_rows.py).
+    """
+
+    def __init__(self) -> None:
+        self._sheets: dict[str, tuple[dict[Any, _Rendered], dict[Any, _Rendered]]] = {}
+
+    def sheet(self, name: str) -> _SheetRows:
+        last, now = self._sheets.setdefault(name, ({}, {}))
+        return _SheetRows(last, now)
+
+    def written(self) -> None:
+        """A summary was written: the rows it did not show are forgotten."""
+        self._sheets = {name: (now, {}) for name, (_, now) in self._sheets.items()}
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    """A row's XML (UTF-8: a province's rows weigh ~120 MB, half what they would as str) with _ROW
+    for its row number (and _SERIAL for its 序号), its last column and outline level."""
+
+    xml: bytes
+    last: int
+    level: int
+
+
+class _SheetRows:
+    """One sheet's rendered rows: those of the last summary and those of this one."""
+
+    __slots__ = ("last", "now")
+
+    def __init__(self, last: dict[Any, _Rendered], now: dict[Any, _Rendered]) -> None:
+        self.last, self.now = last, now
+
+    def get(self, key: Any) -> _Rendered | None:
+        found = self.now.get(key)
+        if found is None:
+            found = self.last.get(key)
+            if found is not None:
+                self.now[key] = found
+        return found
 
 
 class RowsSheet(Worksheet):
-    """An xlsxwriter worksheet with write_numbers(): one call per row for a run of numbers.
+    """An xlsxwriter worksheet that takes a whole row in one call: write_row() for the rows of a
+    list, write_numbers() for a run of numbers, write_cells() for a row of mixed cells. Strings are
+    written in line, as xlsxwriter's constant_memory mode writes them: no shared-string table to
+    build, and a row's XML does not depend on the other rows.
 
     xlsxwriter spends ~4 µs per cell; the 分单位明细 sheet of a province (10,000 units × 200
-    numbers) would take 9 s. A run is rendered to XML once and emitted by _write_cell; where
-    xlsxwriter's internals differ from what this relies on, it falls back to write_number.
+    numbers) would take 9 s. A row is rendered to XML once; write_row's rows are written out whole
+    by _write_rows, and with a RowCache (`rows`) a row rendered for the last summary is reused.
+    Where xlsxwriter's internals differ from what this relies on, it falls back to its own methods.
     """
+
+    rows: _SheetRows | None = None  # rows of the last summary (RowCache.sheet), when kept
+    stable_styles = 0  # formats numbered up to this xf index are numbered alike in every summary
+    splices: dict[bytes, Callable[[], Iterator[bytes]]] | None = None  # (ThreadedZip's) see _write_rows
+
+    def write_row(
+        self, row: int, content: Row | Callable[[], Row], *, key: Hashable | None = None, serial: int | None = None
+    ) -> None:
+        """Write a list row: `content`, or what it returns when the row is not known by `key` (a
+        key must tell apart everything the content depends on). `serial`: the 序号, shown in column
+        A with the format of the content's first cell (its value is not used). Without a key, a Row
+        is known by its own values and styles."""
+        if not (_FAST_CELLS and _FAST_LOOPS and isinstance(getattr(self, "table", None), dict)):
+            self._write_row_slowly(row, content() if callable(content) else content, serial)
+            return
+        if key is None and isinstance(content, Row):
+            key = self._key(content, serial is not None)
+        found = self.rows.get(key) if self.rows is not None and key is not None else None
+        if found is None:
+            made = content() if callable(content) else content
+            found = self._render_row(made, serial is not None)
+            if self.rows is not None and key is not None and self._stable(made):
+                self.rows.now[key] = found
+        if self._check_dimensions(row, 0) or self._check_dimensions(row, found.last):
+            raise IndexError(f"row {row} columns A–{found.last} are outside the worksheet")
+        self.__dict__.setdefault("_body", {})[row] = (found, serial)  # (its XML is made as it is written)
+        if found.level > self.outline_row_level:
+            self.outline_row_level = found.level
+
+    def _key(self, row: Row, serial: bool) -> Hashable:
+        cells = [(value, fmt._get_xf_index() if fmt is not None else None) for value, fmt in row.cells]
+        if serial and cells:
+            cells[0] = (None, cells[0][1])
+        numbers = None
+        if row.numbers is not None:
+            col, values, formats = row.numbers
+            numbers = (self._templates(col, formats)[2], tuple(values))
+        fmt = row.fmt._get_xf_index() if row.fmt is not None else None
+        return (tuple(cells), numbers, row.height, row.level, fmt)
+
+    def _stable(self, row: Row) -> bool:
+        """Whether every format of `row` is numbered alike in every summary (else it is not kept)."""
+        formats = [fmt for _, fmt in row.cells if fmt is not None]
+        if row.numbers is not None:
+            formats.extend(row.numbers[2])
+        if row.fmt is not None:
+            formats.append(row.fmt)
+        return all(fmt._get_xf_index() <= self.stable_styles for fmt in formats)
+
+    def _render_row(self, row: Row, serial: bool) -> _Rendered:
+        cells = list(row.cells)
+        parts = [self._row_tag(row)]
+        first = ""
+        if serial and cells:
+            fmt = cells[0][1]
+            xf = fmt._get_xf_index() if fmt is not None else 0
+            first = f'<c r="A{_ROW}"' + (f' s="{xf}"' if xf else "") + f"><v>{_SERIAL}</v></c>"
+            cells = cells[1:]
+        xml, _, last = self._render(cells, 1 if first else 0)
+        parts += [first, xml]
+        if not xml:
+            last = 0
+        if row.numbers is not None:
+            col, values, formats = row.numbers
+            numbers, last = self._render_numbers(col, values, formats), max(last, col + len(values) - 1)
+            parts.append(numbers)
+        parts.append("</row>")
+        return _Rendered("".join(parts).encode(), last, min(max(row.level, 0), 7))
+
+    def _row_tag(self, row: Row) -> str:
+        """The <row> element's start tag as xlsxwriter's _write_row writes it (without spans: optional)."""
+        attrs = [f'<row r="{_ROW}"']
+        if row.fmt is not None:
+            xf = row.fmt._get_xf_index()
+            attrs.append((f' s="{xf}"' if xf else "") + ' customFormat="1"')
+        pixels = int(row.height * 4.0 / 3.0 + 0.5) if row.height is not None else self.default_row_height
+        custom = pixels != self.original_row_height or pixels != self.default_row_height
+        if custom:
+            attrs.append(f' ht="{pixels * 0.75:.16g}"')
+        if custom:
+            attrs.append(' customHeight="1"')
+        level = min(max(row.level, 0), 7)
+        if level:
+            attrs.append(f' outlineLevel="{level}"')
+        return "".join(attrs) + ">"
+
+    def _write_row_slowly(self, row: int, content: Row, serial: int | None) -> None:
+        """write_row through xlsxwriter's own methods (another xlsxwriter)."""
+        cells = list(content.cells)
+        if serial is not None and cells:
+            cells[0] = (serial, cells[0][1])
+        pixels = content.height
+        if content.height is not None or content.level or content.fmt is not None:
+            self.set_row(row, pixels, content.fmt, {"level": content.level} if content.level else None)
+        self.write_cells(row, cells)
+        if content.numbers is not None:
+            self.write_numbers(row, *content.numbers)
 
     def write_numbers(self, row: int, col: int, values: Sequence[Number | None], formats: Sequence[Format]) -> None:
         if not values:
@@ -194,29 +373,25 @@ class RowsSheet(Worksheet):
                 if v is not None:
                     self.write_number(row, col + k, _num(v), formats[k])
             return
-        last = col + len(values) - 1
-        heads, tails = self._templates(col, formats)
-        r = str(row + 1)
-        xml = "".join(
+        self._put(row, self._render_numbers(col, values, formats), col, col + len(values) - 1)
+
+    def _render_numbers(self, col: int, values: Sequence[Number | None], formats: Sequence[Format]) -> str:
+        heads, tails, _ = self._templates(col, formats)
+        return "".join(
             [
-                f"{head}{r}{tail}{v if type(v) is int else format(float(v), '.16G')}</v></c>"
+                f"{head}{_ROW}{tail}{v if type(v) is int else format(float(v), '.16G')}</v></c>"
                 for head, tail, v in zip(heads, tails, values, strict=True)
                 if v is not None
             ]
         )
-        if self._check_dimensions(row, col) or self._check_dimensions(row, last):
-            raise IndexError(f"row {row} columns {col}–{last} are outside the worksheet")
-        self.table[row][col] = _Run(xml)
-        if last != col:
-            self.table[row][last] = _Run("")
 
     def write_cells(self, row: int, cells: Sequence[tuple[Any, Format | None]]) -> None:
         """A whole row from column A in one call: each (value, format) as write() would write it
-        (numbers, strings as shared strings, datetimes; None or "" a blank, nothing without a format).
-        A value always comes with its format (a row's or column's format is not looked up)."""
+        (numbers, strings, datetimes; None or "" a blank, nothing without a format). A value always
+        comes with its format (a row's or column's format is not looked up)."""
         if any(fmt is None and value not in (None, "") for value, fmt in cells):
             raise ValueError("write_cells: every value needs its format")
-        if not (_FAST_CELLS and isinstance(getattr(self, "table", None), dict) and hasattr(self, "str_table")):
+        if not (_FAST_CELLS and isinstance(getattr(self, "table", None), dict)):
             for col, (value, fmt) in enumerate(cells):
                 if value is None or value == "":
                     self.write_blank(row, col, None, fmt)
@@ -227,13 +402,21 @@ class RowsSheet(Worksheet):
                 else:
                     self.write_number(row, col, _num(value), fmt)
             return
-        r = str(row + 1)
+        xml, first, last = self._render(cells, 0)
+        if xml:
+            self._put(row, xml, first, last)
+
+    def _render(self, cells: Sequence[tuple[Any, Format | None]], start: int) -> tuple[str, int, int]:
+        """The XML of `cells` (the first in column `start`) with _ROW for the row number, and the
+        first and last columns that have a cell ("" when none has)."""
+        if any(fmt is None and value not in (None, "") for value, fmt in cells):
+            raise ValueError("write_cells: every value needs its format")
         parts: list[str] = []
         used: list[int] = []  # columns that get a cell (xlsxwriter's spans and dimensions follow them)
-        for col, (value, fmt) in enumerate(cells):
+        for col, (value, fmt) in enumerate(cells, start=start):
             xf = fmt._get_xf_index() if fmt is not None else 0
             letters = _COLUMN[col] if col < len(_COLUMN) else xl_col_to_name(col)
-            head = f'<c r="{letters}{r}"' + (f' s="{xf}"' if xf else "")
+            head = f'<c r="{letters}{_ROW}"' + (f' s="{xf}"' if xf else "")
             if value is None or value == "":
                 if fmt is None:
                     continue
@@ -241,47 +424,60 @@ class RowsSheet(Worksheet):
             elif isinstance(value, str):
                 if len(value) > self.xls_strmax // 2 and _utf16_len(value) > self.xls_strmax:
                     value = _utf16_truncate(value, self.xls_strmax)
-                parts.append(f'{head} t="s"><v>{self.str_table._get_shared_string_index(value)}</v></c>')
+                text = xml_text(value)
+                space = ' xml:space="preserve"' if _PRESERVE.search(text) else ""
+                parts.append(f'{head} t="inlineStr"><is><t{space}>{text}</t></is></c>')
             else:
                 if isinstance(value, dt.datetime):
                     value = self._convert_date_time(value)
                 number = value if type(value) is int else format(float(value), ".16G")
                 parts.append(f"{head}><v>{number}</v></c>")
             used.append(col)
-        if not used:
-            return
-        first, last = used[0], used[-1]
+        return ("".join(parts), used[0], used[-1]) if used else ("", 0, 0)
+
+    def _put(self, row: int, xml: str, first: int, last: int) -> None:
+        """Place a rendered run of cells in `row` (emitted whole by _write_cell)."""
         if self._check_dimensions(row, first) or self._check_dimensions(row, last):
             raise IndexError(f"row {row} columns {first}–{last} are outside the worksheet")
-        self.table[row][first] = _Run("".join(parts))
+        self.table[row][first] = _Run(xml.replace(_ROW, str(row + 1)))
         if last != first:
             self.table[row][last] = _Run("")
 
-    def _templates(self, col: int, formats: Sequence[Format]) -> tuple[list[str], list[str]]:
-        """The constant parts of each cell's XML around its row number, per (first column, formats)."""
-        made: dict[tuple[int, int], tuple[list[str], list[str], Sequence[Format]]] = self.__dict__.setdefault(
+    def _templates(self, col: int, formats: Sequence[Format]) -> tuple[list[str], list[str], str]:
+        """The constant parts of each cell's XML around its row number, per (first column, formats),
+        and a string that tells them apart (part of a row's key)."""
+        made: dict[tuple[int, int], tuple[list[str], list[str], str, Sequence[Format]]] = self.__dict__.setdefault(
             "_run_templates", {}
         )
         key = (col, id(formats))
         if key not in made:
             heads = [f'<c r="{xl_col_to_name(col + k)}' for k in range(len(formats))]
             tails = [f'" s="{fmt._get_xf_index()}"><v>' for fmt in formats]
-            made[key] = (heads, tails, formats)  # keeps `formats` alive, so its id stays unique
-        heads, tails, _ = made[key]
-        return heads, tails
+            made[key] = (heads, tails, f"{col}:{''.join(tails)}", formats)  # keeps `formats` alive: its id stays unique
+        heads, tails, sig, _ = made[key]
+        return heads, tails, sig
 
     def _write_rows(self) -> None:
         """xlsxwriter's _write_rows (same XML), visiting the cells each row has instead of every column
-        of the sheet: 分单位明细 has 10,000 rows × 205 columns, ~4 million lookups for ~20,000 cells."""
+        of the sheet (分单位明细 has 10,000 rows × 205 columns, ~4 million lookups for ~20,000 cells),
+        and writing the rows of write_row as they were rendered, many at a time."""
+        body: dict[int, tuple[_Rendered, int | None]] = self.__dict__.get("_body", {})
         if not (_FAST_LOOPS and isinstance(getattr(self, "table", None), dict)) or self.comments:
+            if body:
+                raise RuntimeError("write_row's rows need xlsxwriter's internals this relies on")
             super()._write_rows()
             return
         table, row_info, lo, hi = self.table, self.row_info, self.dim_colmin, self.dim_colmax
         self._set_spans()
+        batch: list[int] = []  # write_row's rows next in line
         for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
+            if row_num in body:
+                batch.append(row_num)
+                continue
             cols = table.get(row_num)
             if not cols and row_num not in row_info:
                 continue
+            self._write_body(batch)
             span = self.row_spans.get(row_num // 16)
             if not cols:  # a row with attributes only
                 self._write_empty_row(row_num, span, row_info[row_num])
@@ -294,6 +490,22 @@ class RowsSheet(Worksheet):
                 if lo <= col_num <= hi:
                     self._write_cell(row_num, col_num, cols[col_num])
             self._xml_end_tag("row")
+        self._write_body(batch)
+
+    def _write_body(self, rows: list[int]) -> None:
+        """Write these rows of write_row's. Zipped by ThreadedZip (`splices`), the sheet gets a mark
+        and the zip the rows' bytes in its place: no text file of ~120 MB written and read back."""
+        if not rows:
+            return
+        chunks = _body_chunks(self.__dict__["_body"], list(rows))
+        rows.clear()
+        if self.splices is None:
+            for chunk in chunks:
+                self.fh.write(chunk.decode())
+            return
+        mark = f"<!--nianbao-rows-{len(self.splices)}-{id(self):x}-->"  # (package._MARK)
+        self.splices[mark.encode()] = lambda: chunks
+        self.fh.write(mark)
 
     def _set_spans(self) -> None:
         """xlsxwriter's _calculate_spans for a sheet without comments, from each row's own cells."""
@@ -318,6 +530,17 @@ class RowsSheet(Worksheet):
                 self.fh.write(cell.xml)
             return
         super()._write_cell(row, col, cell)
+
+
+def _body_chunks(body: dict[int, tuple[_Rendered, int | None]], rows: list[int]) -> Iterator[bytes]:
+    """The XML of write_row's `rows`, a thousand rows at a time, row numbers and 序号 filled in."""
+    for start in range(0, len(rows), 1000):
+        out = []
+        for row in rows[start : start + 1000]:
+            found, serial = body[row]
+            xml = found.xml.replace(_ROW_B, b"%d" % (row + 1))
+            out.append(xml if serial is None else xml.replace(_SERIAL_B, b"%d" % serial, 1))
+        yield b"".join(out)
 
 
 # ---- what each unit looks like in the views ---------------------------------------------------
@@ -368,49 +591,55 @@ ZIP_LEVEL = 1  # deflate level of the summary's parts: ~3× faster than zlib's d
 
 
 @contextmanager
-def _zip_level(level: int) -> Iterator[None]:
-    """Make xlsxwriter deflate with `level` while this block runs (it has no option for it: its
-    ZipFile is looked up in xlsxwriter.workbook when the workbook is closed). Process-local."""
+def _zip_writer(path: Path, level: int) -> Iterator[dict[bytes, Callable[[], Iterator[bytes]]] | None]:
+    """Make xlsxwriter zip the workbook at `path` with package.ThreadedZip (parts deflated at `level`
+    on two threads) while this block runs: it has no option for it, its ZipFile is looked up in
+    xlsxwriter.workbook when the workbook is closed. Process-local. Yields ThreadedZip's splices
+    (see RowsSheet._write_rows), or None where xlsxwriter is not as this expects."""
     import xlsxwriter.workbook as xw
 
     original = xw.ZipFile
     if not (isinstance(original, type) and issubclass(original, zipfile.ZipFile)):  # xlsxwriter changed
-        yield
+        yield None
         return
+    splices: dict[bytes, Callable[[], Iterator[bytes]]] = {}
 
-    class _Leveled(original):  # type: ignore[misc, valid-type]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs.setdefault("compresslevel", level)
-            super().__init__(*args, **kwargs)
+    def zip_file(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if not (isinstance(file, (str, os.PathLike)) and Path(file) == path):  # not ours: xlsxwriter's own way
+            return original(file, *args, compresslevel=level, **kwargs)
+        archive = ThreadedZip(file, *args, **kwargs)
+        archive.level, archive.splices = level, splices
+        return archive
 
-    xw.ZipFile = _Leveled
+    xw.ZipFile = zip_file
     try:
-        yield
+        yield splices
     finally:
         xw.ZipFile = original
 
 
-def write_summary(path: Path | str, data: SummaryData, con: Consolidation | None = None) -> Path:
+def write_summary(
+    path: Path | str, data: SummaryData, con: Consolidation | None = None, rows: RowCache | None = None
+) -> Path:
     """Consolidate `data` (unless `con`, from summarize(data), is given) and write the summary
-    workbook to `path` atomically; returns the path.
+    workbook to `path` atomically; returns the path. `rows`: the rows of the last summary (RowCache;
+    the same bytes, faster when most rows are as they were).
 
     A reader never sees a half-written file, and a crash leaves the previous summary in place.
     """
-    with _gc_paused():
-        return _write(Path(path), data, con or consolidate(data))
-
-
-def summarize(data: SummaryData, comparisons: Comparisons | None = None) -> Consolidation:
-    """consolidate(data) as write_summary does it: for a caller that also needs the sums (the roll-up
-    report), so that the 内容雷同 comparison and the sums are made once. `comparisons`: see consolidate."""
-    with _gc_paused():
-        return consolidate(data, comparisons=comparisons)
+    with gc_paused():
+        written = _write(Path(path), data, con or consolidate(data), rows)
+    if rows is not None:
+        rows.written()
+    return written
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector while a summary is made: millions of small objects that it
+    would only rescan, over and over (reference counting frees them as always)."""
     collecting = gc.isenabled()
-    gc.disable()  # millions of small objects: the cyclic collector would only rescan them, over and over
+    gc.disable()
     try:
         yield
     finally:
@@ -418,9 +647,16 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _write(path: Path, data: SummaryData, con: Consolidation) -> Path:
+def summarize(data: SummaryData, comparisons: Comparisons | None = None) -> Consolidation:
+    """consolidate(data) as write_summary does it: for a caller that also needs the sums (the roll-up
+    report), so that the 内容雷同 comparison and the sums are made once. `comparisons`: see consolidate."""
+    with gc_paused():
+        return consolidate(data, comparisons=comparisons)
+
+
+def _write(path: Path, data: SummaryData, con: Consolidation, rows: RowCache | None = None) -> Path:
     options = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
-    with atomic_path(path) as tmp, _zip_level(ZIP_LEVEL), xlsxwriter.Workbook(str(tmp), options) as wb:
+    with atomic_path(path) as tmp, _zip_writer(tmp, ZIP_LEVEL) as splices, xlsxwriter.Workbook(str(tmp), options) as wb:
         wb.set_properties(
             {
                 "title": f"{data.name} {data.year} 年度政府信息公开工作年度报告汇总",
@@ -436,10 +672,18 @@ def _write(path: Path, data: SummaryData, con: Consolidation) -> Path:
         overview = wb.add_worksheet(OVERVIEW)
         tables = write_table_sheets(wb, data.spec, con.root.values, header=f"{data.name} {data.year} 年度汇总")
         _subtitle_tables(tables, layout(data.spec), data, con, styles)
-        _write_detail(wb.add_worksheet(DETAIL, worksheet_class=RowsSheet), data, con, styles)
-        _write_status(wb.add_worksheet(STATUS, worksheet_class=RowsSheet), data, con, styles)
-        _write_issues(wb.add_worksheet(ISSUES, worksheet_class=RowsSheet), data, con, styles)
-        _write_texts(wb.add_worksheet(TEXTS, worksheet_class=RowsSheet), data, con, styles)
+
+        def rows_sheet(name: str) -> RowsSheet:
+            ws = wb.add_worksheet(name, worksheet_class=RowsSheet)
+            ws.rows = rows.sheet(name) if rows is not None else None
+            ws.stable_styles = styles.stable
+            ws.splices = splices
+            return ws
+
+        _write_detail(rows_sheet(DETAIL), data, con, styles)
+        _write_status(rows_sheet(STATUS), data, con, styles)
+        _write_issues(rows_sheet(ISSUES), data, con, styles)
+        _write_texts(rows_sheet(TEXTS), data, con, styles)
         charts = _write_charts(wb, wb.add_worksheet(CHARTS), data, con, styles)
         _write_overview(wb, overview, data, con, styles, charts)
         _write_meta(wb, data, con)
@@ -711,27 +955,33 @@ def _write_detail(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
     row = 4
     serial = 0
 
+    def unit_row(unit: UnitResult, group: str, st: Standing, level: int, sums: bool) -> Row:
+        name = f"{unit.name}（汇总表）" if unit.is_rollup else unit.name
+        cells = [
+            (None, styles("text")),  # 序号
+            _as_text(name, styles, "text"),
+            _as_text(group, styles, "text"),
+            ("单位", styles("text")),
+            (st.label, styles("text", bg_color=STATUS_FILL.get(st.key, "#FFFFFF"))),
+        ]
+        if sums:
+            return Row(cells, numbers=(first, vector(unit.submission.values, codes), unit_fmts), level=level)  # type: ignore[union-attr]
+        muted = styles("muted", border=0)
+        return Row([*cells, _as_text(st.note, styles, "muted", border=0)], level=level, fmt=muted)
+
     def node_rows(node: Node, depth: int) -> None:
         nonlocal row, serial
+        group = _group_text(node, root)
+        level = min(depth + 1, 7)
         for unit in node.members:
             serial += 1
             st = standing(unit, con)
-            level = {"level": min(depth + 1, 7)}
-            name = f"{unit.name}（汇总表）" if unit.is_rollup else unit.name
-            cells = [
-                (serial, styles("text")),
-                _as_text(name, styles, "text"),
-                _as_text(_group_text(node, root), styles, "text"),
-                ("单位", styles("text")),
-                (st.label, styles("text", bg_color=STATUS_FILL.get(st.key, "#FFFFFF"))),
-            ]
-            if id(unit) in counted:
-                ws.set_row(row, None, None, level)
-                ws.write_cells(row, cells)
-                ws.write_numbers(row, first, vector(unit.submission.values, codes), unit_fmts)  # type: ignore[union-attr]
-            else:
-                ws.set_row(row, None, styles("muted", border=0), level)
-                ws.write_cells(row, [*cells, _as_text(st.note, styles, "muted", border=0)])
+            sums = id(unit) in counted
+            # what the row shows: the unit, its place and standing, and (summed) its report's figures,
+            # known by the report's ledger row (without one, the row is rendered each time)
+            key = (unit.name, unit.is_rollup, group, st, level, sums, unit.file_id if sums else None)
+            known = key if unit.file_id is not None or not sums else None
+            ws.write_row(row, lambda: unit_row(unit, group, st, level, sums), key=known, serial=serial)  # noqa: B023
             row += 1
         for child in node.children:
             node_rows(child, depth + 1)
@@ -826,31 +1076,42 @@ def _write_status(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
         ((standing(u, con), k, u, node) for k, (u, node) in enumerate(con.placed)),
         key=lambda t: (DISPLAY_ORDER.get(t[0].key, 9), t[1]),
     )
+
+    def status_row(shows: tuple[Any, ...]) -> Row:
+        name, group, st, file, received, errors, warnings, explained, filler, phone, sha256 = shows
+        cells = [
+            (None, styles("text")),  # 序号
+            _as_text(name, styles, "text"),
+            _as_text(group, styles, "text"),
+            (st.label, styles("text", bg_color=STATUS_FILL.get(st.key, "#FFFFFF"))),
+            _as_text(st.note, styles, "wrap"),
+            _as_text(file, styles, "text"),
+            (received, styles("datetime") if received else styles("text")),
+            (errors, styles("int")),
+            (warnings, styles("int")),
+            (explained, styles("int")),
+            _as_text(filler, styles, "text"),
+            _as_text(phone, styles, "text"),
+            _as_text(sha256, styles, "text"),
+        ]
+        return Row(cells, height=_fit(wrapped_lines(st.note, widths[4])))
+
     row = 3
     for serial, (st, _, unit, node) in enumerate(rows, start=1):
-        errors = sum(1 for f in unit.findings if f.severity == "error")
-        warnings = sum(1 for f in unit.findings if f.severity == "warning" and not f.explained)
-        explained = sum(1 for f in unit.findings if f.severity == "warning" and f.explained)
-        received = unit.received_at.replace(tzinfo=None) if unit.received_at else None
-        ws.write_cells(
-            row,
-            [
-                (serial, styles("text")),
-                _as_text(unit.name, styles, "text"),
-                _as_text(_group_text(node, con.root), styles, "text"),
-                (st.label, styles("text", bg_color=STATUS_FILL.get(st.key, "#FFFFFF"))),
-                _as_text(st.note, styles, "wrap"),
-                _as_text(unit.file, styles, "text"),
-                (received, styles("datetime") if received else styles("text")),
-                (errors, styles("int")),
-                (warnings, styles("int")),
-                (explained, styles("int")),
-                _as_text(_contact(unit, "filler"), styles, "text"),
-                _as_text(_contact(unit, "phone"), styles, "text"),
-                _as_text(unit.sha256, styles, "text"),
-            ],
+        shows = (  # everything the row shows (its key)
+            unit.name,
+            _group_text(node, con.root),
+            st,
+            unit.file,
+            unit.received_at.replace(tzinfo=None) if unit.received_at else None,
+            sum(1 for f in unit.findings if f.severity == "error"),
+            sum(1 for f in unit.findings if f.severity == "warning" and not f.explained),
+            sum(1 for f in unit.findings if f.severity == "warning" and f.explained),
+            _contact(unit, "filler"),
+            _contact(unit, "phone"),
+            unit.sha256,
         )
-        _fit_row(ws, row, wrapped_lines(st.note, widths[4]))
+        ws.write_row(row, lambda: status_row(shows), key=shows, serial=serial)  # noqa: B023
         row += 1
     ws.autofilter(2, 0, max(row - 1, 2), last)
     ws.freeze_panes(3, 2)
@@ -876,27 +1137,30 @@ def _write_issues(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
     order = con.placed
     position = {u.name: k for k, (u, _) in enumerate(order)}
     group_of = {u.name: _group_text(node, con.root) for u, node in order}
-    issues: list[Finding] = [*data.findings, *con.findings, *con.checks, *con.similar]
+    # (finding, unit, file): a unit's own findings are listed as its (f.about(…), without making them)
+    issues = [(f, f.agency, f.file) for f in (*data.findings, *con.findings, *con.checks, *con.similar)]
     for unit, _ in order:
-        issues.extend(f.about(agency=unit.name, file=f.file or unit.file) for f in unit.findings if f.is_open)
-    issues.sort(key=lambda f: (position.get(f.agency or "", -1), SEVERITY_ORDER.get(f.severity, 9), f.rule_id))
+        issues.extend((f, unit.name, f.file or unit.file) for f in unit.findings if f.is_open)
+    issues.sort(key=lambda i: (position.get(i[1] or "", -1), SEVERITY_ORDER.get(i[0].severity, 9), i[0].rule_id))
+
+    def issue_row(f: Finding, agency: str | None, file: str | None, group: str) -> Row:
+        fill = ISSUE_FILL.get(f.severity, ISSUE_FILL["notice"])
+        cells = [
+            (None, styles("text")),  # 序号
+            _as_text(agency or "（汇总）", styles, "text"),
+            _as_text(group, styles, "text"),
+            (SEVERITY_LABEL.get(f.severity, f.severity), styles("text", bg_color=fill)),
+            _as_text(f.rule_id, styles, "text"),
+            _as_text(f.location, styles, "text"),
+            _as_text(f.message, styles, "wrap"),
+            _as_text(file, styles, "text"),
+        ]
+        return Row(cells, height=_fit(wrapped_lines(f.message, widths[6])))
+
     row = 3
-    for serial, f in enumerate(issues, start=1):
-        fill = {"error": "#FFC7CE", "warning": "#FFEB9C"}.get(f.severity, "#DDEBF7")
-        ws.write_cells(
-            row,
-            [
-                (serial, styles("text")),
-                _as_text(f.agency or "（汇总）", styles, "text"),
-                _as_text(group_of.get(f.agency or "", ""), styles, "text"),
-                (SEVERITY_LABEL.get(f.severity, f.severity), styles("text", bg_color=fill)),
-                _as_text(f.rule_id, styles, "text"),
-                _as_text(f.location, styles, "text"),
-                _as_text(f.message, styles, "wrap"),
-                _as_text(f.file, styles, "text"),
-            ],
-        )
-        _fit_row(ws, row, wrapped_lines(f.message, widths[6]))
+    for serial, (f, agency, file) in enumerate(issues, start=1):
+        group = group_of.get(agency or "", "")
+        ws.write_row(row, lambda: issue_row(f, agency, file, group), key=(f, agency, file, group), serial=serial)  # noqa: B023
         row += 1
     _list_end(ws, row, last, "没有尚未解决的问题。", styles)
 
@@ -921,6 +1185,18 @@ def _write_texts(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: _
     similar: dict[str, list[Finding]] = {}
     for f in con.similar:
         similar.setdefault(f.agency or "", []).append(f)
+
+    def texts_row(name: str, group: str, sub: Submission, flagged: frozenset[str | None], notes: str) -> Row:
+        cells = [
+            (None, styles("wrap")),  # 序号
+            _as_text(name, styles, "wrap"),
+            _as_text(group, styles, "wrap"),
+            *(_as_text(sub.texts.get(t.code), styles, "warn" if t.code in flagged else "wrap") for t in texts),
+            _as_text(notes, styles, "warn" if notes else "wrap"),
+        ]
+        wrapped = [(sub.texts.get(t.code), widths[3 + k]) for k, t in enumerate(texts)] + [(notes, widths[last])]
+        return Row(cells, height=_fit(max(wrapped_lines(text, w) for text, w in wrapped)))
+
     row = 3
     serial = 0
     for unit, node in con.placed:
@@ -928,20 +1204,12 @@ def _write_texts(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: _
         if sub is None or unit.is_rollup or unit.status not in COUNTED or unit.name in con.excluded:
             continue
         serial += 1
-        flagged = {f.code for f in similar.get(unit.name, [])}
+        flagged = frozenset(f.code for f in similar.get(unit.name, []))
         notes = "\n".join(f.message for f in similar.get(unit.name, []))
-        ws.write_cells(
-            row,
-            [
-                (serial, styles("wrap")),
-                _as_text(unit.name, styles, "wrap"),
-                _as_text(_group_text(node, con.root), styles, "wrap"),
-                *(_as_text(sub.texts.get(t.code), styles, "warn" if t.code in flagged else "wrap") for t in texts),
-                _as_text(notes, styles, "warn" if notes else "wrap"),
-            ],
-        )
-        cells = [(sub.texts.get(t.code), widths[3 + k]) for k, t in enumerate(texts)] + [(notes, widths[last])]
-        _fit_row(ws, row, max(wrapped_lines(text, width) for text, width in cells))
+        group = _group_text(node, con.root)
+        # the texts are those of the report's ledger row (without one, the row is rendered each time)
+        key = (unit.name, group, unit.file_id, flagged, notes) if unit.file_id is not None else None
+        ws.write_row(row, lambda: texts_row(unit.name, group, sub, flagged, notes), key=key, serial=serial)  # noqa: B023
         row += 1
     _list_end(ws, row, last, "没有计入汇总的单位报告。", styles)
 

@@ -114,7 +114,7 @@ def watch(
                     refresh = False
                     if on_cycle:
                         on_cycle(result)
-                _wait(wake, stop, settings.poll_seconds if not waiting else min(settings.poll_seconds, 0.25))
+                _wait(wake, stop, _pause(settings.poll_seconds, tracker.next_due() if waiting else None))
         finally:
             if observer is not None:
                 observer.stop()
@@ -125,15 +125,27 @@ def watch(
 
 
 def _refresh(job: Job, files: list[FileOutcome]) -> RunResult:
-    units, unidentified = job.units()
-    result = RunResult(job.year, job.spec.edition, job.outbox, files=list(files), roster=job.settings.roster)
-    result.units, result.unidentified = units, unidentified
-    result.take(job.write_outputs((units, unidentified)))
+    from .summary import gc_paused
+
+    with gc_paused():  # (the cyclic collector would rescan the job's kept rows and texts, ~0.3 s a time)
+        units, unidentified = job.units()
+        result = RunResult(job.year, job.spec.edition, job.outbox, files=list(files), roster=job.settings.roster)
+        result.units, result.unidentified = units, unidentified
+        result.take(job.write_outputs((units, unidentified)))
     missing = len(result.missing)
     counted = sum(1 for u in units if u.status in COUNTED)
     if result.summary and not result.kept:
         logger.info("汇总表已更新：{}（已计入 {} 个单位，未报送 {} 个）", result.summary, counted, missing)
     return result
+
+
+def _pause(poll: float, due: float | None) -> float:
+    """Seconds to sleep before the next scan: the poll interval, or until the first waiting file's
+    stability window is over (a hair later), or a quarter second when one is over but the file was
+    not stable yet (still open, still changing)."""
+    if due is None:
+        return poll
+    return min(poll, due + 0.01 if due > 0 else 0.25)
 
 
 def _wait(wake: threading.Event, stop: threading.Event, seconds: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from decimal import Decimal
 
@@ -38,29 +39,31 @@ def test_fast_rows_write_the_same_xml_as_xlsxwriter(tmp_path, monkeypatch):
     assert b"1808595" in fast and b"49.14" in fast
 
 
-def _cells_xml(path, fast: bool, monkeypatch) -> tuple[bytes, bytes]:
+def _cells_xml(path, fast: bool, monkeypatch) -> bytes:
+    """The fast rows, or xlsxwriter's own writing them with in-line strings (its constant_memory mode)."""
     monkeypatch.setattr(summary, "_FAST_CELLS", fast)
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+    options = {"strings_to_formulas": False, "strings_to_numbers": False, "constant_memory": not fast}
+    wb = xlsxwriter.Workbook(str(path), options)
     ws = wb.add_worksheet("报送情况", worksheet_class=summary.RowsSheet)
     text, when = wb.add_format({"border": 1}), wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-    ws.write_string(0, 0, "序号")
     long = "😀" * 20_000  # 40,000 UTF-16 units: cut to Excel's 32,767 as write_string does
     ws.write_cells(
         1,
         [(1, text), ("甲局", text), ("", text), (None, None), ("=1+2", text), (dt.datetime(2026, 1, 15, 9, 30), when)],
     )
-    ws.write_cells(2, [(2, text), (Decimal("0.5"), text), (long, text), (None, text), ("乙局", text)])
+    ws.write_cells(2, [(2, text), (Decimal("0.5"), text), (long, text), (None, text), (" 乙局\x07_x0041_<&>", text)])
     ws.write_cells(3, [(None, None), ("丙局", text)])
     wb.close()
-    with zipfile.ZipFile(path) as z:
-        return z.read("xl/worksheets/sheet1.xml"), z.read("xl/sharedStrings.xml")
+    with zipfile.ZipFile(path) as z:  # (constant_memory writes rows without their spans)
+        return re.sub(rb' spans="[0-9:]+"', b"", z.read("xl/worksheets/sheet1.xml"))
 
 
 def test_fast_cells_write_the_same_xml_as_xlsxwriter(tmp_path, monkeypatch):
+    """Strings in line, as xlsxwriter's constant_memory mode writes them: escaped the same way."""
     fast = _cells_xml(tmp_path / "fast.xlsx", True, monkeypatch)
     slow = _cells_xml(tmp_path / "slow.xlsx", False, monkeypatch)
     assert fast == slow
-    assert "甲局".encode() in fast[1] and b"=1+2" in fast[1] and b'r="F2"' in fast[0]
+    assert "甲局".encode() in fast and b"=1+2" in fast and b'r="F2"' in fast and b't="inlineStr"' in fast
 
 
 def test_fast_cells__a_value_without_its_format__is_refused(tmp_path):
@@ -95,3 +98,104 @@ def test_fast_row_loops_write_the_same_xml_as_xlsxwriter(tmp_path, monkeypatch):
     monkeypatch.setattr(summary, "_FAST_LOOPS", False)
     slow = _sheet_xml(tmp_path / "slow.xlsx", True, monkeypatch, _fill_rows)
     assert fast == slow and b'spans="' in fast and b'outlineLevel="2"' in fast
+
+
+# ---- the rows kept between summaries (watch) and the zip written on two threads -------------
+
+
+def _changed(data, rng, round_: int):
+    """The city after a round of what a watch sees: reports received, replaced, withdrawn, a name
+    like a formula, findings added and cleared (units keep their ledger row id as file_id)."""
+    import dataclasses
+
+    from processor.consolidate import ACCEPTED, MISSING, WARNED
+    from processor.findings import Finding
+    from tests.test_consolidate import prose, submission
+
+    units = list(data.units)
+    for k in rng.sample(range(len(units)), 6):
+        u = units[k]
+        roll = rng.random()
+        if roll < 0.3 or u.submission is None:  # a new report (a new ledger row)
+            texts = {"text.s1": prose(rng, 12), "text.s5": "=" + prose(rng, 3), "text.s6": "本年度未收取信息处理费。"}
+            sub = (
+                submission(u.name, dict(units[(k + 1) % len(units)].submission.values), texts=texts)
+                if units[(k + 1) % len(units)].submission
+                else None
+            )
+            if sub is None:
+                continue
+            warn = Finding("text-short", "warning", f"第 {round_} 轮：文字过短。", sheet="文字部分", cell="A5")
+            units[k] = dataclasses.replace(
+                u,
+                status=WARNED,
+                submission=sub,
+                file=f"{u.name}-{round_}.xlsx",
+                file_id=1000 * round_ + k,
+                findings=[warn],
+            )
+        elif roll < 0.5:  # withdrawn: missing again
+            units[k] = dataclasses.replace(u, status=MISSING, submission=None, file=None, file_id=None, findings=[])
+        else:  # its warning explained, or its group renamed
+            units[k] = dataclasses.replace(u, status=ACCEPTED, findings=[], group=("市直部门",))
+    return dataclasses.replace(data, units=units)
+
+
+def test_summary_written_with_the_rows_of_the_last__is_the_same_bytes_as_one_written_afresh(tmp_path):
+    """watch keeps the rendered rows (RowCache) from one summary to the next; round after round of
+    changes, the workbook is byte for byte the one written without them, and reads back right."""
+    import dataclasses
+    import random
+
+    import openpyxl
+
+    from tests.test_consolidate import synthetic
+
+    rng = random.Random(5)
+    data = synthetic(60)
+    data = dataclasses.replace(data, units=[dataclasses.replace(u, file_id=k) for k, u in enumerate(data.units)])
+    rows = summary.RowCache()
+    for round_ in range(5):
+        kept = summary.write_summary(tmp_path / f"kept{round_}.xlsx", data, rows=rows)
+        fresh = summary.write_summary(tmp_path / f"fresh{round_}.xlsx", data)
+        assert kept.read_bytes() == fresh.read_bytes(), round_
+        data = _changed(data, rng, round_ + 1)
+    wb = openpyxl.load_workbook(kept, read_only=True)
+    listed = [r for r in wb["报送情况"].iter_rows(min_row=4, values_only=True) if r[0] is not None]
+    assert [r[0] for r in listed] == list(range(1, len(data.units) + 1))  # 序号 filled in, in order
+    texts = list(wb["各单位文字部分"].iter_rows(min_row=4, values_only=True))
+    assert any(isinstance(r[4], str) and r[4].startswith("=") for r in texts)  # a formula-like text stays text
+    assert sum(len(now) for _, now in rows._sheets.values()) == 0  # (after a summary: only its own rows kept)
+    assert sum(len(last) for last, _ in rows._sheets.values()) > len(data.units)
+
+
+def test_threaded_zip__parts_over_several_chunks_and_spliced_parts_read_back_whole(tmp_path, monkeypatch):
+    """ThreadedZip deflates parts in chunks on two threads; the archive is a zip any reader takes,
+    and a part's mark is replaced by what it stands for."""
+    from processor import package
+
+    monkeypatch.setattr(package, "CHUNK", 1 << 12)
+    big = "".join(f"<row r='{k}'><c><v>{k * 7919 % 10007}</v></c></row>" for k in range(5000)).encode()
+    archive = package.ThreadedZip(tmp_path / "a.zip")
+    archive.splices[b"<!--nianbao-rows-0-ab-->"] = lambda: iter([big[:3000], big[3000:]])
+    (tmp_path / "sheet.xml").write_bytes(b"<sheetData><!--nianbao-rows-0-ab--><!-- a comment --></sheetData>")
+    (tmp_path / "big.xml").write_bytes(big)
+    archive.write(tmp_path / "sheet.xml", "xl/worksheets/sheet1.xml")
+    archive.write(tmp_path / "big.xml", "xl/big.xml")
+    archive.writestr("empty.xml", b"")
+    archive.writestr(zipfile.ZipInfo("text.xml"), "文字")
+    archive.close()
+    with zipfile.ZipFile(tmp_path / "a.zip") as z:
+        assert z.testzip() is None
+        assert z.namelist() == ["xl/worksheets/sheet1.xml", "xl/big.xml", "empty.xml", "text.xml"]
+        assert z.read("xl/worksheets/sheet1.xml") == b"<sheetData>" + big + b"<!-- a comment --></sheetData>"
+        assert z.read("xl/big.xml") == big and z.read("empty.xml") == b"" and z.read("text.xml") == "文字".encode()
+
+
+def test_watch__sleeps_until_the_first_waiting_file_is_due() -> None:
+    from processor.watch import _pause
+
+    assert _pause(2.0, None) == 2.0  # nothing waits: the poll interval
+    assert _pause(2.0, 0.7) == pytest.approx(0.71)  # a file waits: until its window is over
+    assert _pause(0.5, 3.0) == 0.5
+    assert _pause(2.0, 0.0) == 0.25  # over, yet not stable (still open): look again soon
