@@ -282,19 +282,45 @@ class RowsSheet(Worksheet):
         if not (_FAST_CELLS and _FAST_LOOPS and isinstance(getattr(self, "table", None), dict)):
             self._write_row_slowly(row, content() if callable(content) else content, serial)
             return
-        if key is None and isinstance(content, Row):
-            key = self._key(content, serial is not None)
-        found = self.rows.get(key) if self.rows is not None and key is not None else None
-        if found is None:
+        if self.rows is None:  # nothing kept: rendered as it is written (a province's rows weigh ~130 MB)
             made = content() if callable(content) else content
-            found = self._render_row(made, serial is not None)
-            if self.rows is not None and key is not None and self._stable(made):
-                self.rows.now[key] = found
+            last, level = self._register(made, serial is not None)
+            if self._check_dimensions(row, 0) or self._check_dimensions(row, last):
+                raise IndexError(f"row {row} columns A–{last} are outside the worksheet")
+            self.__dict__.setdefault("_body", {})[row] = (made, serial)
+            self.outline_row_level = max(self.outline_row_level, level)
+            return
+        else:
+            if key is None and isinstance(content, Row):
+                key = self._key(content, serial is not None)
+            found = self.rows.get(key) if key is not None else None
+            if found is None:
+                made = content() if callable(content) else content
+                found = self._render_row(made, serial is not None)
+                if key is not None and self._stable(made):
+                    self.rows.now[key] = found
         if self._check_dimensions(row, 0) or self._check_dimensions(row, found.last):
             raise IndexError(f"row {row} columns A–{found.last} are outside the worksheet")
         self.__dict__.setdefault("_body", {})[row] = (found, serial)  # (its XML is made as it is written)
         if found.level > self.outline_row_level:
             self.outline_row_level = found.level
+
+    def _register(self, row: Row, serial: bool) -> tuple[int, int]:
+        """Number the formats of `row` now (xlsxwriter numbers them before it writes the sheets) and
+        say its last column and outline level, as _render_row will render it."""
+        last = 0
+        for col, (value, fmt) in enumerate(row.cells):
+            if fmt is not None:
+                fmt._get_xf_index()
+            if fmt is not None or value not in (None, "") or (serial and col == 0):
+                last = col
+        if row.numbers is not None:
+            col, values, formats = row.numbers
+            self._templates(col, formats)
+            last = max(last, col + len(values) - 1)
+        if row.fmt is not None:
+            row.fmt._get_xf_index()
+        return last, min(max(row.level, 0), 7)
 
     def _key(self, row: Row, serial: bool) -> Hashable:
         cells = [(value, fmt._get_xf_index() if fmt is not None else None) for value, fmt in row.cells]
@@ -461,7 +487,7 @@ class RowsSheet(Worksheet):
         """xlsxwriter's _write_rows (same XML), visiting the cells each row has instead of every column
         of the sheet (分单位明细 has 10,000 rows × 205 columns, ~4 million lookups for ~20,000 cells),
         and writing the rows of write_row as they were rendered, many at a time."""
-        body: dict[int, tuple[_Rendered, int | None]] = self.__dict__.get("_body", {})
+        body: dict[int, tuple[_Rendered | Row, int | None]] = self.__dict__.get("_body", {})
         if not (_FAST_LOOPS and isinstance(getattr(self, "table", None), dict)) or self.comments:
             if body:
                 raise RuntimeError("write_row's rows need xlsxwriter's internals this relies on")
@@ -497,7 +523,7 @@ class RowsSheet(Worksheet):
         and the zip the rows' bytes in its place: no text file of ~120 MB written and read back."""
         if not rows:
             return
-        chunks = _body_chunks(self.__dict__["_body"], list(rows))
+        chunks = self._body_chunks(list(rows))
         rows.clear()
         if self.splices is None:
             for chunk in chunks:
@@ -506,6 +532,19 @@ class RowsSheet(Worksheet):
         mark = f"<!--nianbao-rows-{len(self.splices)}-{id(self):x}-->"  # (package._MARK)
         self.splices[mark.encode()] = lambda: chunks
         self.fh.write(mark)
+
+    def _body_chunks(self, rows: list[int]) -> Iterator[bytes]:
+        """The XML of write_row's `rows`, a thousand rows at a time, row numbers and 序号 filled in
+        (each row let go once written)."""
+        body: dict[int, tuple[_Rendered | Row, int | None]] = self.__dict__["_body"]
+        for start in range(0, len(rows), 1000):
+            out = []
+            for row in rows[start : start + 1000]:
+                item, serial = body.pop(row)
+                found = self._render_row(item, serial is not None) if isinstance(item, Row) else item
+                xml = found.xml.replace(_ROW_B, b"%d" % (row + 1))
+                out.append(xml if serial is None else xml.replace(_SERIAL_B, b"%d" % serial, 1))
+            yield b"".join(out)
 
     def _set_spans(self) -> None:
         """xlsxwriter's _calculate_spans for a sheet without comments, from each row's own cells."""
@@ -530,17 +569,6 @@ class RowsSheet(Worksheet):
                 self.fh.write(cell.xml)
             return
         super()._write_cell(row, col, cell)
-
-
-def _body_chunks(body: dict[int, tuple[_Rendered, int | None]], rows: list[int]) -> Iterator[bytes]:
-    """The XML of write_row's `rows`, a thousand rows at a time, row numbers and 序号 filled in."""
-    for start in range(0, len(rows), 1000):
-        out = []
-        for row in rows[start : start + 1000]:
-            found, serial = body[row]
-            xml = found.xml.replace(_ROW_B, b"%d" % (row + 1))
-            out.append(xml if serial is None else xml.replace(_SERIAL_B, b"%d" % serial, 1))
-        yield b"".join(out)
 
 
 # ---- what each unit looks like in the views ---------------------------------------------------

@@ -171,25 +171,45 @@ def test_summary_written_with_the_rows_of_the_last__is_the_same_bytes_as_one_wri
 
 def test_threaded_zip__parts_over_several_chunks_and_spliced_parts_read_back_whole(tmp_path, monkeypatch):
     """ThreadedZip deflates parts in chunks on two threads; the archive is a zip any reader takes,
-    and a part's mark is replaced by what it stands for."""
+    and each mark in a part, wherever it falls (across two blocks read, far into a big part), is
+    replaced by what it stands for."""
     from processor import package
 
     monkeypatch.setattr(package, "CHUNK", 1 << 12)
     big = "".join(f"<row r='{k}'><c><v>{k * 7919 % 10007}</v></c></row>" for k in range(5000)).encode()
     archive = package.ThreadedZip(tmp_path / "a.zip")
-    archive.splices[b"<!--nianbao-rows-0-ab-->"] = lambda: iter([big[:3000], big[3000:]])
-    (tmp_path / "sheet.xml").write_bytes(b"<sheetData><!--nianbao-rows-0-ab--><!-- a comment --></sheetData>")
+    marks = [f"<!--nianbao-rows-{k}-ab-->".encode() for k in range(3)]
+    for k, mark in enumerate(marks):
+        archive.splices[mark] = lambda k=k: iter([b"<body %d>" % k, big[:3000], big[3000:]])
+    # the first mark across the first two blocks (4,096 bytes), the others far into the part
+    sheet = (
+        b"<sheetData>" + b"x" * 4080 + marks[0] + big + marks[1] + b"<!-- a comment -->" + marks[2] + b"</sheetData>"
+    )
+    (tmp_path / "sheet.xml").write_bytes(sheet)
     (tmp_path / "big.xml").write_bytes(big)
     archive.write(tmp_path / "sheet.xml", "xl/worksheets/sheet1.xml")
     archive.write(tmp_path / "big.xml", "xl/big.xml")
     archive.writestr("empty.xml", b"")
     archive.writestr(zipfile.ZipInfo("text.xml"), "文字")
     archive.close()
+    expected = sheet
+    for k, mark in enumerate(marks):
+        expected = expected.replace(mark, b"<body %d>" % k + big)
     with zipfile.ZipFile(tmp_path / "a.zip") as z:
         assert z.testzip() is None
         assert z.namelist() == ["xl/worksheets/sheet1.xml", "xl/big.xml", "empty.xml", "text.xml"]
-        assert z.read("xl/worksheets/sheet1.xml") == b"<sheetData>" + big + b"<!-- a comment --></sheetData>"
+        assert z.read("xl/worksheets/sheet1.xml") == expected
         assert z.read("xl/big.xml") == big and z.read("empty.xml") == b"" and z.read("text.xml") == "文字".encode()
+
+
+def test_threaded_zip__a_mark_never_written__fails_instead_of_losing_rows(tmp_path):
+    from processor import package
+
+    archive = package.ThreadedZip(tmp_path / "a.zip")
+    archive.splices[b"<!--nianbao-rows-0-ab-->"] = lambda: iter([b"<row/>"])
+    archive.writestr("sheet.xml", b"<sheetData></sheetData>")
+    with pytest.raises(RuntimeError):
+        archive.close()
 
 
 def test_watch__sleeps_until_the_first_waiting_file_is_due() -> None:
