@@ -700,23 +700,44 @@ def _write(path: Path, data: SummaryData, con: Consolidation, rows: RowCache | N
         overview = wb.add_worksheet(OVERVIEW)
         tables = write_table_sheets(wb, data.spec, con.root.values, header=f"{data.name} {data.year} 年度汇总")
         _subtitle_tables(tables, layout(data.spec), data, con, styles)
-
-        def rows_sheet(name: str) -> RowsSheet:
-            ws = wb.add_worksheet(name, worksheet_class=RowsSheet)
-            ws.rows = rows.sheet(name) if rows is not None else None
-            ws.stable_styles = styles.stable
-            ws.splices = splices
-            return ws
-
-        _write_detail(rows_sheet(DETAIL), data, con, styles)
-        _write_status(rows_sheet(STATUS), data, con, styles)
-        _write_issues(rows_sheet(ISSUES), data, con, styles)
-        _write_texts(rows_sheet(TEXTS), data, con, styles)
+        _write_lists(wb, data, con, styles, rows, splices)
         charts = _write_charts(wb, wb.add_worksheet(CHARTS), data, con, styles)
         _write_overview(wb, overview, data, con, styles, charts)
         _write_meta(wb, data, con)
         overview.activate()
     return path
+
+
+def _write_lists(
+    wb: Workbook,
+    data: SummaryData,
+    con: Consolidation,
+    styles: _Styles,
+    rows: RowCache | None,
+    splices: dict[bytes, Callable[[], Iterator[bytes]]] | None,
+) -> None:
+    """The list sheets: 分单位明细, 报送情况, 问题清单, 各单位文字部分."""
+
+    def rows_sheet(name: str) -> RowsSheet:
+        ws = wb.add_worksheet(name, worksheet_class=RowsSheet)
+        ws.rows = rows.sheet(name) if rows is not None else None
+        ws.stable_styles = styles.stable
+        ws.splices = splices
+        return ws
+
+    _write_detail(rows_sheet(DETAIL), data, con, styles)
+    _write_status(rows_sheet(STATUS), data, con, styles)
+    _write_issues(rows_sheet(ISSUES), data, con, styles)
+    _write_texts(rows_sheet(TEXTS), data, con, styles)
+
+
+def warm_rows(data: SummaryData, con: Consolidation, rows: RowCache) -> None:
+    """Render the list sheets' rows into `rows` as write_summary would, without writing a workbook:
+    `watch` started on a summary left as it was, so that its first refresh is as fast as the next."""
+    with gc_paused():
+        wb = xlsxwriter.Workbook(os.devnull)  # (never closed: nothing is written)
+        _write_lists(wb, data, con, _Styles(wb), rows, None)
+    rows.written()
 
 
 def _page(ws: Worksheet, data: SummaryData, *, landscape: bool, fit_width: bool = True) -> None:
