@@ -1028,7 +1028,8 @@ class Job:
                 warm_rows(data, con, self._rows)
         except Exception as exc:  # only a head start is lost: the next summary compares everything
             logger.opt(exception=exc).warning(
-                "预先准备汇总（载入报告、比对文字）时出错（{}），不影响处理：下一次汇总会从头生成。", archive.describe_error(exc)
+                "预先准备汇总（载入报告、比对文字）时出错（{}），不影响处理：下一次汇总会从头生成。",
+                archive.describe_error(exc),
             )
 
 

@@ -138,7 +138,8 @@ def _headers(name: bytes, crc: int, stored: int, size: int, offset: int, method:
     return local, central
 
 
-_MARK = re.compile(rb"<!--nianbao-[0-9a-z-]+-->")  # a ThreadedZip splice mark
+_MARK = re.compile(rb"<!--nianbao-[0-9a-z-]{1,56}-->")  # a ThreadedZip splice mark …
+_MARK_MAX = 64  # … at most this long
 CHUNK = 4 << 20  # bytes of a part deflated at a time by ThreadedZip (a sync flush every 4 MiB costs nothing)
 
 
@@ -167,14 +168,28 @@ class ThreadedZip:
         # mark → what to put in its place: a part's text that was not written into its file
         self.splices: dict[bytes, Callable[[], Iterator[bytes]]] = {}
 
-    def write(self, filename: str | os.PathLike[str], arcname: str | None = None) -> None:
+    def __enter__(self) -> ThreadedZip:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.close()
+        else:
+            self._pool.shutdown(cancel_futures=True)
+
+    def write(self, filename: str | os.PathLike[str], arcname: str | None = None, **_: Any) -> None:
+        """(compress_type, compresslevel: every part is deflated at `level`)"""
         with open(filename, "rb") as fh:  # read now: the caller removes the file when this returns
             blocks = iter(lambda: fh.read(CHUNK), b"")
             self._add(arcname or os.fspath(filename), self._spliced(blocks) if self.splices else blocks)
 
-    def writestr(self, name: str | zipfile.ZipInfo, data: bytes | str) -> None:
+    def writestr(self, name: str | zipfile.ZipInfo, data: bytes | str, **_: Any) -> None:
         raw = data.encode() if isinstance(data, str) else data
-        self._add(name.filename if isinstance(name, zipfile.ZipInfo) else name, _chunks(raw))
+        blocks = _chunks(raw)
+        self._add(
+            name.filename if isinstance(name, zipfile.ZipInfo) else name,
+            self._spliced(blocks) if self.splices else blocks,
+        )
 
     def _spliced(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
         """The blocks of a part with each mark of `splices` replaced by what it stands for (a mark
@@ -191,8 +206,7 @@ class ThreadedZip:
                     for k in range(0, len(piece), CHUNK):
                         yield piece[k : k + CHUNK]
                 at = found.end()
-            start = text.rfind(b"<!--", at)  # the beginning of a mark that the next block ends?
-            keep = start if start != -1 and b"-->" not in text[start:] else len(text)
+            keep = max(at, len(text) - _MARK_MAX + 1)  # (the beginning of a mark the next block ends)
             yield text[at:keep]
             carry = text[keep:]
         yield carry

@@ -189,7 +189,11 @@ _FAST_CELLS = _FAST and _utf16_len is not None and hasattr(Worksheet, "_convert_
 
 
 _COLUMN = [xl_col_to_name(col) for col in range(256)]  # column letters of the list sheets (write_cells)
-_FAST_LOOPS = all(hasattr(Worksheet, n) for n in ("_write_rows", "_write_row", "_write_empty_row", "_xml_end_tag"))
+_FAST_LOOPS = all(
+    hasattr(Worksheet, n) for n in ("_write_rows", "_write_row", "_write_empty_row", "_xml_end_tag")
+) and all(
+    hasattr(Worksheet(), n) for n in ("row_info", "default_row_height", "original_row_height")
+)  # (row_info, heights in pixels: xlsxwriter ≥ 3.2.3; 3.2.0–3.2.2 kept heights in points, in row_sizes)
 _ROW = "\x00"  # stands for the row number in a rendered row (never in XML: control characters are escaped)
 _SERIAL = "\x01"  # stands for the row's 序号
 _ROW_B, _SERIAL_B = _ROW.encode(), _SERIAL.encode()
@@ -308,6 +312,8 @@ class RowsSheet(Worksheet):
     def _register(self, row: Row, serial: bool) -> tuple[int, int]:
         """Number the formats of `row` now (xlsxwriter numbers them before it writes the sheets) and
         say its last column and outline level, as _render_row will render it."""
+        if any(fmt is None and value not in (None, "") for value, fmt in row.cells):
+            raise ValueError("write_row: every value needs its format")
         last = 0
         for col, (value, fmt) in enumerate(row.cells):
             if fmt is not None:
@@ -684,27 +690,30 @@ def summarize(data: SummaryData, comparisons: Comparisons | None = None) -> Cons
 
 def _write(path: Path, data: SummaryData, con: Consolidation, rows: RowCache | None = None) -> Path:
     options = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
-    with atomic_path(path) as tmp, _zip_writer(tmp, ZIP_LEVEL) as splices, xlsxwriter.Workbook(str(tmp), options) as wb:
-        wb.set_properties(
-            {
-                "title": f"{data.name} {data.year} 年度政府信息公开工作年度报告汇总",
-                "subject": f"{data.spec.title} 汇总",
-                "author": "nianbao",
-                "comments": f"nianbao {data.tool_version}; edition {data.spec.edition}; summary",
-                "created": data.produced_at,
-            }
-        )
-        wb.set_custom_property("nianbao_edition", data.spec.edition)
-        wb.set_custom_property("nianbao_kind", "summary")
-        styles = _Styles(wb)
-        overview = wb.add_worksheet(OVERVIEW)
-        tables = write_table_sheets(wb, data.spec, con.root.values, header=f"{data.name} {data.year} 年度汇总")
-        _subtitle_tables(tables, layout(data.spec), data, con, styles)
-        _write_lists(wb, data, con, styles, rows, splices)
-        charts = _write_charts(wb, wb.add_worksheet(CHARTS), data, con, styles)
-        _write_overview(wb, overview, data, con, styles, charts)
-        _write_meta(wb, data, con)
-        overview.activate()
+    with atomic_path(path) as tmp:
+        with _zip_writer(tmp, ZIP_LEVEL) as splices, xlsxwriter.Workbook(str(tmp), options) as wb:
+            wb.set_properties(
+                {
+                    "title": f"{data.name} {data.year} 年度政府信息公开工作年度报告汇总",
+                    "subject": f"{data.spec.title} 汇总",
+                    "author": "nianbao",
+                    "comments": f"nianbao {data.tool_version}; edition {data.spec.edition}; summary",
+                    "created": data.produced_at,
+                }
+            )
+            wb.set_custom_property("nianbao_edition", data.spec.edition)
+            wb.set_custom_property("nianbao_kind", "summary")
+            styles = _Styles(wb)
+            overview = wb.add_worksheet(OVERVIEW)
+            tables = write_table_sheets(wb, data.spec, con.root.values, header=f"{data.name} {data.year} 年度汇总")
+            _subtitle_tables(tables, layout(data.spec), data, con, styles)
+            _write_lists(wb, data, con, styles, rows, splices)
+            charts = _write_charts(wb, wb.add_worksheet(CHARTS), data, con, styles)
+            _write_overview(wb, overview, data, con, styles, charts)
+            _write_meta(wb, data, con)
+            overview.activate()
+        if splices:  # (xlsxwriter zipped it without ThreadedZip: the list sheets would lack their rows)
+            raise RuntimeError(f"summary: {len(splices)} list-sheet parts were not written")
     return path
 
 

@@ -202,6 +202,21 @@ def test_threaded_zip__parts_over_several_chunks_and_spliced_parts_read_back_who
         assert z.read("xl/big.xml") == big and z.read("empty.xml") == b"" and z.read("text.xml") == "文字".encode()
 
 
+def test_threaded_zip__a_mark_cut_anywhere_by_the_blocks_read__is_still_found(tmp_path, monkeypatch):
+    from processor import package
+
+    monkeypatch.setattr(package, "CHUNK", 1 << 12)
+    mark = b"<!--nianbao-rows-7-7f3a9c2e10-->"
+    for cut in range(len(mark) + 1):  # the first block ends `cut` bytes into the mark
+        archive = package.ThreadedZip(tmp_path / f"{cut}.zip")
+        archive.splices[mark] = lambda: iter([b"<row/>"])
+        (tmp_path / "sheet.xml").write_bytes(b"<" * (4096 - cut) + mark + b"</sheetData>")
+        archive.write(tmp_path / "sheet.xml", "sheet.xml")
+        archive.close()
+        with zipfile.ZipFile(tmp_path / f"{cut}.zip") as z:
+            assert z.read("sheet.xml") == b"<" * (4096 - cut) + b"<row/></sheetData>", cut
+
+
 def test_threaded_zip__a_mark_never_written__fails_instead_of_losing_rows(tmp_path):
     from processor import package
 
