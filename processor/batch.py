@@ -40,6 +40,7 @@ from .consolidate import COUNTED, MISSING, REJECTED, ROLLUP, STATUS_LABEL, Summa
 from .findings import ERROR, NOTICE, WARNING, Finding, Report, finding
 from .inbox import Candidate, Changing, Skipped, read_snapshot, wait_for_complete
 from .joblock import job_lock
+from .kept import Memo
 from .layout import layout
 from .ledger import DONE, DUPLICATE, FileRow, Ledger, submission_to_blob
 from .logs import progress
@@ -580,6 +581,7 @@ class Job:
         # watch: what the last summary's 内容雷同 comparison found (a run writes one summary: nothing to keep)
         self._comparisons = _comparisons() if mode == "watch" else None
         self._rows = _row_cache() if mode == "watch" else None  # watch: the last summary's rendered rows
+        self._sums: Memo[Any] | None = Memo() if mode == "watch" else None  # watch: the last summary's sums
         self._findings: dict[int, tuple[str | None, list[Finding]]] | None = {} if mode == "watch" else None
         self._warmed = False  # watch: the reports loaded and their texts compared once (by a summary or _warm)
 
@@ -994,6 +996,7 @@ class Job:
                 cache=self._submissions,
                 comparisons=self._comparisons,
                 rows=self._rows,
+                sums=self._sums,
             )
         except Exception as exc:
             logger.opt(exception=exc).error(
@@ -1023,7 +1026,7 @@ class Job:
                 units=units,
                 cache=self._submissions,
             )
-            con = summarize(data, self._comparisons)
+            con = summarize(data, self._comparisons, self._sums)
             if self._rows is not None:
                 warm_rows(data, con, self._rows)
         except Exception as exc:  # only a head start is lost: the next summary compares everything
@@ -1203,6 +1206,7 @@ def write_year_summary(
     cache: dict[int, Submission] | None = None,
     comparisons: Comparisons | None = None,
     rows: RowCache | None = None,
+    sums: Memo[Any] | None = None,
 ) -> Outputs:
     """Rebuild the year's outputs from the ledger, each written atomically.
 
@@ -1215,8 +1219,8 @@ def write_year_summary(
     (a province's summary takes seconds, and a workbook open in Excel cannot be replaced).
     `units`: unit_results() of the year, when the caller has them; `cache`: see Ledger.submissions;
     `comparisons`: what the last summary's 内容雷同 comparison found (watch; see similarity.Comparisons);
-    `rows`: the rows the last summary rendered (watch; see summary.RowCache). Both serve the year's
-    summary only, not the per-group ones.
+    `rows`: the rows the last summary rendered (watch; see summary.RowCache); `sums`: its sums (see
+    consolidate). They serve the year's summary only, not the per-group ones.
     """
     from .consolidate import consolidate, group_paths, subtree
     from .summary import summarize, write_rollup_report, write_summary
@@ -1235,12 +1239,13 @@ def write_year_summary(
         name: str,
         comparisons: Comparisons | None = None,
         rows: RowCache | None = None,
+        sums: Memo[Any] | None = None,
     ) -> tuple[Path, Path]:
         """The summary workbook and the roll-up report (上报用) of `part`, consolidated once."""
         if writer is not None:  # (tests) a writer of its own
             written, root = Path(writer(path, part)), consolidate(part, texts=False).root
         else:
-            con = summarize(part, comparisons)
+            con = summarize(part, comparisons, sums)
             written, root = stamped(write_summary(path, part, con, rows)), con.root
         report = folder / archive.rollup_report_name(year, name)
         return written, stamped(write_rollup_report(report, spec, year, name, root, created=part.produced_at))
@@ -1252,7 +1257,13 @@ def write_year_summary(
         return kept
     data = summary_data(ledger, roster, spec, year, title=title, units=units, cache=cache)
     summary, report = summary_and_report(
-        data, archive.summary_path(outbox, year), outbox / archive.SUMMARY_DIR, title or "本级", comparisons, rows
+        data,
+        archive.summary_path(outbox, year),
+        outbox / archive.SUMMARY_DIR,
+        title or "本级",
+        comparisons,
+        rows,
+        sums,
     )
     outputs = Outputs(summary=summary, reports=[report])
     if by_group:

@@ -8,10 +8,11 @@ import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .findings import Finding, finding
+from .kept import Memo
 from .layout import INFO, layout
 from .spec import Spec, get_spec
 from .submission import Number, Submission
@@ -278,13 +279,17 @@ def _guard(spec: Spec, year: int, units: list[UnitResult]) -> dict[str, Finding]
     return excluded
 
 
-def consolidate(data: SummaryData, *, texts: bool = True, comparisons: Comparisons | None = None) -> Consolidation:
+def consolidate(
+    data: SummaryData, *, texts: bool = True, comparisons: Comparisons | None = None, sums: Memo[Any] | None = None
+) -> Consolidation:
     """Sum every counted unit into every node above it, check the sums, and say what was noticed.
 
     Pure: no disk, no clock. Only submissions of data.spec's edition and data.year are summed.
     texts=False skips the 内容雷同 comparison (`similar` stays empty): for callers that need only
     the sums, such as the roll-up report (the comparison is most of the cost at 10,000 units).
     `comparisons`: what earlier comparisons found (similarity.Comparisons; the same results, sooner).
+    `sums`: the sums of the last consolidation (`watch`): a group whose counted reports are the same
+    ledger rows as then is not added up again, nor a sum checked again (the same results, sooner).
     """
     from .similarity import similar_texts  # (imported here: similarity builds on this module)
 
@@ -299,11 +304,19 @@ def consolidate(data: SummaryData, *, texts: bool = True, comparisons: Compariso
     nodes = build_tree(units, data.root)
     direct: dict[Path_, list[Number]] = {}
     counts: dict[Path_, int] = {}
+    at: dict[Path_, list[UnitResult]] = {}
     for u in to_count:
-        path = place_of(u, groups)
-        row = vector(u.submission.values, codes)  # type: ignore[union-attr]
-        direct[path] = list(map(operator.add, direct[path], row)) if path in direct else row
-        counts[path] = counts.get(path, 0) + (u.submission.units if u.is_rollup else 1)  # type: ignore[union-attr]
+        at.setdefault(place_of(u, groups), []).append(u)
+    for path, members in at.items():
+        # (a report's figures never change: its ledger row tells them; without one, added up each time)
+        known = sums is not None and all(u.file_id is not None for u in members)
+        key = ("direct", spec.edition, path, tuple((u.file_id, u.is_rollup) for u in members)) if known else None
+        found = sums.get(key) if sums is not None and key is not None else None
+        if found is None:
+            found = _direct(members, codes)
+            if sums is not None and key is not None:
+                sums.put(key, found)
+        direct[path], counts[path] = found
     for node in reversed(list(nodes[data.root].walk())):  # children before parents
         acc = direct.get(node.path, [0] * len(codes))
         units_below = counts.get(node.path, 0)
@@ -312,7 +325,9 @@ def consolidate(data: SummaryData, *, texts: bool = True, comparisons: Compariso
             units_below += child.units
         node.values = dict(zip(codes, acc, strict=True))
         node.units = units_below
-    checks = [f for node in nodes[data.root].walk() for f in check_sums(spec, node.values, node.name or data.name)]
+    checks = [f for node in nodes[data.root].walk() for f in _checked(spec, node, node.name or data.name, sums)]
+    if sums is not None:
+        sums.turn()
     root = nodes[data.root]
     texts_of = [u for u in units if u.counted and not u.is_rollup and u.name not in excluded]
     similar = similar_texts(spec, texts_of, data.previous, comparisons) if texts else []
@@ -328,6 +343,25 @@ def consolidate(data: SummaryData, *, texts: bool = True, comparisons: Compariso
         figures=headlines(spec, root.values),
         previous=_previous_figures(data, units),
     )
+
+
+def _direct(members: list[UnitResult], codes: tuple[str, ...]) -> tuple[list[Number], int]:
+    """The sums of the reports counted right at one node, in `codes` order, and how many units they stand for."""
+    acc: list[Number] | None = None
+    units = 0
+    for u in members:
+        row = vector(u.submission.values, codes)  # type: ignore[union-attr]
+        acc = row if acc is None else list(map(operator.add, acc, row))
+        units += u.submission.units if u.is_rollup else 1  # type: ignore[union-attr]
+    return acc or [0] * len(codes), units
+
+
+def _checked(spec: Spec, node: Node, where: str, sums: Memo[Any] | None) -> list[Finding]:
+    """check_sums of a node, or what it gave for the same sums last time."""
+    if sums is None:
+        return check_sums(spec, node.values, where)
+    key = ("checks", spec.edition, where, tuple(node.values.items()))
+    return sums.make(key, lambda: check_sums(spec, node.values, where))
 
 
 # ---- checks on the sums ---------------------------------------------------------------------

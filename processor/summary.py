@@ -48,6 +48,7 @@ from .consolidate import (
     vector,
 )
 from .findings import SEVERITY_LABEL, SEVERITY_ORDER, Finding
+from .kept import Memo
 from .layout import META, META_KEYS, Layout, layout, meta_code
 from .package import ThreadedZip
 from .skeleton import xml_text
@@ -222,15 +223,15 @@ class RowCache:
     """
 
     def __init__(self) -> None:
-        self._sheets: dict[str, tuple[dict[Any, _Rendered], dict[Any, _Rendered]]] = {}
+        self._sheets: dict[str, Memo[_Rendered]] = {}
 
-    def sheet(self, name: str) -> _SheetRows:
-        last, now = self._sheets.setdefault(name, ({}, {}))
-        return _SheetRows(last, now)
+    def sheet(self, name: str) -> Memo[_Rendered]:
+        return self._sheets.setdefault(name, Memo())
 
     def written(self) -> None:
         """A summary was written: the rows it did not show are forgotten."""
-        self._sheets = {name: (now, {}) for name, (_, now) in self._sheets.items()}
+        for rows in self._sheets.values():
+            rows.turn()
 
 
 @dataclass(frozen=True)
@@ -241,23 +242,6 @@ class _Rendered:
     xml: bytes
     last: int
     level: int
-
-
-class _SheetRows:
-    """One sheet's rendered rows: those of the last summary and those of this one."""
-
-    __slots__ = ("last", "now")
-
-    def __init__(self, last: dict[Any, _Rendered], now: dict[Any, _Rendered]) -> None:
-        self.last, self.now = last, now
-
-    def get(self, key: Any) -> _Rendered | None:
-        found = self.now.get(key)
-        if found is None:
-            found = self.last.get(key)
-            if found is not None:
-                self.now[key] = found
-        return found
 
 
 class RowsSheet(Worksheet):
@@ -272,7 +256,7 @@ class RowsSheet(Worksheet):
     Where xlsxwriter's internals differ from what this relies on, it falls back to its own methods.
     """
 
-    rows: _SheetRows | None = None  # rows of the last summary (RowCache.sheet), when kept
+    rows: Memo[_Rendered] | None = None  # rows of the last summary (RowCache.sheet), when kept
     stable_styles = 0  # formats numbered up to this xf index are numbered alike in every summary
     splices: dict[bytes, Callable[[], Iterator[bytes]]] | None = None  # (ThreadedZip's) see _write_rows
 
@@ -302,7 +286,7 @@ class RowsSheet(Worksheet):
                 made = content() if callable(content) else content
                 found = self._render_row(made, serial is not None)
                 if key is not None and self._stable(made):
-                    self.rows.now[key] = found
+                    self.rows.put(key, found)
         if self._check_dimensions(row, 0) or self._check_dimensions(row, found.last):
             raise IndexError(f"row {row} columns A–{found.last} are outside the worksheet")
         self.__dict__.setdefault("_body", {})[row] = (found, serial)  # (its XML is made as it is written)
@@ -681,11 +665,13 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def summarize(data: SummaryData, comparisons: Comparisons | None = None) -> Consolidation:
+def summarize(
+    data: SummaryData, comparisons: Comparisons | None = None, sums: Memo[Any] | None = None
+) -> Consolidation:
     """consolidate(data) as write_summary does it: for a caller that also needs the sums (the roll-up
-    report), so that the 内容雷同 comparison and the sums are made once. `comparisons`: see consolidate."""
+    report), so that the 内容雷同 comparison and the sums are made once. `comparisons`, `sums`: see consolidate."""
     with gc_paused():
-        return consolidate(data, comparisons=comparisons)
+        return consolidate(data, comparisons=comparisons, sums=sums)
 
 
 def _write(path: Path, data: SummaryData, con: Consolidation, rows: RowCache | None = None) -> Path:

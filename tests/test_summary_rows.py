@@ -110,7 +110,7 @@ def _changed(data, rng, round_: int):
 
     from processor.consolidate import ACCEPTED, MISSING, WARNED
     from processor.findings import Finding
-    from tests.test_consolidate import prose, submission
+    from tests.test_consolidate import SPEC, prose, submission
 
     units = list(data.units)
     for k in rng.sample(range(len(units)), 6):
@@ -125,6 +125,9 @@ def _changed(data, rng, round_: int):
             )
             if sub is None:
                 continue
+            if rng.random() < 0.5:  # a total typed wrong: the sums break a rule (a check finding)
+                total = next(code for code, cell in SPEC.cells.items() if cell.is_total)
+                sub.values[total] += 1
             warn = Finding("text-short", "warning", f"第 {round_} 轮：文字过短。", sheet="文字部分", cell="A5")
             units[k] = dataclasses.replace(
                 u,
@@ -141,9 +144,9 @@ def _changed(data, rng, round_: int):
     return dataclasses.replace(data, units=units)
 
 
-def test_summary_written_with_the_rows_of_the_last__is_the_same_bytes_as_one_written_afresh(tmp_path):
-    """watch keeps the rendered rows (RowCache) from one summary to the next; round after round of
-    changes, the workbook is byte for byte the one written without them, and reads back right."""
+def test_summary_written_with_the_rows_and_sums_of_the_last__is_the_same_bytes_as_one_written_afresh(tmp_path):
+    """watch keeps the rendered rows (RowCache) and the sums from one summary to the next; round after
+    round of changes, the workbook is byte for byte the one written without them, and reads back right."""
     import dataclasses
     import random
 
@@ -154,19 +157,25 @@ def test_summary_written_with_the_rows_of_the_last__is_the_same_bytes_as_one_wri
     rng = random.Random(5)
     data = synthetic(60)
     data = dataclasses.replace(data, units=[dataclasses.replace(u, file_id=k) for k, u in enumerate(data.units)])
-    rows = summary.RowCache()
-    for round_ in range(5):
-        kept = summary.write_summary(tmp_path / f"kept{round_}.xlsx", data, rows=rows)
+    from processor.kept import Memo
+
+    rows, sums = summary.RowCache(), Memo()
+    checked = 0
+    for round_ in range(6):
+        con = summary.summarize(data, None, sums)  # (the sums too: kept by the ledger rows they add up)
+        checked += len(con.checks)
+        kept = summary.write_summary(tmp_path / f"kept{round_}.xlsx", data, con, rows=rows)
         fresh = summary.write_summary(tmp_path / f"fresh{round_}.xlsx", data)
         assert kept.read_bytes() == fresh.read_bytes(), round_
         data = _changed(data, rng, round_ + 1)
+    assert checked  # (some rounds had sums that break a rule)
     wb = openpyxl.load_workbook(kept, read_only=True)
     listed = [r for r in wb["报送情况"].iter_rows(min_row=4, values_only=True) if r[0] is not None]
     assert [r[0] for r in listed] == list(range(1, len(data.units) + 1))  # 序号 filled in, in order
     texts = list(wb["各单位文字部分"].iter_rows(min_row=4, values_only=True))
     assert any(isinstance(r[4], str) and r[4].startswith("=") for r in texts)  # a formula-like text stays text
-    assert sum(len(now) for _, now in rows._sheets.values()) == 0  # (after a summary: only its own rows kept)
-    assert sum(len(last) for last, _ in rows._sheets.values()) > len(data.units)
+    assert sum(len(memo._now) for memo in rows._sheets.values()) == 0  # (after a summary: only its own rows kept)
+    assert sum(len(memo._last) for memo in rows._sheets.values()) > len(data.units)
 
 
 def test_threaded_zip__parts_over_several_chunks_and_spliced_parts_read_back_whole(tmp_path, monkeypatch):
