@@ -360,7 +360,8 @@ def _checked(spec: Spec, node: Node, where: str, sums: Memo[Any] | None) -> list
     """check_sums of a node, or what it gave for the same sums last time."""
     if sums is None:
         return check_sums(spec, node.values, where)
-    key = ("checks", spec.edition, where, tuple(node.values.items()))
+    # (the values as the findings print them: Decimal 3.0 and 3 are equal, yet read differently)
+    key = ("checks", spec.edition, where, tuple(map(str, node.values.values())))
     return sums.make(key, lambda: check_sums(spec, node.values, where))
 
 

@@ -138,8 +138,8 @@ def _headers(name: bytes, crc: int, stored: int, size: int, offset: int, method:
     return local, central
 
 
-_MARK = re.compile(rb"<!--nianbao-[0-9a-z-]{1,56}-->")  # a ThreadedZip splice mark …
-_MARK_MAX = 64  # … at most this long
+_MARK = re.compile(rb"<!--nianbao-[0-9a-z-]{1,48}-->")  # a ThreadedZip splice mark …
+_MARK_MAX = 64  # … shorter than this (12 + 48 + 3 bytes)
 CHUNK = 4 << 20  # bytes of a part deflated at a time by ThreadedZip (a sync flush every 4 MiB costs nothing)
 
 

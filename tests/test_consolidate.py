@@ -491,3 +491,67 @@ def test_similar_texts__cut_short_at_scale__say_so_in_one_summary_notice() -> No
             assert f"约 {limit} 个候选" in f.message and "五、存在的主要问题及改进情况" in f.message
         alike = [f for f in found if f.rule_id == "text-similar"]
         assert len(alike) == 30  # every text is alike the others either way (the first ones are found)
+
+
+def test_sums_kept_between_consolidations__are_those_of_a_fresh_one() -> None:
+    """watch keeps each node's sums by the ledger rows they add up (consolidate(sums=)): round after
+    round of reports received, replaced, withdrawn, regrouped, county roll-ups, reports of another
+    edition or year (excluded) and totals typed wrong, every node and check is that of a fresh run."""
+    import dataclasses
+
+    from processor.kept import Memo
+
+    rng = random.Random(23)
+    old_spec = get_spec("2019")
+    pool = [balanced_inputs(SPEC, rng) for _ in range(20)]
+    reports: dict[int, Submission] = {}  # file_id → its report (never changes)
+
+    def new_report(name: str, rollup: bool = False) -> int:
+        roll = rng.random()
+        if roll < 0.08:
+            sub = submission(name, balanced_inputs(old_spec, rng), spec=old_spec)
+        elif roll < 0.14:
+            sub = submission(name, rng.choice(pool), year=YEAR - 1)
+        else:
+            sub = submission(name, rng.choice(pool))
+            if rng.random() < 0.15:
+                sub.values[next(c for c, cell in SPEC.cells.items() if cell.is_total)] += 1
+        if rollup:
+            sub = dataclasses.replace(sub, kind="rollup", units=rng.randint(1, 9))
+        reports[len(reports) + 1] = sub
+        return len(reports)
+
+    counties = ["甲县", "乙县"]
+    groups = [("市直部门",), *((c, g) for c in counties for g in ("县直部门", "乡镇街道"))]
+    state = {f"单位{k}": {"group": rng.choice(groups), "file": None, "status": MISSING} for k in range(30)}
+    state.update({c: {"group": (), "file": None, "status": MISSING, "rollup": True} for c in counties})
+    memo: Memo = Memo()
+
+    def shown(con):
+        nodes = {p: (n.units, n.expected, {k: str(v) for k, v in n.values.items()}) for p, n in con.nodes.items()}
+        return nodes, [(f.rule_id, f.message) for f in con.checks], [u.name for u in con.counted]
+
+    checks = 0
+    for round_ in range(40):
+        for _ in range(rng.randint(1, 5)):
+            name = rng.choice(list(state))
+            s = state[name]
+            roll = rng.random()
+            if roll < 0.5:
+                s["file"], s["status"] = new_report(name, s.get("rollup", False)), rng.choice([ACCEPTED, WARNED])
+            elif roll < 0.65:
+                s["group"] = rng.choice([(), (name,)] if s.get("rollup") else groups)
+            elif roll < 0.8:
+                s["status"] = rng.choice([ACCEPTED, WARNED, REJECTED])
+            else:
+                s["file"], s["status"] = None, MISSING
+        units = [
+            dataclasses.replace(unit(n, s["group"], s["status"], reports.get(s["file"])), file_id=s["file"])
+            for n, s in state.items()
+            if s["file"] or not s.get("rollup")
+        ]
+        data = SummaryData(spec=SPEC, year=YEAR, units=units, title="市")
+        fresh = shown(consolidate(data, texts=False))
+        assert shown(consolidate(data, texts=False, sums=memo)) == fresh, round_
+        checks += len(fresh[1])
+    assert checks  # (sums that break a rule were among them)

@@ -243,3 +243,24 @@ def test_watch__sleeps_until_the_first_waiting_file_is_due() -> None:
     assert _pause(2.0, 0.7) == pytest.approx(0.71)  # a file waits: until its window is over
     assert _pause(0.5, 3.0) == 0.5
     assert _pause(2.0, 0.0) == 0.25  # over, yet not stable (still open): look again soon
+
+
+def test_rows_rendered_at_a_watch_start__serve_its_first_summary(tmp_path, monkeypatch):
+    """warm_rows renders the rows as write_summary would, without a workbook (watch started on outputs
+    left as they were): the next summary renders none of them again and is the same bytes."""
+    import dataclasses
+
+    from tests.test_consolidate import synthetic
+
+    data = synthetic(40)
+    data = dataclasses.replace(data, units=[dataclasses.replace(u, file_id=k) for k, u in enumerate(data.units)])
+    con = summary.summarize(data)
+    rows = summary.RowCache()
+    summary.warm_rows(data, con, rows)
+    rendered = []
+    real = summary.RowsSheet._render_row
+    monkeypatch.setattr(summary.RowsSheet, "_render_row", lambda self, *a: rendered.append(1) or real(self, *a))
+    kept = summary.write_summary(tmp_path / "kept.xlsx", data, con, rows=rows)
+    assert not rendered
+    monkeypatch.setattr(summary.RowsSheet, "_render_row", real)
+    assert kept.read_bytes() == summary.write_summary(tmp_path / "fresh.xlsx", data).read_bytes()
