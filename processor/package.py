@@ -21,10 +21,24 @@ _DOS_DATE = 1 << 5 | 1  # 1980-01-01 00:00, the stamp xlsxwriter gives every ent
 _MODE = 0o600 << 16  # -rw-------, as xlsxwriter's entries
 
 
+try:  # ISA-L's deflate (python-isal): 4–7× faster than zlib's at a like ratio; zlib where it is missing
+    from isal import isal_zlib as _deflater
+
+    def _level(level: int) -> int:
+        """ISA-L's level (0–3) for a zlib level: 1 → 1 (already smaller than zlib's 1), 2–6 → 2, 7–9 → 3."""
+        return 0 if level <= 0 else 1 if level == 1 else 2 if level <= 6 else 3
+
+except ImportError:  # pragma: no cover - a dependency; an installation without its wheel still works
+    _deflater = zlib  # type: ignore[assignment]
+
+    def _level(level: int) -> int:
+        return level
+
+
 def deflate_run(data: bytes, level: int = LEVEL) -> bytes:
     """Raw deflate ending on a byte boundary with no final block, so that runs can be concatenated."""
-    z = zlib.compressobj(level, zlib.DEFLATED, -15)
-    return z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
+    z = _deflater.compressobj(_level(level), _deflater.DEFLATED, -15)
+    return z.compress(data) + z.flush(_deflater.Z_SYNC_FLUSH)
 
 
 @dataclass(frozen=True)
