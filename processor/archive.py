@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
 from .atomic import new_temp_file
@@ -29,6 +30,7 @@ _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LP
 MAX_CHARS, MAX_BYTES = 60, 180  # per path component; leaves room under Windows' 260-character paths
 
 
+@lru_cache(maxsize=16384)  # pure, and called several times per file with names that recur (units, statuses)
 def safe_component(name: str | None, *, fallback: str = "未命名", max_chars: int = MAX_CHARS) -> str:
     """A name usable as one path component on Windows and POSIX, as close to `name` as possible.
 

@@ -42,7 +42,7 @@ from .inbox import Candidate, Changing, Skipped, read_snapshot, wait_for_complet
 from .joblock import job_lock
 from .kept import Memo
 from .layout import layout
-from .ledger import DONE, DUPLICATE, FileRow, Ledger, submission_to_blob
+from .ledger import DONE, DUPLICATE, FileRow, Ledger, light_submission, submission_to_blob
 from .logs import progress
 from .roster import Roster, load_roster
 from .spec import Spec, edition_for_year, get_spec
@@ -514,6 +514,7 @@ class _Finished:
     outcome: FileOutcome
     stored: Path
     unit: str | None  # the unit it counts for (None when it does not count)
+    light: Submission | None = None  # its submission as the summary loads it (ledger.light_submission)
 
 
 def _known(cand: Candidate, rows: list[FileRow]) -> FileRow | None:
@@ -573,11 +574,14 @@ class Job:
         self.run_id = self.ledger.start_run(mode, self.year)
         self._batch: set[int] = set()
         self._pending: list[_Finished] = []  # archived, waiting for the batch's ledger transaction
+        self._pending_units: set[str] = set()  # the units those count for (a lookup per file, not a scan)
+        self._pending_feedback: set[str] = set()  # the feedback workbooks they named
         self._done: list[FileOutcome] = []  # committed, not yet reported by process()
         self._pending_since = 0.0
         self._commit_every = int(os.environ.get("NIANBAO_COMMIT_EVERY") or COMMIT_FILES)
         self.timings: Counter[str] = Counter()  # seconds per part of the job (RunResult.timings)
-        self._submissions: dict[int, Submission] = {}  # light submissions of the last summary (watch: kept)
+        # light submissions of the files committed since and of the last summary (watch: kept between summaries)
+        self._submissions: dict[int, Submission] = {}
         # watch: what the last summary's 内容雷同 comparison found (a run writes one summary: nothing to keep)
         self._comparisons = _comparisons() if mode == "watch" else None
         self._rows = _row_cache() if mode == "watch" else None  # watch: the last summary's rendered rows
@@ -824,7 +828,7 @@ class Job:
         supersedes: list[tuple[int, list[Finding]]] = []
         note = None
         if status in COUNTED and ex.unit:
-            if any(f.unit == ex.unit for f in self._pending):  # its earlier file must be in the ledger first
+            if ex.unit in self._pending_units:  # its earlier file must be in the ledger first
                 self._commit()
             older = self.ledger.counted(ex.unit, self.year) if ex.unit in self._counted_units else None
             if older is not None and older.id != task.file_id:
@@ -885,7 +889,12 @@ class Job:
         )
         if not self._pending:
             self._pending_since = time.monotonic()
-        self._pending.append(_Finished(cand, record, outcome, stored, ex.unit if status in COUNTED else None))
+        light = light_submission(sub) if sub is not None else None
+        self._pending.append(_Finished(cand, record, outcome, stored, ex.unit if status in COUNTED else None, light))
+        if status in COUNTED and ex.unit:
+            self._pending_units.add(ex.unit)
+        if record["feedback_path"]:
+            self._pending_feedback.add(record["feedback_path"])
         if (
             task.attempts > 1  # a retry after a crash: committed at once, so a crash costs it no more attempts
             or len(self._pending) >= self._commit_every
@@ -903,6 +912,7 @@ class Job:
         finds the archived copies by content); after it, only unlinks are left (finished by the next run).
         """
         batch, self._pending = self._pending, []
+        self._pending_units, self._pending_feedback = set(), set()
         if not batch:
             return
         try:
@@ -922,6 +932,8 @@ class Job:
             return
         t0 = time.perf_counter()
         self._counted_units.update(f.unit for f in batch if f.unit)
+        # (the summary at the end would read these back from the ledger: ~2 s at 10,000 files)
+        self._submissions.update((f.record["file_id"], f.light) for f in batch if f.light is not None)
         for f in batch:
             self._batch.add(f.record["file_id"])
             _crash_point("committed")
@@ -944,12 +956,11 @@ class Job:
         base = archive.feedback_name(task.name)
         if result.submission is None:
             base = str(Path(base).with_suffix(".txt"))
-        pending = {f.record["feedback_path"] for f in self._pending}
         n = 1
         while True:
             path = folder / archive.numbered(base, n)
             rel = archive.relative(path, self.outbox)
-            if rel not in pending and not self.ledger.feedback_taken(rel, task.file_id):
+            if rel not in self._pending_feedback and not self.ledger.feedback_taken(rel, task.file_id):
                 break
             n += 1
         try:

@@ -200,6 +200,15 @@ def submission_from_json(text: str, *, light: bool = False) -> Submission:
     return Submission(**data)
 
 
+def light_submission(sub: Submission) -> Submission:
+    """submission_from_json(submission_to_json(sub), light=True), without the round trip: what the
+    batch keeps of a file it just checked, so that its summary need not read it back (~0.2 ms a file)."""
+    data = {name: getattr(sub, name) for name in _SUBMISSION_FIELDS if name not in _LIGHT_DROP}
+    data["values"] = {_intern(k): v for k, v in sub.values.items() if _num(v) not in (0, "0")}
+    data["texts"] = dict(sub.texts)
+    return Submission(**data)
+
+
 class Ledger:
     """The SQLite ledger. Written only by the job holding the outbox lock (the main process)."""
 

@@ -83,9 +83,15 @@ class SheetContent:
     freeze: int = 0
 
 
+_ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")  # text that reads like an escape is escaped itself
+_TO_ESCAPE = re.compile(f"[&<>]|{_ESCAPED.pattern}|{_CONTROL.pattern}")  # anything xml_text changes
+
+
 def xml_text(text: str) -> str:
     """Text as xlsxwriter writes it into an element: XML-escaped, control characters as _xHHHH_."""
-    text = re.sub(r"(_x[0-9a-fA-F]{4}_)", r"_x005F\1", text)
+    if not _TO_ESCAPE.search(text):  # most text (a province's summary escapes ~500,000 strings)
+        return text
+    text = _ESCAPED.sub(r"_x005F\1", text)
     text = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 

@@ -12,7 +12,6 @@ import datetime as dt
 import gc
 import hashlib
 import os
-import re
 import zipfile
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
@@ -198,7 +197,6 @@ _FAST_LOOPS = all(
 _ROW = "\x00"  # stands for the row number in a rendered row (never in XML: control characters are escaped)
 _SERIAL = "\x01"  # stands for the row's 序号
 _ROW_B, _SERIAL_B = _ROW.encode(), _SERIAL.encode()
-_PRESERVE = re.compile(r"^\s|\s$")
 
 
 @dataclass
@@ -319,7 +317,7 @@ class RowsSheet(Worksheet):
         numbers = None
         if row.numbers is not None:
             col, values, formats = row.numbers
-            numbers = (self._templates(col, formats)[2], tuple(values))
+            numbers = (self._templates(col, formats)[1], tuple(values))
         fmt = row.fmt._get_xf_index() if row.fmt is not None else None
         return (tuple(cells), numbers, row.height, row.level, fmt)
 
@@ -392,11 +390,11 @@ class RowsSheet(Worksheet):
         self._put(row, self._render_numbers(col, values, formats), col, col + len(values) - 1)
 
     def _render_numbers(self, col: int, values: Sequence[Number | None], formats: Sequence[Format]) -> str:
-        heads, tails, _ = self._templates(col, formats)
+        leads, _ = self._templates(col, formats)
         return "".join(
             [
-                f"{head}{_ROW}{tail}{v if type(v) is int else format(float(v), '.16G')}</v></c>"
-                for head, tail, v in zip(heads, tails, values, strict=True)
+                f"{lead}{v if type(v) is int else format(float(v), '.16G')}</v></c>"
+                for lead, v in zip(leads, values, strict=True)
                 if v is not None
             ]
         )
@@ -441,7 +439,9 @@ class RowsSheet(Worksheet):
                 if len(value) > self.xls_strmax // 2 and _utf16_len(value) > self.xls_strmax:
                     value = _utf16_truncate(value, self.xls_strmax)
                 text = xml_text(value)
-                space = ' xml:space="preserve"' if _PRESERVE.search(text) else ""
+                space = (
+                    ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+                )  # (xlsxwriter: ^\s|\s$)
                 parts.append(f'{head} t="inlineStr"><is><t{space}>{text}</t></is></c>')
             else:
                 if isinstance(value, dt.datetime):
@@ -459,19 +459,19 @@ class RowsSheet(Worksheet):
         if last != first:
             self.table[row][last] = _Run("")
 
-    def _templates(self, col: int, formats: Sequence[Format]) -> tuple[list[str], list[str], str]:
-        """The constant parts of each cell's XML around its row number, per (first column, formats),
+    def _templates(self, col: int, formats: Sequence[Format]) -> tuple[list[str], str]:
+        """Each cell's XML up to its value, with _ROW for the row number, per (first column, formats),
         and a string that tells them apart (part of a row's key)."""
-        made: dict[tuple[int, int], tuple[list[str], list[str], str, Sequence[Format]]] = self.__dict__.setdefault(
+        made: dict[tuple[int, int], tuple[list[str], str, Sequence[Format]]] = self.__dict__.setdefault(
             "_run_templates", {}
         )
         key = (col, id(formats))
         if key not in made:
-            heads = [f'<c r="{xl_col_to_name(col + k)}' for k in range(len(formats))]
             tails = [f'" s="{fmt._get_xf_index()}"><v>' for fmt in formats]
-            made[key] = (heads, tails, f"{col}:{''.join(tails)}", formats)  # keeps `formats` alive: its id stays unique
-        heads, tails, sig, _ = made[key]
-        return heads, tails, sig
+            leads = [f'<c r="{xl_col_to_name(col + k)}{_ROW}{tail}' for k, tail in enumerate(tails)]
+            made[key] = (leads, f"{col}:{''.join(tails)}", formats)  # keeps `formats` alive: its id stays unique
+        leads, sig, _ = made[key]
+        return leads, sig
 
     def _write_rows(self) -> None:
         """xlsxwriter's _write_rows (same XML), visiting the cells each row has instead of every column

@@ -15,10 +15,13 @@ from typing import Any
 
 import pytest
 from filelock import FileLock
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from processor.archive import LEDGER_FILE, LOCK_FILE
 from processor.cli import app
+from processor.cli.run import indented_json
 from processor.demo import report_values
 from processor.ledger import Ledger
 from processor.roster import roster_csv
@@ -524,3 +527,21 @@ def test_outbox__an_archive_folder_linked_to_another_disk__files_archived_there_
     assert any(elsewhere.rglob("教育局.xlsx"))  # the copy is on the other disk
     [row] = ledger_rows(outbox)
     assert row[8].startswith("归档/2025年度/已通过/")  # recorded relative to the outbox, through the link
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=5) | st.integers() | st.booleans() | st.none(), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_JSON)
+@settings(max_examples=300)
+def test_run_json__each_file_entry_written_as_json_dumps_indents_it(value) -> None:
+    """`run --json` writes a file's entry itself (json.dumps' indenting encoder is slow): the same text."""
+    assert indented_json(value) == json.dumps(value, ensure_ascii=False, indent=2)
+    assert indented_json(value, "\n    ") == json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n    ")

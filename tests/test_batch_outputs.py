@@ -152,3 +152,19 @@ def test_the_outputs_are_written_again_when_anything_they_show_may_have_changed(
     assert rewritten()  # a new report
     last = run(config)
     assert last["summary_unchanged"] and _stamps(last) == _stamps(run(config))  # and then nothing new
+
+
+def test_the_summary_of_the_run_that_received_the_files__is_the_one_rebuilt_from_the_ledger(tmp_path):
+    """The run keeps what it just checked for its summary instead of reading it back from the ledger:
+    the summary (and the roll-up report) is byte for byte the one written from the ledger alone."""
+    config = city(tmp_path, title="云溪市")
+    for i, (name, _, _) in enumerate(UNITS[:4]):
+        report(tmp_path / "inbox" / f"{name}.xlsx", name, seed=20 + i)
+    out = run(config)
+    summary, [rollup] = Path(out["summary"]), [Path(p) for p in out["reports"]]
+    first = summary.read_bytes(), rollup.read_bytes()
+    summary.unlink()
+    rollup.unlink()
+    again = run(config)
+    assert again["summary_unchanged"] is False
+    assert (summary.read_bytes(), rollup.read_bytes()) == first

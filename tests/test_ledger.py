@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from processor.findings import Finding
-from processor.ledger import Ledger, LedgerError, submission_from_json, submission_to_json
+from processor.ledger import Ledger, LedgerError, light_submission, submission_from_json, submission_to_json
 from processor.submission import Note, Submission
 
 
@@ -132,3 +132,23 @@ def test_readonly__cannot_write_and_a_ledger_of_a_newer_nianbao_is_refused(tmp_p
         ledger.db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
     with pytest.raises(LedgerError, match="更新版本"):
         Ledger(path)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"s2_5.r1.c1": 7, "s2_8.r1.c1": Decimal("49.1400"), "s3.r1.c1": 0, "s3.r1.c2": Decimal("0")},
+        {"a": Decimal("0.00"), "b": Decimal("-0"), "c": Decimal("1E+2"), "d": 0.0, "e": 2.5, "f": -3},
+        {},
+    ],
+)
+def test_light_submission__is_what_the_summary_reads_back_from_the_ledger(values) -> None:
+    """The batch keeps the light submission of a file it committed instead of reading it back: the same
+    fields, values of the same type and digits (Decimal 0.00 kept, 0 dropped), texts, kind and units."""
+    full = sub(values=values, kind="rollup", units=3, meta={"product": "nianbao"}, file="甲.xlsx")
+    kept = light_submission(full)
+    read = submission_from_json(submission_to_json(full), light=True)
+    assert kept == read
+    assert submission_to_json(kept) == submission_to_json(read)
+    assert [type(v) for v in kept.values.values()] == [type(v) for v in read.values.values()]
+    assert kept.texts is not full.texts and kept.values is not full.values

@@ -9,8 +9,12 @@ from decimal import Decimal
 
 import pytest
 import xlsxwriter
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from xlsxwriter.xmlwriter import XMLwriter
 
 from processor import summary
+from processor.skeleton import xml_text
 
 
 def _sheet_xml(path, fast: bool, monkeypatch, fill=None) -> bytes:
@@ -52,7 +56,7 @@ def _cells_xml(path, fast: bool, monkeypatch) -> bytes:
         [(1, text), ("甲局", text), ("", text), (None, None), ("=1+2", text), (dt.datetime(2026, 1, 15, 9, 30), when)],
     )
     ws.write_cells(2, [(2, text), (Decimal("0.5"), text), (long, text), (None, text), (" 乙局\x07_x0041_<&>", text)])
-    ws.write_cells(3, [(None, None), ("丙局", text)])
+    ws.write_cells(3, [(None, None), ("丙局", text), ("丁局\u3000", text), ("戊\n", text), ("\t己", text)])
     wb.close()
     with zipfile.ZipFile(path) as z:  # (constant_memory writes rows without their spans)
         return re.sub(rb' spans="[0-9:]+"', b"", z.read("xl/worksheets/sheet1.xml"))
@@ -264,3 +268,33 @@ def test_rows_rendered_at_a_watch_start__serve_its_first_summary(tmp_path, monke
     assert not rendered
     monkeypatch.setattr(summary.RowsSheet, "_render_row", real)
     assert kept.read_bytes() == summary.write_summary(tmp_path / "fresh.xlsx", data).read_bytes()
+
+
+_PIECES = [
+    "a",
+    "年",
+    " ",
+    "_x",
+    "_x0041_",
+    "_x00ff_",
+    "_xFFFE",
+    "_",
+    "0",
+    "F",
+    "&",
+    "<",
+    ">",
+    '"',
+    "'",
+    "\t",
+    "\n",
+    "\r",
+]
+
+
+@given(st.lists(st.sampled_from([*_PIECES, "\x00", "\x1f", "\ufffe", "\uffff"])).map("".join))
+@settings(max_examples=400)
+def test_xml_text__escapes_any_text_as_xlsxwriter_does(text: str) -> None:
+    """Inline strings (RowsSheet) and the skeleton's strings are escaped as xlsxwriter escapes a
+    string it writes: control characters as _xHHHH_ (and text shaped like one escaped), & < > as entities."""
+    assert xml_text(text) == XMLwriter()._escape_data(XMLwriter._escape_control_characters(text))

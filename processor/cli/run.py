@@ -111,9 +111,70 @@ def json_chunks(result: RunResult) -> Iterator[str]:
         return
     yield head[: -len(empty)] + '"files": ['
     for i, f in enumerate(result.files):
-        entry = json.dumps(f.to_dict(result.outbox), ensure_ascii=False, indent=2).replace("\n", "\n    ")
-        yield ("," if i else "") + "\n    " + entry
+        entry = f.to_dict(result.outbox)
+        try:
+            text = indented_json(entry, "\n    ")
+        except TypeError:  # a value json.dumps may still know how to write (or say why not)
+            text = json.dumps(entry, ensure_ascii=False, indent=2).replace("\n", "\n    ")
+        yield ("," if i else "") + "\n    " + text
     yield "\n  ]\n}"
+
+
+_STRING = json.encoder.encode_basestring  # (the C encoder of json.dumps(ensure_ascii=False))
+
+
+def indented_json(value: Any, newline: str = "\n") -> str:
+    """json.dumps(value, ensure_ascii=False, indent=2) with every line break written as `newline`,
+    for values made of dicts, lists, strings, ints, floats, booleans and None (else TypeError).
+
+    json.dumps falls back to its pure-Python encoder when asked to indent: at 10,000 files with every
+    finding the --json output cost ~1 ms a file; this writes the same text in a third of the time."""
+    kind = type(value)
+    if kind is str:
+        return _STRING(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float:
+        return _float(value)
+    inner = newline + "  "
+    if kind is dict:
+        if not value:
+            return "{}"
+        items = (f"{_STRING(_key(k))}: {indented_json(v, inner)}" for k, v in value.items())
+        return "{" + inner + ("," + inner).join(items) + newline + "}"
+    if kind is list or kind is tuple:
+        if not value:
+            return "[]"
+        return "[" + inner + ("," + inner).join(indented_json(v, inner) for v in value) + newline + "]"
+    raise TypeError(f"{kind.__name__} is not one of the JSON types written here")
+
+
+def _float(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)
+
+
+def _key(key: Any) -> str:
+    """A dict key as json.dumps writes it."""
+    kind = type(key)
+    if kind is str:
+        return key
+    if kind is float:
+        return _float(key)
+    if key is True or key is False or key is None:
+        return {True: "true", False: "false", None: "null"}[key]
+    if kind is int:
+        return int.__repr__(key)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {kind.__name__}")
 
 
 def render_run(result: RunResult) -> str:
