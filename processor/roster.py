@@ -8,6 +8,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 # Column headers a coordinator may use (first match wins), Chinese first.
@@ -26,6 +27,7 @@ class RosterError(ValueError):
     """The roster file cannot be used; the message (Chinese) names the file, the row and the fix."""
 
 
+@lru_cache(maxsize=1 << 16)  # pure; a province's roster and its files' names go through it again and again
 def normalise(name: str) -> str:
     """The form names are compared in: full/half width, bracket styles, spaces and case do not matter."""
     text = unicodedata.normalize("NFKC", name or "")  # full-width letters, digits, （） → half width
