@@ -193,9 +193,12 @@ class TreeMonitor(threading.Thread):
         self.join()
 
 
-def measured(cmd: list[str], *, cwd: Path, out: Path, err: Path, timeout: float | None = None) -> dict[str, Any]:
-    """Run a command; wall time, CPU time of it and its children, peak memory (single and tree)."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
+def measured(
+    cmd: list[str], *, cwd: Path, out: Path, err: Path, timeout: float | None = None, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run a command; wall time, CPU time of it and its children, peak memory (single and tree).
+    `env`: variables added to this process's environment."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1", **(env or {})}
     with out.open("wb") as fo, err.open("wb") as fe:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=fo, stderr=fe, env=env)
