@@ -182,6 +182,11 @@ def submission_from_blob(data: bytes | str, *, light: bool = False) -> Submissio
 _LIGHT_DROP = ("shown_totals", "blanks", "notes", "meta")
 
 
+def _nonzero(value: Any) -> bool:
+    """A value a light submission keeps: anything but 0 as the ledger writes it (Decimal 0.00 is kept)."""
+    return _num(value) not in (0, "0")
+
+
 def submission_from_json(text: str, *, light: bool = False) -> Submission:
     """A Submission from its JSON. light=True keeps what consolidation and the summary use (the
     non-zero values, texts, kind, units; no shown totals, blanks, notes or metadata): a fraction of
@@ -189,7 +194,7 @@ def submission_from_json(text: str, *, light: bool = False) -> Submission:
     data = json.loads(text)
     data = {k: v for k, v in data.items() if k in _SUBMISSION_FIELDS and not (light and k in _LIGHT_DROP)}
     if light:
-        data["values"] = {_intern(k): _unnum(v) for k, v in data.get("values", {}).items() if v not in (0, "0")}
+        data["values"] = {_intern(k): _unnum(v) for k, v in data.get("values", {}).items() if _nonzero(v)}
         return Submission(**data)
     # Cell codes interned: thousands of loaded submissions then share one string per code
     # (json.loads makes new key strings for every document: ~60 bytes × 300 codes × 10,000 units).
@@ -204,7 +209,7 @@ def light_submission(sub: Submission) -> Submission:
     """submission_from_json(submission_to_json(sub), light=True), without the round trip: what the
     batch keeps of a file it just checked, so that its summary need not read it back (~0.2 ms a file)."""
     data = {name: getattr(sub, name) for name in _SUBMISSION_FIELDS if name not in _LIGHT_DROP}
-    data["values"] = {_intern(k): v for k, v in sub.values.items() if _num(v) not in (0, "0")}
+    data["values"] = {_intern(k): v for k, v in sub.values.items() if _nonzero(v)}
     data["texts"] = dict(sub.texts)
     return Submission(**data)
 

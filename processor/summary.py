@@ -439,9 +439,8 @@ class RowsSheet(Worksheet):
                 if len(value) > self.xls_strmax // 2 and _utf16_len(value) > self.xls_strmax:
                     value = _utf16_truncate(value, self.xls_strmax)
                 text = xml_text(value)
-                space = (
-                    ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
-                )  # (xlsxwriter: ^\s|\s$)
+                edged = text[:1].isspace() or text[-1:].isspace()  # (xlsxwriter's test: ^\s|\s$)
+                space = ' xml:space="preserve"' if edged else ""
                 parts.append(f'{head} t="inlineStr"><is><t{space}>{text}</t></is></c>')
             else:
                 if isinstance(value, dt.datetime):
