@@ -586,7 +586,8 @@ class Job:
         self._comparisons = _comparisons() if mode == "watch" else None
         self._rows = _row_cache() if mode == "watch" else None  # watch: the last summary's rendered rows
         self._sums: Memo[Any] | None = Memo() if mode == "watch" else None  # watch: the last summary's sums
-        self._findings: dict[int, tuple[str | None, list[Finding]]] | None = {} if mode == "watch" else None
+        self._units = KeptUnits() if mode == "watch" else None  # watch: the last units listing …
+        self._last_year = KeptUnits() if mode == "watch" else None  # … and that of the year before
         self._warmed = False  # watch: the reports loaded and their texts compared once (by a summary or _warm)
 
     def close(self, counts: dict[str, Any] | None = None) -> None:
@@ -987,7 +988,7 @@ class Job:
 
     def units(self) -> tuple[list[UnitResult], list[FileRow]]:
         """Every unit's standing, without its submission: write_outputs loads those when it writes."""
-        return unit_results(self.ledger, self.roster, self.year, submissions=False, findings=self._findings)
+        return unit_results(self.ledger, self.roster, self.year, submissions=False, kept=self._units)
 
     def write_outputs(self, units: tuple[list[UnitResult], list[FileRow]] | None = None) -> Outputs | None:
         """The summary workbook of the year and its companions, rebuilt from the ledger (atomically).
@@ -1008,6 +1009,7 @@ class Job:
                 comparisons=self._comparisons,
                 rows=self._rows,
                 sums=self._sums,
+                last_year=self._last_year,
             )
         except Exception as exc:
             logger.opt(exception=exc).error(
@@ -1036,6 +1038,7 @@ class Job:
                 title=self.settings.title,
                 units=units,
                 cache=self._submissions,
+                last_year=self._last_year,
             )
             con = summarize(data, self._comparisons, self._sums)
             if self._rows is not None:
@@ -1097,6 +1100,19 @@ def log_intake(skipped: list[Skipped], waiting: list[Candidate]) -> None:
         logger.warning("文件仍在写入（大小或修改时间还在变化），本次不处理，留待下次：{}", c.rel)
 
 
+@dataclass
+class KeptUnits:
+    """What `watch` keeps of one units listing (unit_results) for the next: the year's ledger rows
+    with their changes key (Ledger.files_kept), and each unit's result with what it was made of (its
+    rows, its place in the roster). A unit whose rows did not change is not made again: at 10,000
+    units a listing fetches and parses a few rows' findings instead of all (~0.15 s a refresh)."""
+
+    rows: dict[int, tuple[tuple[Any, ...], FileRow]] = field(default_factory=dict)
+    results: dict[str, tuple[tuple[Any, ...], UnitResult]] = field(default_factory=dict)
+    roster: Roster | None = None  # the roster they were placed with (another roster: made again)
+    submissions: dict[int, Submission] = field(default_factory=dict)  # theirs, when loaded (Ledger.submissions' cache)
+
+
 def unit_results(
     ledger: Ledger,
     roster: Roster | None,
@@ -1105,7 +1121,7 @@ def unit_results(
     light: bool = False,
     cache: dict[int, Submission] | None = None,
     submissions: bool = True,
-    findings: dict[int, tuple[str | None, list[Finding]]] | None = None,
+    kept: KeptUnits | None = None,
 ) -> tuple[list[UnitResult], list[FileRow]]:
     """Every roster unit's standing for a year, from the ledger, plus units outside the roster.
 
@@ -1113,10 +1129,13 @@ def unit_results(
     is rejected; a roster unit with nothing is missing. Files no unit could be found for are
     returned apart. Names are matched with the roster as it is now (an alias added later applies).
     submissions=False: the units without their submissions (attach_submissions loads them).
-    `findings`: each chosen row's findings as the last call read them (watch: 10,000 rows' JSON is
-    0.2 s); left holding exactly this call's.
+    `kept`: what the last call listed (watch; see KeptUnits), left holding exactly this call's.
     """
-    rows = [r for r in ledger.files(year) if r.state == DONE and r.status != DUPLICATE]
+    listed = ledger.files(year) if kept is None else ledger.files_kept(year, kept.rows)
+    rows = [r for r in listed if r.state == DONE and r.status != DUPLICATE]
+    if kept is not None and kept.roster is not roster:
+        kept.results.clear()
+        kept.roster = roster
     by_unit: dict[str, list[FileRow]] = {}
     order: list[str] = []
     unidentified: list[FileRow] = []
@@ -1137,15 +1156,22 @@ def unit_results(
             groups[name], codes[name] = group, None
         by_unit[name].append(row)
     results = []
-    read: dict[int, tuple[str | None, list[Finding]]] = {}  # (the findings of this call, for `findings`)
+    made: dict[str, tuple[tuple[Any, ...], UnitResult]] = {}  # (this call's, for `kept`)
     for name in order:
         files = by_unit[name]
+        if kept is not None:
+            made_of = (groups[name], codes[name], *files)  # (kept rows compare by identity first: fast)
+            known = kept.results.get(name)
+            if known is not None and known[0] == made_of:
+                made[name] = known
+                results.append(known[1])
+                continue
         counted = [r for r in files if r.status in COUNTED]
         live = [r for r in counted if r.superseded_by is None] or counted
         chosen = live[-1] if live else (files[-1] if files else None)
         result = UnitResult(name=name, group=groups[name], code=codes[name])
         if chosen is not None:
-            found = _findings_of(chosen, findings, read)
+            found = chosen.findings
             if roster is not None and roster.match(chosen.agency):  # named right by now (an alias was added)
                 found = [f for f in found if f.rule_id != "unit-unknown"]
             result.status = status_of(Report(found)) if chosen.status in COUNTED else REJECTED
@@ -1156,27 +1182,13 @@ def unit_results(
             result.filler, result.phone = chosen.filler, chosen.phone
             result.sha256 = chosen.sha256
         results.append(result)
-    if findings is not None:
-        findings.clear()
-        findings.update(read)
+        if kept is not None:
+            made[name] = (made_of, result)
+    if kept is not None:
+        kept.results = made
     if submissions:
-        attach_submissions(ledger, results, light=light, cache=cache)
+        attach_submissions(ledger, results, light=light, cache=cache if kept is None else kept.submissions)
     return results, unidentified
-
-
-def _findings_of(
-    row: FileRow,
-    known: dict[int, tuple[str | None, list[Finding]]] | None,
-    read: dict[int, tuple[str | None, list[Finding]]],
-) -> list[Finding]:
-    """row.findings, or what `known` has for the row when its JSON is the same."""
-    if known is None:
-        return row.findings
-    entry = known.get(row.id)
-    if entry is None or entry[0] != row.findings_json:
-        entry = (row.findings_json, row.findings)
-    read[row.id] = entry
-    return list(entry[1])
 
 
 def attach_submissions(
@@ -1218,6 +1230,7 @@ def write_year_summary(
     comparisons: Comparisons | None = None,
     rows: RowCache | None = None,
     sums: Memo[Any] | None = None,
+    last_year: KeptUnits | None = None,
 ) -> Outputs:
     """Rebuild the year's outputs from the ledger, each written atomically.
 
@@ -1231,7 +1244,7 @@ def write_year_summary(
     `units`: unit_results() of the year, when the caller has them; `cache`: see Ledger.submissions;
     `comparisons`: what the last summary's 内容雷同 comparison found (watch; see similarity.Comparisons);
     `rows`: the rows the last summary rendered (watch; see summary.RowCache); `sums`: its sums (see
-    consolidate). They serve the year's summary only, not the per-group ones.
+    consolidate); `last_year`: see summary_data. They serve the year's summary only, not the per-group ones.
     """
     from .consolidate import consolidate, group_paths, subtree
     from .summary import summarize, write_rollup_report, write_summary
@@ -1266,7 +1279,7 @@ def write_year_summary(
     if kept is not None:
         logger.info("台账、名册和设置自上次生成以来没有变化，汇总表保持原样：{}", kept.summary)
         return kept
-    data = summary_data(ledger, roster, spec, year, title=title, units=units, cache=cache)
+    data = summary_data(ledger, roster, spec, year, title=title, units=units, cache=cache, last_year=last_year)
     summary, report = summary_and_report(
         data,
         archive.summary_path(outbox, year),
@@ -1386,16 +1399,19 @@ def summary_data(
     title: str = "",
     units: tuple[list[UnitResult], list[FileRow]] | None = None,
     cache: dict[int, Submission] | None = None,
+    last_year: KeptUnits | None = None,
 ) -> SummaryData:
     """What the summary shows, from the ledger alone (so it can be rebuilt at any time).
+
+    `last_year`: what the last call listed of the year before (watch; see KeptUnits).
 
     produced_at is the time of the year's last ledger change (duplicates aside), not the clock: the same
     ledger gives the same workbook, and a run that receives nothing new leaves the summary as it was.
     """
     units, unidentified = units or unit_results(ledger, roster, year, submissions=False)
     attach_submissions(ledger, units, light=True, cache=cache)
-    last_year, _ = unit_results(ledger, roster, year - 1, light=True)
-    previous = {u.name: u.submission for u in last_year if u.counted and u.submission is not None}
+    before, _ = unit_results(ledger, roster, year - 1, light=True, kept=last_year)
+    previous = {u.name: u.submission for u in before if u.counted and u.submission is not None}
     times = [  # (duplicates left out: they are not in the summary, so they do not make it newer)
         row[0]
         for row in ledger.db.execute(

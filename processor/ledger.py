@@ -131,6 +131,18 @@ class FileRow:
 
 _COLUMNS = [f.name if f.name != "findings_json" else "findings" for f in fields(FileRow)]
 _SELECT = "SELECT " + ", ".join(_COLUMNS) + " FROM files"
+# every column of a row, its findings by their length: a row's findings are rewritten only with its
+# processed_at (finished) or superseded_by, so this tells every change of a row apart (files_kept)
+_CHANGES = "SELECT " + ", ".join(c if c != "findings" else "length(findings)" for c in _COLUMNS) + " FROM files"
+_FINDINGS_AT = _COLUMNS.index("findings")
+
+
+def _changes(row: FileRow) -> tuple[Any, ...]:
+    """What _CHANGES selects of a row."""
+    values = [getattr(row, f.name) for f in fields(FileRow)]
+    found = values[_FINDINGS_AT]
+    values[_FINDINGS_AT] = None if found is None else len(found)
+    return tuple(values)
 
 
 def findings_to_json(findings: list[Finding]) -> str:
@@ -285,6 +297,27 @@ class Ledger:
         if year is None:
             return self._rows("ORDER BY id")
         return self._rows("WHERE year=? ORDER BY id", (year,))
+
+    def files_kept(self, year: int, kept: dict[int, tuple[tuple[Any, ...], FileRow]]) -> list[FileRow]:
+        """files(year), where each row unchanged since the last call is the FileRow of that call:
+        `kept` (id → (its changes key, the row)) is left holding this call's rows. Only new and changed
+        rows are fetched whole: at 10,000 rows, a few findings JSON instead of all (`watch`)."""
+        now: dict[int, tuple[tuple[Any, ...], FileRow | None]] = {}
+        fetch: list[int] = []
+        for changes in self.db.execute(f"{_CHANGES} WHERE year=? ORDER BY id", (year,)):
+            old = kept.get(changes[0])
+            if old is not None and old[0] == changes:
+                now[changes[0]] = old
+            else:
+                now[changes[0]] = (changes, None)
+                fetch.append(changes[0])
+        for start in range(0, len(fetch), 500):
+            ids = fetch[start : start + 500]
+            for row in self._rows(f"WHERE id IN ({','.join('?' * len(ids))})", tuple(ids)):
+                now[row.id] = (_changes(row), row)  # (as fetched: a row changed meanwhile is fetched again next time)
+        kept.clear()
+        kept.update((k, v) for k, v in now.items() if v[1] is not None)  # (a row gone meanwhile is left out)
+        return [row for _, row in kept.values()]
 
     def receive(self, sha256: str, size: int, mtime_ns: int, name: str, inbox_path: str, run_id: int) -> int:
         """Record that a file is being processed (committed before it is read). Returns the row id.

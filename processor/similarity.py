@@ -21,7 +21,7 @@ import sys
 from array import array
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -246,6 +246,7 @@ class Comparisons:
         self._codes: dict[tuple[str, float], _CodePairs] = {}
         self._prepared: Memo[tuple[str, str]] = Memo()  # text → (norm, masked): 0.25 s a refresh at 10,000 units
         self._said: Memo[Finding] = Memo()  # the findings made of what was found: 0.16 s
+        self._closest: dict[tuple[str, float], _Found] = {}  # each text code's closest others (closest())
 
     def prepare(self, text: str) -> Prepared:
         """prepare(text), from an earlier call when the text was seen then (its clauses are cut anew when
@@ -268,6 +269,50 @@ class Comparisons:
         """The findings are made: those not made this time are forgotten."""
         self._said.turn()
 
+    def closest(
+        self, code: str, threshold: float, items: list[tuple[str, Prepared]], groups: list[list[int]], near: Neighbours
+    ) -> list[Closest]:
+        """_closest(…) of every group, made again only for the groups whose closest others may have
+        changed since the last call: a group whose units changed (or that is new or gone) and every
+        group that is or was its neighbour. Each of the others has the same neighbours, the same
+        units first and as many units as then (their order among themselves is kept: a unit added
+        or removed elsewhere does not change it), so what it found then is still what it finds.
+        At 10,000 units a `watch` refresh makes a few groups' instead of ~30,000 (~0.2 s)."""
+        key = (code, threshold)
+        last = self._closest.get(key)
+        masked = [items[g[0]][1].masked for g in groups]
+        units = [tuple(items[a][0] for a in g) for g in groups]
+        index = {m: k for k, m in enumerate(masked)}
+        if last is None:
+            dirty: Iterable[int] = range(len(groups))
+        else:
+            changed = [m for m, names in zip(masked, units, strict=True) if last.units.get(m) != names]
+            changed += [m for m in last.units if m not in index]
+            if len(changed) > len(groups) // 4:  # mostly changed: all made again
+                dirty = range(len(groups))
+            else:
+                marked: set[int] = set()
+                start = near.start
+                for m in changed:
+                    k = index.get(m)
+                    if k is not None:
+                        marked.add(k)
+                        marked.update(near.other[start[k] : start[k + 1]].tolist())
+                    j = last.index.get(m)
+                    if j is not None:  # its neighbours then (a text gone leaves them)
+                        for other in last.near.other[last.near.start[j] : last.near.start[j + 1]].tolist():
+                            if (k := index.get(last.masked[other])) is not None:
+                                marked.add(k)
+                dirty = sorted(marked)
+        out = _closest(code, items, groups, near, dirty)
+        if last is not None and not isinstance(dirty, range):
+            made = set(dirty)
+            out = [out[k] if k in made else last.found[m] for k, m in enumerate(masked)]
+        self._closest[key] = _Found(
+            masked, index, near, dict(zip(masked, units, strict=True)), dict(zip(masked, out, strict=True))
+        )
+        return out
+
     def pairs(self, code: str, threshold: float, reps: list[Prepared]) -> list[tuple[int, int, float]]:
         """_near_pairs(reps, threshold, 0), from what earlier calls found."""
         return self.neighbours(code, threshold, reps).pairs()
@@ -283,6 +328,18 @@ class Comparisons:
         except BaseException:  # half updated: its new texts would never be compared; start afresh next time
             del self._codes[key]
             raise
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What Comparisons.closest found for one text code: the groups (by their masked text) in order,
+    their neighbours, their units and their closest others."""
+
+    masked: list[str]
+    index: dict[str, int]
+    near: Neighbours
+    units: dict[str, tuple[str, ...]]
+    found: dict[str, Closest]
 
 
 @dataclass(frozen=True)
@@ -490,30 +547,50 @@ def _match_code(
     reps = [items[members[0]][1] for members in groups]
     if comparisons is not None and not limit:
         near, cut = comparisons.neighbours(code, threshold, reps), set()
+        similar = comparisons.closest(code, threshold, items, groups, near)
     else:
         pairs, cut = _near_pairs(reps, threshold, limit)
         near = Neighbours.of_pairs(pairs, len(reps))
-    # (a province's texts of one model: ~270,000 pairs, ~60 per text) the closest others for each
-    # finding, as find_matches orders them: best score, then unit order; among each neighbour's
-    # first NAMED units (a neighbour is a group of equal texts)
+        similar = _closest(code, items, groups, near, range(len(groups)))
+    for entries in similar:
+        for unit, matches, count in entries:
+            add(unit, matches, count)
+    short = sum(len(groups[i]) for i in cut)
+    return list(found.values()), own, short
+
+
+Closest = list[tuple[str, list[Match], int]]  # a group's units, each with its closest others and their count
+
+
+def _closest(
+    code: str, items: list[tuple[str, Prepared]], groups: list[list[int]], near: Neighbours, which: Iterable[int]
+) -> list[Closest]:
+    """For each group of equal texts in `which` (others: []), its units with the closest texts of
+    other groups, as find_matches orders them (best score, then unit order) among each neighbour's
+    first NAMED units, and how many units those neighbours have in all. (A province's texts written
+    from one model: ~270,000 pairs, ~60 per text.)"""
     sizes = np.array([len(g) for g in groups], dtype=np.int64)
     firsts = np.full((len(groups), NAMED), len(items), dtype=np.int64)  # (len(items): no such unit)
     for k, members in enumerate(groups):
         firsts[k, : min(len(members), NAMED)] = members[:NAMED]
     start = near.start.tolist()
-    for k in np.flatnonzero(np.diff(near.start)).tolist():
+    out: list[Closest] = [[] for _ in groups]
+    for k in which:
+        if start[k] == start[k + 1]:
+            continue
         others, scores = near.other[start[k] : start[k + 1]], near.score[start[k] : start[k + 1]]
         count = int(sizes[others].sum())
         units, unit_scores = firsts[others].ravel(), np.repeat(scores, NAMED)
         real = units < len(items)
         units, unit_scores = units[real], unit_scores[real]
         best = np.lexsort((units, -unit_scores))[:NAMED]
-        named = list(zip(units[best].tolist(), unit_scores[best].tolist(), strict=True))
+        named = [
+            (items[b][0], score) for b, score in zip(units[best].tolist(), unit_scores[best].tolist(), strict=True)
+        ]
         for a in groups[k]:
             unit = items[a][0]
-            add(unit, [Match(unit, code, items[b][0], SIMILAR, score) for b, score in named], count)
-    short = sum(len(groups[i]) for i in cut)
-    return list(found.values()), own, short
+            out[k].append((unit, [Match(unit, code, other, SIMILAR, score) for other, score in named], count))
+    return out
 
 
 def _degree(m: Match) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import time
 from decimal import Decimal
 
@@ -340,17 +341,22 @@ def test_similar_texts__compared_again_after_changes__the_same_as_comparing_ever
     def shown(found):
         return [(a.unit, a.code, a.own, a.count, [(m.other, m.degree, m.score) for m in a.matches]) for a in found]
 
-    for round_ in range(12):
+    for round_ in range(30):
         units = list(texts)
-        changes = rng.choice([1, 3, 8, 40])  # 40: mostly new, compared in full again
+        changes = rng.choice([1, 1, 2, 3, 8, 40])  # 40: mostly new, compared in full again
         for unit in rng.sample(units, min(changes, len(units))):
             roll = rng.random()
-            if roll < 0.4:
+            if roll < 0.3:
                 texts[unit] = {"text.s1": text(), "text.s5": text()}  # replaced by a new report
-            elif roll < 0.6:
+            elif roll < 0.4:  # the same report but for its figures
+                texts[unit] = {c: re.sub(r"\d+", lambda n: str(int(n.group()) + 1), t) for c, t in texts[unit].items()}
+            elif roll < 0.55:
                 del texts[unit]  # withdrawn (or no longer counted)
-            else:
-                texts[f"新单位{round_}-{unit}"] = {"text.s1": text(), "text.s5": texts[unit]["text.s5"]}
+            else:  # a new unit, in its place in the roster's order (units keep their order among themselves)
+                new = (f"新单位{round_}-{unit}", {"text.s1": text(), "text.s5": texts[unit]["text.s5"]})
+                at = rng.randrange(len(texts) + 1)
+                listed = list(texts.items())
+                texts = dict([*listed[:at], new, *listed[at:]])
         expected = shown(find_matches(texts, last))
         assert shown(find_matches(texts, last, comparisons=comparisons)) == expected, round_
         assert any(m[4] and m[4][0][1] == "similar" for m in expected)  # near pairs are part of it

@@ -152,3 +152,70 @@ def test_light_submission__is_what_the_summary_reads_back_from_the_ledger(values
     assert submission_to_json(kept) == submission_to_json(read)
     assert [type(v) for v in kept.values.values()] == [type(v) for v in read.values.values()]
     assert kept.texts is not full.texts and kept.values is not full.values
+
+
+def test_files_kept__unchanged_rows_are_the_rows_of_the_last_call_changed_ones_read_again(tmp_path: Path):
+    """watch lists the year's rows at every refresh: it reads whole only the rows that changed."""
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        run = ledger.start_run("watch", 2025)
+        ids = [ledger.receive(f"sha{k}", 1, 1, f"{k}.xlsx", f"{k}.xlsx", run) for k in range(3)]
+        for k, unit in enumerate(("甲", "乙")):
+            complete(ledger, ids[k], unit, "accepted", sub(agency=unit))
+        kept: dict = {}
+        first = ledger.files_kept(2025, kept)
+        assert first == ledger.files(2025) and len(first) == 2  # (the third is not finished: no year yet)
+        complete(
+            ledger, ids[2], "甲", "warning", sub(), supersedes=[(ids[0], [Finding("superseded", "notice", "已被取代")])]
+        )
+        second = ledger.files_kept(2025, kept)
+        assert second == ledger.files(2025) and len(second) == 3
+        assert second[1] is first[1]  # 乙: unchanged, not read again
+        assert second[0] is not first[0] and second[0].superseded_by == ids[2]  # 甲's first file: superseded
+        assert [f.rule_id for f in second[0].findings] == ["superseded"]
+        assert set(kept) == {r.id for r in second}
+
+
+def test_unit_results_kept__the_same_units_as_listed_afresh_after_any_change(tmp_path: Path):
+    """watch lists the units from what it kept of the last listing (KeptUnits): after files arrive,
+    supersede others, are rejected, and the roster gains an alias, the units are those listed afresh."""
+    import random
+
+    from processor.batch import KeptUnits, unit_results
+    from processor.roster import Roster, Unit
+
+    rng = random.Random(7)
+    names = ["甲局", "乙局", "丙局", "丁局"]
+    roster = Roster([Unit(n, group=("市直",)) for n in names[:3]])
+    kept, kept_last = KeptUnits(), KeptUnits()
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        run = ledger.start_run("watch", 2025)
+        for step in range(40):
+            unit, year = rng.choice([*names, "丁局（别名）"]), rng.choice([2025, 2025, 2024])
+            file_id = ledger.receive(f"sha{step}", 1, 1, f"{step}.xlsx", f"{step}.xlsx", run)
+            older = ledger.counted(unit, year)
+            status = rng.choice(["accepted", "warning", "rejected"])
+            warn = [Finding("W1", "warning", f"第 {step} 个警告", agency=unit)] if status == "warning" else []
+            ledger.complete(
+                file_id,
+                status=status,
+                unit=unit,
+                agency=unit,
+                year=year,
+                edition="2021",
+                kind="report",
+                filler=None,
+                phone=None,
+                findings=warn,
+                archive_path=f"归档/{file_id}.xlsx",
+                feedback_path=None,
+                submission=sub(agency=unit, year=year, values={"s2_5.r1.c1": step}),
+                supersedes=[(older.id, [Finding("superseded", "notice", "已被取代")])]
+                if older and status != "rejected"
+                else None,
+            )
+            if step == 25:  # the roster now knows 丁局 and its other name
+                roster = Roster([*roster.units, Unit("丁局", group=("市直",), aliases=("丁局（别名）",))])
+            for year_, keep in ((2025, kept), (2024, kept_last)):
+                fresh = unit_results(ledger, roster, year_, light=True)
+                again = unit_results(ledger, roster, year_, light=True, kept=keep)
+                assert again == fresh, (step, year_)
