@@ -28,17 +28,48 @@ try:  # ISA-L's deflate (python-isal): 4–7× faster than zlib's at a like rati
         """ISA-L's level (0–3) for a zlib level: 1 → 1 (already smaller than zlib's 1), 2–6 → 2, 7–9 → 3."""
         return 0 if level <= 0 else 1 if level == 1 else 2 if level <= 6 else 3
 
+    _crc32 = _deflater.crc32  # (~5× zlib's)
+    crc32_combine: Callable[[int, int, int], int] | None = _deflater.crc32_combine
+
 except ImportError:  # pragma: no cover - a dependency; an installation without its wheel still works
     _deflater = zlib  # type: ignore[assignment]
 
     def _level(level: int) -> int:
         return level
 
+    _crc32 = zlib.crc32
+    crc32_combine = None  # (Python's zlib has none: runs are not kept, see Deflated)
+
 
 def deflate_run(data: bytes, level: int = LEVEL) -> bytes:
     """Raw deflate ending on a byte boundary with no final block, so that runs can be concatenated."""
     z = _deflater.compressobj(_level(level), _deflater.DEFLATED, -15)
     return z.compress(data) + z.flush(_deflater.Z_SYNC_FLUSH)
+
+
+@dataclass(frozen=True)
+class Deflated:
+    """A run of a part deflated already (deflate_run), with the CRC and size of its text: ThreadedZip
+    puts it in as it is (a part written again with most of its runs as they were deflates only the
+    others). Where crc32_combine is None, none can be used."""
+
+    data: bytes
+    crc: int
+    size: int
+
+
+@dataclass(frozen=True)
+class Block:
+    """A block of a part's text that ThreadedZip deflates as a run of its own, handed to `keep` once deflated (so
+    that the next archive can take it as it is: Deflated). The archive's bytes depend only on where
+    the runs are, not on which of them were deflated before."""
+
+    text: bytes
+    keep: Callable[[Deflated], None] | None = None
+
+
+# a ThreadedZip mark → what to put in its place (pieces of text, runs deflated before, blocks to deflate)
+Splices = dict[bytes, Callable[[], Iterator[bytes | Deflated | Block]]]
 
 
 @dataclass(frozen=True)
@@ -107,14 +138,14 @@ class Part:
             if pending:
                 raw = "".join(pending).encode()
                 chunks.append(deflate_run(raw))
-                crc, size = zlib.crc32(raw, crc), size + len(raw)
+                crc, size = _crc32(raw, crc), size + len(raw)
                 pending.clear()
 
         for piece in self.pieces:
             if isinstance(piece, _Run):
                 flush()
                 chunks.append(piece.deflated)
-                crc, size = zlib.crc32(piece.raw, crc), size + len(piece.raw)
+                crc, size = _crc32(piece.raw, crc), size + len(piece.raw)
             else:
                 pending.append(values.get(piece.key, piece.default) if isinstance(piece, Slot) else piece)
         flush()
@@ -125,7 +156,7 @@ class Part:
 def new_entry(name: str, text: str) -> Entry:
     """A part made per file, deflated whole."""
     raw = text.encode()
-    return Entry(name, deflate_run(raw) + _END, zlib.crc32(raw), len(raw))
+    return Entry(name, deflate_run(raw) + _END, _crc32(raw), len(raw))
 
 
 def zip_bytes(entries: Iterable[Entry]) -> bytes:
@@ -180,7 +211,7 @@ class ThreadedZip:
         with open(self.filename, "wb"):  # (each part is appended when deflated: no handle held between)
             pass
         # mark → what to put in its place: a part's text that was not written into its file
-        self.splices: dict[bytes, Callable[[], Iterator[bytes]]] = {}
+        self.splices: Splices = {}
 
     def __enter__(self) -> ThreadedZip:
         return self
@@ -205,7 +236,7 @@ class ThreadedZip:
             self._spliced(blocks) if self.splices else blocks,
         )
 
-    def _spliced(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
+    def _spliced(self, blocks: Iterator[bytes]) -> Iterator[bytes | Deflated | Block]:
         """The blocks of a part with each mark of `splices` replaced by what it stands for (a mark
         may fall across two blocks)."""
         carry = b""
@@ -217,6 +248,9 @@ class ThreadedZip:
                     continue
                 yield text[at : found.start()]
                 for piece in fill():
+                    if isinstance(piece, (Deflated, Block)):  # a run of its own
+                        yield piece
+                        continue
                     for k in range(0, len(piece), CHUNK):
                         yield piece[k : k + CHUNK]
                 at = found.end()
@@ -225,25 +259,48 @@ class ThreadedZip:
             carry = text[keep:]
         yield carry
 
-    def _add(self, name: str, pieces: Iterator[bytes]) -> None:
+    def _add(self, name: str, pieces: Iterator[bytes | Deflated | Block]) -> None:
         crc = size = 0
         futures: list[Future[bytes]] = []
         chunk = bytearray()
 
-        def deflate() -> None:
+        def deflate(text: bytes, keep: Callable[[bytes], None] | None = None) -> None:
             while len(self._waiting) >= 2 * self.threads:
                 self._waiting.popleft().result()
-            futures.append(self._pool.submit(deflate_run, bytes(chunk), self.level))
+            futures.append(self._pool.submit(deflate_run, text, self.level))
             self._waiting.append(futures[-1])
-            chunk.clear()
+            if keep is not None:  # (called on the thread that deflated it)
+                futures[-1].add_done_callback(lambda f: None if f.exception() else keep(f.result()))
 
         for piece in pieces:  # (pieces of any size, deflated CHUNK bytes at a time)
-            crc, size = zlib.crc32(piece, crc), size + len(piece)
-            chunk += piece
-            if len(chunk) >= CHUNK:
-                deflate()
+            if not isinstance(piece, (Deflated, Block)):
+                crc, size = _crc32(piece, crc), size + len(piece)
+                chunk += piece
+                if len(chunk) >= CHUNK:
+                    deflate(bytes(chunk))
+                    chunk.clear()
+                continue
+            if chunk:  # (a run of its own follows)
+                deflate(bytes(chunk))
+                chunk.clear()
+            if isinstance(piece, Deflated):
+                assert crc32_combine is not None, "a Deflated run without crc32_combine"
+                crc, size = crc32_combine(crc, piece.crc, piece.size), size + piece.size
+                done: Future[bytes] = Future()
+                done.set_result(piece.data)
+                futures.append(done)
+                continue
+            text, keep = piece.text, piece.keep
+            if keep is None:
+                crc, size = _crc32(text, crc), size + len(text)
+                deflate(text)
+                continue
+            own = _crc32(text)
+            crc = crc32_combine(crc, own, len(text)) if crc32_combine is not None else _crc32(text, crc)
+            size += len(text)
+            deflate(text, lambda data, keep=keep, own=own, n=len(text): keep(Deflated(data, own, n)))
         if chunk:
-            deflate()
+            deflate(bytes(chunk))
         deflated = [f.result() for f in futures]
         self._waiting.clear()
         with open(self.filename, "ab") as fh:

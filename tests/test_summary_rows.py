@@ -148,9 +148,12 @@ def _changed(data, rng, round_: int):
     return dataclasses.replace(data, units=units)
 
 
-def test_summary_written_with_the_rows_and_sums_of_the_last__is_the_same_bytes_as_one_written_afresh(tmp_path):
-    """watch keeps the rendered rows (RowCache) and the sums from one summary to the next; round after
-    round of changes, the workbook is byte for byte the one written without them, and reads back right."""
+def test_summary_written_with_the_rows_and_sums_of_the_last__is_the_same_bytes_as_one_written_afresh(
+    tmp_path, monkeypatch
+):
+    """watch keeps the rendered rows and their deflated blocks (RowCache) and the sums from one summary
+    to the next; round after round of changes, the workbook is byte for byte the one written without
+    them, and reads back right."""
     import dataclasses
     import random
 
@@ -163,16 +166,21 @@ def test_summary_written_with_the_rows_and_sums_of_the_last__is_the_same_bytes_a
     data = dataclasses.replace(data, units=[dataclasses.replace(u, file_id=k) for k, u in enumerate(data.units)])
     from processor.kept import Memo
 
+    monkeypatch.setattr(summary, "BLOCK", 7)  # (a block per 7 rows: some change, most do not)
     rows, sums = summary.RowCache(), Memo()
-    checked = 0
+    checked = reused = 0
     for round_ in range(6):
         con = summary.summarize(data, None, sums)  # (the sums too: kept by the ledger rows they add up)
         checked += len(con.checks)
+        before = [block for blocks in rows._blocks.values() for _, block in blocks.values()]
         kept = summary.write_summary(tmp_path / f"kept{round_}.xlsx", data, con, rows=rows)
+        after = {id(block) for blocks in rows._blocks.values() for _, block in blocks.values()}
+        reused += sum(id(block) in after for block in before)
         fresh = summary.write_summary(tmp_path / f"fresh{round_}.xlsx", data)
         assert kept.read_bytes() == fresh.read_bytes(), round_
         data = _changed(data, rng, round_ + 1)
     assert checked  # (some rounds had sums that break a rule)
+    assert reused  # (blocks deflated for one summary put in the next as they were)
     wb = openpyxl.load_workbook(kept, read_only=True)
     listed = [r for r in wb["报送情况"].iter_rows(min_row=4, values_only=True) if r[0] is not None]
     assert [r[0] for r in listed] == list(range(1, len(data.units) + 1))  # 序号 filled in, in order
