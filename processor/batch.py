@@ -1023,6 +1023,24 @@ class Job:
             self._warmed = True
         return outputs
 
+    def warm_intake(self) -> None:
+        """watch, at start: make what its first file would make once per process (the reader's and the
+        rules' modules loaded, their tables built, the feedback workbook's skeleton rendered) by
+        checking a blank form in memory: ~0.1 s less between the first file dropped and its summary."""
+        import io
+
+        try:
+            from .check import check_workbook
+            from .feedback import _skeleton
+            from .template import render_workbook
+
+            blank = io.BytesIO()
+            render_workbook(blank, self.spec)
+            check_workbook(blank.getvalue(), name="blank.xlsx")
+            _skeleton(self.spec)
+        except Exception as exc:  # only a head start is lost
+            logger.opt(exception=exc).debug("预先载入读取和反馈模块时出错：{}", exc)
+
     def _warm(self, units: tuple[list[UnitResult], list[FileRow]] | None) -> None:
         """watch, when it starts on outputs left as they were: load the reports, compare their texts and
         render the summary's rows now, as writing the summary would have, so that the first new file is

@@ -71,6 +71,7 @@ def watch(
     out = WatchResult()
     with job_lock(settings.outbox, settings.lock_wait_seconds):
         job = Job(settings, mode="watch", check=check, feedback=feedback, summary=summary)
+        job.warm_intake()
         wake = threading.Event()
         observer = None if force_poll else _start_observer(settings.inbox, wake)
         out.events = observer is not None
