@@ -17,7 +17,7 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import xlsxwriter
 from xlsxwriter.format import Format
@@ -603,9 +603,9 @@ class RowsSheet(Worksheet):
 # ---- what each unit looks like in the views ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Standing:
-    """A unit's status as the summary shows it, and why."""
+class Standing(NamedTuple):
+    """A unit's status as the summary shows it, and why. (A tuple: part of the key of ~20,000 list
+    rows, hashed in C.)"""
 
     key: str  # a status, or covered / excluded
     note: str

@@ -200,3 +200,27 @@ def test_drop_consequences__value_refused_in_a_result_row__e1_dropped_other_colu
     refused = finding(spec, "value-not-number", code="s3.r3_1.c1", sheet="三、依申请公开", cell="D8")
     kept = drop_consequences(spec, check(sub), [refused])
     assert [(f.rule_id, f.cell) for f in kept] == [("E1", "E6")]
+
+
+def test_finding__its_kept_hash_never_travels_to_another_process() -> None:
+    """A finding keeps its hash once made (the summary's rows are known by their findings); a string's
+    hash differs between processes, so a finding pickled by a worker arrives without it."""
+    import pickle
+    import subprocess
+    import sys
+
+    from processor.findings import Finding
+
+    f = Finding("T1", "error", "缺少“一、总体情况”。", sheet="文字部分", cell="A5", agency="云溪市教育局")
+    assert hash(f) == hash(f) and "_hash" in f.__dict__
+    back = pickle.loads(pickle.dumps(f))
+    assert back == f and "_hash" not in back.__dict__ and {back: 1}[f] == 1
+    # in another process (its own string hashes), the finding unpickled is found by one made there
+    code = (
+        "import pickle, sys; from processor.findings import Finding; "
+        "f = pickle.loads(sys.stdin.buffer.read()); "
+        "g = Finding('T1', 'error', '缺少“一、总体情况”。', sheet='文字部分', cell='A5', agency='云溪市教育局'); "
+        "print({g: 1}.get(f))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(f), capture_output=True, check=True)
+    assert out.stdout.strip() == b"1"
