@@ -567,7 +567,10 @@ class Job:
         self.summary_fn = summary
         self.outbox.mkdir(parents=True, exist_ok=True)
         self.inbox.mkdir(parents=True, exist_ok=True)
-        _clean_temp_files(self.outbox)
+        if not _take_tidy_mark(self.outbox):  # (the last job may have left temporary files)
+            _clean_temp_files(self.outbox)
+        self._untidy = False  # a file of this job may have left a draft behind (see close)
+        self._in_process = False
         self.roster = load_roster(settings.roster) if settings.roster else None
         self._roster_mtime = _mtime(settings.roster)
         self.ledger = Ledger(self.outbox / archive.LEDGER_FILE)
@@ -593,6 +596,8 @@ class Job:
     def close(self, counts: dict[str, Any] | None = None) -> None:
         self.ledger.finish_run(self.run_id, counts or {})
         self.ledger.close()
+        if not (self._untidy or self._in_process):  # every draft of this job was put in place or removed
+            _leave_tidy_mark(self.outbox)
 
     def reload_roster(self) -> bool:
         """Re-read the roster when its file changed (watch); True when it did."""
@@ -618,6 +623,7 @@ class Job:
         Stops between files when `stop()` becomes true; unprocessed files stay in the inbox.
         """
         self._batch: set[int] = set()  # file ids finished by this call (one batch, also in watch)
+        self._in_process = True  # (left so when an exception ends this call: drafts may be left)
         # Units with a counted submission of the year: only their new files look for one to supersede
         # (a query per file cost ~0.3 ms); this job is the ledger's only writer while process() runs.
         self._counted_units = self.ledger.counted_units(self.year)
@@ -705,6 +711,7 @@ class Job:
                 outcome = self._finish(cand, examined)
             except Exception as exc:  # e.g. the disk is full: this file stays in the inbox, the job goes on
                 _discard_draft(examined.archive_draft)
+                self._untidy = True  # (its feedback draft, if any, is left to the next start)
                 why = archive.describe_error(exc)
                 logger.opt(exception=exc).error(
                     "处理文件 {} 时出错：{}。文件留在收件文件夹，下次运行再处理。", cand.rel, why
@@ -732,6 +739,9 @@ class Job:
             if done is None:  # its twin failed; process it on the next run
                 continue
             self._record(outcomes, self._settle_known(cand, data, sha, done), advance)
+        # stopped early: a draft of a file examined but not finished may be left (removed at the next start)
+        self._untidy = self._untidy or bool(pending) or stop()
+        self._in_process = False
         return outcomes
 
     def _record(self, outcomes: list[FileOutcome], outcome: FileOutcome, advance: Callable[[], None]) -> None:
@@ -975,6 +985,7 @@ class Job:
             writer = self.feedback_fn or _default_feedback
             return Path(writer(path, result))
         except Exception as exc:
+            self._untidy = True  # (a draft that could not be renamed is left to the next start)
             logger.opt(exception=exc).error("无法为 {} 写出反馈工作簿：{}", task.rel, str(exc) or type(exc).__name__)
             return None
 
@@ -1340,7 +1351,9 @@ def _outputs_key(ledger: Ledger, roster: Roster | None, spec: Spec, year: int, t
         title,
         by_group,
         repr(spec),
-        repr(roster.units) if roster is not None else None,
+        repr([tuple(vars(u).values()) for u in roster.units])
+        if roster is not None
+        else None,  # (fast: no dataclass repr)
         ledger.digest((year, year - 1)),
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
@@ -1501,6 +1514,28 @@ def _row_cache() -> RowCache:
     from .summary import RowCache  # (xlsxwriter: not imported by the workers either)
 
     return RowCache()
+
+
+TIDY_MARK = ".nianbao.tidy"  # in the outbox: the last job ended leaving no temporary file behind
+
+
+def _take_tidy_mark(outbox: Path) -> bool:
+    """Whether the last job left the outbox tidy (its mark is removed now: a job that dies from here
+    on leaves none, and the next start looks for its temporary files)."""
+    try:
+        (outbox / TIDY_MARK).unlink()
+    except OSError:  # no mark (a job died, or an older nianbao) or it cannot be removed: look
+        return False
+    return True
+
+
+def _leave_tidy_mark(outbox: Path) -> None:
+    """Say that this job leaves no temporary file: the next start need not walk the whole outbox
+    (14,000 folders at 10,000 units: ~0.3 s)."""
+    try:
+        (outbox / TIDY_MARK).touch()
+    except OSError:  # the next start looks, as without it
+        pass
 
 
 def _clean_temp_files(outbox: Path) -> None:

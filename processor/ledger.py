@@ -153,7 +153,13 @@ _FINDING_FIELDS = frozenset(f.name for f in fields(Finding))
 
 
 def findings_from_json(text: str | None) -> list[Finding]:
-    return [Finding(**{k: v for k, v in d.items() if k in _FINDING_FIELDS}) for d in json.loads(text or "[]")]
+    out = []
+    for d in json.loads(text or "[]"):
+        try:
+            out.append(Finding(**d))
+        except TypeError:  # a field this version does not know (written by a newer one): left out
+            out.append(Finding(**{k: v for k, v in d.items() if k in _FINDING_FIELDS}))
+    return out
 
 
 def _num(value: Any) -> Any:

@@ -109,3 +109,36 @@ def test_a_file_that_interrupts_processing_three_times_is_returned_unread_instea
     assert f["status"] == "rejected" and [x["rule"] for x in f["findings"]] == ["file-unreadable"]
     assert "已中断 3 次" in f["findings"][0]["message"]
     assert "/归档/2025年度/被退回/" in f["archive"]
+
+
+def test_temporary_files__looked_for_at_a_start_unless_the_last_job_ended_leaving_none(tmp_path: Path):
+    """A province's outbox has ~14,000 folders: a job that ends tidy says so (a mark in the outbox),
+    and the next start does not walk them all; after a job that died or stopped early, it does."""
+    from processor.batch import TIDY_MARK, Job
+    from processor.config import load_settings
+    from processor.inbox import scan
+
+    config = city(tmp_path)
+    inbox_of(tmp_path)
+    outbox = tmp_path / "outbox"
+    run(config)
+    assert (outbox / TIDY_MARK).exists()
+    job = Job(load_settings(config=config))
+    assert not (outbox / TIDY_MARK).exists()  # (a job that dies from here on leaves no mark)
+    job.close()
+    assert (outbox / TIDY_MARK).exists()
+
+    # a job that dies (no mark) leaves a draft: the next start removes it
+    (outbox / TIDY_MARK).unlink()
+    draft = outbox / "归档" / "云溪市教育局" / f"{TEMP_PREFIX}draft.tmp"
+    draft.parent.mkdir(parents=True, exist_ok=True)
+    draft.write_bytes(b"half")
+    run(config)
+    assert not draft.exists() and (outbox / TIDY_MARK).exists()
+
+    # a job stopped before it finished its files leaves no mark either
+    report(tmp_path / "inbox" / "新.xlsx", UNITS[0], seed=9, values={"s2_5.r1.c1": 99})
+    job = Job(load_settings(config=config))
+    job.process(scan(tmp_path / "inbox")[0], stop=lambda: True)
+    job.close()
+    assert not (outbox / TIDY_MARK).exists()
