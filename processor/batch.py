@@ -1174,8 +1174,11 @@ def unit_results(
     is rejected; a roster unit with nothing is missing. Files no unit could be found for are
     returned apart. Names are matched with the roster as it is now (an alias added later applies).
     submissions=False: the units without their submissions (attach_submissions loads them).
-    `kept`: what the last call listed (watch; see KeptUnits), left holding exactly this call's.
+    `kept`: what the last call listed (watch; see KeptUnits), left holding exactly this call's; its
+    own submissions serve as `cache`.
     """
+    if kept is not None and cache is not None:
+        raise ValueError("unit_results: `kept` has its own cache of submissions")
     listed = ledger.files(year) if kept is None else ledger.files_kept(year, kept.rows)
     rows = [r for r in listed if r.state == DONE and r.status != DUPLICATE]
     if kept is not None and kept.roster is not roster:

@@ -362,6 +362,21 @@ def test_similar_texts__compared_again_after_changes__the_same_as_comparing_ever
         assert any(m[4] and m[4][0][1] == "similar" for m in expected)  # near pairs are part of it
 
 
+def test_similar_texts__compared_again_after_the_roster_is_reordered__the_same_as_comparing_everything() -> None:
+    """Equally close others are named in unit order: units reordered (the roster edited while watch
+    runs) name them anew, not as the kept comparison found them."""
+    from processor.similarity import Comparisons
+
+    base = [f"第{k}项工作内容已经完成" for k in "一二三四五六七八九"]
+    a, b, c = ("，".join([*base, f"另有{x}类事项说明"]) for x in "甲乙丙")  # c as near a as b (9/11)
+    comparisons = Comparisons()
+    for order in (["A1", "A2", "B1", "B2", "C"], ["B1", "B2", "A1", "A2", "C"]):
+        texts = {u: {"text.s1": {"A": a, "B": b, "C": c}[u[0]]} for u in order}
+        fresh = [(x.unit, [m.other for m in x.matches]) for x in find_matches(texts)]
+        again = [(x.unit, [m.other for m in x.matches]) for x in find_matches(texts, comparisons=comparisons)]
+        assert again == fresh, order
+
+
 def test_similar_texts__a_comparison_that_fails_halfway_leaves_nothing_half_done(monkeypatch) -> None:
     """A refresh that fails (e.g. out of memory) while comparing new texts must not leave them marked as
     compared: the next one compares afresh and finds their pairs."""

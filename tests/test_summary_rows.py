@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from xlsxwriter.xmlwriter import XMLwriter
 
-from processor import summary
+from processor import package, summary
 from processor.skeleton import xml_text
 
 
@@ -180,7 +180,7 @@ def test_summary_written_with_the_rows_and_sums_of_the_last__is_the_same_bytes_a
         assert kept.read_bytes() == fresh.read_bytes(), round_
         data = _changed(data, rng, round_ + 1)
     assert checked  # (some rounds had sums that break a rule)
-    assert reused  # (blocks deflated for one summary put in the next as they were)
+    assert reused or package.crc32_combine is None  # (blocks deflated for one summary put in the next as they were)
     wb = openpyxl.load_workbook(kept, read_only=True)
     listed = [r for r in wb["报送情况"].iter_rows(min_row=4, values_only=True) if r[0] is not None]
     assert [r[0] for r in listed] == list(range(1, len(data.units) + 1))  # 序号 filled in, in order

@@ -145,3 +145,26 @@ def test_watch__started_on_an_unchanged_outbox_leaves_the_summary_and_finds_copi
     issues = list(openpyxl.load_workbook(summary, read_only=True)["问题清单"].iter_rows(min_row=4, values_only=True))
     flagged = {r[1] for r in issues if r[4] == "text-similar"}
     assert flagged == {"云溪市教育局", "云溪市财政局"}
+
+
+def test_watch_start__the_reader_and_feedback_writer_made_ready_without_a_word(tmp_path: Path):
+    """watch checks a blank form in memory at start (its first file is then as fast as the next):
+    nothing is written anywhere, nothing is logged."""
+    from loguru import logger
+
+    from processor import feedback
+
+    config = city(tmp_path)
+    job = Job(load_settings(config=config))
+    feedback._skeleton.cache_clear()
+    before = sorted(p for p in tmp_path.rglob("*"))
+    said: list = []
+    sink = logger.add(said.append, level="DEBUG")
+    try:
+        job.warm_intake()
+    finally:
+        logger.remove(sink)
+    assert feedback._skeleton.cache_info().currsize == 1
+    assert sorted(p for p in tmp_path.rglob("*")) == before
+    assert said == []
+    job.close()
