@@ -26,7 +26,7 @@ import time
 import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -577,10 +577,7 @@ class Job:
         self.run_id = self.ledger.start_run(mode, self.year)
         self._batch: set[int] = set()
         self._pending: list[_Finished] = []  # archived, waiting for the batch's ledger transaction
-        # batches being made durable on a thread, oldest first (their ledger transactions follow in order)
-        self._syncing: deque[tuple[list[_Finished], Future[None]]] = deque()
-        self._syncer: ThreadPoolExecutor | None = None
-        self._pending_units: set[str] = set()  # the units of both count for (a lookup per file, not a scan)
+        self._pending_units: set[str] = set()  # the units those count for (a lookup per file, not a scan)
         self._pending_feedback: set[str] = set()  # the feedback workbooks they named
         self._done: list[FileOutcome] = []  # committed, not yet reported by process()
         self._pending_since = 0.0
@@ -597,8 +594,6 @@ class Job:
         self._warmed = False  # watch: the reports loaded and their texts compared once (by a summary or _warm)
 
     def close(self, counts: dict[str, Any] | None = None) -> None:
-        if self._syncer is not None:
-            self._syncer.shutdown(wait=True)
         self.ledger.finish_run(self.run_id, counts or {})
         self.ledger.close()
         if not (self._untidy or self._in_process):  # every draft of this job was put in place or removed
@@ -726,7 +721,7 @@ class Job:
                 self._record(outcomes, done, advance)
             if outcome is not None:
                 self._record(outcomes, outcome, advance)
-        self._commit(wait=True)
+        self._commit()
         for done in self._drain():
             self._record(outcomes, done, advance)
         for file_id, (cand, _) in pending.items():  # stopped before these were checked: they stay in the inbox
@@ -845,7 +840,7 @@ class Job:
         note = None
         if status in COUNTED and ex.unit:
             if ex.unit in self._pending_units:  # its earlier file must be in the ledger first
-                self._commit(wait=True)
+                self._commit()
             older = self.ledger.counted(ex.unit, self.year) if ex.unit in self._counted_units else None
             if older is not None and older.id != task.file_id:
                 spec = sub.spec if sub else self.spec
@@ -919,30 +914,22 @@ class Job:
             self._commit()
         return None
 
-    def _commit(self, wait: bool = False) -> None:
+    def _commit(self) -> None:
         """Steps 6–7 for the files archived since the last commit: their archived copies and feedback
-        workbooks made durable (on a thread: the next files are finished meanwhile), then, batch after
-        batch in order, one ledger transaction for each and each original removed from the inbox.
-        `wait`: every batch is in the ledger when this returns.
+        workbooks made durable, one ledger transaction for all of them, then each original removed
+        from the inbox.
 
-        A crash before a batch's transaction leaves its rows 'received' (redone by the next run, which
+        A crash before the transaction leaves their rows 'received' (redone by the next run, which
         finds the archived copies by content); after it, only unlinks are left (finished by the next run).
         """
         batch, self._pending = self._pending, []
-        if batch:
-            feedback = [f.outcome.feedback for f in batch if f.outcome.feedback] if DEFER_FEEDBACK_SYNC else []
-            paths = [f.stored for f in batch] + feedback
-            if self._syncer is None:
-                self._syncer = ThreadPoolExecutor(1, thread_name_prefix="nianbao-durable")
-            self._syncing.append((batch, self._syncer.submit(archive.make_durable, paths, root=self.outbox)))
-        while self._syncing and (wait or self._syncing[0][1].done()):
-            self._settle(*self._syncing.popleft())
-
-    def _settle(self, batch: list[_Finished], durable: Future[None]) -> None:
-        """A batch's ledger transaction once its files are durable, then its originals removed."""
+        self._pending_units, self._pending_feedback = set(), set()
+        if not batch:
+            return
         try:
             t0 = time.perf_counter()
-            durable.result()  # (waits only when the disk is behind)
+            feedback = [f.outcome.feedback for f in batch if f.outcome.feedback] if DEFER_FEEDBACK_SYNC else []
+            archive.make_durable([f.stored for f in batch] + feedback, root=self.outbox)
             t1 = time.perf_counter()
             self.ledger.complete_many([f.record for f in batch])
             self.timings["archive"] += t1 - t0
@@ -954,9 +941,6 @@ class Job:
             )
             self._done.extend(FileOutcome(f.cand.name, f.cand.rel, "error", note=why) for f in batch)
             return
-        finally:
-            self._pending_units.difference_update(f.unit for f in batch if f.unit)
-            self._pending_feedback.difference_update(f.record["feedback_path"] for f in batch)
         t0 = time.perf_counter()
         self._counted_units.update(f.unit for f in batch if f.unit)
         # (the summary at the end would read these back from the ledger: ~2 s at 10,000 files)
