@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -224,39 +223,16 @@ def _existing(sha256: str, size: int, folder: Path, name: str) -> Path | None:
         n += 1
 
 
-SYNC_THREADS = 8  # fsyncs at once (make_durable)
-_sync_pool: ThreadPoolExecutor | None = None
-
-
 def make_durable(paths: list[Path], root: Path | None = None) -> None:
-    """fsync files written with durable=False (a batch's archive copies and feedback workbooks), each
-    of their folders once, and the folders above them up to `root` (a folder made for a new unit is
-    an entry in its parent); returns when all are durable. (syncfs(2) would be one call, but it
-    reports no write-back error on kernels before 5.8, none already reported to another process, and
-    FUSE file systems may not flush.)
-
-    The fsyncs run on SYNC_THREADS threads: each waits for the disk, not the processor, and a disk
-    takes many at once (here one fsync waits ~4 ms, eight at a time ~0.3 ms each: 14,000 files and
-    folders of a province's run ~12 s → ~2 s)."""
-    global _sync_pool
-    items: list[tuple[Path, bool]] = [(Path(p), False) for p in paths]
-    items += [(folder, True) for folder in _folders_up_to([Path(p).parent for p in paths], root)]
-    if len(items) < 4:
-        for path, is_folder in items:
-            _sync(path, is_folder)
-        return
-    if _sync_pool is None:
-        _sync_pool = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="nianbao-fsync")
-    for _ in _sync_pool.map(_sync, *zip(*items, strict=True)):  # (the first error is raised here)
-        pass
-
-
-def _sync(path: Path, is_folder: bool) -> None:
-    if is_folder:
-        fsync_dir(path)
-        return
-    with open(path, "rb+") as fh:  # Windows flushes only handles open for writing
-        os.fsync(fh.fileno())
+    """fsync files written with durable=False (a batch's archive copies and feedback workbooks), then
+    each of their folders once, and the folders above them up to `root` (a folder made for a new unit
+    is an entry in its parent). (syncfs(2) would be one call, but it reports no write-back error on
+    kernels before 5.8, none already reported to another process, and FUSE file systems may not flush.)"""
+    for path in paths:
+        with open(path, "rb+") as fh:  # Windows flushes only handles open for writing
+            os.fsync(fh.fileno())
+    for folder in _folders_up_to([Path(p).parent for p in paths], root):
+        fsync_dir(folder)
 
 
 def _folders_up_to(folders: list[Path], root: Path | None) -> list[Path]:

@@ -510,43 +510,6 @@ def test_durability__archive_copies_and_feedback_workbooks_are_synced_with_their
             assert {unit_folder, unit_folder.parent, unit_folder.parent.parent} <= set(folders)
 
 
-def test_durability__a_batch_is_synced_on_several_threads_and_one_failed_fsync_fails_it(tmp_path, monkeypatch):
-    """make_durable fsyncs a batch's files and folders side by side (a disk takes many at once); it
-    returns only when every one is durable, and an fsync that fails (EIO) fails the batch."""
-    import errno
-    import threading
-
-    from processor import archive
-
-    files = []
-    for k in range(40):
-        path = tmp_path / "归档" / f"单位{k % 4}" / f"{k}.xlsx"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"x" * 100)
-        files.append(path)
-    calls: list[str] = []
-    real = os.fsync
-
-    def fsync(fd: int) -> None:
-        calls.append(threading.current_thread().name)
-        real(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    archive.make_durable(files, root=tmp_path)
-    assert len(calls) >= len(files) + (5 if os.name != "nt" else 0)  # files, 4 unit folders, 归档, …
-    assert len(set(calls)) > 1  # (on several threads)
-
-    def failing(fd: int) -> None:
-        if len(calls) == 20:  # (a file's: a folder that cannot be synced is let pass, see fsync_dir)
-            raise OSError(errno.EIO, "I/O error")
-        fsync(fd)
-
-    calls.clear()
-    monkeypatch.setattr(os, "fsync", failing)
-    with pytest.raises(OSError):
-        archive.make_durable(files, root=tmp_path)
-
-
 @pytest.mark.skipif(os.name == "nt", reason="symbolic links need privileges on Windows")
 def test_outbox__an_archive_folder_linked_to_another_disk__files_archived_there_and_recorded_under_the_outbox(
     tmp_path: Path,
