@@ -30,7 +30,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from bench.generate import generate
 from bench.run import ROOT, _json_out, measured, prepare, run_cmd
 
-SHOWN = ("files", "summary", "units")  # the job's timings printed per run
+SHOWN = ("files", "files.archive", "files.ledger", "summary", "units")  # the job's timings printed per run
 
 
 def run_once(label: str, corpus: Any, work: Path, workers: int, source: Path | None) -> dict[str, Any]:

@@ -142,3 +142,28 @@ def test_temporary_files__looked_for_at_a_start_unless_the_last_job_ended_leavin
     job.process(scan(tmp_path / "inbox")[0], stop=lambda: True)
     job.close()
     assert not (outbox / TIDY_MARK).exists()
+
+
+def test_batches_of_two_files__the_same_ledger_as_one_batch_for_all(tmp_path: Path, monkeypatch):
+    """Files are committed to the ledger a batch at a time (one transaction each, after their copies
+    are durable). With a batch every 2 files (resubmissions of a unit falling in different batches),
+    the ledger and the counted units are those of one batch for all."""
+
+    def ledger_rows(folder: Path) -> list[tuple]:
+        with sqlite3.connect(folder / "outbox" / LEDGER_FILE) as db:
+            rows = db.execute(
+                "SELECT original_name, state, status, unit, superseded_by IS NOT NULL FROM files ORDER BY original_name"
+            ).fetchall()
+        return rows
+
+    results = {}
+    for every in ("2", "1000"):
+        folder = tmp_path / every
+        folder.mkdir()
+        config = city(folder)
+        inputs = inbox_of(folder, n_extra=6)
+        monkeypatch.setenv("NIANBAO_COMMIT_EVERY", every)
+        out = run(config)
+        assert_complete(folder, inputs, counted=3)
+        results[every] = (ledger_rows(folder), out["units"])
+    assert results["2"] == results["1000"]
