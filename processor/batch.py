@@ -1001,10 +1001,13 @@ class Job:
         """Every unit's standing, without its submission: write_outputs loads those when it writes."""
         return unit_results(self.ledger, self.roster, self.year, submissions=False, kept=self._units)
 
-    def write_outputs(self, units: tuple[list[UnitResult], list[FileRow]] | None = None) -> Outputs | None:
+    def write_outputs(
+        self, units: tuple[list[UnitResult], list[FileRow]] | None = None, *, changed: bool = False
+    ) -> Outputs | None:
         """The summary workbook of the year and its companions, rebuilt from the ledger (atomically).
 
-        `units`: what units() just returned, when the caller has it (not loaded a second time)."""
+        `units`: what units() just returned, when the caller has it (not loaded a second time);
+        `changed`: the ledger changed since the outputs were written (see write_year_summary)."""
         try:
             outputs = write_year_summary(
                 self.ledger,
@@ -1021,6 +1024,7 @@ class Job:
                 rows=self._rows,
                 sums=self._sums,
                 last_year=self._last_year,
+                changed=changed,
             )
         except Exception as exc:
             logger.opt(exception=exc).error(
@@ -1263,6 +1267,7 @@ def write_year_summary(
     rows: RowCache | None = None,
     sums: Memo[Any] | None = None,
     last_year: KeptUnits | None = None,
+    changed: bool = False,
 ) -> Outputs:
     """Rebuild the year's outputs from the ledger, each written atomically.
 
@@ -1277,6 +1282,9 @@ def write_year_summary(
     `comparisons`: what the last summary's 内容雷同 comparison found (watch; see similarity.Comparisons);
     `rows`: the rows the last summary rendered (watch; see summary.RowCache); `sums`: its sums (see
     consolidate); `last_year`: see summary_data. They serve the year's summary only, not the per-group ones.
+    `changed`: the caller knows the ledger changed since the outputs were written (watch, after new
+    files): they are not looked at, and what they are made from is taken after they are written
+    (nothing else writes the ledger meanwhile: the caller holds the outbox lock), ~0.1 s sooner.
     """
     from .consolidate import consolidate, group_paths, subtree
     from .summary import summarize, write_rollup_report, write_summary
@@ -1306,7 +1314,10 @@ def write_year_summary(
         report = folder / archive.rollup_report_name(year, name)
         return written, stamped(write_rollup_report(report, spec, year, name, root, created=part.produced_at))
 
-    key = None if writer is not None else _outputs_key(ledger, roster, spec, year, title, by_group)
+    def outputs_key() -> str | None:
+        return None if writer is not None else _outputs_key(ledger, roster, spec, year, title, by_group)
+
+    key = None if changed else outputs_key()
     kept = _kept_outputs(ledger, year, key, outbox) if key else None
     if kept is not None:
         logger.info("台账、名册和设置自上次生成以来没有变化，汇总表保持原样：{}", kept.summary)
@@ -1329,6 +1340,8 @@ def write_year_summary(
             summary, report = summary_and_report(subtree(data, group), path, folder, group[-1])
             outputs.groups.append(summary)
             outputs.reports.append(report)
+    if changed:
+        key = outputs_key()
     if key:
         try:
             _record_outputs(ledger, year, key, outbox, outputs, stamps)

@@ -22,6 +22,7 @@ from .config import Settings
 from .consolidate import COUNTED
 from .inbox import Stability, scan
 from .joblock import job_lock
+from .ledger import DUPLICATE
 
 TICK = 0.5  # longest uninterrupted wait, so that Ctrl-C is honoured quickly on every platform
 
@@ -86,6 +87,7 @@ def watch(
             settings.stable_seconds,
         )
         refresh = True
+        changed = False  # new files changed the ledger since the last summary
         try:
             while not stop.is_set():
                 out.cycles += 1
@@ -107,12 +109,13 @@ def watch(
                                 failed[o.rel] = match.signature
                     out.files += outcomes
                     refresh = refresh or bool(outcomes)
+                    changed = changed or any(o.status not in (DUPLICATE, "error") for o in outcomes)
                 if job.reload_roster():
                     refresh = True
                 if refresh and not stop.is_set():
-                    result = _refresh(job, out.files)
+                    result = _refresh(job, out.files, changed)
                     out.summary = result.summary
-                    refresh = False
+                    refresh = changed = False
                     if on_cycle:
                         on_cycle(result)
                 _wait(wake, stop, _pause(settings.poll_seconds, tracker.next_due() if waiting else None))
@@ -125,14 +128,14 @@ def watch(
     return out
 
 
-def _refresh(job: Job, files: list[FileOutcome]) -> RunResult:
+def _refresh(job: Job, files: list[FileOutcome], changed: bool = False) -> RunResult:
     from .summary import gc_paused
 
     with gc_paused():  # (the cyclic collector would rescan the job's kept rows and texts, ~0.3 s a time)
         units, unidentified = job.units()
         result = RunResult(job.year, job.spec.edition, job.outbox, files=list(files), roster=job.settings.roster)
         result.units, result.unidentified = units, unidentified
-        result.take(job.write_outputs((units, unidentified)))
+        result.take(job.write_outputs((units, unidentified), changed=changed))
     missing = len(result.missing)
     counted = sum(1 for u in units if u.status in COUNTED)
     if result.summary and not result.kept:

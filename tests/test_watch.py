@@ -168,3 +168,27 @@ def test_watch_start__the_reader_and_feedback_writer_made_ready_without_a_word(t
     assert sorted(p for p in tmp_path.rglob("*")) == before
     assert said == []
     job.close()
+
+
+def test_watch__the_summary_it_writes_after_a_new_file_is_known_as_up_to_date_by_the_next_run(tmp_path: Path):
+    """After new files, watch writes the summary without first asking whether it is up to date, and
+    records what it was made from afterwards: a run right after finds it up to date and leaves it."""
+    from processor.consolidate import COUNTED
+    from tests.test_batch import run
+
+    config = city(tmp_path, stable=0.1)
+    settings = load_settings(config=config, poll_seconds=0.1)
+    stop = threading.Event()
+    cycles: list = []
+    thread = threading.Thread(target=lambda: watch(settings, force_poll=True, stop=stop, on_cycle=cycles.append))
+    thread.start()
+    try:
+        report(tmp_path / "inbox" / "财政局.xlsx", "云溪市财政局")
+        assert wait_for(lambda: any(r.files and any(u.status in COUNTED for u in r.units) for r in cycles))
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+    summary = Path(cycles[-1].summary)
+    stamp = summary.stat().st_mtime_ns
+    out = run(config)
+    assert out["summary_unchanged"] is True and summary.stat().st_mtime_ns == stamp
