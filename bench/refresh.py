@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.generate import YEAR, build_units, make_unit  # noqa: E402
+from bench.generate import YEAR, build_units, make_unit
 
 
 def main(argv: list[str] | None = None) -> int:
