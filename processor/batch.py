@@ -21,12 +21,16 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import multiprocessing
 import os
+import signal
+import threading
 import time
 import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -244,6 +248,12 @@ def _init_worker(
 ) -> None:
     global _worker_ctx, _worker_out
     logger.remove()  # workers report through their results; the main process logs
+    # Ctrl-C in a terminal (SIGINT to the whole process group) or a service stopped (SIGTERM to its
+    # group) is for the main process to handle: it stops between files and shuts the pool down; a
+    # worker interrupted in the middle of a file would leave the pool broken or hanging.
+    for name in ("SIGINT", "SIGTERM"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
     ledger = Ledger(Path(ledger_path), readonly=True)
     _worker_ctx = Context(roster, _last_year_lookup(ledger), check)
     _worker_out = (Path(outbox) if outbox else None, feedback)
@@ -264,6 +274,8 @@ def examine_and_prepare(task: Task, ctx: Context, outbox: Path | None, feedback:
     ex = examine(task, ctx)
     t1 = time.perf_counter()
     result = ex.result
+    if _orphaned():  # the job was killed: nobody will take this file's drafts
+        outbox = None
     if result is not None and result.submission is not None:
         try:
             ex.blob = submission_to_blob(result.submission)
@@ -286,6 +298,36 @@ def examine_and_prepare(task: Task, ctx: Context, outbox: Path | None, feedback:
                 ex.feedback_error = str(exc) or type(exc).__name__
     ex.seconds = (t1 - t0, time.perf_counter() - t1)
     return ex
+
+
+def _started() -> None:
+    """A worker's first task: it is running (Job._examine_all starts them all at once)."""
+
+
+@contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    """Ignore SIGINT and SIGTERM in this process while workers are started (main thread only): a
+    process started meanwhile begins with them ignored (POSIX keeps an ignored signal ignored across
+    exec, and Python then installs no KeyboardInterrupt handler). A Ctrl-C sent to the whole group
+    while a worker was still loading would otherwise kill it before _init_worker ignores it, and the
+    pool would hang. (Windows: only _init_worker's.)"""
+    names = [n for n in ("SIGINT", "SIGTERM") if hasattr(signal, n)]
+    if os.name == "nt" or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {n: signal.signal(getattr(signal, n), signal.SIG_IGN) for n in names}
+    try:
+        yield
+    finally:
+        for n, handler in previous.items():
+            signal.signal(getattr(signal, n), handler)
+
+
+def _orphaned() -> bool:
+    """This is a worker whose job died (killed, out of memory): it goes on with the file it has, but
+    drafts it wrote now could come after the next job's start looked for temporary files."""
+    parent = multiprocessing.parent_process()
+    return parent is not None and not parent.is_alive()
 
 
 def _feedback_unit(ex: Examined) -> str | None:
@@ -567,9 +609,10 @@ class Job:
         self.summary_fn = summary
         self.outbox.mkdir(parents=True, exist_ok=True)
         self.inbox.mkdir(parents=True, exist_ok=True)
-        if not _take_tidy_mark(self.outbox):  # (the last job may have left temporary files)
+        self._tidy = _take_tidy_mark(self.outbox)  # how many jobs before this one ended tidy (up to 2)
+        if self._tidy < TIDY_JOBS:  # (temporary files may be left)
             _clean_temp_files(self.outbox)
-        self._untidy = False  # a file of this job may have left a draft behind (see close)
+        self._untidy = False  # a draft of this job may be left behind (see close)
         self._in_process = False
         self.roster = load_roster(settings.roster) if settings.roster else None
         self._roster_mtime = _mtime(settings.roster)
@@ -597,7 +640,7 @@ class Job:
         self.ledger.finish_run(self.run_id, counts or {})
         self.ledger.close()
         if not (self._untidy or self._in_process):  # every draft of this job was put in place or removed
-            _leave_tidy_mark(self.outbox)
+            _leave_tidy_mark(self.outbox, min(self._tidy + 1, TIDY_JOBS))
 
     def reload_roster(self) -> bool:
         """Re-read the roster when its file changed (watch); True when it did."""
@@ -759,7 +802,6 @@ class Job:
                 if stop():
                     return
             return
-        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         pool = ProcessPoolExecutor(
@@ -768,6 +810,9 @@ class Job:
             initializer=_init_worker,
             initargs=(self.roster, str(self.ledger.path), self.check, str(self.outbox), self.feedback_fn),
         )
+        with _interrupts_ignored():  # (the workers start with Ctrl-C ignored: see _init_worker)
+            for _ in range(workers):  # each submit starts a worker while none is idle
+                pool.submit(_started)
         try:
             for examined in _ordered(tasks, _examine_in_worker, pool, workers * IN_FLIGHT):
                 yield examined
@@ -1532,24 +1577,29 @@ def _row_cache() -> RowCache:
     return RowCache()
 
 
-TIDY_MARK = ".nianbao.tidy"  # in the outbox: the last job ended leaving no temporary file behind
+TIDY_MARK = ".nianbao.tidy"  # in the outbox: how many jobs in a row ended leaving no temporary file behind
+# A job's start looks for temporary files unless the last TIDY_JOBS jobs ended tidy: after a job that was
+# killed, its workers may still write a draft (a file or two later) after the next job's start looked.
+TIDY_JOBS = 2
 
 
-def _take_tidy_mark(outbox: Path) -> bool:
-    """Whether the last job left the outbox tidy (its mark is removed now: a job that dies from here
-    on leaves none, and the next start looks for its temporary files)."""
+def _take_tidy_mark(outbox: Path) -> int:
+    """How many jobs in a row ended tidy before this one (0: none said so). The mark is removed now:
+    a job that dies from here on leaves none, and the next start looks for its temporary files."""
+    path = outbox / TIDY_MARK
     try:
-        (outbox / TIDY_MARK).unlink()
-    except OSError:  # no mark (a job died, or an older nianbao) or it cannot be removed: look
-        return False
-    return True
+        count = int(path.read_text(encoding="ascii").strip() or "1")
+        path.unlink()
+    except (OSError, ValueError):  # no mark (a job died, or an older nianbao) or not ours: look
+        return 0
+    return min(max(count, 0), TIDY_JOBS)
 
 
-def _leave_tidy_mark(outbox: Path) -> None:
-    """Say that this job leaves no temporary file: the next start need not walk the whole outbox
-    (14,000 folders at 10,000 units: ~0.3 s)."""
+def _leave_tidy_mark(outbox: Path, count: int) -> None:
+    """Say that this job leaves no temporary file (`count`: tidy jobs in a row): the next start need
+    not walk the whole outbox (14,000 folders at 10,000 units: ~0.3 s) once TIDY_JOBS have said so."""
     try:
-        (outbox / TIDY_MARK).touch()
+        (outbox / TIDY_MARK).write_text(str(count), encoding="ascii")
     except OSError:  # the next start looks, as without it
         pass
 

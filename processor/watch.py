@@ -19,10 +19,9 @@ from loguru import logger
 
 from .batch import CheckFn, FeedbackFn, FileOutcome, Job, RunResult, SummaryFn
 from .config import Settings
-from .consolidate import COUNTED
+from .consolidate import COUNTED, STATUS_LABEL
 from .inbox import Stability, scan
 from .joblock import job_lock
-from .ledger import DUPLICATE
 
 TICK = 0.5  # longest uninterrupted wait, so that Ctrl-C is honoured quickly on every platform
 
@@ -109,7 +108,7 @@ def watch(
                                 failed[o.rel] = match.signature
                     out.files += outcomes
                     refresh = refresh or bool(outcomes)
-                    changed = changed or any(o.status not in (DUPLICATE, "error") for o in outcomes)
+                    changed = changed or any(o.status in STATUS_LABEL for o in outcomes)  # (a new ledger row)
                 if job.reload_roster():
                     refresh = True
                 if refresh and not stop.is_set():

@@ -121,12 +121,14 @@ def test_temporary_files__looked_for_at_a_start_unless_the_last_job_ended_leavin
     config = city(tmp_path)
     inbox_of(tmp_path)
     outbox = tmp_path / "outbox"
-    run(config)
-    assert (outbox / TIDY_MARK).exists()
+    run(config)  # (a new outbox: nothing said the last job ended tidy; this one says it did …)
+    assert (outbox / TIDY_MARK).read_text() == "1"
+    run(config)  # (… two in a row: the next start need not look)
+    assert (outbox / TIDY_MARK).read_text() == "2"
     job = Job(load_settings(config=config))
     assert not (outbox / TIDY_MARK).exists()  # (a job that dies from here on leaves no mark)
     job.close()
-    assert (outbox / TIDY_MARK).exists()
+    assert (outbox / TIDY_MARK).read_text() == "2"
 
     # a job that dies (no mark) leaves a draft: the next start removes it
     (outbox / TIDY_MARK).unlink()
@@ -134,7 +136,7 @@ def test_temporary_files__looked_for_at_a_start_unless_the_last_job_ended_leavin
     draft.parent.mkdir(parents=True, exist_ok=True)
     draft.write_bytes(b"half")
     run(config)
-    assert not draft.exists() and (outbox / TIDY_MARK).exists()
+    assert not draft.exists() and (outbox / TIDY_MARK).read_text() == "1"
 
     # a job stopped before it finished its files leaves no mark either
     report(tmp_path / "inbox" / "新.xlsx", UNITS[0], seed=9, values={"s2_5.r1.c1": 99})
@@ -167,3 +169,61 @@ def test_batches_of_two_files__the_same_ledger_as_one_batch_for_all(tmp_path: Pa
         assert_complete(folder, inputs, counted=3)
         results[every] = (ledger_rows(folder), out["units"])
     assert results["2"] == results["1000"]
+
+
+def test_a_draft_written_after_a_start_that_found_no_mark__is_removed_by_a_later_start(tmp_path: Path):
+    """A job killed (out of memory, kill -9, a service restarted) leaves its workers running a file or
+    two longer: a draft may arrive after the next job's start cleaned the outbox. That job leaves no
+    tidy mark, so the start after it looks again (a helper's counterexample)."""
+    from processor.batch import TIDY_MARK, Job
+    from processor.config import load_settings
+
+    config = city(tmp_path)
+    inbox_of(tmp_path)
+    outbox = tmp_path / "outbox"
+    run(config)
+    run(config)
+    (outbox / TIDY_MARK).unlink()  # the last job was killed
+    job = Job(load_settings(config=config))  # looks: nothing there yet
+    late = outbox / "归档" / "2025年度" / "已通过" / "云溪市教育局" / f"{TEMP_PREFIX}a1b2c3d4e5f6.tmp"
+    late.parent.mkdir(parents=True, exist_ok=True)
+    late.write_bytes(b"the orphaned worker's archive draft")  # arrives now
+    job.close()
+    assert (outbox / TIDY_MARK).read_text() == "1"  # (one tidy job since the one killed: the next looks)
+    run(config)
+    assert not late.exists()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a process group's Ctrl-C is sent differently on Windows")
+def test_ctrl_c_in_a_terminal__reaches_the_workers_too__the_job_still_stops_cleanly(tmp_path: Path):
+    """A terminal sends Ctrl-C to the whole process group, workers included: they leave it to the
+    main process, which stops between files (exit 0); the next run finishes the rest."""
+    config = city(tmp_path, workers=2)
+    for i in range(40):
+        report(tmp_path / "inbox" / f"f{i}.xlsx", UNITS[i % 3], seed=i, values={"s2_5.r1.c1": 100 + i})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "processor", "run", "--config", str(config)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        start_new_session=True,
+    )
+    ledger = tmp_path / "outbox" / LEDGER_FILE
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True, timeout=1) as db:
+                if db.execute("SELECT count(*) FROM files WHERE state='received'").fetchone()[0] >= 4:
+                    break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C: the whole foreground group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-2000:]
+    out = run(config)
+    assert [p for p in (tmp_path / "inbox").rglob("*") if p.is_file()] == []
+    assert not list((tmp_path / "outbox").rglob(f"{TEMP_PREFIX}*"))
+    assert out["units"]["accepted"] + out["units"]["warning"] == 3

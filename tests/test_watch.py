@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -170,6 +171,23 @@ def test_watch_start__the_reader_and_feedback_writer_made_ready_without_a_word(t
     job.close()
 
 
+def watch_until(config: Path, poll: float, drop: Callable[[], object], done: Callable[[list], bool]) -> list:
+    """Run watch (polling) in a thread, call `drop()`, wait until `done(cycles)`, stop; returns the cycles."""
+    settings = load_settings(config=config, poll_seconds=poll)
+    stop = threading.Event()
+    cycles: list = []
+    thread = threading.Thread(target=lambda: watch(settings, force_poll=True, stop=stop, on_cycle=cycles.append))
+    thread.start()
+    try:
+        drop()
+        assert wait_for(lambda: done(cycles))
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive()
+    return cycles
+
+
 def test_watch__the_summary_it_writes_after_a_new_file_is_known_as_up_to_date_by_the_next_run(tmp_path: Path):
     """After new files, watch writes the summary without first asking whether it is up to date, and
     records what it was made from afterwards: a run right after finds it up to date and leaves it."""
@@ -177,18 +195,38 @@ def test_watch__the_summary_it_writes_after_a_new_file_is_known_as_up_to_date_by
     from tests.test_batch import run
 
     config = city(tmp_path, stable=0.1)
-    settings = load_settings(config=config, poll_seconds=0.1)
-    stop = threading.Event()
-    cycles: list = []
-    thread = threading.Thread(target=lambda: watch(settings, force_poll=True, stop=stop, on_cycle=cycles.append))
-    thread.start()
-    try:
-        report(tmp_path / "inbox" / "财政局.xlsx", "云溪市财政局")
-        assert wait_for(lambda: any(r.files and any(u.status in COUNTED for u in r.units) for r in cycles))
-    finally:
-        stop.set()
-        thread.join(timeout=20)
+    cycles = watch_until(
+        config,
+        0.1,
+        lambda: report(tmp_path / "inbox" / "财政局.xlsx", "云溪市财政局"),
+        lambda cycles: any(r.files and any(u.status in COUNTED for u in r.units) for r in cycles),
+    )
     summary = Path(cycles[-1].summary)
     stamp = summary.stat().st_mtime_ns
     out = run(config)
     assert out["summary_unchanged"] is True and summary.stat().st_mtime_ns == stamp
+
+
+def test_watch__a_file_that_cannot_leave_the_inbox__does_not_rewrite_the_summary_every_cycle(
+    tmp_path: Path, monkeypatch
+):
+    """A file archived but not removable from the inbox (open in Excel on Windows, no delete right on
+    a share) comes back every cycle as 'recovered'; the ledger does not change, nor does the summary."""
+    from processor import batch
+    from processor import summary as summary_mod
+
+    monkeypatch.setattr(batch, "_unlink_if_same", lambda cand: False)  # the file stays in the inbox
+    writes: list[Path] = []
+    real = summary_mod.write_summary
+    monkeypatch.setattr(summary_mod, "write_summary", lambda path, *a, **k: writes.append(path) or real(path, *a, **k))
+    config = city(tmp_path, stable=0.05)
+    cycles = watch_until(
+        config,
+        0.05,
+        lambda: report(tmp_path / "inbox" / "财政局.xlsx", "云溪市财政局"),
+        lambda cycles: sum(1 for r in cycles if r.files) >= 4,
+    )
+    statuses = [f.status for f in cycles[-1].files]
+    assert statuses[0] == "accepted" and set(statuses[1:]) == {"recovered"}
+    # (the summary of the empty outbox at start, then the one with the file; none for the recoveries)
+    assert len(writes) == 2, f"summary written {len(writes)} times for one ledger change"
