@@ -230,3 +230,68 @@ def test_watch__a_file_that_cannot_leave_the_inbox__does_not_rewrite_the_summary
     assert statuses[0] == "accepted" and set(statuses[1:]) == {"recovered"}
     # (the summary of the empty outbox at start, then the one with the file; none for the recoveries)
     assert len(writes) == 2, f"summary written {len(writes)} times for one ledger change"
+
+
+def test_watch__its_summary_after_rounds_of_files_and_a_roster_edit__is_the_one_a_run_writes_afresh(
+    tmp_path: Path, monkeypatch
+):
+    """What watch keeps from one summary to the next (the units as listed, the texts' comparison and
+    closest others, the rendered rows and their deflated blocks, the sums) must give the very summary a
+    fresh run writes from the same ledger: byte for byte, after new reports, resubmissions, a rejected
+    file, copied texts and a roster reordered with a new alias."""
+    from processor import summary
+    from tests.test_batch import BROKEN_E1, UNITS, roster_csv, run
+
+    monkeypatch.setattr(summary, "BLOCK", 2)  # (blocks of 2 rows: some kept from one summary to the next)
+    units = [
+        *UNITS,
+        ("云溪市审计局", "市直部门", ""),
+        ("云溪市统计局", "市直部门", ""),
+        ("西山县城关镇人民政府", "西山县/乡镇街道", "城关镇"),
+    ]
+    config = city(tmp_path, stable=0.05, units=units)
+    inbox = tmp_path / "inbox"
+    copied = (
+        "，".join(f"本机关今年认真落实第{n}项政务公开重点工作并取得明显成效" for n in "一二三四五六七八九十") + "。"
+    )
+    nearly = copied.replace("第十项", "第十一项")
+    rounds = [
+        [("教育局.xlsx", "云溪市教育局", {"texts": {"text.s5": copied}}), ("财政局.xlsx", "云溪市财政局", {})],
+        [("审计局.xlsx", "云溪市审计局", {"texts": {"text.s5": copied}, "seed": 2})],
+        [
+            ("公安局.xlsx", "云溪市公安局", {"values": BROKEN_E1}),
+            ("统计局.xlsx", "云溪市统计局", {"texts": {"text.s5": nearly}}),
+        ],
+        [("教育局（更正）.xlsx", "云溪市教育局", {"seed": 5})],  # a resubmission: its copied text is gone
+        "roster",  # units reordered, an alias added (城关镇 → 西山县城关镇)
+        [("城关镇.xlsx", "城关镇", {"texts": {"text.s5": nearly}, "seed": 7})],
+    ]
+    settings = load_settings(config=config, poll_seconds=0.05)
+    stop = threading.Event()
+    cycles: list = []
+    thread = threading.Thread(target=lambda: watch(settings, force_poll=True, stop=stop, on_cycle=cycles.append))
+    thread.start()
+    try:
+        assert wait_for(lambda: len(cycles) >= 1)
+        expected = 0
+        for step in rounds:
+            if step == "roster":
+                seen = len(cycles)
+                rows = [["单位名称", "单位代码", "所属分组", "别名"], *[[n, "", g, a] for n, g, a in reversed(units)]]
+                rows[1][3] = "城关镇"
+                (tmp_path / "名册.csv").write_text(roster_csv(rows), encoding="utf-8")
+                assert wait_for(lambda seen=seen: len(cycles) > seen)
+                continue
+            for name, agency, kw in step:  # (written elsewhere, then moved in whole: a file copied in)
+                os.replace(report(tmp_path / "staging" / name, agency, **kw), inbox / name)
+            expected += len(step)
+            assert wait_for(lambda expected=expected: len(cycles[-1].files) == expected)
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive()
+    summary = Path(cycles[-1].summary)
+    kept = summary.read_bytes()
+    summary.unlink()
+    run(config)  # nothing new: the summary written afresh from the ledger
+    assert summary.read_bytes() == kept
