@@ -251,9 +251,8 @@ def _init_worker(
     # Ctrl-C in a terminal (SIGINT to the whole process group) or a service stopped (SIGTERM to its
     # group) is for the main process to handle: it stops between files and shuts the pool down; a
     # worker interrupted in the middle of a file would leave the pool broken or hanging.
-    for name in ("SIGINT", "SIGTERM"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
     ledger = Ledger(Path(ledger_path), readonly=True)
     _worker_ctx = Context(roster, _last_year_lookup(ledger), check)
     _worker_out = (Path(outbox) if outbox else None, feedback)
@@ -300,6 +299,10 @@ def examine_and_prepare(task: Task, ctx: Context, outbox: Path | None, feedback:
     return ex
 
 
+# what a terminal's Ctrl-C or a service manager's stop sends to every process of the job
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
+
+
 def _started() -> None:
     """A worker's first task: it is running (Job._examine_all starts them all at once)."""
 
@@ -311,16 +314,15 @@ def _interrupts_ignored() -> Iterator[None]:
     exec, and Python then installs no KeyboardInterrupt handler). A Ctrl-C sent to the whole group
     while a worker was still loading would otherwise kill it before _init_worker ignores it, and the
     pool would hang. (Windows: only _init_worker's.)"""
-    names = [n for n in ("SIGINT", "SIGTERM") if hasattr(signal, n)]
     if os.name == "nt" or threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {n: signal.signal(getattr(signal, n), signal.SIG_IGN) for n in names}
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _STOP_SIGNALS}
     try:
         yield
     finally:
-        for n, handler in previous.items():
-            signal.signal(getattr(signal, n), handler)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _orphaned() -> bool:
@@ -1404,6 +1406,7 @@ def _outputs_key(ledger: Ledger, roster: Roster | None, spec: Spec, year: int, t
 
     from . import __version__
 
+    units = repr([tuple(vars(u).values()) for u in roster.units]) if roster is not None else None  # (no dataclass repr)
     parts = (
         __version__,
         _source_digest(),
@@ -1412,9 +1415,7 @@ def _outputs_key(ledger: Ledger, roster: Roster | None, spec: Spec, year: int, t
         title,
         by_group,
         repr(spec),
-        repr([tuple(vars(u).values()) for u in roster.units])
-        if roster is not None
-        else None,  # (fast: no dataclass repr)
+        units,
         ledger.digest((year, year - 1)),
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()

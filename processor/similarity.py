@@ -274,11 +274,12 @@ class Comparisons:
     ) -> list[Closest]:
         """_closest(…) of every group, made again only for the groups whose closest others may have
         changed since the last call: a group whose units changed (or that is new or gone) and every
-        group that is or was its neighbour; all of them when units changed order among themselves
-        (a roster reordered: ties between equally close others go by unit order). Each of the others has the same neighbours, the same
-        units first and as many units as then (their order among themselves is kept: a unit added
-        or removed elsewhere does not change it), so what it found then is still what it finds.
-        At 10,000 units a `watch` refresh makes a few groups' instead of ~30,000 (~0.2 s)."""
+        group that is or was its neighbour; all of them when units changed order among themselves (a
+        roster reordered: ties between equally close others go by unit order). Each of the others has
+        the same neighbours, the same units first and as many units as then (their order among
+        themselves is kept: a unit added or removed elsewhere does not change it), so what it found
+        then is still what it finds. At 10,000 units a `watch` refresh makes a few groups' instead of
+        ~30,000 (~0.2 s)."""
         key = (code, threshold)
         last = self._closest.get(key)
         masked = [items[g[0]][1].masked for g in groups]

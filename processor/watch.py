@@ -19,10 +19,11 @@ from loguru import logger
 
 from .batch import CheckFn, FeedbackFn, FileOutcome, Job, RunResult, SummaryFn
 from .config import Settings
-from .consolidate import COUNTED, STATUS_LABEL
+from .consolidate import COUNTED, REJECTED
 from .inbox import Stability, scan
 from .joblock import job_lock
 
+SHOWN_STATUSES = (*COUNTED, REJECTED)  # a file processed with one of these is a new ledger row the summary shows
 TICK = 0.5  # longest uninterrupted wait, so that Ctrl-C is honoured quickly on every platform
 
 
@@ -108,7 +109,7 @@ def watch(
                                 failed[o.rel] = match.signature
                     out.files += outcomes
                     refresh = refresh or bool(outcomes)
-                    changed = changed or any(o.status in STATUS_LABEL for o in outcomes)  # (a new ledger row)
+                    changed = changed or any(o.status in SHOWN_STATUSES for o in outcomes)
                 if job.reload_roster():
                     refresh = True
                 if refresh and not stop.is_set():
