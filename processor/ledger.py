@@ -9,11 +9,13 @@ import json
 import platform
 import sqlite3
 import sys
-import zlib
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import orjson
+from isal import isal_zlib
 
 from .findings import Finding
 from .submission import Note, Submission
@@ -145,8 +147,30 @@ def _changes(row: FileRow) -> tuple[Any, ...]:
     return tuple(values)
 
 
+_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19  # (digits as 0) a whole number this long may not fit 64 bits
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON, UTF-8 (ensure_ascii=False, separators (",", ":")): orjson (~3× faster than
+    json.dumps; the same bytes for what the ledger holds), json.dumps for what orjson refuses (a whole
+    number beyond 64 bits)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def loads(data: bytes | str) -> Any:
+    """json.loads by orjson (~2× faster with this test: 10,000 reports read back ~0.5 s sooner), by
+    json.loads when the document holds a run of 19 digits or more: orjson reads a whole number beyond
+    64 bits as a float (the reader's bounds keep numbers far below; a text may hold such a run)."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return json.loads(raw) if _LONG_NUMBER in raw.translate(_DIGITS) else orjson.loads(raw)
+
+
 def findings_to_json(findings: list[Finding]) -> str:
-    return json.dumps([f.as_dict() for f in findings], ensure_ascii=False)
+    return dumps([f.as_dict() for f in findings]).decode("utf-8")
 
 
 _FINDING_FIELDS = frozenset(f.name for f in fields(Finding))
@@ -154,7 +178,7 @@ _FINDING_FIELDS = frozenset(f.name for f in fields(Finding))
 
 def findings_from_json(text: str | None) -> list[Finding]:
     out = []
-    for d in json.loads(text or "[]"):
+    for d in loads(text or "[]"):
         try:
             out.append(Finding(**d))
         except TypeError:  # a field this version does not know (written by a newer one): left out
@@ -177,24 +201,24 @@ _SUBMISSION_FIELDS = tuple(f.name for f in fields(Submission))  # (in field orde
 _NOTE_FIELDS = tuple(f.name for f in fields(Note))
 
 
-def submission_to_json(sub: Submission) -> str:
+def submission_to_json(sub: Submission) -> bytes:
     # A shallow dict in field order: dataclasses.asdict deep-copies every value (~2 ms a submission).
     data = {name: getattr(sub, name) for name in _SUBMISSION_FIELDS}
     data["notes"] = [{name: getattr(n, name) for name in _NOTE_FIELDS} for n in sub.notes]
     data["values"] = {k: _num(v) for k, v in sub.values.items()}
     data["shown_totals"] = {k: _num(v) for k, v in sub.shown_totals.items()}
     data["blanks"] = sorted(sub.blanks)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return dumps(data)
 
 
 def submission_to_blob(sub: Submission) -> bytes:
-    """What `submissions.data` holds: the compact JSON, zlib-compressed (~2 KB instead of ~20 KB)."""
-    return zlib.compress(submission_to_json(sub).encode("utf-8"), 6)
+    """What `submissions.data` holds: the compact JSON, zlib-compressed (~3 KB instead of ~9 KB; ISA-L's
+    zlib format at its level 2: 4× faster than zlib's level 6, ~10 % larger)."""
+    return isal_zlib.compress(submission_to_json(sub), 2)
 
 
 def submission_from_blob(data: bytes | str, *, light: bool = False) -> Submission:
-    text = zlib.decompress(data).decode("utf-8") if isinstance(data, bytes) else data
-    return submission_from_json(text, light=light)
+    return submission_from_json(isal_zlib.decompress(data) if isinstance(data, bytes) else data, light=light)
 
 
 _LIGHT_DROP = ("shown_totals", "blanks", "notes", "meta")
@@ -208,11 +232,11 @@ def _nonzero(value: Any) -> bool:
     return _num(value) not in _ZERO
 
 
-def submission_from_json(text: str, *, light: bool = False) -> Submission:
+def submission_from_json(text: bytes | str, *, light: bool = False) -> Submission:
     """A Submission from its JSON. light=True keeps what consolidation and the summary use (the
     non-zero values, texts, kind, units; no shown totals, blanks, notes or metadata): a fraction of
     the memory when thousands are loaded at once. Values absent from a light submission are 0."""
-    data = json.loads(text)
+    data = loads(text)
     data = {k: v for k, v in data.items() if k in _SUBMISSION_FIELDS and not (light and k in _LIGHT_DROP)}
     if light:  # (values read back are as the ledger wrote them: _ZERO applies as it is, ~0.2 s at 10,000)
         data["values"] = {_intern(k): _unnum(v) for k, v in data.get("values", {}).items() if v not in _ZERO}

@@ -6,6 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from processor.findings import Finding
 from processor.ledger import Ledger, LedgerError, light_submission, submission_from_json, submission_to_json
@@ -64,9 +66,56 @@ def test_submission_json__the_same_document_as_from_dataclasses_asdict():
     data["values"] = {k: _num(v) for k, v in original.values.items()}
     data["shown_totals"] = {k: _num(v) for k, v in original.shown_totals.items()}
     data["blanks"] = sorted(original.blanks)
-    assert submission_to_json(original) == json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    assert submission_to_json(original) == json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     found = [Finding("E1", "error", "不平衡", sheet="三", cell="D7", agency="甲", explanation=None)]
-    assert findings_to_json(found) == json.dumps([asdict(f) for f in found], ensure_ascii=False)
+    assert findings_to_json(found) == json.dumps([asdict(f) for f in found], ensure_ascii=False, separators=(",", ":"))
+
+
+def test_submission_blob__reports_stored_by_earlier_versions_read_back_the_same():
+    # before orjson and ISA-L: json.dumps, zlib level 6 (and findings with spaces after , and :)
+    import json
+    import zlib
+
+    from processor.ledger import findings_from_json, findings_to_json, submission_from_blob
+
+    original = sub(texts={"s1": "一、总体情况 2025年"}, file="甲.xlsx")
+    old = zlib.compress(json.dumps(json.loads(submission_to_json(original)), ensure_ascii=False).encode(), 6)
+    assert submission_from_blob(old) == original
+    found = [Finding("E1", "error", "不平衡", sheet="三", cell="D7", expected=12, found="12件")]
+    spaced = json.dumps(json.loads(findings_to_json(found)), ensure_ascii=False)
+    assert ", " in spaced and findings_from_json(spaced) == found
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON)
+def test_ledger_json__reads_back_exactly_what_it_wrote_whole_numbers_of_any_size_included(value):
+    # orjson reads a whole number beyond 64 bits as a float: such documents go to json.loads
+    import json
+
+    from processor.ledger import dumps, loads
+
+    assert loads(dumps(value)) == value == json.loads(json.dumps(value))
+    assert loads(json.dumps(value, ensure_ascii=False)) == value
+    assert dumps(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode() or any(
+        isinstance(v, float) for v in _leaves(value)
+    )
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
 
 
 def test_receive__a_file_taken_up_again_counts_its_attempts_and_release_undoes_a_receipt(tmp_path: Path):
