@@ -1414,7 +1414,7 @@ def _outputs_key(ledger: Ledger, roster: Roster | None, spec: Spec, year: int, t
         year,
         title,
         by_group,
-        repr(spec),
+        repr(replace(spec, source=Path(spec.source).name)),  # (the form's content, not where it is installed)
         units,
         ledger.digest((year, year - 1)),
     )

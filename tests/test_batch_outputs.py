@@ -168,3 +168,19 @@ def test_the_summary_of_the_run_that_received_the_files__is_the_one_rebuilt_from
     again = run(config)
     assert again["summary_unchanged"] is False
     assert (summary.read_bytes(), rollup.read_bytes()) == first
+
+
+def test_the_outputs_key_follows_the_form_s_content_not_where_nianbao_is_installed(tmp_path):
+    # a new checkout or virtual environment elsewhere must not make a province's summary be written again
+    from dataclasses import replace
+
+    from processor.batch import _outputs_key
+    from processor.ledger import Ledger
+    from processor.spec import get_spec
+
+    spec = get_spec("2021")
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        key = _outputs_key(ledger, None, spec, YEAR, "云溪市", False)
+        moved = replace(spec, source=str(tmp_path / "elsewhere" / Path(spec.source).name))
+        assert _outputs_key(ledger, None, moved, YEAR, "云溪市", False) == key
+        assert _outputs_key(ledger, None, spec.with_params("text-similar", scan_limit=7), YEAR, "云溪市", False) != key
