@@ -41,6 +41,17 @@ except ImportError:  # pragma: no cover - a dependency; an installation without 
     crc32_combine = None  # (Python's zlib has none: runs are not kept, see Deflated)
 
 
+def compress(data: bytes, level: int = LEVEL) -> bytes:
+    """zlib.compress(data, level): the zlib format (header, Adler-32), by ISA-L where it is installed
+    (level 6 → its level 2: ~4× faster than zlib's 6, ~10 % larger). zlib.decompress reads it."""
+    return _deflater.compress(data, _level(level))
+
+
+def decompress(data: bytes) -> bytes:
+    """zlib.decompress(data), by ISA-L where it is installed (~1.5× faster)."""
+    return _deflater.decompress(data)
+
+
 def deflate_run(data: bytes, level: int = LEVEL) -> bytes:
     """Raw deflate ending on a byte boundary with no final block, so that runs can be concatenated."""
     z = _deflater.compressobj(_level(level), _deflater.DEFLATED, -15)

@@ -268,3 +268,37 @@ def test_unit_results_kept__the_same_units_as_listed_afresh_after_any_change(tmp
                 fresh = unit_results(ledger, roster, year_, light=True)
                 again = unit_results(ledger, roster, year_, light=True, kept=keep)
                 assert again == fresh, (step, year_)
+
+
+def test_ledger_documents__read_and_written_alike_without_orjson_and_isal(tmp_path: Path):
+    # an installation where a wheel is missing falls back to json and zlib: same documents either way
+    import os
+    import subprocess
+    import sys
+
+    from processor.ledger import findings_to_json, submission_to_blob
+
+    original = sub(texts={"s1": "一、总体情况\n共 12 件"}, file="甲.xlsx")
+    (tmp_path / "blob").write_bytes(submission_to_blob(original))
+    found = [Finding("E1", "error", "不平衡", sheet="三", cell="D7", expected=12, found="12件")]
+    (tmp_path / "findings").write_text(findings_to_json(found), encoding="utf-8")
+    script = f"""
+import sys
+sys.modules["orjson"] = None
+sys.modules["isal"] = None
+from pathlib import Path
+from processor import ledger, package
+assert ledger.orjson is None and package.crc32_combine is None
+folder = Path({str(tmp_path)!r})
+sub = ledger.submission_from_blob((folder / "blob").read_bytes())
+findings = ledger.findings_from_json((folder / "findings").read_text(encoding="utf-8"))
+assert ledger.submission_from_blob(ledger.submission_to_blob(sub)) == sub
+assert ledger.findings_to_json(findings) == (folder / "findings").read_text(encoding="utf-8")
+print(repr(sub.texts), findings[0].found)
+"""
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, encoding="utf-8", cwd=Path(__file__).parents[1], env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"{original.texts!r} 12件"
