@@ -137,13 +137,13 @@ def _near_pairs(
     every = list(chain.from_iterable(p.clauses for p in reps))
     if not every:
         return pairs, cut
-    distinct = dict.fromkeys(every)
-    ids = dict(zip(distinct, range(len(distinct)), strict=True))  # clause → id, in order of first appearance
+    distinct = sorted(set(every))  # (ids in clause order: a frozenset's order changes with the hash seed)
+    ids = dict(zip(distinct, range(len(distinct)), strict=True))
     clause = np.fromiter(map(ids.__getitem__, every), dtype=np.int64, count=len(every))
     lens = np.fromiter((len(p.clauses) for p in reps), dtype=np.int64, count=n_texts)
     text = np.repeat(np.arange(n_texts, dtype=np.int64), lens)
     df = np.bincount(clause, minlength=len(ids))
-    # ranks: rarest first (ties by first appearance); clauses no other text has are left out (-1): they never meet
+    # ranks: rarest first (ties by the clause); clauses no other text has are left out (-1): they never meet
     multi = np.flatnonzero(df > 1)
     by_rank = multi[np.lexsort((multi, df[multi]))]
     rank_of = np.full(len(ids), -1, dtype=np.int64)
@@ -198,9 +198,12 @@ def _near_pairs(
                 offsets = np.zeros(len(k), dtype=np.int64)
                 np.cumsum(k[:-1], out=offsets[1:])
                 reached = postings[np.repeat(post_start[probed] - offsets, k) + np.arange(total)]
-                met[reached] = True
-                cand = np.flatnonzero(met[lo:pos]) + lo  # distinct, ascending, large enough
-                met[reached] = False
+                if total * 8 < pos - lo:  # few met among many texts: sorted (a scan would cost O(texts))
+                    cand = np.unique(reached[reached >= lo])
+                else:  # distinct, ascending, large enough
+                    met[reached] = True
+                    cand = np.flatnonzero(met[lo:pos]) + lo
+                    met[reached] = False
                 n = int(size[pos])
                 missing = np.bitwise_count(low[pos] & ~low[cand]).astype(np.int64) + np.bitwise_count(
                     high[pos] & ~high[cand]

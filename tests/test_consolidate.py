@@ -486,6 +486,32 @@ def test_near_pairs__a_scan_limit_can_miss_pairs_and_says_which_texts_it_cut_sho
     assert len(limited) < len(everything) and cut  # the later texts met only 10 of the earlier ones
 
 
+def test_near_pairs__with_a_scan_limit__the_same_pairs_in_every_process() -> None:
+    """A clause set's order follows the string hash seed of the process: the clauses' order (which
+    texts a limited scan meets first) must not (a helper's review: seeds 1 and 2 gave other pairs)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "from processor.similarity import Prepared, _near_pairs\n"
+        "sets = [{'乙乙乙乙', '甲甲甲甲'}, {'丙丙丙丙', '乙乙乙乙'}, {'丙丙丙丙', '甲甲甲甲'},"
+        " {'丙丙丙丙', '乙乙乙乙', '甲甲甲甲'}]\n"
+        "sets += [{f'第{k}句话的内容' for k in range(n, n + 6)} | {'共同的一句话'} for n in range(40)]\n"
+        "pairs, cut = _near_pairs([Prepared(str(i), str(i), frozenset(s)) for i, s in enumerate(sets)], 0.5, 1)\n"
+        "print(sorted(pairs), sorted(cut))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONIOENCODING": "utf-8"}
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, encoding="utf-8", cwd=root, env=env)
+        assert out.returncode == 0, out.stderr
+        outputs.add(out.stdout)
+    assert len(outputs) == 1
+
+
 def test_similar_texts__cut_short_at_scale__say_so_in_one_summary_notice() -> None:
     """A province's texts copied from one model: the scan limit is reached, and the summary says so."""
     from dataclasses import replace as dc_replace
