@@ -134,14 +134,14 @@ def _near_pairs(
     n_texts = len(reps)
     pairs: list[tuple[int, int, float]] = []
     cut: set[int] = set()
-    every = list(chain.from_iterable(p.clauses for p in reps))
-    if not every:
-        return pairs, cut
-    distinct = sorted(set(every))  # (ids in clause order: a frozenset's order changes with the hash seed)
-    ids = dict(zip(distinct, range(len(distinct)), strict=True))
-    clause = np.fromiter(map(ids.__getitem__, every), dtype=np.int64, count=len(every))
     lens = np.fromiter((len(p.clauses) for p in reps), dtype=np.int64, count=n_texts)
-    text = np.repeat(np.arange(n_texts, dtype=np.int64), lens)
+    if not lens.any():
+        return pairs, cut
+    distinct = sorted(set(chain.from_iterable(p.clauses for p in reps)))  # (ids in clause order: not by hash)
+    ids = dict(zip(distinct, range(len(distinct)), strict=True))
+    clause = np.fromiter(
+        map(ids.__getitem__, chain.from_iterable(p.clauses for p in reps)), dtype=np.int64, count=int(lens.sum())
+    )
     df = np.bincount(clause, minlength=len(ids))
     # ranks: rarest first (ties by the clause); clauses no other text has are left out (-1): they never meet
     multi = np.flatnonzero(df > 1)
@@ -153,9 +153,12 @@ def _near_pairs(
     position[order] = np.arange(n_texts, dtype=np.int64)
     ranks = rank_of[clause]
     shared = ranks >= 0
-    at = np.lexsort((ranks[shared], position[text[shared]]))  # each position's shared clauses, rarest first
-    flat = ranks[shared][at]
-    shared_n = np.bincount(position[text[shared]], minlength=n_texts)
+    owner = np.repeat(position, lens)[shared]  # the position of each shared clause's text
+    ranks = ranks[shared]
+    del clause, shared  # (a province's texts: ~440,000 clauses; held arrays are the peak of the summary)
+    flat = ranks[np.lexsort((ranks, owner))]  # each position's shared clauses, rarest first
+    shared_n = np.bincount(owner, minlength=n_texts)
+    del ranks, owner
     starts = np.zeros(n_texts + 1, dtype=np.int64)
     np.cumsum(shared_n, out=starts[1:])
     size = lens[order]
@@ -172,6 +175,7 @@ def _near_pairs(
     indexed = np.arange(flat.size, dtype=np.int64) - np.repeat(starts[:-1], shared_n) < np.repeat(keep, shared_n)
     index_rank, index_pos = flat[indexed], np.repeat(np.arange(n_texts, dtype=np.int64), shared_n)[indexed]
     postings = index_pos[np.lexsort((index_pos, index_rank))]
+    del indexed, index_pos
     if not postings.size:
         return pairs, cut
     post_start = np.zeros(len(by_rank) + 1, dtype=np.int64)
