@@ -31,7 +31,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -1264,6 +1264,9 @@ def unit_results(
             result.received_at = chosen.received
             result.filler, result.phone = chosen.filler, chosen.phone
             result.sha256 = chosen.sha256
+            last = max((r.processed_at for r in files if r.processed_at), default=None)
+            if last is not None:
+                result.changed_at = dt.datetime.fromisoformat(last).replace(tzinfo=None, microsecond=0)
         results.append(result)
         if kept is not None:
             made[name] = (made_of, result)
@@ -1333,7 +1336,7 @@ def write_year_summary(
     files): they are not looked at, and what they are made from is taken after they are written
     (nothing else writes the ledger meanwhile: the caller holds the outbox lock), ~0.1 s sooner.
     """
-    from .consolidate import consolidate, group_paths, subtree
+    from .consolidate import consolidate, subtrees
     from .summary import summarize, write_rollup_report, write_summary
 
     stamps: dict[Path, list[int]] = {}  # each output's size and mtime, taken as soon as it is in place
@@ -1380,18 +1383,31 @@ def write_year_summary(
         sums,
     )
     outputs = Outputs(summary=summary, reports=[report])
+    group_keys: dict[str, str] = {}  # each group summary's own key (its outputs are left when it did not change)
     if by_group:
-        for group in group_paths(data):
+        last = _recorded_outputs(ledger, year)
+        common = None if writer is not None else _groups_common(ledger, spec, year, data)
+        digests: dict[int, str] = {}
+        for part in subtrees(data):
+            group = part.root
             folder = archive.group_summary_folder(outbox, group)
             path = folder / archive.summary_path(outbox, year).name.replace("年政府", f"年{group[-1]}政府")
-            summary, report = summary_and_report(subtree(data, group), path, folder, group[-1])
+            report = folder / archive.rollup_report_name(year, group[-1])
+            if common is not None:
+                group_key = _group_key(common, part, digests)
+                group_keys[archive.relative(path, outbox)] = group_key
+                if _group_kept(last, group_key, (path, report), outbox, stamps):
+                    outputs.groups.append(path)
+                    outputs.reports.append(report)
+                    continue
+            summary, report = summary_and_report(part, path, folder, group[-1])
             outputs.groups.append(summary)
             outputs.reports.append(report)
     if changed:
         key = outputs_key()
     if key:
         try:
-            _record_outputs(ledger, year, key, outbox, outputs, stamps)
+            _record_outputs(ledger, year, key, outbox, outputs, stamps, group_keys)
         except Exception as exc:  # the outputs are written; only the next run's shortcut is lost
             logger.warning(
                 "汇总表已写出，但未能在台账中记下其来源（{}）：下次运行会重新生成。", archive.describe_error(exc)
@@ -1438,6 +1454,76 @@ def _outputs_meta(year: int) -> str:
     return f"outputs.{year}"
 
 
+def _recorded_outputs(ledger: Ledger, year: int) -> dict[str, Any]:
+    """What _record_outputs recorded of the year's outputs ({} when nothing, or unreadable)."""
+    try:
+        state = json.loads(ledger.meta(_outputs_meta(year)) or "{}")
+    except ValueError:
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _groups_common(ledger: Ledger, spec: Spec, year: int, data: SummaryData) -> str:
+    """What every group summary is made from besides its own units: the code and the form, last year's
+    ledger rows, the findings of files no unit could be found for (listed in every summary)."""
+    import xlsxwriter
+
+    from . import __version__
+
+    found = [tuple(f.as_dict().values()) for f in data.findings]
+    return repr(
+        (
+            __version__,
+            _source_digest(),
+            xlsxwriter.__version__,
+            year,
+            repr(replace(spec, source=Path(spec.source).name)),
+            ledger.digest((year - 1,)),
+            found,
+        )
+    )
+
+
+_UNIT_FIELDS = tuple(f.name for f in fields(UnitResult) if f.name not in ("submission", "findings"))
+
+
+def _group_key(common: str, part: SummaryData, digests: dict[int, str]) -> str:
+    """A digest of what one group's outputs are made from: `common` (_groups_common), the group, when
+    it was produced, and its units in order, each with its ledger row (its report never changes) and
+    findings. `digests`: each unit's part, by id, made once for all the groups it is in."""
+    parts = [common, repr(part.root), part.produced_at.isoformat()]
+    for u in part.units:
+        digest = digests.get(id(u))
+        if digest is None:
+            made = repr(
+                (tuple(getattr(u, name) for name in _UNIT_FIELDS), [tuple(f.as_dict().values()) for f in u.findings])
+            )
+            digest = digests[id(u)] = hashlib.sha256(made.encode()).hexdigest()
+        parts.append(digest)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _group_kept(
+    last: dict[str, Any], key: str, paths: tuple[Path, Path], outbox: Path, stamps: dict[Path, list[int]]
+) -> bool:
+    """Whether a group's summary and roll-up report, as last recorded, were made from `key` and are still
+    there as written; if so their stamps are carried over into `stamps`."""
+    try:
+        if last.get("group_keys", {}).get(archive.relative(paths[0], outbox)) != key:
+            return False
+        kept = {}
+        for path in paths:
+            recorded = last["files"][archive.relative(path, outbox)]
+            st = path.stat()
+            if [st.st_size, st.st_mtime_ns] != list(recorded):
+                return False
+            kept[path] = list(recorded)
+    except (OSError, KeyError, TypeError, AttributeError):
+        return False
+    stamps.update(kept)
+    return True
+
+
 def _kept_outputs(ledger: Ledger, year: int, key: str, outbox: Path) -> Outputs | None:
     """The outputs last written, when they were made from `key` and are still there as written."""
     try:
@@ -1459,16 +1545,24 @@ def _kept_outputs(ledger: Ledger, year: int, key: str, outbox: Path) -> Outputs 
 
 
 def _record_outputs(
-    ledger: Ledger, year: int, key: str, outbox: Path, outputs: Outputs, stamps: dict[Path, list[int]]
+    ledger: Ledger,
+    year: int,
+    key: str,
+    outbox: Path,
+    outputs: Outputs,
+    stamps: dict[Path, list[int]],
+    group_keys: dict[str, str] | None = None,
 ) -> None:
     """Remember what the outputs were made from and how each was left (size, mtime taken right after
-    it was put in place: not a version someone saved over it meanwhile), for _kept_outputs."""
+    it was put in place: not a version someone saved over it meanwhile), for _kept_outputs; and what
+    each group summary was made from (`group_keys`, by its path), for _group_kept."""
     state = {
         "key": key,
         "summary": archive.relative(outputs.summary, outbox),
         "reports": [archive.relative(p, outbox) for p in outputs.reports],
         "groups": [archive.relative(p, outbox) for p in outputs.groups],
         "files": {archive.relative(p, outbox): stamp for p, stamp in stamps.items()},
+        "group_keys": group_keys or {},
     }
     ledger.set_meta(_outputs_meta(year), json.dumps(state, ensure_ascii=False))
 
@@ -1505,14 +1599,12 @@ def summary_data(
     attach_submissions(ledger, units, light=True, cache=cache)
     before, _ = unit_results(ledger, roster, year - 1, light=True, kept=last_year)
     previous = {u.name: u.submission for u in before if u.counted and u.submission is not None}
-    times = [  # (duplicates left out: they are not in the summary, so they do not make it newer)
-        row[0]
-        for row in ledger.db.execute(
-            "SELECT max(processed_at) FROM files WHERE year=? AND status IS NOT ?", (year, DUPLICATE)
-        )
-    ]
-    times = [t for t in times if t]
-    produced = dt.datetime.fromisoformat(max(times)).replace(tzinfo=None) if times else dt.datetime.now()
+    # (duplicates left out: they are not in the summary, so they do not make it newer)
+    first, last = ledger.db.execute(
+        "SELECT min(processed_at), max(processed_at) FROM files WHERE year=? AND status IS NOT ?", (year, DUPLICATE)
+    ).fetchone()
+    produced = dt.datetime.fromisoformat(last).replace(tzinfo=None) if last else dt.datetime.now()
+    started = dt.datetime.fromisoformat(first).replace(tzinfo=None, microsecond=0) if first else None
     return SummaryData(
         spec=spec,
         year=year,
@@ -1520,6 +1612,7 @@ def summary_data(
         title=title,
         previous=previous or None,
         produced_at=produced.replace(microsecond=0),
+        started_at=started,
         findings=[f for row in unidentified for f in row.findings],
     )
 

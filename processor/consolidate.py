@@ -45,6 +45,7 @@ class UnitResult:
     phone: str | None = None  # 联系电话
     sha256: str | None = None  # of the file as received, for the summary's list of sources
     file_id: int | None = None  # the ledger row of that submission (its submission may be loaded later)
+    changed_at: dt.datetime | None = None  # when a file of this unit was last processed (a group's 生成时间)
 
     @property
     def counted(self) -> bool:
@@ -89,6 +90,7 @@ class SummaryData:
     root: Path_ = ()  # the node this summary covers; subtree() sets it for a per-group summary
     previous: dict[str, Submission] | None = None  # last year's accepted submissions by unit name
     produced_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
+    started_at: dt.datetime | None = None  # the year's first ledger change: 生成时间 of a group that has nothing yet
     tool_version: str = __version__
     findings: list[Finding] = field(default_factory=list)  # job-level findings to list in 问题清单 too
 
@@ -520,9 +522,33 @@ def group_paths(data: SummaryData) -> list[Path_]:
 
 
 def subtree(data: SummaryData, path: Path_) -> SummaryData:
-    """The SummaryData of one group (its units, its roll-up, last year's reports of its units)."""
+    """The SummaryData of one group (its units, its roll-up, last year's reports of its units).
+
+    Produced at the last time one of its units' files was processed (the year's first ledger change
+    when none has a file yet): a group's outputs change only with what it covers, so `run --by-group`
+    and `watch` rewrite only the groups a new file belongs to."""
     groups = _group_paths(data.units)
-    units = [u for u in data.units if _under(place_of(u, groups), path)]
+    return _part(data, path, [u for u in data.units if _under(place_of(u, groups), path)])
+
+
+def subtrees(data: SummaryData) -> list[SummaryData]:
+    """subtree(data, path) of every path of group_paths(data), in that order, each unit placed once
+    (a province has ~650 groups: placing every unit for each would take seconds)."""
+    groups = _group_paths(data.units)
+    below: dict[Path_, list[UnitResult]] = {}
+    for u in data.units:
+        place = place_of(u, groups)
+        if _under(place, data.root):
+            for depth in range(len(data.root) + 1, len(place) + 1):
+                below.setdefault(place[:depth], []).append(u)
+    return [_part(data, path, below.get(path, [])) for path in group_paths(data)]
+
+
+def _part(data: SummaryData, path: Path_, units: list[UnitResult]) -> SummaryData:
     names = {u.name for u in units}
     previous = {k: v for k, v in data.previous.items() if k in names} if data.previous else None
-    return replace(data, units=units, root=path, title=path[-1] if path else data.title, previous=previous)
+    times = [u.changed_at for u in units if u.changed_at is not None]
+    produced = max(times) if times else (data.started_at or data.produced_at)
+    return replace(
+        data, units=units, root=path, title=path[-1] if path else data.title, previous=previous, produced_at=produced
+    )

@@ -171,9 +171,12 @@ def test_watch_start__the_reader_and_feedback_writer_made_ready_without_a_word(t
     job.close()
 
 
-def watch_until(config: Path, poll: float, drop: Callable[[], object], done: Callable[[list], bool]) -> list:
-    """Run watch (polling) in a thread, call `drop()`, wait until `done(cycles)`, stop; returns the cycles."""
-    settings = load_settings(config=config, poll_seconds=poll)
+def watch_until(
+    config: Path, poll: float, drop: Callable[[], object], done: Callable[[list], bool], **options: object
+) -> list:
+    """Run watch (polling) in a thread, call `drop()`, wait until `done(cycles)`, stop; returns the cycles.
+    `options`: settings as the command line gives them (e.g. by_group=True)."""
+    settings = load_settings(config=config, poll_seconds=poll, **options)
     stop = threading.Event()
     cycles: list = []
     thread = threading.Thread(target=lambda: watch(settings, force_poll=True, stop=stop, on_cycle=cycles.append))
@@ -205,6 +208,32 @@ def test_watch__the_summary_it_writes_after_a_new_file_is_known_as_up_to_date_by
     stamp = summary.stat().st_mtime_ns
     out = run(config)
     assert out["summary_unchanged"] is True and summary.stat().st_mtime_ns == stamp
+
+
+def test_watch__by_group__a_new_file_rewrites_the_summaries_of_its_groups_only(tmp_path: Path, monkeypatch):
+    """With by_group at province scale every refresh rewrote ~650 group summaries (~100 s): now only
+    those of the groups the new file is in, besides the whole summary."""
+    from processor import summary as summary_mod
+    from tests.test_batch import run
+    from tests.test_batch_outputs import COUNTY_UNITS
+
+    config = city(tmp_path, stable=0.05, units=COUNTY_UNITS)
+    for i, (name, _, _) in enumerate(COUNTY_UNITS[:3]):
+        report(tmp_path / "inbox" / f"{i}.xlsx", name, seed=50 + i)
+    run(config, "--by-group")
+    writes: list[Path] = []
+    real = summary_mod.write_summary
+    monkeypatch.setattr(summary_mod, "write_summary", lambda path, *a, **k: writes.append(path) or real(path, *a, **k))
+    cycles = watch_until(
+        config,
+        0.05,
+        lambda: report(tmp_path / "inbox" / "城关镇.xlsx", "西山县城关镇人民政府", seed=60),
+        lambda cycles: any(r.files for r in cycles),
+        by_group=True,
+    )
+    assert [f.status for r in cycles for f in r.files] == ["accepted"] and cycles[-1].summary is not None
+    # (at start the outputs of the run were up to date: nothing written then)
+    assert sorted(p.parent.name for p in writes) == ["汇总", "西山县", "西山县-乡镇街道"]
 
 
 def test_watch__a_file_that_cannot_leave_the_inbox__does_not_rewrite_the_summary_every_cycle(

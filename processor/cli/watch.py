@@ -14,7 +14,7 @@ from ..logs import setup_logging
 from ..roster import RosterError
 from ..watch import stop_on_interrupt, watch
 from . import app
-from .run import CONFIG, INBOX, OUTBOX, ROSTER, WAIT, WORKERS, YEAR, fail, settings_from
+from .run import BY_GROUP, CONFIG, INBOX, OUTBOX, ROSTER, WAIT, WORKERS, YEAR, fail, settings_from
 
 
 @app.command("watch")
@@ -31,14 +31,23 @@ def watch_command(
         "--poll",
         help="只用定时扫描，每隔这么多秒扫描一次（收件文件夹在网络共享盘上时必须使用）。不给时使用文件系统事件并每 5 秒补扫一次。",
     ),
+    by_group: bool | None = BY_GROUP,
 ) -> None:
     """持续监视收件文件夹：每个文件写入完成后立即处理，并刷新汇总表。按 Ctrl+C 停止。
 
     与 run 的处理完全相同（校验、反馈、归档、台账）。收件文件夹在网络共享盘（SMB/NFS）上时，
-    其他电脑写入的文件不会产生事件，请使用 --poll。
+    其他电脑写入的文件不会产生事件，请使用 --poll。加 --by-group 时，每来一个文件只重写它所在分组的汇总表。
     """
     settings = settings_from(
-        config, inbox=inbox, outbox=outbox, roster=roster, year=year, workers=workers, wait=wait, poll_seconds=poll
+        config,
+        inbox=inbox,
+        outbox=outbox,
+        roster=roster,
+        year=year,
+        workers=workers,
+        wait=wait,
+        poll_seconds=poll,
+        by_group=by_group,
     )
     try:
         setup_logging(settings.outbox)
