@@ -26,6 +26,7 @@ _KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "text_limit": (int, "“总体情况”字数上限"),
     "contact": (str, "填报说明中的联系方式"),
     "title": (str, "汇总范围名称"),
+    "by_group": (bool, "另写各分组的汇总表"),
     "limits": (dict, "文件限制"),
     "similar_scan_limit": (int, "内容雷同比对每段文字的候选上限"),
 }
@@ -134,7 +135,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
             known = "、".join(_KEYS)
             raise ConfigError(f"配置文件“{path}”中的“{key}”不是可识别的设置项（可用：{known}）。请删除或改正。")
         kind, label = _KEYS[key]
-        if isinstance(value, bool) or not isinstance(value, kind):
+        if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):  # (a bool is an int)
             raise ConfigError(
                 f"配置文件“{path}”中的 {key}（{label}）值“{value}”类型不对。请参照 nianbao init 生成的示例。"
             )

@@ -56,6 +56,20 @@ def test_by_group_writes_one_summary_and_report_per_group(tmp_path):
     assert all(Path(p).exists() for p in out["group_summaries"])
 
 
+def test_by_group_set_in_nianbao_toml__as_the_readme_says(tmp_path):
+    config = city(tmp_path, units=COUNTY_UNITS, by_group=True)
+    report(tmp_path / "inbox" / "教育局.xlsx", COUNTY_UNITS[0][0])
+    out = run(config)
+    assert {Path(p).parent.name for p in out["group_summaries"]} >= {"市直部门", "西山县"}
+    assert not run(config, "--no-by-group")["group_summaries"]
+    for wrong in ("by_group = 1", "title = true"):  # (a number is not a bool, nor a bool a name)
+        text = config.read_text(encoding="utf-8").replace("by_group = true", wrong)
+        config.write_text(text, encoding="utf-8")
+        result = runner.invoke(app, ["run", "--config", str(config)])
+        assert result.exit_code == 2 and f"{wrong.split()[0]}（" in result.output and "类型不对" in result.output
+        config.write_text(text.replace(wrong, "by_group = true"), encoding="utf-8")
+
+
 def test_a_county_report_in_the_city_inbox_counts_once_for_its_units(tmp_path):
     # The county consolidates its own units...
     county_dir = tmp_path / "county"
