@@ -1386,12 +1386,14 @@ def write_year_summary(
     group_keys: dict[str, str] = {}  # each group summary's own key (its outputs are left when it did not change)
     if by_group:
         last = _recorded_outputs(ledger, year)
-        common = None if writer is not None else _groups_common(ledger, spec, year, data)
+        common = None if writer is not None else _groups_common(spec, year)
         digests: dict[int, str] = {}
         for part in subtrees(data):
             group = part.root
             folder = archive.group_summary_folder(outbox, group)
-            path = folder / archive.summary_path(outbox, year).name.replace("年政府", f"年{group[-1]}政府")
+            path = folder / archive.safe_component(
+                archive.summary_path(outbox, year).name.replace("年政府", f"年{group[-1]}政府")
+            )
             report = folder / archive.rollup_report_name(year, group[-1])
             if common is not None:
                 group_key = _group_key(common, part, digests)
@@ -1463,14 +1465,12 @@ def _recorded_outputs(ledger: Ledger, year: int) -> dict[str, Any]:
     return state if isinstance(state, dict) else {}
 
 
-def _groups_common(ledger: Ledger, spec: Spec, year: int, data: SummaryData) -> str:
-    """What every group summary is made from besides its own units: the code and the form, last year's
-    ledger rows, the findings of files no unit could be found for (listed in every summary)."""
+def _groups_common(spec: Spec, year: int) -> str:
+    """What every group summary is made from besides its own units: the code and the form."""
     import xlsxwriter
 
     from . import __version__
 
-    found = [tuple(f.as_dict().values()) for f in data.findings]
     return repr(
         (
             __version__,
@@ -1478,8 +1478,6 @@ def _groups_common(ledger: Ledger, spec: Spec, year: int, data: SummaryData) -> 
             xlsxwriter.__version__,
             year,
             repr(replace(spec, source=Path(spec.source).name)),
-            ledger.digest((year - 1,)),
-            found,
         )
     )
 
@@ -1489,14 +1487,20 @@ _UNIT_FIELDS = tuple(f.name for f in fields(UnitResult) if f.name not in ("submi
 
 def _group_key(common: str, part: SummaryData, digests: dict[int, str]) -> str:
     """A digest of what one group's outputs are made from: `common` (_groups_common), the group, when
-    it was produced, and its units in order, each with its ledger row (its report never changes) and
-    findings. `digests`: each unit's part, by id, made once for all the groups it is in."""
+    it was produced, and its units in order, each with its ledger row (a row's report never changes),
+    findings and last year's row (which the roster as it is now decides). `digests`: each unit's part,
+    by id, made once for all the groups it is in."""
     parts = [common, repr(part.root), part.produced_at.isoformat()]
+    last = part.previous_ids or {}
     for u in part.units:
         digest = digests.get(id(u))
         if digest is None:
             made = repr(
-                (tuple(getattr(u, name) for name in _UNIT_FIELDS), [tuple(f.as_dict().values()) for f in u.findings])
+                (
+                    tuple(getattr(u, name) for name in _UNIT_FIELDS),
+                    [tuple(f.as_dict().values()) for f in u.findings],
+                    last.get(u.name),
+                )
             )
             digest = digests[id(u)] = hashlib.sha256(made.encode()).hexdigest()
         parts.append(digest)
@@ -1598,7 +1602,8 @@ def summary_data(
     units, unidentified = units or unit_results(ledger, roster, year, submissions=False)
     attach_submissions(ledger, units, light=True, cache=cache)
     before, _ = unit_results(ledger, roster, year - 1, light=True, kept=last_year)
-    previous = {u.name: u.submission for u in before if u.counted and u.submission is not None}
+    counted_before = [u for u in before if u.counted and u.submission is not None]
+    previous = {u.name: u.submission for u in counted_before}
     # (duplicates left out: they are not in the summary, so they do not make it newer)
     first, last = ledger.db.execute(
         "SELECT min(processed_at), max(processed_at) FROM files WHERE year=? AND status IS NOT ?", (year, DUPLICATE)
@@ -1611,6 +1616,7 @@ def summary_data(
         units=units,
         title=title,
         previous=previous or None,
+        previous_ids={u.name: u.file_id for u in counted_before if u.file_id is not None} or None,
         produced_at=produced.replace(microsecond=0),
         started_at=started,
         findings=[f for row in unidentified for f in row.findings],

@@ -89,6 +89,7 @@ class SummaryData:
     title: str = ""  # what the summary covers, as readers name it: 某某市 (the root's name)
     root: Path_ = ()  # the node this summary covers; subtree() sets it for a per-group summary
     previous: dict[str, Submission] | None = None  # last year's accepted submissions by unit name
+    previous_ids: dict[str, int] | None = None  # … and their ledger rows (what a group summary's key names)
     produced_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
     started_at: dt.datetime | None = None  # the year's first ledger change: 生成时间 of a group that has nothing yet
     tool_version: str = __version__
@@ -545,10 +546,20 @@ def subtrees(data: SummaryData) -> list[SummaryData]:
 
 
 def _part(data: SummaryData, path: Path_, units: list[UnitResult]) -> SummaryData:
+    """A group's SummaryData: its units, their last year's reports; the files no unit could be found for
+    are listed in the whole summary only (a county's summary is about its own units)."""
     names = {u.name for u in units}
     previous = {k: v for k, v in data.previous.items() if k in names} if data.previous else None
+    previous_ids = {k: v for k, v in data.previous_ids.items() if k in names} if data.previous_ids else None
     times = [u.changed_at for u in units if u.changed_at is not None]
     produced = max(times) if times else (data.started_at or data.produced_at)
     return replace(
-        data, units=units, root=path, title=path[-1] if path else data.title, previous=previous, produced_at=produced
+        data,
+        units=units,
+        root=path,
+        title=path[-1] if path else data.title,
+        previous=previous,
+        previous_ids=previous_ids,
+        produced_at=produced,
+        findings=[],
     )
