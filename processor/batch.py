@@ -1388,9 +1388,15 @@ def write_year_summary(
         last = _recorded_outputs(ledger, year)
         common = None if writer is not None else _groups_common(spec, year)
         digests: dict[int, str] = {}
+        taken: set[str] = set()  # group folders so far, as Windows compares names
         for part in subtrees(data):
             group = part.root
             folder = archive.group_summary_folder(outbox, group)
+            n = 1
+            while (folder.name if n == 1 else f"{folder.name} ({n})").casefold() in taken:
+                n += 1  # ("甲-乙", "丙") and ("甲", "乙", "丙") are both 甲-乙-丙: the later one numbered
+            folder = folder if n == 1 else folder.with_name(f"{folder.name} ({n})")
+            taken.add(folder.name.casefold())
             path = folder / archive.safe_component(
                 archive.summary_path(outbox, year).name.replace("年政府", f"年{group[-1]}政府")
             )

@@ -283,3 +283,16 @@ def test_by_group__a_file_no_unit_is_found_for__is_listed_in_the_whole_summary_o
     changed = {p for p, st in _stamps(second).items() if st != before.get(p)}
     assert changed == {second["summary"], *[p for p in second["reports"] if "分组" not in p]}
     assert _rebuilt_the_same(config, second)
+
+
+def test_by_group__two_groups_whose_folder_names_coincide__each_keeps_its_own_outputs(tmp_path):
+    # 甲-乙/丙 and 甲/乙/丙 would both be 分组/甲-乙-丙: the later one in roster order is numbered
+    units = [("甲乙丙局", "甲-乙/丙", ""), ("甲乙丙镇", "甲/乙/丙", "")]
+    config = city(tmp_path, units=units)
+    for i, (name, _, _) in enumerate(units):
+        report(tmp_path / "inbox" / f"{i}.xlsx", name, seed=70 + i)
+    out = run(config, "--by-group")
+    folders = [Path(p).parent.name for p in out["group_summaries"]]
+    assert len(folders) == len(set(folders)) and {"甲-乙-丙", "甲-乙-丙 (2)"} <= set(folders)
+    assert all(Path(p).is_file() for p in [*out["group_summaries"], *out["reports"]])
+    assert _rebuilt_the_same(config, out)
