@@ -1384,8 +1384,12 @@ def write_year_summary(
     )
     outputs = Outputs(summary=summary, reports=[report])
     group_keys: dict[str, str] = {}  # each group summary's own key (its outputs are left when it did not change)
-    if by_group:
-        last = _recorded_outputs(ledger, year)
+    group_files: dict[str, list[int]] = {}  # (without by_group) the group outputs last written, as they were
+    last = _recorded_outputs(ledger, year)
+    if not by_group:  # kept on record, so that the next --by-group rewrites only the groups changed since
+        group_keys = dict(last.get("group_keys") or {})
+        group_files = _group_files(last)
+    else:
         common = None if writer is not None else _groups_common(spec, year)
         digests: dict[int, str] = {}
         taken: set[str] = set()  # group folders so far, as Windows compares names
@@ -1415,7 +1419,7 @@ def write_year_summary(
         key = outputs_key()
     if key:
         try:
-            _record_outputs(ledger, year, key, outbox, outputs, stamps, group_keys)
+            _record_outputs(ledger, year, key, outbox, outputs, stamps, group_keys, group_files)
         except Exception as exc:  # the outputs are written; only the next run's shortcut is lost
             logger.warning(
                 "汇总表已写出，但未能在台账中记下其来源（{}）：下次运行会重新生成。", archive.describe_error(exc)
@@ -1523,7 +1527,8 @@ def _group_kept(
             return False
         kept = {}
         for path in paths:
-            recorded = last["files"][archive.relative(path, outbox)]
+            rel = archive.relative(path, outbox)
+            recorded = last["files"][rel] if rel in last["files"] else last["group_files"][rel]
             st = path.stat()
             if [st.st_size, st.st_mtime_ns] != list(recorded):
                 return False
@@ -1532,6 +1537,17 @@ def _group_kept(
         return False
     stamps.update(kept)
     return True
+
+
+def _group_files(last: dict[str, Any]) -> dict[str, list[int]]:
+    """The group outputs of a record (_recorded_outputs) with their stamps: the files of the group
+    summaries it names (their folders) that it holds stamps of."""
+    try:
+        folders = {rel.rsplit("/", 1)[0] + "/" for rel in last.get("group_keys") or {}}
+        stamps = {**(last.get("group_files") or {}), **(last.get("files") or {})}
+        return {rel: stamp for rel, stamp in stamps.items() if rel.rsplit("/", 1)[0] + "/" in folders}
+    except (AttributeError, TypeError):
+        return {}
 
 
 def _kept_outputs(ledger: Ledger, year: int, key: str, outbox: Path) -> Outputs | None:
@@ -1562,10 +1578,12 @@ def _record_outputs(
     outputs: Outputs,
     stamps: dict[Path, list[int]],
     group_keys: dict[str, str] | None = None,
+    group_files: dict[str, list[int]] | None = None,
 ) -> None:
     """Remember what the outputs were made from and how each was left (size, mtime taken right after
     it was put in place: not a version someone saved over it meanwhile), for _kept_outputs; and what
-    each group summary was made from (`group_keys`, by its path), for _group_kept."""
+    each group summary was made from (`group_keys`, by its path), for _group_kept (with `group_files`,
+    the stamps of group outputs not written this time: kept on record without by_group)."""
     state = {
         "key": key,
         "summary": archive.relative(outputs.summary, outbox),
@@ -1573,6 +1591,7 @@ def _record_outputs(
         "groups": [archive.relative(p, outbox) for p in outputs.groups],
         "files": {archive.relative(p, outbox): stamp for p, stamp in stamps.items()},
         "group_keys": group_keys or {},
+        "group_files": group_files or {},
     }
     ledger.set_meta(_outputs_meta(year), json.dumps(state, ensure_ascii=False))
 

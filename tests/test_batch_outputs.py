@@ -296,3 +296,19 @@ def test_by_group__two_groups_whose_folder_names_coincide__each_keeps_its_own_ou
     assert len(folders) == len(set(folders)) and {"甲-乙-丙", "甲-乙-丙 (2)"} <= set(folders)
     assert all(Path(p).is_file() for p in [*out["group_summaries"], *out["reports"]])
     assert _rebuilt_the_same(config, out)
+
+
+def test_by_group__runs_without_it_in_between__the_next_one_rewrites_only_the_groups_changed_since(tmp_path):
+    # e.g. `watch` all day, `run --by-group` in the evening: the groups' keys stay on record meanwhile
+    config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")
+    for i, (name, _, _) in enumerate(COUNTY_UNITS[:3]):
+        report(tmp_path / "inbox" / f"{i}.xlsx", name, seed=30 + i)
+    before = _stamps(run(config, "--by-group"))
+    report(tmp_path / "inbox" / "城关镇.xlsx", "西山县城关镇人民政府", seed=40)  # 西山县/乡镇街道
+    assert not run(config)["group_summaries"]
+    out = run(config, "--by-group")
+    changed = {
+        Path(p).parent.name for p, st in _stamps(out).items() if st != before.get(p) and p in out["group_summaries"]
+    }
+    assert changed == {"西山县", "西山县-乡镇街道"}
+    assert _rebuilt_the_same(config, out)
