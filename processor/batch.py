@@ -1367,8 +1367,9 @@ def write_year_summary(
     def outputs_key() -> str | None:
         return None if writer is not None else _outputs_key(ledger, roster, spec, year, title, by_group)
 
+    last = _recorded_outputs(ledger, year)  # (what the outputs on disk were made from)
     key = None if changed else outputs_key()
-    kept = _kept_outputs(ledger, year, key, outbox) if key else None
+    kept = _kept_outputs(last, key, outbox) if key else None
     if kept is not None:
         logger.info("台账、名册和设置自上次生成以来没有变化，汇总表保持原样：{}", kept.summary)
         return kept
@@ -1385,12 +1386,11 @@ def write_year_summary(
     outputs = Outputs(summary=summary, reports=[report])
     group_keys: dict[str, str] = {}  # each group summary's own key (its outputs are left when it did not change)
     group_files: dict[str, list[int]] = {}  # (without by_group) the group outputs last written, as they were
-    last = _recorded_outputs(ledger, year)
     if not by_group:  # kept on record, so that the next --by-group rewrites only the groups changed since
         group_keys = dict(last.get("group_keys") or {})
         group_files = _group_files(last)
     else:
-        common = None if writer is not None else _groups_common(spec, year)
+        common = None if writer is not None else _code_and_form(spec, year)
         digests: dict[int, str] = {}
         taken: set[str] = set()  # group folders so far, as Windows compares names
         for part in subtrees(data):
@@ -1430,22 +1430,8 @@ def write_year_summary(
 def _outputs_key(ledger: Ledger, roster: Roster | None, spec: Spec, year: int, title: str, by_group: bool) -> str:
     """A digest of everything the year's outputs are made from: the ledger rows of the year and the
     year before, the roster, the form (with its job settings), the title, by_group and the writers."""
-    import xlsxwriter
-
-    from . import __version__
-
     units = repr([tuple(vars(u).values()) for u in roster.units]) if roster is not None else None  # (no dataclass repr)
-    parts = (
-        __version__,
-        _source_digest(),
-        xlsxwriter.__version__,
-        year,
-        title,
-        by_group,
-        repr(replace(spec, source=Path(spec.source).name)),  # (the form's content, not where it is installed)
-        units,
-        ledger.digest((year, year - 1)),
-    )
+    parts = (_code_and_form(spec, year), title, by_group, units, ledger.digest((year, year - 1)))
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
@@ -1475,8 +1461,9 @@ def _recorded_outputs(ledger: Ledger, year: int) -> dict[str, Any]:
     return state if isinstance(state, dict) else {}
 
 
-def _groups_common(spec: Spec, year: int) -> str:
-    """What every group summary is made from besides its own units: the code and the form."""
+def _code_and_form(spec: Spec, year: int) -> str:
+    """What every output is made from besides the ledger, the roster and the settings: the code (this
+    package's, xlsxwriter's) and the form, by its content, not where it is installed; and the year."""
     import xlsxwriter
 
     from . import __version__
@@ -1496,7 +1483,7 @@ _UNIT_FIELDS = tuple(f.name for f in fields(UnitResult) if f.name not in ("submi
 
 
 def _group_key(common: str, part: SummaryData, digests: dict[int, str]) -> str:
-    """A digest of what one group's outputs are made from: `common` (_groups_common), the group, when
+    """A digest of what one group's outputs are made from: `common` (_code_and_form), the group, when
     it was produced, and its units in order, each with its ledger row (a row's report never changes),
     findings and last year's row (which the roster as it is now decides). `digests`: each unit's part,
     by id, made once for all the groups it is in."""
@@ -1529,8 +1516,7 @@ def _group_kept(
         for path in paths:
             rel = archive.relative(path, outbox)
             recorded = last["files"][rel] if rel in last["files"] else last["group_files"][rel]
-            st = path.stat()
-            if [st.st_size, st.st_mtime_ns] != list(recorded):
+            if not _as_written(outbox, rel, recorded):
                 return False
             kept[path] = list(recorded)
     except (OSError, KeyError, TypeError, AttributeError):
@@ -1550,16 +1536,20 @@ def _group_files(last: dict[str, Any]) -> dict[str, list[int]]:
         return {}
 
 
-def _kept_outputs(ledger: Ledger, year: int, key: str, outbox: Path) -> Outputs | None:
-    """The outputs last written, when they were made from `key` and are still there as written."""
+def _as_written(outbox: Path, rel: str, stamp: list[int]) -> bool:
+    """Whether an output still has the size and mtime recorded right after it was put in place."""
+    st = (outbox / rel).stat()
+    return [st.st_size, st.st_mtime_ns] == list(stamp)
+
+
+def _kept_outputs(state: dict[str, Any], key: str, outbox: Path) -> Outputs | None:
+    """The outputs last written (`state`: _recorded_outputs), when they were made from `key` and are
+    still there as written."""
     try:
-        state = json.loads(ledger.meta(_outputs_meta(year)) or "{}")
         if state.get("key") != key:
             return None
-        for rel, (size, mtime_ns) in state["files"].items():
-            st = (outbox / rel).stat()
-            if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
-                return None
+        if not all(_as_written(outbox, rel, stamp) for rel, stamp in state["files"].items()):
+            return None
         return Outputs(
             summary=outbox / state["summary"],
             reports=[outbox / rel for rel in state["reports"]],
