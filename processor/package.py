@@ -79,6 +79,11 @@ class Block:
     keep: Callable[[Deflated], None] | None = None
 
 
+def deflate_block(text: bytes, level: int = LEVEL) -> Deflated:
+    """A block of a part's text deflated as a run of its own, as ThreadedZip deflates a Block."""
+    return Deflated(deflate_run(text, level), _crc32(text), len(text))
+
+
 # a ThreadedZip mark → what to put in its place (pieces of text, runs deflated before, blocks to deflate)
 Splices = dict[bytes, Callable[[], Iterator[bytes | Deflated | Block]]]
 

@@ -49,7 +49,7 @@ from .consolidate import (
 from .findings import SEVERITY_LABEL, SEVERITY_ORDER, Finding
 from .kept import Memo
 from .layout import META, META_KEYS, Layout, layout, meta_code
-from .package import Block, Deflated, Splices, ThreadedZip, crc32_combine
+from .package import Block, Deflated, Splices, ThreadedZip, crc32_combine, deflate_block
 from .skeleton import xml_text
 from .spec import Cell, Spec
 from .submission import Number, Submission
@@ -500,15 +500,11 @@ class RowsSheet(Worksheet):
             return
         table, row_info, lo, hi = self.table, self.row_info, self.dim_colmin, self.dim_colmax
         self._set_spans()
-        batch: list[int] = []  # write_row's rows next in line
-        for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
-            if row_num in body:
-                batch.append(row_num)
+        for batch, row_num in self._in_order():
+            self._write_body(batch)
+            if row_num is None:
                 continue
             cols = table.get(row_num)
-            if not cols and row_num not in row_info:
-                continue
-            self._write_body(batch)
             span = self.row_spans.get(row_num // 16)
             if not cols:  # a row with attributes only
                 self._write_empty_row(row_num, span, row_info[row_num])
@@ -521,7 +517,30 @@ class RowsSheet(Worksheet):
                 if lo <= col_num <= hi:
                     self._write_cell(row_num, col_num, cols[col_num])
             self._xml_end_tag("row")
-        self._write_body(batch)
+
+    def _in_order(self) -> Iterator[tuple[list[int], int | None]]:
+        """The sheet's rows as _write_rows writes them: each run of write_row's rows (maybe none) with
+        the row of cells or attributes that follows it (None after the last run)."""
+        body = self.__dict__.get("_body", {})
+        table, row_info = self.table, self.row_info
+        batch: list[int] = []  # write_row's rows next in line
+        for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
+            if row_num in body:
+                batch.append(row_num)
+            elif table.get(row_num) or row_num in row_info:
+                yield batch, row_num
+                batch = []
+        yield batch, None
+
+    def deflate_ahead(self, deflate: Callable[[Block], None]) -> None:
+        """Hand `deflate` each block of write_row's rows that writing the sheet would deflate anew, as
+        it would cut them (warm_rows: its RowCache then holds them as a written summary leaves them)."""
+        if self.splices is None or self.blocks is None or not _FAST_LOOPS:
+            return
+        for batch, _ in self._in_order():
+            for piece in self._body_chunks(batch) if batch else ():
+                if isinstance(piece, Block) and piece.keep is not None:
+                    deflate(piece)
 
     def _write_body(self, rows: list[int]) -> None:
         """Write these rows of write_row's. Zipped by ThreadedZip (`splices`), the sheet gets a mark
@@ -767,11 +786,27 @@ def _write_lists(
 
 
 def warm_rows(data: SummaryData, con: Consolidation, rows: RowCache) -> None:
-    """Render the list sheets' rows into `rows` as write_summary would, without writing a workbook:
-    `watch` started on a summary left as it was, so that its first refresh is as fast as the next."""
-    with gc_paused():
+    """Render the list sheets' rows into `rows` as write_summary would, and deflate their blocks as it
+    would, without writing a workbook: `watch` started on a summary left as it was, so that its first
+    refresh is as fast as the next (at 10,000 units ~130 MB of rows not deflated again then)."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    with gc_paused(), ThreadPoolExecutor(2) as pool:  # (zlib lets go of the GIL)
         wb = xlsxwriter.Workbook(os.devnull)  # (never closed: nothing is written)
-        _write_lists(wb, data, con, _Styles(wb), rows, None)
+        _write_lists(wb, data, con, _Styles(wb), rows, {})
+        waiting: list[Future[None]] = []
+
+        def deflate(block: Block) -> None:
+            while len(waiting) >= 4:  # (a few blocks' text held at a time)
+                waiting.pop(0).result()
+            keep, text = block.keep, block.text
+            waiting.append(pool.submit(lambda: keep(deflate_block(text, ZIP_LEVEL))))  # type: ignore[misc]
+
+        for ws in wb.worksheets():
+            if isinstance(ws, RowsSheet):
+                ws.deflate_ahead(deflate)
+        for future in waiting:
+            future.result()
     rows.written()
 
 

@@ -186,8 +186,7 @@ def test_summary_written_with_the_rows_and_sums_of_the_last__is_the_same_bytes_a
     assert [r[0] for r in listed] == list(range(1, len(data.units) + 1))  # 序号 filled in, in order
     texts = list(wb["各单位文字部分"].iter_rows(min_row=4, values_only=True))
     assert any(isinstance(r[4], str) and r[4].startswith("=") for r in texts)  # a formula-like text stays text
-    assert sum(len(memo._now) for memo in rows._sheets.values()) == 0  # (after a summary: only its own rows kept)
-    assert sum(len(memo._last) for memo in rows._sheets.values()) > len(data.units)
+    assert sum(len(memo) for memo in rows._sheets.values()) > len(data.units)  # (after a summary: its own rows kept)
 
 
 def test_threaded_zip__parts_over_several_chunks_and_spliced_parts_read_back_whole(tmp_path, monkeypatch):
@@ -258,8 +257,9 @@ def test_watch__sleeps_until_the_first_waiting_file_is_due() -> None:
 
 
 def test_rows_rendered_at_a_watch_start__serve_its_first_summary(tmp_path, monkeypatch):
-    """warm_rows renders the rows as write_summary would, without a workbook (watch started on outputs
-    left as they were): the next summary renders none of them again and is the same bytes."""
+    """warm_rows renders the rows as write_summary would, and deflates their blocks, without a workbook
+    (watch started on outputs left as they were): the next summary renders and deflates none of them
+    again and is the same bytes."""
     import dataclasses
 
     from tests.test_consolidate import synthetic
@@ -269,11 +269,20 @@ def test_rows_rendered_at_a_watch_start__serve_its_first_summary(tmp_path, monke
     con = summary.summarize(data)
     rows = summary.RowCache()
     summary.warm_rows(data, con, rows)
-    rendered = []
+    rendered, deflated = [], []
     real = summary.RowsSheet._render_row
     monkeypatch.setattr(summary.RowsSheet, "_render_row", lambda self, *a: rendered.append(1) or real(self, *a))
+
+    class Counted(summary.Block):
+        def __init__(self, *args, **kwargs) -> None:
+            deflated.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(summary, "Block", Counted)
     kept = summary.write_summary(tmp_path / "kept.xlsx", data, con, rows=rows)
     assert not rendered
+    if summary.crc32_combine is not None:  # (blocks are kept only where runs deflated before can be put in)
+        assert not deflated
     monkeypatch.setattr(summary.RowsSheet, "_render_row", real)
     assert kept.read_bytes() == summary.write_summary(tmp_path / "fresh.xlsx", data).read_bytes()
 
@@ -306,3 +315,20 @@ def test_xml_text__escapes_any_text_as_xlsxwriter_does(text: str) -> None:
     """Inline strings (RowsSheet) and the skeleton's strings are escaped as xlsxwriter escapes a
     string it writes: control characters as _xHHHH_ (and text shaped like one escaped), & < > as entities."""
     assert xml_text(text) == XMLwriter()._escape_data(XMLwriter._escape_control_characters(text))
+
+
+def test_memo__keeps_what_the_last_round_asked_for_and_forgets_the_rest() -> None:
+    from processor.kept import Memo
+
+    memo: Memo[str] = Memo()
+    memo.put("a", "A")
+    memo.put("b", "B")
+    memo.turn()  # round 1 asked for a and b
+    assert memo.get("a") == "A"  # round 2 asks for a only …
+    assert memo.make("c", lambda: "C") == "C"
+    assert memo.make("c", lambda: "other") == "C"  # (made once)
+    memo.turn()
+    assert (memo.get("b"), memo.get("a"), memo.get("c"), len(memo)) == (None, "A", "C", 2)  # … b is forgotten
+    memo.turn()
+    memo.turn()  # a round that asked for nothing forgets everything
+    assert len(memo) == 0 and memo.get("a") is None
