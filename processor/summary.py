@@ -192,8 +192,12 @@ _COLUMN = [xl_col_to_name(col) for col in range(256)]  # column letters of the l
 _FAST_LOOPS = all(
     hasattr(Worksheet, n) for n in ("_write_rows", "_write_row", "_write_empty_row", "_xml_end_tag")
 ) and all(
-    hasattr(Worksheet(), n) for n in ("row_info", "default_row_height", "original_row_height")
-)  # (row_info, heights in pixels: xlsxwriter ≥ 3.2.3; 3.2.0–3.2.2 kept heights in points, in row_sizes)
+    hasattr(Worksheet(), n)
+    for n in (
+        *("row_info", "default_row_height", "original_row_height"),
+        *("xls_rowmax", "xls_colmax", "constant_memory", "dim_rowmin", "dim_rowmax", "dim_colmin", "dim_colmax"),
+    )
+)  # (row_info, heights in pixels: xlsxwriter ≥ 3.2.3; 3.2.0–3.2.2 kept heights in points, in row_sizes; _claim)
 _ROW = "\x00"  # stands for the row number in a rendered row (never in XML: control characters are escaped)
 _SERIAL = "\x01"  # stands for the row's 序号
 _ROW_B, _SERIAL_B = _ROW.encode(), _SERIAL.encode()
@@ -287,8 +291,7 @@ class RowsSheet(Worksheet):
         if self.rows is None:  # nothing kept: rendered as it is written (a province's rows weigh ~130 MB)
             made = content() if callable(content) else content
             last, level = self._register(made, serial is not None)
-            if self._check_dimensions(row, 0) or self._check_dimensions(row, last):
-                raise IndexError(f"row {row} columns A–{last} are outside the worksheet")
+            self._claim(row, last)
             self.__dict__.setdefault("_body", {})[row] = (made, serial)
             self.outline_row_level = max(self.outline_row_level, level)
             return
@@ -301,11 +304,25 @@ class RowsSheet(Worksheet):
                 found = self._render_row(made, serial is not None)
                 if key is not None and self._stable(made):
                     self.rows.put(key, found)
-        if self._check_dimensions(row, 0) or self._check_dimensions(row, found.last):
-            raise IndexError(f"row {row} columns A–{found.last} are outside the worksheet")
+        self._claim(row, found.last)
         self.__dict__.setdefault("_body", {})[row] = (found, serial)  # (its XML is made as it is written)
         if found.level > self.outline_row_level:
             self.outline_row_level = found.level
+
+    def _claim(self, row: int, last: int) -> None:
+        """_check_dimensions(row, 0) and (row, last) as one: a list row from column A to `last`."""
+        if row < 0 or row >= self.xls_rowmax or last >= self.xls_colmax or self.constant_memory:
+            if self._check_dimensions(row, 0) or self._check_dimensions(row, last):
+                raise IndexError(f"row {row} columns A–{last} are outside the worksheet")
+            return
+        if self.dim_rowmin is None or row < self.dim_rowmin:
+            self.dim_rowmin = row
+        if self.dim_rowmax is None or row > self.dim_rowmax:
+            self.dim_rowmax = row
+        if self.dim_colmin is None or self.dim_colmin > 0:
+            self.dim_colmin = 0
+        if self.dim_colmax is None or last > self.dim_colmax:
+            self.dim_colmax = last
 
     def _register(self, row: Row, serial: bool) -> tuple[int, int]:
         """Number the formats of `row` now (xlsxwriter numbers them before it writes the sheets) and
@@ -403,7 +420,12 @@ class RowsSheet(Worksheet):
                 if v is not None:
                     self.write_number(row, col + k, _num(v), formats[k])
             return
-        self._put(row, self._render_numbers(col, values, formats), col, col + len(values) - 1)
+        if self.rows is None:
+            xml = self._render_numbers(col, values, formats)
+        else:  # (a group's subtotals, the same until one of its reports changes; int 10**17 and 1e17 differ)
+            key = ("numbers", col, self._templates(col, formats)[1], tuple(values), tuple(map(type, values)))
+            xml = self.rows.make(key, lambda: self._render_numbers(col, values, formats))  # type: ignore[arg-type,return-value]
+        self._put(row, xml, col, col + len(values) - 1)
 
     def _render_numbers(self, col: int, values: Sequence[Number | None], formats: Sequence[Format]) -> str:
         leads, _ = self._templates(col, formats)
@@ -595,21 +617,19 @@ class RowsSheet(Worksheet):
         return b"".join(out)
 
     def _set_spans(self) -> None:
-        """xlsxwriter's _calculate_spans for a sheet without comments, from each row's own cells."""
-        spans: dict[int, str] = {}
-        low = high = None
+        """xlsxwriter's _calculate_spans for a sheet without comments, from the rows that have cells
+        of their own (write_row's rows have none: a province's lists would be 40,000 rows visited)."""
+        spans: dict[int, tuple[int, int]] = {}  # block of 16 rows → its first and last columns (1-based)
         lo, hi = self.dim_colmin, self.dim_colmax
-        for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
-            cols = [c for c in self.table.get(row_num, ()) if lo <= c <= hi]
+        for row_num in sorted(r for r in self.table if self.dim_rowmin <= r <= self.dim_rowmax):
+            cols = [c for c in self.table[row_num] if lo <= c <= hi]
             if cols:
-                first, last = min(cols), max(cols)
-                low = first if low is None else min(low, first)
-                high = last if high is None else max(high, last)
-            if (row_num + 1) % 16 == 0 or row_num == self.dim_rowmax:
-                if low is not None:
-                    spans[row_num // 16] = f"{low + 1}:{high + 1}"
-                    low = high = None
-        self.row_spans = spans
+                block, first, last = row_num // 16, min(cols) + 1, max(cols) + 1
+                if block in spans:
+                    low, high = spans[block]
+                    first, last = min(first, low), max(last, high)
+                spans[block] = (first, last)
+        self.row_spans = {block: f"{low}:{high}" for block, (low, high) in spans.items()}
 
     def _write_cell(self, row: int, col: int, cell: Any) -> None:
         if isinstance(cell, _Run):
