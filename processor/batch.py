@@ -46,7 +46,7 @@ from .inbox import Candidate, Changing, Skipped, read_snapshot, wait_for_complet
 from .joblock import job_lock
 from .kept import Memo
 from .layout import layout
-from .ledger import DONE, DUPLICATE, FileRow, Ledger, light_submission, submission_to_blob
+from .ledger import DONE, DUPLICATE, FileRow, KeptRows, Ledger, light_submission, submission_to_blob
 from .logs import progress
 from .roster import Roster, load_roster
 from .spec import Spec, edition_for_year, get_spec
@@ -1187,7 +1187,7 @@ class KeptUnits:
     rows, its place in the roster). A unit whose rows did not change is not made again: at 10,000
     units a listing fetches and parses a few rows' findings instead of all (~0.15 s a refresh)."""
 
-    rows: dict[int, tuple[tuple[Any, ...], FileRow]] = field(default_factory=dict)
+    rows: KeptRows = field(default_factory=KeptRows)
     results: dict[str, tuple[tuple[Any, ...], UnitResult]] = field(default_factory=dict)
     roster: Roster | None = None  # the roster they were placed with (another roster: made again)
     submissions: dict[int, Submission] = field(default_factory=dict)  # theirs, when loaded (Ledger.submissions' cache)

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from processor.findings import Finding
-from processor.ledger import Ledger, LedgerError, light_submission, submission_from_json, submission_to_json
+from processor.ledger import KeptRows, Ledger, LedgerError, light_submission, submission_from_json, submission_to_json
 from processor.submission import Note, Submission
 
 
@@ -210,7 +210,7 @@ def test_files_kept__unchanged_rows_are_the_rows_of_the_last_call_changed_ones_r
         ids = [ledger.receive(f"sha{k}", 1, 1, f"{k}.xlsx", f"{k}.xlsx", run) for k in range(3)]
         for k, unit in enumerate(("甲", "乙")):
             complete(ledger, ids[k], unit, "accepted", sub(agency=unit))
-        kept: dict = {}
+        kept = KeptRows()
         first = ledger.files_kept(2025, kept)
         assert first == ledger.files(2025) and len(first) == 2  # (the third is not finished: no year yet)
         complete(
@@ -221,7 +221,7 @@ def test_files_kept__unchanged_rows_are_the_rows_of_the_last_call_changed_ones_r
         assert second[1] is first[1]  # 乙: unchanged, not read again
         assert second[0] is not first[0] and second[0].superseded_by == ids[2]  # 甲's first file: superseded
         assert [f.rule_id for f in second[0].findings] == ["superseded"]
-        assert set(kept) == {r.id for r in second}
+        assert set(kept.rows) == {r.id for r in second}
 
 
 def test_unit_results_kept__the_same_units_as_listed_afresh_after_any_change(tmp_path: Path):
@@ -302,3 +302,62 @@ print(repr(sub.texts), findings[0].found)
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"{original.texts!r} 12件"
+
+
+def test_files_kept__after_any_change_by_this_job_or_another_process__the_rows_listed_afresh(tmp_path: Path):
+    """files_kept reads only the rows this connection changed since its last call (a log kept by
+    TEMP triggers): after files received, finished, superseded, released, moved, a transaction rolled
+    back, and rows written by another connection (another process), it lists what files() lists."""
+    import random
+    import sqlite3
+
+    rng = random.Random(11)
+    kept, kept_last = KeptRows(), KeptRows()
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        run = ledger.start_run("watch", 2025)
+        received: list[int] = []
+        for step in range(120):
+            roll = rng.random()
+            if roll < 0.3 or not received:
+                received.append(ledger.receive(f"sha{step}", 1, 1, f"{step}.xlsx", f"{step}.xlsx", run))
+            elif roll < 0.6:
+                file_id = received.pop(rng.randrange(len(received)))
+                year, unit = rng.choice([2025, 2025, 2024]), rng.choice("甲乙丙")
+                older = ledger.counted(unit, year)
+                ledger.complete(
+                    file_id,
+                    status=rng.choice(["accepted", "rejected"]),
+                    unit=unit,
+                    agency=unit,
+                    year=year,
+                    edition="2021",
+                    kind="report",
+                    filler=None,
+                    phone=None,
+                    findings=[],
+                    archive_path=f"归档/{file_id}.xlsx",
+                    feedback_path=None,
+                    submission=sub(agency=unit, year=year),
+                    supersedes=[(older.id, [Finding("superseded", "notice", "已被取代")])] if older else None,
+                )
+            elif roll < 0.7:
+                ledger.release(received.pop(rng.randrange(len(received))))
+            elif roll < 0.8:
+                done = [r.id for r in ledger.files()]
+                if done:
+                    ledger.move_archive(rng.choice(done), f"归档/{step}.xlsx")
+            elif roll < 0.9:  # a transaction rolled back: nothing changed
+                try:
+                    with ledger._transaction():
+                        ledger.db.execute("UPDATE files SET archive_path='x' WHERE id IN (SELECT max(id) FROM files)")
+                        raise RuntimeError
+                except RuntimeError:
+                    pass
+            else:  # another process writes the ledger
+                other = sqlite3.connect(tmp_path / "l.sqlite", isolation_level=None)
+                other.execute(
+                    "UPDATE files SET original_name=original_name || '+' WHERE id IN (SELECT min(id) FROM files)"
+                )
+                other.close()
+            for year, keep in ((2025, kept), (2024, kept_last)):
+                assert ledger.files_kept(year, keep) == ledger.files(year), (step, year)
