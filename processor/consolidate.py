@@ -189,7 +189,7 @@ def _under(path: Path_, top: Path_) -> bool:
 
 
 def resolve_rollups(
-    units: list[UnitResult], spec: Spec | None = None
+    units: list[UnitResult], spec: Spec | None = None, groups: set[Path_] | None = None
 ) -> tuple[list[UnitResult], list[Finding], dict[str, str]]:
     """Count every unit once when a group's roll-up and units of that group both arrived.
 
@@ -200,8 +200,9 @@ def resolve_rollups(
     units that had arrived too. An outer roll-up also covers a roll-up nested inside it.
 
     Returns (units to count, findings, covered: unit name → name of the roll-up standing for it).
+    `groups`: _group_paths(units), when the caller has it.
     """
-    groups = _group_paths(units)
+    groups = _group_paths(units) if groups is None else groups
     rollups = [(covered_path(u, groups), u) for u in units if u.counted and u.is_rollup]
     rollups = sorted(((p, u) for p, u in rollups if p is not None), key=lambda pu: len(pu[0]))
     covered: dict[str, str] = {}
@@ -232,9 +233,10 @@ def resolve_rollups(
 # ---- the tree ---------------------------------------------------------------------------------
 
 
-def build_tree(units: list[UnitResult], root: Path_ = ()) -> dict[Path_, Node]:
-    """Nodes for the root and every group below it, children in roster order; members placed."""
-    groups = _group_paths(units)
+def build_tree(units: list[UnitResult], root: Path_ = (), groups: set[Path_] | None = None) -> dict[Path_, Node]:
+    """Nodes for the root and every group below it, children in roster order; members placed.
+    `groups`: _group_paths(units), when the caller has it."""
+    groups = _group_paths(units) if groups is None else groups
     nodes: dict[Path_, Node] = {root: Node(root)}
     for u in units:
         path = place_of(u, groups)
@@ -300,11 +302,12 @@ def consolidate(
     codes = tuple(spec.cells)
     groups = _group_paths(data.units)
     units = [u for u in data.units if _under(place_of(u, groups), data.root)]
+    own = groups if len(units) == len(data.units) else _group_paths(units)  # (the groups of the units summed)
     excluded = _guard(spec, data.year, units)
     eligible = [u if u.name not in excluded else replace(u, status=REJECTED) for u in units]
-    to_count, findings, covered = resolve_rollups(eligible, spec)
+    to_count, findings, covered = resolve_rollups(eligible, spec, own)
     findings = [*excluded.values(), *findings]
-    nodes = build_tree(units, data.root)
+    nodes = build_tree(units, data.root, own)
     direct: dict[Path_, list[Number]] = {}
     counts: dict[Path_, int] = {}
     at: dict[Path_, list[UnitResult]] = {}

@@ -667,6 +667,32 @@ def standing(unit: UnitResult, con: Consolidation) -> Standing:
     return Standing(unit.status, notes.get(unit.status, ""))
 
 
+def _standings(con: Consolidation) -> dict[int, Standing]:
+    """standing() of every unit placed, by id(unit): made once per consolidation (three sheets ask)."""
+    made = con.__dict__.get("_standings")
+    if made is None:
+        made = con.__dict__["_standings"] = {id(u): standing(u, con) for u, _ in con.placed}
+    return made
+
+
+def _tally(unit: UnitResult) -> tuple[int, int, int]:
+    """A unit's errors, open warnings and explained warnings (报送情况), counted once per findings list
+    (kept with the unit: `watch` lists the same UnitResult while its ledger rows stay as they were)."""
+    known = unit.__dict__.get("_tally")
+    if known is None or known[0] is not unit.findings:
+        errors = warnings = explained = 0
+        for f in unit.findings:
+            if f.severity == "error":
+                errors += 1
+            elif f.severity == "warning":
+                if f.explained:
+                    explained += 1
+                else:
+                    warnings += 1
+        known = unit.__dict__["_tally"] = (unit.findings, (errors, warnings, explained))
+    return known[1]
+
+
 def _group_text(node: Node, root: Node) -> str:
     return " / ".join(node.path[len(root.path) :]) or "（本级）"
 
@@ -866,16 +892,25 @@ def _subtitle_tables(
 
 
 def _counts(con: Consolidation) -> dict[str, int]:
-    units = [u for u, _ in con.placed if not u.is_rollup]
-    covered = [u for u in units if u.name in con.covered]
+    counts = dict.fromkeys(("submitted", "flagged", "rejected", "missing", "covered"), 0)
+    for u, _ in con.placed:
+        if u.is_rollup:
+            continue
+        status, covered = u.status, u.name in con.covered
+        counts["submitted"] += status != MISSING
+        counts["covered"] += covered
+        if not covered:
+            counts["flagged"] += status in (WARNED, EXPLAINED) and u.counted
+            counts["rejected"] += status == REJECTED
+            counts["missing"] += status == MISSING
     return {
         "expected": con.root.expected,
-        "submitted": sum(1 for u in units if u.status != MISSING),
+        "submitted": counts["submitted"],
         "counted": con.root.units,
-        "flagged": sum(1 for u in units if u.counted and u.status in (WARNED, EXPLAINED) and u.name not in con.covered),
-        "rejected": sum(1 for u in units if u.status == REJECTED and u.name not in con.covered),
-        "missing": sum(1 for u in units if u.status == MISSING and u.name not in con.covered),
-        "covered": len(covered),
+        "flagged": counts["flagged"],
+        "rejected": counts["rejected"],
+        "missing": counts["missing"],
+        "covered": counts["covered"],
         "rollups": sum(1 for u in con.counted if u.is_rollup),
         "excluded": len(con.excluded),
     }
@@ -1090,6 +1125,7 @@ def _write_detail(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
     sub_fmts = [styles(s, bold=True, bg_color="#EDEDED") for s in number_styles]
     total_fmts = [styles(s, bold=True, bg_color="#D9D9D9") for s in number_styles]
     counted = {id(u) for u in con.counted}
+    stand = _standings(con)
     root = con.root
     row = 4
     serial = 0
@@ -1114,7 +1150,7 @@ def _write_detail(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
         level = min(depth + 1, 7)
         for unit in node.members:
             serial += 1
-            st = standing(unit, con)
+            st = stand[id(unit)]
             sums = id(unit) in counted
             # what the row shows: the unit, its place and standing, and (summed) its report's figures,
             # known by the report's ledger row (without one, the row is rendered each time)
@@ -1211,8 +1247,9 @@ def _write_status(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
         f"报送情况：{data.name} {data.year} 年度（应报 {con.root.expected} 个单位）",
         "未报送、被退回的单位排在最前；“错误”“警告”为该单位当前报告中尚未解决的问题数，详见“问题清单”。",
     )
+    stand = _standings(con)
     rows = sorted(
-        ((standing(u, con), k, u, node) for k, (u, node) in enumerate(con.placed)),
+        ((stand[id(u)], k, u, node) for k, (u, node) in enumerate(con.placed)),
         key=lambda t: (DISPLAY_ORDER.get(t[0].key, 9), t[1]),
     )
 
@@ -1243,9 +1280,7 @@ def _write_status(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
             st,
             unit.file,
             unit.received_at.replace(tzinfo=None) if unit.received_at else None,
-            sum(1 for f in unit.findings if f.severity == "error"),
-            sum(1 for f in unit.findings if f.severity == "warning" and not f.explained),
-            sum(1 for f in unit.findings if f.severity == "warning" and f.explained),
+            *_tally(unit),
             _contact(unit, "filler"),
             _contact(unit, "phone"),
             unit.sha256,
@@ -1437,9 +1472,10 @@ def _write_charts(
     ranked = sorted(con.counted, key=lambda u: -u.submission.values.get(new, 0))[:TOP_UNITS]  # type: ignore[union-attr]
     top = [(f"{u.name}（汇总表）" if u.is_rollup else u.name, u.submission.values.get(new, 0)) for u in ranked]  # type: ignore[union-attr]
     status_counts: dict[str, int] = {}
+    stand = _standings(con)
     for u, _ in con.placed:
         if not u.is_rollup:
-            key = standing(u, con).key
+            key = stand[id(u)].key
             status_counts[key] = status_counts.get(key, 0) + 1
     keys = sorted(status_counts, key=lambda k: DISPLAY_ORDER[k])
     blocks = [
