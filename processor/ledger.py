@@ -151,6 +151,8 @@ class KeptRows:
     rows: dict[int, FileRow] = field(default_factory=dict)  # id → row, in id order
     seq: int | None = None  # the last change of this connection's log taken in (None: list afresh)
     version: int | None = None  # PRAGMA data_version then (another connection's commit changes it)
+    year: int | None = None  # the year listed (another year: listed afresh)
+    log: object | None = None  # the connection whose log `seq` counts in (another one: listed afresh)
 
 
 _DIGITS = bytes.maketrans(b"123456789", b"000000000")
@@ -355,10 +357,17 @@ class Ledger:
         in a transaction (what it changed may yet be rolled back), on a read-only ledger or at the
         first call. At 10,000 rows a `watch` refresh reads a few rows instead of all (~70 ms)."""
         version = self.db.execute("PRAGMA data_version").fetchone()[0]
-        if self.db.in_transaction or not self._logged or kept.seq is None or kept.version != version:
+        if (
+            self.db.in_transaction
+            or not self._logged
+            or kept.seq is None
+            or kept.version != version
+            or kept.year != year
+            or kept.log is not self.db
+        ):
             seq = None if self.db.in_transaction or not self._logged else self._last_change()
             kept.rows = {row.id: row for row in self.files(year)}
-            kept.seq, kept.version = seq, version
+            kept.seq, kept.version, kept.year, kept.log = seq, version, year, self.db
             return list(kept.rows.values())
         seq = self._last_change()
         if seq != kept.seq:

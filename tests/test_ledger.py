@@ -361,3 +361,20 @@ def test_files_kept__after_any_change_by_this_job_or_another_process__the_rows_l
                 other.close()
             for year, keep in ((2025, kept), (2024, kept_last)):
                 assert ledger.files_kept(year, keep) == ledger.files(year), (step, year)
+
+
+def test_files_kept__a_kept_listing_asked_of_another_connection_or_for_another_year__listed_afresh(tmp_path: Path):
+    """The change log is the connection's own and the listing a year's: a KeptRows taken on to a
+    reopened ledger, or asked for another year, lists what files() lists (a helper's review)."""
+    path = tmp_path / "l.sqlite"
+    kept = KeptRows()
+    with Ledger(path) as ledger:
+        run = ledger.start_run("watch", 2025)
+        ids = [ledger.receive(f"sha{k}", 1, 1, f"{k}.xlsx", f"{k}.xlsx", run) for k in range(3)]
+        complete(ledger, ids[0], "甲", "accepted", sub(agency="甲"))
+        assert ledger.files_kept(2025, kept) == ledger.files(2025)
+        complete(ledger, ids[1], "乙", "accepted", sub(agency="乙"))  # after the last listing
+    with Ledger(path) as ledger:  # a new connection: its own log, its own data_version
+        assert ledger.files_kept(2025, kept) == ledger.files(2025) and len(kept.rows) == 2
+        assert ledger.files_kept(2024, kept) == ledger.files(2024) == []
+        assert ledger.files_kept(2025, kept) == ledger.files(2025)
