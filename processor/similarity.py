@@ -20,7 +20,7 @@ import sys
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -87,6 +87,7 @@ class Alike:
     own: bool  # compared with the unit's own text of last year (else with other units' texts)
     matches: list[Match]
     count: int
+    ordered: bool = field(default=True, compare=False, repr=False)  # matches as find_matches orders them already
 
 
 _RANK = {IDENTICAL: 0, DIGITS: 1, SIMILAR: 2}
@@ -320,9 +321,9 @@ class Comparisons:
         key = (code, threshold)
         last = self._closest.get(key)
         masked = [items[g[0]][1].masked for g in groups]
-        units = [tuple(items[a][0] for a in g) for g in groups]
-        index = {m: k for k, m in enumerate(masked)}
         order = [unit for unit, _ in items]
+        units = [(order[g[0]],) if len(g) == 1 else tuple([order[a] for a in g]) for g in groups]
+        index = {m: k for k, m in enumerate(masked)}
         if last is not None:  # units in another order among themselves (roster reordered): ties break otherwise
             now_set, then_set = set(order), set(last.order)
             if [u for u in order if u in then_set] != [u for u in last.order if u in now_set]:
@@ -450,8 +451,9 @@ class _CodePairs:
             for r in new:
                 self._compare(self.ids[r.masked], r, sizes)
         position = np.zeros(len(self.sizes), dtype=np.int64)  # id → its text's place in `reps`
-        for masked, k in index.items():
-            position[self.ids[masked]] = k
+        position[np.fromiter(map(self.ids.__getitem__, index), dtype=np.int64, count=len(index))] = np.fromiter(
+            index.values(), dtype=np.int64, count=len(index)
+        )
         ids = list(self.others)
         if not ids:
             return Neighbours.of(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), len(reps))
@@ -539,7 +541,8 @@ def find_matches(
     code_order = {code: k for k, code in enumerate(codes)}
     out = sorted(found, key=lambda a: (order[a.unit], code_order[a.code]))
     for alike in out:
-        alike.matches = sorted(alike.matches, key=lambda m: (*m.rank, order.get(m.other or "", 0)))[:NAMED]
+        if not alike.ordered:
+            alike.matches = sorted(alike.matches, key=lambda m: (*m.rank, order.get(m.other or "", 0)))[:NAMED]
     for unit, by_code in texts.items():
         for code in by_code:
             if (unit, code) in own:
@@ -561,8 +564,9 @@ def _match_code(
     list), and how many units' texts were compared with only `scan_limit` candidates."""
     found: dict[str, Alike] = {}
 
-    def add(unit: str, others: list[Match], count: int) -> None:
+    def add(unit: str, others: list[Match], count: int, ordered: bool = False) -> None:
         alike = found.setdefault(unit, Alike(unit, code, False, [], 0))
+        alike.ordered = ordered and not alike.matches  # (a second list: to be ordered with the first)
         alike.matches.extend(others)
         alike.count += count
 
@@ -599,7 +603,7 @@ def _match_code(
         similar = _closest(code, items, groups, near, range(len(groups)))
     for entries in similar:
         for unit, matches, count in entries:
-            add(unit, matches, count)
+            add(unit, matches, count, ordered=True)  # (_closest: best score first, then unit order; NAMED at most)
     short = sum(len(groups[i]) for i in cut)
     return list(found.values()), own, short
 

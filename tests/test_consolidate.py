@@ -319,6 +319,32 @@ def test_similar_texts__a_text_like_many_names_the_3_closest_and_counts_them_all
     assert alike.matches[1].score == alike.matches[2].score == 39 / 41
 
 
+def test_similar_texts__each_finding_names_its_closest_others_best_first_then_in_unit_order() -> None:
+    """A text's matches (copies, digit copies, near texts) are named best degree first, then highest
+    score, then in unit order, NAMED at most, however they were found (copies and near texts together)."""
+    from processor.similarity import _RANK, NAMED
+
+    rng = random.Random(29)
+    bank = [prose(rng, 1)[:-1] for _ in range(20)]
+    shared = "，".join(rng.sample(bank, 10))
+    texts = {}
+    for k in range(80):
+        roll = rng.random()
+        if k in (3, 40):
+            body = shared  # one copy each
+        elif roll < 0.2:
+            body = shared + f"，另办结{k}件"  # near the copies, and copies but for the digits of each other
+        else:
+            body = "，".join(rng.sample(bank, rng.randint(8, 12)))
+        texts[f"单位{k:02d}"] = {"text.s1": body + "。"}
+    units = list(texts)
+    found = find_matches(texts)
+    assert any(len({m.degree for m in a.matches}) > 1 for a in found)  # (copies and near texts together)
+    for alike in found:
+        key = [(_RANK[m.degree], -m.score, units.index(m.other)) for m in alike.matches]
+        assert key == sorted(key) and len(key) <= NAMED, alike.unit
+
+
 def test_similar_texts__compared_again_after_changes__the_same_as_comparing_everything() -> None:
     """watch keeps what the last comparison found (Comparisons) and compares only new texts: after
     reports added, replaced and withdrawn, round after round, the results are those of a fresh run."""
