@@ -546,6 +546,9 @@ class RowsSheet(Worksheet):
         body = self.__dict__.get("_body", {})
         table, row_info = self.table, self.row_info
         batch: list[int] = []  # write_row's rows next in line
+        if self.dim_rowmin is None:  # (nothing written)
+            yield batch, None
+            return
         for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
             if row_num in body:
                 batch.append(row_num)

@@ -201,7 +201,9 @@ def test_watch__the_summary_it_writes_after_a_new_file_is_known_as_up_to_date_by
     cycles = watch_until(
         config,
         0.1,
-        lambda: report(tmp_path / "inbox" / "财政局.xlsx", "云溪市财政局"),
+        lambda: os.replace(
+            report(tmp_path / "staging" / "财政局.xlsx", "云溪市财政局"), tmp_path / "inbox" / "财政局.xlsx"
+        ),
         lambda cycles: any(r.files and any(u.status in COUNTED for u in r.units) for r in cycles),
     )
     summary = Path(cycles[-1].summary)
@@ -227,7 +229,10 @@ def test_watch__by_group__a_new_file_rewrites_the_summaries_of_its_groups_only(t
     cycles = watch_until(
         config,
         0.05,
-        lambda: report(tmp_path / "inbox" / "城关镇.xlsx", "西山县城关镇人民政府", seed=60),
+        lambda: os.replace(  # (written elsewhere, then moved in whole: a file copied in)
+            report(tmp_path / "staging" / "城关镇.xlsx", "西山县城关镇人民政府", seed=60),
+            tmp_path / "inbox" / "城关镇.xlsx",
+        ),
         lambda cycles: any(r.files for r in cycles),
         by_group=True,
     )
@@ -252,7 +257,9 @@ def test_watch__a_file_that_cannot_leave_the_inbox__does_not_rewrite_the_summary
     cycles = watch_until(
         config,
         0.05,
-        lambda: report(tmp_path / "inbox" / "财政局.xlsx", "云溪市财政局"),
+        lambda: os.replace(
+            report(tmp_path / "staging" / "财政局.xlsx", "云溪市财政局"), tmp_path / "inbox" / "财政局.xlsx"
+        ),
         lambda cycles: sum(1 for r in cycles if r.files) >= 4,
     )
     statuses = [f.status for f in cycles[-1].files]
