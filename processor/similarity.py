@@ -236,7 +236,6 @@ def _near_pairs(
     return pairs, cut
 
 
-_LOW = (1 << 64) - 1
 SIGNATURE_BITS = 128
 
 

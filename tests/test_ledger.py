@@ -29,8 +29,8 @@ def sub(**kw) -> Submission:
 
 
 def complete(ledger: Ledger, file_id: int, unit: str, status: str, submission: Submission, **kw) -> None:
-    ledger.complete(
-        file_id,
+    """ledger.complete with a report's usual fields; `kw` adds or overrides any (year, findings, supersedes …)."""
+    fields = dict(
         status=status,
         unit=unit,
         agency=unit,
@@ -43,8 +43,8 @@ def complete(ledger: Ledger, file_id: int, unit: str, status: str, submission: S
         archive_path=f"归档/{file_id}.xlsx",
         feedback_path=None,
         submission=submission,
-        **kw,
     )
+    ledger.complete(file_id, **{**fields, **kw})
 
 
 def test_submission_json__round_trip_keeps_every_number_exact_and_typed():
@@ -244,20 +244,14 @@ def test_unit_results_kept__the_same_units_as_listed_afresh_after_any_change(tmp
             older = ledger.counted(unit, year)
             status = rng.choice(["accepted", "warning", "rejected"])
             warn = [Finding("W1", "warning", f"第 {step} 个警告", agency=unit)] if status == "warning" else []
-            ledger.complete(
+            complete(
+                ledger,
                 file_id,
-                status=status,
-                unit=unit,
-                agency=unit,
+                unit,
+                status,
+                sub(agency=unit, year=year, values={"s2_5.r1.c1": step}),
                 year=year,
-                edition="2021",
-                kind="report",
-                filler=None,
-                phone=None,
                 findings=warn,
-                archive_path=f"归档/{file_id}.xlsx",
-                feedback_path=None,
-                submission=sub(agency=unit, year=year, values={"s2_5.r1.c1": step}),
                 supersedes=[(older.id, [Finding("superseded", "notice", "已被取代")])]
                 if older and status != "rejected"
                 else None,
@@ -324,20 +318,13 @@ def test_files_kept__after_any_change_by_this_job_or_another_process__the_rows_l
                 file_id = received.pop(rng.randrange(len(received)))
                 year, unit = rng.choice([2025, 2025, 2024]), rng.choice("甲乙丙")
                 older = ledger.counted(unit, year)
-                ledger.complete(
+                complete(
+                    ledger,
                     file_id,
-                    status=rng.choice(["accepted", "rejected"]),
-                    unit=unit,
-                    agency=unit,
+                    unit,
+                    rng.choice(["accepted", "rejected"]),
+                    sub(agency=unit, year=year),
                     year=year,
-                    edition="2021",
-                    kind="report",
-                    filler=None,
-                    phone=None,
-                    findings=[],
-                    archive_path=f"归档/{file_id}.xlsx",
-                    feedback_path=None,
-                    submission=sub(agency=unit, year=year),
                     supersedes=[(older.id, [Finding("superseded", "notice", "已被取代")])] if older else None,
                 )
             elif roll < 0.7:
