@@ -29,7 +29,8 @@ import time
 import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -59,7 +60,9 @@ if TYPE_CHECKING:
 ACCEPTED, WARNED, EXPLAINED = "accepted", "warning", "explained"
 FILE_STATUS_LABEL = {**STATUS_LABEL, DUPLICATE: "重复提交", "recovered": "上次中断，已补完", "error": "处理出错"}
 OUTSIDE_ROSTER = "名册以外的单位"
-MAX_ATTEMPTS = 3  # a file that interrupted processing this often is returned as unreadable
+# a file the job itself died on this often is returned unread. A file that kills the worker checking it
+# is found out at once (_ordered); this only stops a job that keeps dying from looping on one file.
+MAX_ATTEMPTS = 10
 IN_MEMORY_LIMIT = 64 * 1024 * 1024  # larger files are streamed, never held in memory
 MIN_POOL_FILES = 4  # fewer files are checked in this process (starting workers costs more)
 COMMIT_FILES = 200  # files archived per ledger transaction (NIANBAO_COMMIT_EVERY overrides: tests)
@@ -269,6 +272,7 @@ def examine_and_prepare(task: Task, ctx: Context, outbox: Path | None, feedback:
     """examine(), then what only depends on the file: the ledger blob of its submission and, when it
     has findings, its feedback workbook under a temporary name in its feedback folder (the main
     process gives it its final name). Runs in the worker, so that this work is parallel too."""
+    _crash_examining(task.name)
     t0 = time.perf_counter()
     ex = examine(task, ctx)
     t1 = time.perf_counter()
@@ -355,37 +359,89 @@ def _last_year_lookup(ledger: Ledger) -> Callable[[str, int], Submission | None]
     return previous
 
 
+class Workers:
+    """The worker processes that examine files, started at the first task. A pool that lost a worker
+    (killed, out of memory, a file that crashed the reader) is replaced by renew()."""
+
+    def __init__(self, size: int, initargs: tuple[Any, ...]) -> None:
+        self.size, self.initargs = size, initargs
+        self.pool: ProcessPoolExecutor | None = None
+
+    def submit(self, fn: Callable[[Task], Examined], task: Task) -> Future:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(
+                self.size,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=self.initargs,
+            )
+            with _interrupts_ignored():  # (the workers start with Ctrl-C ignored: see _init_worker)
+                for _ in range(self.size):  # each submit starts a worker while none is idle
+                    self.pool.submit(_started)
+        return self.pool.submit(fn, task)
+
+    def renew(self) -> None:
+        """Shut the pool down (what is still queued is cancelled); the next task starts a new one."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = None
+
+
 def _ordered(
-    items: Iterator[Task],
+    items: Iterable[Task],
     fn: Callable[[Task], Examined],
-    pool: Executor | None,
+    workers: Workers,
     window: int,
     max_bytes: int = IN_FLIGHT_BYTES,
 ):
-    """Results of fn over items in order; with a pool, at most `window` tasks and about `max_bytes` of
-    file content in flight. A task retried after an interruption runs alone (nothing else in flight),
-    so that if it brings the pool down again, no other file is charged an attempt."""
-    if pool is None:
-        for item in items:
-            yield fn(item)
-        return
-    pending: deque[tuple[Any, int]] = deque()
+    """Results of fn over items in order, computed by the workers; at most `window` tasks and about
+    `max_bytes` of file content in flight.
+
+    A worker that dies takes the files in flight with it, and nothing says which one killed it. Each
+    of them is then checked again alone on fresh workers: the one that kills a worker alone is
+    returned unread (_crashed), the others go on as usual. A task retried after an interruption of
+    the job runs alone from the start, so a worker dying under it is its own verdict.
+    """
+    pending: deque[tuple[Task, Future, int]] = deque()
     held = 0
+
+    def alone(task: Task) -> Future:
+        """fn(task) with nothing else in flight: a future already done (a broken pool is renewed)."""
+        done: Future = Future()
+        try:
+            done.set_result(workers.submit(fn, task).result())
+        except BrokenProcessPool:
+            workers.renew()
+            done.set_result(_crashed(task))
+        return done
+
+    def take() -> Examined:
+        nonlocal held
+        task, future, size = pending.popleft()
+        held -= size
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            workers.renew()
+            if task.attempts > 1:  # it ran alone
+                return _crashed(task)
+        # (the futures of the broken pool still pending are all failed or done: checked again here)
+        for k, (other, theirs, n) in enumerate(pending):
+            if theirs.cancelled() or theirs.exception() is not None:
+                pending[k] = (other, alone(other), n)
+        return alone(task).result()
+
     for item in items:
-        alone = item.attempts > 1
-        while pending and alone:
-            future, size = pending.popleft()
-            held -= size
-            yield future.result()
+        solo = item.attempts > 1
+        while pending and solo:
+            yield take()
         size = len(item.source) if isinstance(item.source, bytes) else 0
-        pending.append((pool.submit(fn, item), size))
+        pending.append((item, workers.submit(fn, item), size))
         held += size
-        while pending and (alone or len(pending) >= window or held >= max_bytes):
-            future, size = pending.popleft()
-            held -= size
-            yield future.result()
+        while pending and (solo or len(pending) >= window or held >= max_bytes):
+            yield take()
     while pending:
-        yield pending.popleft()[0].result()
+        yield take()
 
 
 # ---- outcomes --------------------------------------------------------------------------------
@@ -547,6 +603,13 @@ def _crash_point(step: str) -> None:
 
 
 _crash_counts: Counter[str] = Counter()
+
+
+def _crash_examining(name: str) -> None:
+    """Test seam: NIANBAO_CRASH_EXAMINING=<file name> kills the process that checks that file, as a
+    file that crashes the reader would (in a worker, only the worker dies)."""
+    if os.environ.get("NIANBAO_CRASH_EXAMINING") == name:
+        os._exit(139)
 
 
 @dataclass
@@ -797,31 +860,29 @@ class Job:
     def _examine_all(self, tasks: Iterator[Task], count: int, stop: Callable[[], bool]) -> Iterator[Examined]:
         """examine() over the tasks, in order: in this process, or in worker processes for many files."""
         workers = min(self.settings.workers, count)
+        initargs = (self.roster, str(self.ledger.path), self.check, str(self.outbox), self.feedback_fn)
         if workers <= 1 or count < MIN_POOL_FILES:
             ctx = Context(self.roster, _last_year_lookup(self.ledger), self.check)
-            for task in tasks:
-                yield examine_and_prepare(task, ctx, self.outbox, self.feedback_fn)
-                if stop():
-                    return
+            spare = Workers(1, initargs)  # a retried file is checked in a process of its own
+            try:
+                for task in tasks:
+                    if task.attempts > 1:
+                        yield from _ordered([task], _examine_in_worker, spare, 1)
+                    else:
+                        yield examine_and_prepare(task, ctx, self.outbox, self.feedback_fn)
+                    if stop():
+                        return
+            finally:
+                spare.renew()
             return
-        from concurrent.futures import ProcessPoolExecutor
-
-        pool = ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(self.roster, str(self.ledger.path), self.check, str(self.outbox), self.feedback_fn),
-        )
-        with _interrupts_ignored():  # (the workers start with Ctrl-C ignored: see _init_worker)
-            for _ in range(workers):  # each submit starts a worker while none is idle
-                pool.submit(_started)
+        pool = Workers(workers, initargs)
         try:
             for examined in _ordered(tasks, _examine_in_worker, pool, workers * IN_FLIGHT):
                 yield examined
                 if stop():
                     return
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.renew()
 
     def _settle_known(self, cand: Candidate, data: bytes | Path, sha: str, row: FileRow) -> FileOutcome | None:
         """A file whose content the ledger already has: finish an interrupted move, or record a duplicate."""
@@ -1755,13 +1816,17 @@ def _write_text_feedback(path: Path, task: Task, result: Any) -> Path:
 
 
 def _gave_up(task: Task) -> Examined:
-    """A file that interrupted processing MAX_ATTEMPTS times is returned unread (it may be hostile)."""
+    """A file the job died on MAX_ATTEMPTS times is returned unread (it may be hostile)."""
+    return _unread(task, f"处理该文件时程序已中断 {task.attempts - 1} 次")
+
+
+def _crashed(task: Task) -> Examined:
+    """A file whose check, alone in a worker process, killed that process: returned unread."""
+    return _unread(task, "检查该文件时检查程序异常退出，文件可能已损坏或经过特殊构造")
+
+
+def _unread(task: Task, reason: str) -> Examined:
     from .check import CheckResult
 
-    f = finding(
-        edition_for_year(task.year),
-        "file-unreadable",
-        file=task.name,
-        reason=f"处理该文件时程序已中断 {task.attempts - 1} 次",
-    )
+    f = finding(edition_for_year(task.year), "file-unreadable", file=task.name, reason=reason)
     return Examined(task, CheckResult(task.name, None, Report([f]), None), None, False)

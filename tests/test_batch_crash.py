@@ -14,7 +14,7 @@ import pytest
 
 from processor.archive import LEDGER_FILE
 from processor.atomic import TEMP_PREFIX
-from tests.test_batch import BROKEN_E1, city, outbox_hashes, report, run, sha
+from tests.test_batch import BROKEN_E1, city, ledger_rows, outbox_hashes, report, run, sha
 
 UNITS = ["云溪市教育局", "云溪市财政局", "云溪市公安局", "西山县人民政府"]
 
@@ -99,15 +99,55 @@ def test_kill_9_in_the_middle_of_a_run__the_next_run_loses_nothing_and_counts_no
     assert second["received"] == 0
 
 
-def test_a_file_that_interrupts_processing_three_times_is_returned_unread_instead_of_blocking_the_job(tmp_path: Path):
+def test_a_job_killed_four_times_on_the_same_file__the_file_is_still_checked_and_counted(tmp_path: Path):
+    """Power cuts or a killed service are not the file's fault: a retried file is checked in a process
+    of its own, so the job dying meanwhile says nothing against it."""
+    config = city(tmp_path)
+    report(tmp_path / "inbox" / "教育局.xlsx", UNITS[0])
+    for _ in range(4):
+        assert start(config, NIANBAO_CRASH_AT="received:1").wait(timeout=60) == 137
+    out = run(config)
+    assert [(f["file"], f["status"]) for f in out["files"]] == [("教育局.xlsx", "accepted")]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_file_that_crashes_the_checker__returned_unread_the_other_files_counted(
+    tmp_path: Path, monkeypatch, workers: int
+):
+    """In worker processes (2), the job goes on and rejects the file in the same run; checked in the
+    job's own process (1), the job dies once and the next run finds the file out."""
+    config = city(tmp_path, workers=workers)
+    inputs = inbox_of(tmp_path, n_extra=2)
+    report(tmp_path / "inbox" / "毒文件.xlsx", UNITS[3], values={"s2_5.r1.c1": 15})
+    if workers == 1:
+        assert start(config, NIANBAO_CRASH_EXAMINING="毒文件.xlsx").wait(timeout=60) != 0
+    monkeypatch.setenv("NIANBAO_CRASH_EXAMINING", "毒文件.xlsx")
+    out = run(config)
+    by_file = {f["file"]: f for f in out["files"]}
+    poison = by_file.pop("毒文件.xlsx")
+    assert poison["status"] == "rejected" and [x["rule"] for x in poison["findings"]] == ["file-unreadable"]
+    assert "检查该文件时检查程序异常退出" in poison["findings"][0]["message"]
+    assert "/归档/2025年度/被退回/" in poison["archive"]
+    counted = {row[2] for row in ledger_rows(tmp_path / "outbox") if row[4] in ("accepted", "warning")}
+    assert counted == {"教育局.xlsx", "财政局.xlsx", "县政府.xlsx", "更正0.xlsx", "更正1.xlsx"}
+    assert out["units"]["accepted"] + out["units"]["warning"] == 3 and out["units"]["rejected"] == 1
+    assert set(inputs.values()) <= outbox_hashes(tmp_path / "outbox")
+    assert [p for p in (tmp_path / "inbox").rglob("*") if p.is_file()] == []
+
+
+def test_a_file_the_job_keeps_dying_on_is_returned_unread_instead_of_blocking_the_job(tmp_path: Path):
+    """The last resort, for a job that dies whatever isolates the check (MAX_ATTEMPTS interruptions)."""
+    from processor.batch import MAX_ATTEMPTS
+
     config = city(tmp_path)
     report(tmp_path / "inbox" / "毒文件.xlsx", UNITS[0])
-    for _ in range(3):
-        assert start(config, NIANBAO_CRASH_AT="received:1").wait(timeout=60) == 137
+    assert start(config, NIANBAO_CRASH_AT="received:1").wait(timeout=60) == 137
+    with sqlite3.connect(tmp_path / "outbox" / LEDGER_FILE) as db:  # … and MAX_ATTEMPTS - 1 times more
+        db.execute("UPDATE files SET attempts=?", (MAX_ATTEMPTS,))
     out = run(config)
     f = out["files"][0]
     assert f["status"] == "rejected" and [x["rule"] for x in f["findings"]] == ["file-unreadable"]
-    assert "已中断 3 次" in f["findings"][0]["message"]
+    assert f"已中断 {MAX_ATTEMPTS} 次" in f["findings"][0]["message"]
     assert "/归档/2025年度/被退回/" in f["archive"]
 
 

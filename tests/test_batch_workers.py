@@ -103,3 +103,67 @@ def test_ordered__a_file_retried_after_an_interruption_is_checked_with_nothing_e
     for result in _ordered(iter(tasks[:5]), lambda t: t.file_id, Pool(), window=100, max_bytes=25):
         consumed.append(result)
     assert consumed == list(range(5)) and max(in_flight.values()) == 2  # 3 × 10 bytes reach the budget
+
+
+def test_ordered__a_worker_killed_by_one_file__each_file_in_flight_checked_again_alone_only_that_one_blamed():
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from processor.batch import Task, _ordered
+
+    class Pool:
+        """Workers that run their queue in order up to the result asked for; file 6 kills them."""
+
+        def __init__(self):
+            self.queue: list[tuple[Future, Task]] = []
+            self.renewed = 0
+            self.runs: list[tuple[int, bool]] = []  # (file id, nothing else was queued when it ran)
+            self.broken: set[int] = set()
+
+        def submit(self, fn, item):
+            pool = self
+
+            class Lazy(Future):
+                def result(self, timeout=None):
+                    pool.run(self)
+                    return super().result(timeout)
+
+                def exception(self, timeout=None):
+                    pool.run(self)
+                    return super().exception(timeout)
+
+            future = Lazy()
+            self.queue.append((future, item))
+            return future
+
+        def run(self, upto):
+            for k, (future, item) in enumerate(self.queue):
+                if upto.done():
+                    return
+                if future.done():
+                    continue
+                self.runs.append((item.file_id, sum(not f.done() for f, _ in self.queue) == 1))
+                if item.file_id == 6:
+                    for other, lost in self.queue[k:]:
+                        other.set_exception(BrokenProcessPool("a worker died"))
+                        self.broken.add(lost.file_id)
+                    return
+                future.set_result(("checked", item.file_id))
+
+        def renew(self):
+            self.queue, self.renewed = [], self.renewed + 1
+
+    pool = Pool()
+    tasks = [Task(k, f"{k}.xlsx", f"{k}.xlsx", (), "x", b"x", 2025) for k in range(10)]
+    results = list(_ordered(iter(tasks), lambda t: t, pool, window=5))
+    assert [r if isinstance(r, tuple) else r.task.file_id for r in results] == [
+        *[("checked", k) for k in range(6)],
+        6,
+        *[("checked", k) for k in range(7, 10)],
+    ]
+    crashed = results[6].result.report.sorted()
+    assert [f.rule_id for f in crashed] == ["file-unreadable"] and "检查程序异常退出" in crashed[0].message
+    first_break = pool.runs.index((6, False))
+    assert len(pool.broken) > 1  # the files in flight with it …
+    assert all((k, True) in pool.runs[first_break + 1 :] for k in pool.broken)  # … checked again, each alone
+    assert pool.renewed == 2  # the pool it broke, and the one it broke alone
