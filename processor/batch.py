@@ -304,7 +304,7 @@ def examine_and_prepare(task: Task, ctx: Context, outbox: Path | None, feedback:
 
 
 # what a terminal's Ctrl-C or a service manager's stop sends to every process of the job
-_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name))
 
 
 def _started() -> None:
@@ -361,30 +361,44 @@ def _last_year_lookup(ledger: Ledger) -> Callable[[str, int], Submission | None]
 
 class Workers:
     """The worker processes that examine files, started at the first task. A pool that lost a worker
-    (killed, out of memory, a file that crashed the reader) is replaced by renew()."""
+    (killed, out of memory, a file that crashed the reader) is replaced by renew(); `generation` says
+    which pool a task went to."""
 
-    def __init__(self, size: int, initargs: tuple[Any, ...]) -> None:
-        self.size, self.initargs = size, initargs
+    def __init__(
+        self, size: int, initargs: tuple[Any, ...], initializer: Callable[..., None] | None = _init_worker
+    ) -> None:
+        self.size, self.initargs, self.initializer = size, initargs, initializer
         self.pool: ProcessPoolExecutor | None = None
+        self.generation = 0
 
-    def submit(self, fn: Callable[[Task], Examined], task: Task) -> Future:
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         if self.pool is None:
             self.pool = ProcessPoolExecutor(
                 self.size,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker,
+                initializer=self.initializer,
                 initargs=self.initargs,
             )
             with _interrupts_ignored():  # (the workers start with Ctrl-C ignored: see _init_worker)
                 for _ in range(self.size):  # each submit starts a worker while none is idle
                     self.pool.submit(_started)
-        return self.pool.submit(fn, task)
+        return self.pool.submit(fn, *args)
 
     def renew(self) -> None:
         """Shut the pool down (what is still queued is cancelled); the next task starts a new one."""
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
         self.pool = None
+        self.generation += 1
+
+    def probe(self) -> None:
+        """Raise unless a pool can run a task that does nothing: workers that cannot start or work
+        at all (the ledger unreadable, no memory left) are the job's failure, not a file's."""
+        try:
+            self.submit(_started).result()
+        except BrokenProcessPool as exc:
+            self.renew()
+            raise RuntimeError("检查文件的工作进程无法运行（启动后随即退出），未处理的文件留在收件文件夹") from exc
 
 
 def _ordered(
@@ -393,55 +407,71 @@ def _ordered(
     workers: Workers,
     window: int,
     max_bytes: int = IN_FLIGHT_BYTES,
-):
+    stop: Callable[[], bool] = lambda: False,
+) -> Iterator[Examined]:
     """Results of fn over items in order, computed by the workers; at most `window` tasks and about
     `max_bytes` of file content in flight.
 
-    A worker that dies takes the files in flight with it, and nothing says which one killed it. Each
-    of them is then checked again alone on fresh workers: the one that kills a worker alone is
-    returned unread (_crashed), the others go on as usual. A task retried after an interruption of
-    the job runs alone from the start, so a worker dying under it is its own verdict.
+    A worker that dies takes the files in flight with it, and nothing says which one killed it. The
+    pool is replaced, and before anything new is handed out, each file it lost is checked again alone:
+    the one that kills a worker alone (while a fresh pool can still run an empty task) is returned
+    unread (_crashed); the others go on as usual. A task retried after an interruption of the job runs
+    alone from the start. Stopped (`stop()`) while files are checked again, it ends there: the files
+    not yet yielded are left to the caller, unblamed.
     """
-    pending: deque[tuple[Task, Future, int]] = deque()
+    pending: deque[tuple[Task, Future, int, int]] = deque()  # (task, future, bytes, pool generation)
     held = 0
 
-    def alone(task: Task) -> Future:
-        """fn(task) with nothing else in flight: a future already done (a broken pool is renewed)."""
-        done: Future = Future()
+    def submit(task: Task) -> Future:
         try:
-            done.set_result(workers.submit(fn, task).result())
-        except BrokenProcessPool:
-            workers.renew()
-            done.set_result(_crashed(task))
-        return done
+            return workers.submit(fn, task)
+        except BrokenProcessPool as exc:  # a worker died since the last result was taken
+            lost: Future = Future()
+            lost.set_exception(exc)
+            return lost
 
-    def take() -> Examined:
+    def take() -> Examined | None:
         nonlocal held
-        task, future, size = pending.popleft()
+        task, future, size, generation = pending.popleft()
         held -= size
         try:
             return future.result()
         except BrokenProcessPool:
+            pass
+        if generation == workers.generation:  # (the pool it was lost with is replaced once)
             workers.renew()
-            if task.attempts > 1:  # it ran alone
-                return _crashed(task)
-        # (the futures of the broken pool still pending are all failed or done: checked again here)
-        for k, (other, theirs, n) in enumerate(pending):
-            if theirs.cancelled() or theirs.exception() is not None:
-                pending[k] = (other, alone(other), n)
-        return alone(task).result()
+        if stop():
+            return None
+        try:
+            return workers.submit(fn, task).result()  # nothing else in flight: the pending are all lost
+        except BrokenProcessPool:
+            workers.renew()
+        if stop():  # (Ctrl-C reaches the workers too where they cannot ignore it while starting: Windows)
+            return None
+        workers.probe()
+        return _crashed(task)
+
+    def recovering() -> bool:
+        """The oldest file in flight went to a pool that has since been replaced."""
+        return bool(pending) and pending[0][3] != workers.generation
 
     for item in items:
         solo = item.attempts > 1
-        while pending and solo:
-            yield take()
+        while pending and (solo or recovering()):
+            if (ex := take()) is None:
+                return
+            yield ex
         size = len(item.source) if isinstance(item.source, bytes) else 0
-        pending.append((item, workers.submit(fn, item), size))
+        pending.append((item, submit(item), size, workers.generation))
         held += size
-        while pending and (solo or len(pending) >= window or held >= max_bytes):
-            yield take()
+        while pending and (solo or recovering() or len(pending) >= window or held >= max_bytes):
+            if (ex := take()) is None:
+                return
+            yield ex
     while pending:
-        yield take()
+        if (ex := take()) is None:
+            return
+        yield ex
 
 
 # ---- outcomes --------------------------------------------------------------------------------
@@ -867,7 +897,7 @@ class Job:
             try:
                 for task in tasks:
                     if task.attempts > 1:
-                        yield from _ordered([task], _examine_in_worker, spare, 1)
+                        yield from _ordered([task], _examine_in_worker, spare, 1, stop=stop)
                     else:
                         yield examine_and_prepare(task, ctx, self.outbox, self.feedback_fn)
                     if stop():
@@ -877,7 +907,7 @@ class Job:
             return
         pool = Workers(workers, initargs)
         try:
-            for examined in _ordered(tasks, _examine_in_worker, pool, workers * IN_FLIGHT):
+            for examined in _ordered(tasks, _examine_in_worker, pool, workers * IN_FLIGHT, stop=stop):
                 yield examined
                 if stop():
                     return

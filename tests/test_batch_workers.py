@@ -1,8 +1,9 @@
-"""`--workers 1` and `--workers N` give identical ledgers and summaries."""
+"""`--workers 1` and `--workers N` give identical ledgers and summaries; workers that die."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 import sqlite3
@@ -86,6 +87,8 @@ def test_ordered__a_file_retried_after_an_interruption_is_checked_with_nothing_e
     in_flight: dict[int, int] = {}  # file id → files submitted and not yet taken when it was submitted
 
     class Pool:
+        generation = 0
+
         def submit(self, fn, item):
             in_flight[item.file_id] = len(submitted) - len(consumed)
             submitted.append(item.file_id)
@@ -116,7 +119,7 @@ def test_ordered__a_worker_killed_by_one_file__each_file_in_flight_checked_again
 
         def __init__(self):
             self.queue: list[tuple[Future, Task]] = []
-            self.renewed = 0
+            self.generation = self.probed = 0
             self.runs: list[tuple[int, bool]] = []  # (file id, nothing else was queued when it ran)
             self.broken: set[int] = set()
 
@@ -151,7 +154,10 @@ def test_ordered__a_worker_killed_by_one_file__each_file_in_flight_checked_again
                 future.set_result(("checked", item.file_id))
 
         def renew(self):
-            self.queue, self.renewed = [], self.renewed + 1
+            self.queue, self.generation = [], self.generation + 1
+
+        def probe(self):
+            self.probed += 1
 
     pool = Pool()
     tasks = [Task(k, f"{k}.xlsx", f"{k}.xlsx", (), "x", b"x", 2025) for k in range(10)]
@@ -166,4 +172,50 @@ def test_ordered__a_worker_killed_by_one_file__each_file_in_flight_checked_again
     first_break = pool.runs.index((6, False))
     assert len(pool.broken) > 1  # the files in flight with it …
     assert all((k, True) in pool.runs[first_break + 1 :] for k in pool.broken)  # … checked again, each alone
-    assert pool.renewed == 2  # the pool it broke, and the one it broke alone
+    assert pool.generation == 2 and pool.probed == 1  # the pool it broke, and the one it broke alone
+
+
+def _checked_unless_3(task):
+    """A worker's job in the tests below: file 3 kills the process checking it."""
+    if task.file_id == 3:
+        os._exit(139)
+    time.sleep(0.02)
+    return task.file_id
+
+
+def _cannot_start():
+    raise OSError("the ledger cannot be opened")
+
+
+def test_ordered__real_workers__a_worker_killed_while_the_job_is_busy_between_files__only_that_file_blamed():
+    """The worker dies while the main process archives and commits (no result being waited for):
+    the next file handed out finds the pool broken; the job goes on, and blames file 3 alone."""
+    from processor.batch import Task, Workers, _ordered
+
+    tasks = [Task(k, f"{k}.xlsx", f"{k}.xlsx", (), "x", b"x", 2025) for k in range(10)]
+    workers = Workers(2, (), initializer=None)
+    got = []
+    try:
+        for result in _ordered(iter(tasks), _checked_unless_3, workers, window=4):
+            got.append(result if isinstance(result, int) else ("unread", result.task.file_id))
+            time.sleep(0.2)  # (the job archives and commits meanwhile)
+    finally:
+        workers.renew()
+    assert got == [0, 1, 2, ("unread", 3), 4, 5, 6, 7, 8, 9]
+
+
+def test_ordered__workers_that_cannot_start_at_all__the_job_stops_with_a_reason_and_blames_no_file():
+    import pytest
+
+    from processor.batch import Task, Workers, _ordered
+
+    tasks = [Task(k, f"{k}.xlsx", f"{k}.xlsx", (), "x", b"x", 2025, attempts=2) for k in range(3)]
+    workers = Workers(1, (), initializer=_cannot_start)
+    got = []
+    try:
+        with pytest.raises(RuntimeError, match="检查文件的工作进程无法运行"):
+            for result in _ordered(iter(tasks), _checked_unless_3, workers, window=4):
+                got.append(result)
+    finally:
+        workers.renew()
+    assert got == []
