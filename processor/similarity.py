@@ -15,13 +15,17 @@ verified per text beyond that scale; the summary then says how many texts were c
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import sys
+import zipfile
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
+from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -41,6 +45,7 @@ _CLAUSE = re.compile(rf"[^。．！？；：，,;:!?\n]{{{MIN_CLAUSE},}}")  # a 
 SCAN_LIMIT = 0  # default of the rule's scan_limit: candidates verified per text at most (0: all)
 EXACT_UP_TO = 2000  # default of the rule's exact_up_to: distinct texts of a part compared without the limit
 NAMED = 3  # other units named in one finding
+STORE_VERSION = 1  # of the pairs store (Comparisons.save)
 
 IDENTICAL, DIGITS, SIMILAR = "identical", "digits", "similar"
 
@@ -239,6 +244,11 @@ def _near_pairs(
 SIGNATURE_BITS = 128
 
 
+def _digest(masked: str) -> bytes:
+    """A masked text as the pairs store knows it (16 bytes of BLAKE2b)."""
+    return hashlib.blake2b(masked.encode(), digest_size=16).digest()
+
+
 def _signatures(flat: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each position's signature, as its low and high 64 bits: a bit per shared clause, given by its rank
     (mod SIGNATURE_BITS; its ranks are flat[starts[p]:starts[p + 1]]). A bit set in x's signature and not
@@ -279,8 +289,14 @@ class Comparisons:
     refresh takes ~1.3 s less for ~55 MB kept (prepared texts are not kept: 0.5 s more, 37 MB less).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, store: Path | None = None, tag: str = "", *, once: bool = False) -> None:
+        """`store`: pairs that save() wrote with the same `tag` (another process: a `run` before this one),
+        read when first needed; a store that is missing, of another tag or unreadable is left alone (the
+        texts are compared afresh). `once`: for one comparison (a run), then save(): only the pairs are
+        kept, not the texts prepared, the findings or the closest others (~40 MB less at 10,000 units)."""
         self._codes: dict[tuple[str, float], _CodePairs] = {}
+        self._store = (store, tag) if store is not None else None
+        self._once = once
         self._prepared: Memo[tuple[str, str]] = Memo()  # text → (norm, masked): 0.25 s a refresh at 10,000 units
         self._said: Memo[Finding] = Memo()  # the findings made of what was found: 0.16 s
         self._closest: dict[tuple[str, float], _Found] = {}  # each text code's closest others (closest())
@@ -288,6 +304,8 @@ class Comparisons:
     def prepare(self, text: str) -> Prepared:
         """prepare(text), from an earlier call when the text was seen then (its clauses are cut anew when
         asked for: kept, they would weigh ~3× as much)."""
+        if self._once:
+            return prepare(text)
         known = self._prepared.get(text)
         if known is None:
             p = prepare(text)
@@ -300,7 +318,7 @@ class Comparisons:
 
     def finding(self, key: Hashable, make: Callable[[], Finding]) -> Finding:
         """make(), or the finding an earlier call made for the same `key`."""
-        return self._said.make(key, make)
+        return make() if self._once else self._said.make(key, make)
 
     def said(self) -> None:
         """The findings are made: those not made this time are forgotten."""
@@ -317,6 +335,8 @@ class Comparisons:
         themselves is kept: a unit added or removed elsewhere does not change it), so what it found
         then is still what it finds. At 10,000 units a `watch` refresh makes a few groups' instead of
         ~30,000 (~0.2 s)."""
+        if self._once:
+            return _closest(code, items, groups, near, range(len(groups)))
         key = (code, threshold)
         last = self._closest.get(key)
         masked = [items[g[0]][1].masked for g in groups]
@@ -363,6 +383,13 @@ class Comparisons:
 
     def neighbours(self, code: str, threshold: float, reps: list[Prepared]) -> Neighbours:
         """The pairs of pairs() as each text's neighbours."""
+        if self._store is not None:
+            path, tag = self._store
+            self._store = None
+            try:
+                self._codes.update(_read_store(path, tag))
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # (a cache: compared afresh, saved anew)
+                pass
         key = (code, threshold)
         state = self._codes.get(key)
         if state is None:
@@ -372,6 +399,42 @@ class Comparisons:
         except BaseException:  # half updated: its new texts would never be compared; start afresh next time
             del self._codes[key]
             raise
+
+    def save(self, path: Path, tag: str) -> None:
+        """Write the near pairs found so far to `path` (numpy arrays, no pickle) for load() in another
+        process (Comparisons(store=…)): a `run` after one new report compares that report's texts instead
+        of all (at 10,000 units ~1.5 s less). `tag` names what the pairs depend on besides the texts (the code that finds them)."""
+        keys = [key for key, state in self._codes.items() if state.ready]
+        arrays: dict[str, np.ndarray] = {}
+        for k, key in enumerate(keys):
+            arrays.update({f"{k}.{name}": a for name, a in self._codes[key].arrays().items()})
+        head = {"version": STORE_VERSION, "tag": tag, "codes": [list(key) for key in keys]}
+        arrays["head"] = np.frombuffer(json.dumps(head).encode(), dtype=np.uint8)
+        with path.open("wb") as fh:
+            np.savez(fh, **arrays)
+
+    def clear(self) -> None:
+        """Forget everything (a run, once its pairs are saved: not held while the summary is written)."""
+        self._codes.clear()
+        self._prepared, self._said = Memo(), Memo()
+        self._closest.clear()
+
+
+def _read_store(path: Path, tag: str) -> dict[tuple[str, float], _CodePairs]:
+    """The pairs Comparisons.save wrote to `path` with `tag` (none: no such file, another tag or version)."""
+    try:
+        store = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        return {}
+    out = {}
+    with store:
+        head = json.loads(store["head"].tobytes())
+        if head.get("version") != STORE_VERSION or head.get("tag") != tag:
+            return {}
+        for k, (code, threshold) in enumerate(head["codes"]):
+            arrays = {name: store[f"{k}.{name}"] for name in _CodePairs.STORED}
+            out[(code, float(threshold))] = _CodePairs.restore(float(threshold), arrays)
+    return out
 
 
 @dataclass(frozen=True)
@@ -422,6 +485,8 @@ class _CodePairs:
     """The exact near pairs among the distinct texts of one text code, kept up to date (Comparisons).
     Compact: ~270,000 pairs and ~450,000 postings in typed arrays, not in dicts of Python ints."""
 
+    STORED = ("digests", "sizes", "clauses", "post_count", "post_ids", "pair_count", "pair_other", "pair_score")
+
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
         self._reset()
@@ -433,17 +498,21 @@ class _CodePairs:
         self.postings: dict[str, array[int]] = defaultdict(lambda: array("q"))  # clause → ids (dead ones too)
         self.others: dict[int, array[int]] = {}  # id → the ids it pairs with …
         self.scores: dict[int, array[float]] = {}  # … and the scores, in the same order
+        self.restored: dict[bytes, int] | None = None  # (restore) digest of a masked text → id, until update()
+        self.ready = False  # holds the pairs of the texts of an update (else: nothing to save)
 
     def update(self, reps: list[Prepared]) -> Neighbours:
+        self.ready = False
+        if self.restored is not None:
+            self._adopt(reps)
         index = {r.masked: k for k, r in enumerate(reps)}
         for masked in [m for m in self.ids if m not in index]:
             self._drop(self.ids.pop(masked))
         new = [r for r in reps if r.masked not in self.ids]
         if len(new) > len(reps) // 4 or len(self.sizes) > 2 * len(reps):  # the first call, or mostly changed
             self._reset()  # one full join, then index it all
-            self._add(reps)
-            for i, j, score in _near_pairs(reps, self.threshold, 0)[0]:
-                self._link(self.ids[reps[i].masked], self.ids[reps[j].masked], score)
+            self._add(reps)  # (ids 0…n-1: the positions in `reps`)
+            self._link_all(_near_pairs(reps, self.threshold, 0)[0])
         else:
             self._add(new)
             sizes = np.frombuffer(self.sizes, dtype=np.int64)
@@ -453,6 +522,7 @@ class _CodePairs:
         position[np.fromiter(map(self.ids.__getitem__, index), dtype=np.int64, count=len(index))] = np.fromiter(
             index.values(), dtype=np.int64, count=len(index)
         )
+        self.ready = True
         ids = list(self.others)
         if not ids:
             return Neighbours.of(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), len(reps))
@@ -461,6 +531,98 @@ class _CodePairs:
         other = position[np.concatenate([np.frombuffer(self.others[a], dtype=np.int64) for a in ids])]
         score = np.concatenate([np.frombuffer(self.scores[a], dtype=np.float64) for a in ids])
         return Neighbours.of(source, other, score, len(reps))
+
+    def _adopt(self, reps: list[Prepared]) -> None:
+        """The first update after restore(): the texts known by their digest take back their ids, those
+        gone since are dropped (with their pairs); the others are new."""
+        restored, self.restored = self.restored or {}, None
+        for r in reps:
+            known = restored.pop(_digest(r.masked), None)
+            if known is not None:
+                self.ids[r.masked] = known
+        for gone in restored.values():
+            self._drop(gone)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The living texts (by the digest of their masked text), their postings and pairs, renumbered
+        0…n-1, as flat arrays (see restore)."""
+        living = sorted(self.ids.values())
+        renum = np.full(len(self.sizes), -1, dtype=np.int64)
+        renum[np.array(living, dtype=np.int64)] = np.arange(len(living), dtype=np.int64)
+        by_id = {i: m for m, i in self.ids.items()}
+        digests = np.frombuffer(b"".join(_digest(by_id[i]) for i in living), dtype=np.uint8).reshape(-1, 16)
+        sizes = np.frombuffer(self.sizes, dtype=np.int64)[np.array(living, dtype=np.int64)]
+        clauses, counts, ids = [], [], []
+        for clause, posted in self.postings.items():
+            alive = renum[np.frombuffer(posted, dtype=np.int64)]
+            alive = alive[alive >= 0]
+            if alive.size:
+                clauses.append(clause)
+                counts.append(alive.size)
+                ids.append(alive)
+        others = [self.others.get(i, array("q")) for i in living]
+        scores = [self.scores.get(i, array("d")) for i in living]
+        return {
+            "digests": digests,
+            "sizes": sizes.astype(np.int64),
+            "clauses": np.frombuffer("\n".join(clauses).encode(), dtype=np.uint8),  # (never in a clause)
+            "post_count": np.array(counts, dtype=np.int64),
+            "post_ids": np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64),
+            "pair_count": np.array([len(o) for o in others], dtype=np.int64),
+            "pair_other": renum[np.frombuffer(b"".join(map(bytes, others)), dtype=np.int64)],
+            "pair_score": np.frombuffer(b"".join(map(bytes, scores)), dtype=np.float64).copy(),
+        }
+
+    @classmethod
+    def restore(cls, threshold: float, a: Mapping[str, np.ndarray]) -> _CodePairs:
+        """The pairs arrays() gave; its texts are known by digest until the next update."""
+        self = cls(threshold)
+        n = len(a["digests"])
+        counts, pair_count = a["post_count"], a["pair_count"]
+        if len(a["sizes"]) != n or len(pair_count) != n or int(pair_count.sum()) != len(a["pair_other"]):
+            raise ValueError("inconsistent pairs store")
+        self.sizes = array("q", a["sizes"].astype(np.int64).tobytes())
+        self.alive = np.ones(n, dtype=bool)
+        clauses = a["clauses"].tobytes().decode().split("\n") if len(counts) else []
+        if len(clauses) != len(counts) or int(counts.sum()) != len(a["post_ids"]):
+            raise ValueError("inconsistent pairs store")
+        ends = np.cumsum(counts).tolist()
+        posted = a["post_ids"].astype(np.int64).tobytes()
+        start = 0
+        for clause, end in zip(clauses, ends, strict=True):
+            self.postings[clause] = array("q", posted[8 * start : 8 * end])
+            start = end
+        other = a["pair_other"].astype(np.int64).tobytes()
+        score = a["pair_score"].astype(np.float64).tobytes()
+        start = 0
+        for i, end in enumerate(np.cumsum(pair_count).tolist()):
+            if end > start:
+                self.others[i] = array("q", other[8 * start : 8 * end])
+                self.scores[i] = array("d", score[8 * start : 8 * end])
+            start = end
+        raw = a["digests"].astype(np.uint8).tobytes()
+        if len(raw) != 16 * n:
+            raise ValueError("inconsistent pairs store")
+        self.restored = {raw[16 * i : 16 * i + 16]: i for i in range(n)}
+        return self
+
+    def _link_all(self, pairs: list[tuple[int, int, float]]) -> None:
+        """_link(i, j, score) for each pair in turn, with numpy (~270,000 pairs: 0.05 s instead of 0.3 s)."""
+        if not pairs:
+            return
+        i = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
+        j = np.fromiter((p[1] for p in pairs), dtype=np.int64, count=len(pairs))
+        score = np.fromiter((p[2] for p in pairs), dtype=np.float64, count=len(pairs))
+        source = np.stack([i, j], axis=1).ravel()  # both directions of each pair, in the pairs' order
+        order = np.argsort(source, kind="stable")
+        other = np.stack([j, i], axis=1).ravel()[order].tobytes()
+        scores = np.repeat(score, 2)[order].tobytes()
+        ids, counts = np.unique(source[order], return_counts=True)
+        start = 0
+        for a, end in zip(ids.tolist(), np.cumsum(counts).tolist(), strict=True):
+            self.others[a] = array("q", other[8 * start : 8 * end])
+            self.scores[a] = array("d", scores[8 * start : 8 * end])
+            start = end
 
     def _link(self, a: int, b: int, score: float) -> None:
         for x, y in ((a, b), (b, a)):

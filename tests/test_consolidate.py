@@ -6,6 +6,7 @@ import random
 import re
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -345,9 +346,14 @@ def test_similar_texts__each_finding_names_its_closest_others_best_first_then_in
         assert key == sorted(key) and len(key) <= NAMED, alike.unit
 
 
-def test_similar_texts__compared_again_after_changes__the_same_as_comparing_everything() -> None:
+@pytest.mark.parametrize("through_disk", [False, True], ids=["watch", "run-after-run"])
+def test_similar_texts__compared_again_after_changes__the_same_as_comparing_everything(
+    through_disk: bool, tmp_path: Path
+) -> None:
     """watch keeps what the last comparison found (Comparisons) and compares only new texts: after
-    reports added, replaced and withdrawn, round after round, the results are those of a fresh run."""
+    reports added, replaced and withdrawn, round after round, the results are those of a fresh run.
+    run-after-run: each round starts from what the last one saved (Comparisons.save/load), as a
+    `run` does from the pairs the run before it left in the outbox."""
     from processor.similarity import Comparisons
 
     rng = random.Random(16)
@@ -384,8 +390,12 @@ def test_similar_texts__compared_again_after_changes__the_same_as_comparing_ever
                 listed = list(texts.items())
                 texts = dict([*listed[:at], new, *listed[at:]])
         expected = shown(find_matches(texts, last))
+        if through_disk:
+            comparisons = Comparisons(store=tmp_path / "pairs.npz", tag="tag")
         assert shown(find_matches(texts, last, comparisons=comparisons)) == expected, round_
         assert any(m[4] and m[4][0][1] == "similar" for m in expected)  # near pairs are part of it
+        if through_disk:
+            comparisons.save(tmp_path / "pairs.npz", "tag")
 
 
 def test_similar_texts__compared_again_after_the_roster_is_reordered__the_same_as_comparing_everything() -> None:
