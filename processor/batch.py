@@ -727,7 +727,7 @@ class Job:
         # what the last summary's 内容雷同 comparison found: in watch, kept between summaries; to start
         # with, the near pairs the last run left in the outbox (PAIRS_STORE), saved again by a run
         self._pairs = self.outbox / PAIRS_STORE.format(year=self.year)
-        self._comparisons = _comparisons(self._pairs, once=mode != "watch")
+        self._comparisons = _comparisons(self._pairs, once=False) if mode == "watch" else None  # (run: _compare)
         self._rows = _row_cache() if mode == "watch" else None  # watch: the last summary's rendered rows
         self._sums: Memo[Any] | None = Memo() if mode == "watch" else None  # watch: the last summary's sums
         self._units = KeptUnits() if mode == "watch" else None  # watch: the last units listing …
@@ -1161,7 +1161,7 @@ class Job:
                 by_group=self.settings.by_group,
                 units=units,
                 cache=self._submissions,
-                comparisons=self._comparisons,
+                comparisons=self._compare,
                 rows=self._rows,
                 sums=self._sums,
                 last_year=self._last_year,
@@ -1180,17 +1180,25 @@ class Job:
             self._warmed = True
         return outputs
 
+    def _compare(self) -> Comparisons:
+        """What the summary's 内容雷同 comparison starts from: a run's made when a summary is to be written
+        (numpy and the stored pairs are not loaded by a run that leaves the outputs as they are)."""
+        if self._comparisons is None:
+            self._comparisons = _comparisons(self._pairs, once=True)
+        return self._comparisons
+
     def _compared(self) -> None:
         """The year's texts are compared (write_year_summary, before the workbook is written): a run leaves
         their near pairs in the outbox for the next run (PAIRS_STORE) and lets go of them."""
-        if self.mode == "watch":
+        comparisons = self._comparisons
+        if self.mode == "watch" or comparisons is None:
             return
         try:
             with atomic_path(self._pairs, durable=False) as tmp:  # (a cache: a torn file is only read again)
-                self._comparisons.save(tmp, _pairs_tag())
+                comparisons.save(tmp, _pairs_tag())
         except Exception as exc:  # only the next run's head start is lost
             logger.debug("未能保存内容雷同比对结果（{}）：下次运行将重新全部比对。", archive.describe_error(exc))
-        self._comparisons.clear()
+        comparisons.clear()
 
     def warm_intake(self) -> None:
         """watch, at start: make what its first file would make once per process (the reader's and the
@@ -1420,7 +1428,7 @@ def write_year_summary(
     by_group: bool = False,
     units: tuple[list[UnitResult], list[FileRow]] | None = None,
     cache: dict[int, Submission] | None = None,
-    comparisons: Comparisons | None = None,
+    comparisons: Comparisons | Callable[[], Comparisons] | None = None,
     rows: RowCache | None = None,
     sums: Memo[Any] | None = None,
     last_year: KeptUnits | None = None,
@@ -1437,7 +1445,8 @@ def write_year_summary(
     since they were last written and the files are still as written, they are left as they are
     (a province's summary takes seconds, and a workbook open in Excel cannot be replaced).
     `units`: unit_results() of the year, when the caller has them; `cache`: see Ledger.submissions;
-    `comparisons`: what the last summary's 内容雷同 comparison found (watch; see similarity.Comparisons);
+    `comparisons`: what the last summary's 内容雷同 comparison found (watch; see similarity.Comparisons),
+    or what makes it when a summary is to be written (a run: Job._compare);
     `rows`: the rows the last summary rendered (watch; see summary.RowCache); `sums`: its sums (see
     consolidate); `last_year`: see summary_data. They serve the year's summary only, not the per-group ones.
     `changed`: the caller knows the ledger changed since the outputs were written (watch, after new
@@ -1485,6 +1494,8 @@ def write_year_summary(
         logger.info("台账、名册和设置自上次生成以来没有变化，汇总表保持原样：{}", kept.summary)
         return kept
     data = summary_data(ledger, roster, spec, year, title=title, units=units, cache=cache, last_year=last_year)
+    if callable(comparisons):
+        comparisons = comparisons()
     summary, report = summary_and_report(
         data,
         archive.summary_path(outbox, year),
