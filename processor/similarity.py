@@ -388,15 +388,26 @@ class Comparisons:
             self._store = None
             try:
                 self._codes.update(_read_store(path, tag))
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # (a cache: compared afresh, saved anew)
+            except Exception:  # (a cache: whatever is wrong with it, the texts are compared afresh, saved anew)
                 pass
         key = (code, threshold)
         state = self._codes.get(key)
         if state is None:
             state = self._codes[key] = _CodePairs(threshold)
+        restored = state.restored is not None
         try:
             return state.update(reps)
+        except Exception:
+            del self._codes[key]
+            if not restored:
+                raise
         except BaseException:  # half updated: its new texts would never be compared; start afresh next time
+            del self._codes[key]
+            raise
+        state = self._codes[key] = _CodePairs(threshold)  # restored pairs that do not hold together: afresh
+        try:
+            return state.update(reps)
+        except BaseException:
             del self._codes[key]
             raise
 
@@ -423,9 +434,13 @@ class Comparisons:
 def _read_store(path: Path, tag: str) -> dict[tuple[str, float], _CodePairs]:
     """The pairs Comparisons.save wrote to `path` with `tag` (none: no such file, another tag or version)."""
     try:
-        store = np.load(path, allow_pickle=False)
+        size = path.stat().st_size
     except FileNotFoundError:
         return {}
+    with zipfile.ZipFile(path) as z:  # as np.savez writes it: stored, not deflated (memory ≤ the file's size)
+        if any(i.compress_type != zipfile.ZIP_STORED or i.file_size > size for i in z.infolist()):
+            return {}
+    store = np.load(path, allow_pickle=False)
     out = {}
     with store:
         head = json.loads(store["head"].tobytes())
@@ -435,6 +450,25 @@ def _read_store(path: Path, tag: str) -> dict[tuple[str, float], _CodePairs]:
             arrays = {name: store[f"{k}.{name}"] for name in _CodePairs.STORED}
             out[(code, float(threshold))] = _CodePairs.restore(float(threshold), arrays)
     return out
+
+
+def _check_restored(n: int, a: Mapping[str, np.ndarray]) -> None:
+    """ValueError unless the arrays hold together as arrays() makes them (ids in range, each text's
+    clauses posted once, each pair both ways, once): what update() relies on; pairs themselves are trusted."""
+    ints = ("sizes", "post_count", "post_ids", "pair_count", "pair_other")
+    if any(a[k].ndim != 1 or a[k].dtype.kind not in "iu" for k in ints) or a["pair_score"].dtype != np.float64:
+        raise ValueError("inconsistent pairs store")
+    if a["digests"].shape != (n, 16) or (a["post_count"] <= 0).any():
+        raise ValueError("inconsistent pairs store")
+    post, other = a["post_ids"].astype(np.int64), a["pair_other"].astype(np.int64)
+    if ((post < 0) | (post >= n)).any() or ((other < 0) | (other >= n)).any():
+        raise ValueError("inconsistent pairs store")
+    if not np.array_equal(np.bincount(post, minlength=n), a["sizes"]):
+        raise ValueError("inconsistent pairs store")
+    source = np.repeat(np.arange(n, dtype=np.int64), a["pair_count"].astype(np.int64))
+    there, back = np.sort(source * n + other), np.sort(other * n + source)  # each pair both ways, once
+    if (source == other).any() or not np.array_equal(there, back) or (there.size and (np.diff(there) == 0).any()):
+        raise ValueError("inconsistent pairs store")
 
 
 @dataclass(frozen=True)
@@ -540,6 +574,9 @@ class _CodePairs:
             known = restored.pop(_digest(r.masked), None)
             if known is not None:
                 self.ids[r.masked] = known
+        if len(reps) - len(self.ids) > len(reps) // 4 or len(self.sizes) > 2 * len(reps):
+            self._reset()  # (update joins them all afresh: the pairs of those gone need not be dropped one by one)
+            return
         for gone in restored.values():
             self._drop(gone)
 
@@ -584,7 +621,7 @@ class _CodePairs:
         self.sizes = array("q", a["sizes"].astype(np.int64).tobytes())
         self.alive = np.ones(n, dtype=bool)
         clauses = a["clauses"].tobytes().decode().split("\n") if len(counts) else []
-        if len(clauses) != len(counts) or int(counts.sum()) != len(a["post_ids"]):
+        if len(clauses) != len(counts) or len(set(clauses)) != len(clauses) or int(counts.sum()) != len(a["post_ids"]):
             raise ValueError("inconsistent pairs store")
         ends = np.cumsum(counts).tolist()
         posted = a["post_ids"].astype(np.int64).tobytes()
@@ -603,6 +640,7 @@ class _CodePairs:
         raw = a["digests"].astype(np.uint8).tobytes()
         if len(raw) != 16 * n:
             raise ValueError("inconsistent pairs store")
+        _check_restored(n, a)
         self.restored = {raw[16 * i : 16 * i + 16]: i for i in range(n)}
         return self
 

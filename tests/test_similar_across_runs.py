@@ -8,6 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from processor import similarity
@@ -87,8 +88,8 @@ def test_a_run_after_one_new_report__compares_only_its_texts__and_names_what_a_f
     assert _sheets(Path(out["summary"])) == expected
 
 
-@pytest.mark.parametrize("store", ["damaged", "of-other-code", "deleted"])
-def test_pairs_left_by_a_run__damaged_of_other_code_or_deleted__the_texts_are_compared_afresh(
+@pytest.mark.parametrize("store", ["damaged", "empty", "not-ours", "of-other-code", "deleted"])
+def test_pairs_left_by_a_run__damaged_empty_not_ours_of_other_code_or_deleted__the_texts_are_compared_afresh(
     tmp_path, reports, full_joins, store: str
 ) -> None:
     expected = _all_at_once(tmp_path, reports)
@@ -96,6 +97,11 @@ def test_pairs_left_by_a_run__damaged_of_other_code_or_deleted__the_texts_are_co
     path = config.parent / "outbox" / PAIRS_STORE.format(year=YEAR)
     if store == "damaged":
         path.write_bytes(path.read_bytes()[:200])
+    elif store == "empty":  # (a crash right after it was put in place: it is written without fsync)
+        path.write_bytes(b"")
+    elif store == "not-ours":  # arrays, but not as the store writes them
+        with path.open("wb") as fh:
+            np.savez(fh, head=np.frombuffer(b"[]", dtype=np.uint8))
     elif store == "of-other-code":  # pairs some other version of the code found: not to be trusted
         shutil.copy(path, tmp_path / "kept.npz")
         comparisons = similarity.Comparisons(tmp_path / "kept.npz", _pairs_tag())
@@ -109,3 +115,39 @@ def test_pairs_left_by_a_run__damaged_of_other_code_or_deleted__the_texts_are_co
     assert len(UNITS) in full_joins  # every text compared again
     assert _sheets(Path(out["summary"])) == expected
     assert similarity._read_store(path, _pairs_tag())  # left again for the next run
+
+
+def _bank_texts(n: int) -> dict[str, dict[str, str]]:
+    return {
+        f"单位{k}": {"text.s1": _text(k % 6).replace("另外", f"另外{'子丑寅卯辰巳午未申酉'[k % 10]}")} for k in range(n)
+    }
+
+
+@pytest.mark.parametrize("broken", ["a-pair-one-way-only", "an-id-out-of-range", "update-fails"])
+def test_stored_pairs_that_do_not_hold_together__are_not_used__the_texts_are_compared_afresh(
+    tmp_path, monkeypatch, broken: str
+) -> None:
+    """A store that reads but whose arrays are not as save() writes them (edited, or written by a bug)
+    is not trusted: the comparison is made afresh, with the same findings, rather than failing the summary."""
+    path = tmp_path / "pairs.npz"
+    texts = _bank_texts(12)
+    comparisons = similarity.Comparisons()
+    similarity.find_matches(texts, comparisons=comparisons)
+    comparisons.save(path, "tag")
+    with np.load(path) as stored:
+        arrays = dict(stored)
+    if broken == "a-pair-one-way-only":
+        arrays["0.pair_other"][0] = (arrays["0.pair_other"][0] + 1) % len(arrays["0.sizes"])
+    elif broken == "an-id-out-of-range":
+        arrays["0.post_ids"][0] = len(arrays["0.sizes"]) + 5
+    else:
+        monkeypatch.setattr(similarity._CodePairs, "_adopt", lambda self, reps: 1 / 0)
+    with path.open("wb") as fh:
+        np.savez(fh, **arrays)
+    texts["新单位"] = {"text.s1": _text(3).replace("另外", "此外")}
+
+    def shown(found):
+        return [(a.unit, a.count, [(m.other, m.degree, m.score) for m in a.matches]) for a in found]
+
+    again = similarity.find_matches(texts, comparisons=similarity.Comparisons(path, "tag", once=True))
+    assert shown(again) == shown(similarity.find_matches(texts)) and again
