@@ -15,8 +15,6 @@ The kept folder is changed (roster, ledger, outputs): use a copy when it matters
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import statistics
 import subprocess
@@ -28,25 +26,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.generate import build_units, plan_unit, write_plan
+from bench.generate import plan_unit, write_plan
 from bench.run import ROOT, _json_out, measured, run_cmd
-
-
-def _add_unit(roster: Path, position: int) -> Any:
-    rows = list(csv.reader(io.StringIO(roster.read_text(encoding="utf-8-sig"))))
-    listed = {r[0] for r in rows[1:]}
-    unit = next(u for u in build_units(len(rows) + 400) if u.name not in listed)
-    rows.insert(1 + position, [unit.name, unit.code, unit.group, ""])
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    roster.write_text(out.getvalue(), encoding="utf-8-sig")
-    return unit
+from bench.watch_trial import add_roster_unit
 
 
 def trial(work: Path, k: int, position: int, workers: int, source: Path | None) -> dict[str, Any]:
     paths = {"inbox": work / "inbox", "outbox": work / "outbox", "roster": work / "roster.csv", "cwd": work}
     env = {"PYTHONPATH": str(source)} if source is not None else {}
-    unit = _add_unit(paths["roster"], position)
+    unit = add_roster_unit(paths["roster"], position)
     cmd = run_cmd(paths, workers)
     subprocess.run(cmd, cwd=work, capture_output=True, env={**os.environ, **env}, check=False)  # up to date
     with tempfile.TemporaryDirectory() as scratch:

@@ -18,11 +18,25 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.generate import YEAR, build_units, plan_unit, write_plan
 from bench.run import run_cmd, run_watch
+
+
+def add_roster_unit(roster: Path, position: int) -> Any:
+    """A unit of the generated province not yet in the roster, put in at row `position` (so that its rows
+    move the lists' rows after it); returns it (bench.generate's unit)."""
+    rows = list(csv.reader(io.StringIO(roster.read_text(encoding="utf-8-sig"))))
+    listed = {r[0] for r in rows[1:]}
+    unit = next(u for u in build_units(len(rows) + 400) if u.name not in listed)
+    rows.insert(1 + position, [unit.name, unit.code, unit.group, ""])
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    roster.write_text(out.getvalue(), encoding="utf-8-sig")
+    return unit
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,13 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = work / "outbox" / "汇总" / f"{YEAR}年政府信息公开年报汇总.xlsx"
     env = {**os.environ, "NO_COLOR": "1"}
     for trial in range(args.trials):
-        rows = list(csv.reader(io.StringIO(paths["roster"].read_text(encoding="utf-8-sig"))))
-        listed = {r[0] for r in rows[1:]}
-        unit = next(u for u in build_units(len(rows) + 400) if u.name not in listed)
-        rows.insert(1 + args.position, [unit.name, unit.code, unit.group, ""])
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerows(rows)
-        paths["roster"].write_text(out.getvalue(), encoding="utf-8-sig")
+        unit = add_roster_unit(paths["roster"], args.position)
         subprocess.run(run_cmd(paths, args.workers), cwd=work, capture_output=True, env=env, check=False)
         with tempfile.TemporaryDirectory() as scratch:
             plan = plan_unit(unit, seed=4242 + trial)
