@@ -461,20 +461,24 @@ class RowsSheet(Worksheet):
     def _render(self, cells: Sequence[tuple[Any, Format | None]], start: int) -> tuple[str, int, int]:
         """The XML of `cells` (the first in column `start`) with _ROW for the row number, and the
         first and last columns that have a cell ("" when none has)."""
-        if any(fmt is None and value not in (None, "") for value, fmt in cells):
-            raise ValueError("write_cells: every value needs its format")
         parts: list[str] = []
-        used: list[int] = []  # columns that get a cell (xlsxwriter's spans and dimensions follow them)
+        first = last = -1  # columns that get a cell (xlsxwriter's spans and dimensions follow them)
+        heads: dict[tuple[int, int], str] = self.__dict__.setdefault("_heads", {})  # (column, xf) → '<c r=… s=…'
+        half = self.xls_strmax // 2
         for col, (value, fmt) in enumerate(cells, start=start):
-            xf = fmt._get_xf_index() if fmt is not None else 0
-            letters = _COLUMN[col] if col < len(_COLUMN) else xl_col_to_name(col)
-            head = f'<c r="{letters}{_ROW}"' + (f' s="{xf}"' if xf else "")
-            if value is None or value == "":
-                if fmt is None:
+            if fmt is None:
+                if value is None or value == "":
                     continue
+                raise ValueError("write_cells: every value needs its format")
+            xf = fmt._get_xf_index()
+            head = heads.get((col, xf))
+            if head is None:
+                letters = _COLUMN[col] if col < len(_COLUMN) else xl_col_to_name(col)
+                head = heads[(col, xf)] = f'<c r="{letters}{_ROW}"' + (f' s="{xf}"' if xf else "")
+            if value is None or value == "":
                 parts.append(head + "/>")
             elif isinstance(value, str):
-                if len(value) > self.xls_strmax // 2 and _utf16_len(value) > self.xls_strmax:
+                if len(value) > half and _utf16_len(value) > self.xls_strmax:
                     value = _utf16_truncate(value, self.xls_strmax)
                 text = xml_text(value)
                 edged = text[:1].isspace() or text[-1:].isspace()  # (xlsxwriter's test: ^\s|\s$)
@@ -485,8 +489,10 @@ class RowsSheet(Worksheet):
                     value = self._convert_date_time(value)
                 number = value if type(value) is int else format(float(value), ".16G")
                 parts.append(f"{head}><v>{number}</v></c>")
-            used.append(col)
-        return ("".join(parts), used[0], used[-1]) if used else ("", 0, 0)
+            if first < 0:
+                first = col
+            last = col
+        return ("".join(parts), first, last) if first >= 0 else ("", 0, 0)
 
     def _put(self, row: int, xml: str, first: int, last: int) -> None:
         """Place a rendered run of cells in `row` (emitted whole by _write_cell)."""

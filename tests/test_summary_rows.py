@@ -56,7 +56,8 @@ def _cells_xml(path, fast: bool, monkeypatch) -> bytes:
         [(1, text), ("甲局", text), ("", text), (None, None), ("=1+2", text), (dt.datetime(2026, 1, 15, 9, 30), when)],
     )
     ws.write_cells(2, [(2, text), (Decimal("0.5"), text), (long, text), (None, text), (" 乙局\x07_x0041_<&>", text)])
-    ws.write_cells(3, [(None, None), ("丙局", text), ("丁局\u3000", text), ("戊\n", text), ("\t己", text)])
+    # (column F again, with another format: a cell's start is made per column and format)
+    ws.write_cells(3, [(None, None), ("丙局", text), ("丁局\u3000", text), ("戊\n", text), ("\t己", text), ("庚", text)])
     wb.close()
     with zipfile.ZipFile(path) as z:  # (constant_memory writes rows without their spans)
         return re.sub(rb' spans="[0-9:]+"', b"", z.read("xl/worksheets/sheet1.xml"))
