@@ -282,6 +282,8 @@ class Ledger:
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
         self._logged = not readonly  # this connection keeps a log of the rows it changes (_TOUCHED)
+        if self.path.exists() and not self.path.is_file():  # (SQLite would wait on a FIFO for ever)
+            raise LedgerError(f"台账“{self.path}”不是一个文件（是文件夹或管道等）。请把它移出输出文件夹后再运行。")
         try:
             if readonly:
                 uri = self.path.resolve().as_uri() + "?mode=ro"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import stat
 import sys
 import zipfile
 from array import array
@@ -430,8 +431,11 @@ class Comparisons:
 def _read_store(path: Path, tag: str) -> dict[tuple[str, float], _CodePairs]:
     """The pairs Comparisons.save wrote to `path` with `tag` (none: no such file, another tag or version)."""
     try:
-        size = path.stat().st_size
+        st = path.stat()
     except FileNotFoundError:
+        return {}
+    size = st.st_size
+    if not stat.S_ISREG(st.st_mode):  # (a FIFO would be waited on for ever; a folder cannot be read)
         return {}
     with zipfile.ZipFile(path) as z:  # as np.savez writes it: stored, not deflated (memory ≤ the file's size)
         if any(i.compress_type != zipfile.ZIP_STORED or i.file_size > size for i in z.infolist()):

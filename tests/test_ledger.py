@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -181,6 +182,21 @@ def test_readonly__cannot_write_and_a_ledger_of_a_newer_nianbao_is_refused(tmp_p
         ledger.db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
     with pytest.raises(LedgerError, match="更新版本"):
         Ledger(path)
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_ledger_path_that_is_not_a_file__is_refused_with_what_to_do(tmp_path: Path, kind: str) -> None:
+    """Not waited on for ever (a FIFO) nor reported as a damaged ledger (a folder)."""
+    path = tmp_path / "ledger.sqlite"
+    if kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no named pipes here")
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    for readonly in (False, True):
+        with pytest.raises(LedgerError, match=r"不是一个文件.*移出输出文件夹"):
+            Ledger(path, readonly=readonly)
 
 
 @pytest.mark.parametrize(

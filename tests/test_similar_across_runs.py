@@ -3,6 +3,7 @@ it left in the outbox), and names exactly what a run over all the files at once 
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import time
@@ -88,10 +89,12 @@ def test_a_run_after_one_new_report__compares_only_its_texts__and_names_what_a_f
     assert _sheets(Path(out["summary"])) == expected
 
 
-@pytest.mark.parametrize("store", ["damaged", "empty", "not-ours", "of-other-code", "deleted"])
+@pytest.mark.parametrize("store", ["damaged", "empty", "not-ours", "of-other-code", "deleted", "fifo"])
 def test_pairs_left_by_a_run__damaged_empty_not_ours_of_other_code_or_deleted__the_texts_are_compared_afresh(
     tmp_path, reports, full_joins, store: str
 ) -> None:
+    if store == "fifo" and not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes here")
     expected = _all_at_once(tmp_path, reports)
     config = _all_but_the_last(tmp_path, reports)
     path = config.parent / "outbox" / PAIRS_STORE.format(year=YEAR)
@@ -107,6 +110,9 @@ def test_pairs_left_by_a_run__damaged_empty_not_ours_of_other_code_or_deleted__t
         comparisons = similarity.Comparisons(tmp_path / "kept.npz", _pairs_tag())
         similarity.find_matches({"甲": {"text.s1": _text(0)}, "乙": {"text.s1": _text(1)}}, comparisons=comparisons)
         comparisons.save(path, "another version")
+    elif store == "fifo":  # (not a file: never opened, it would block the run until someone writes to it)
+        path.unlink()
+        os.mkfifo(path)
     else:
         path.unlink()
     full_joins.clear()
