@@ -6,8 +6,10 @@ import datetime as dt
 import getpass
 import hashlib
 import json
+import os
 import platform
 import sqlite3
+import stat
 import sys
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
@@ -80,6 +82,10 @@ CREATE TABLE IF NOT EXISTS cell_values (
 
 class LedgerError(RuntimeError):
     """The ledger cannot be opened or is from a newer nianbao; the message (Chinese) says what to do."""
+
+
+def _cannot_open(path: Path, exc: Exception) -> str:
+    return f"无法打开台账“{path}”：{exc}。请确认输出文件夹可写、台账文件未损坏。"
 
 
 def now() -> str:
@@ -282,7 +288,13 @@ class Ledger:
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
         self._logged = not readonly  # this connection keeps a log of the rows it changes (_TOUCHED)
-        if self.path.exists() and not self.path.is_file():  # (SQLite would wait on a FIFO for ever)
+        try:
+            mode = os.stat(self.path).st_mode
+        except FileNotFoundError:
+            mode = None
+        except OSError as exc:  # (e.g. a folder that cannot be entered)
+            raise LedgerError(_cannot_open(self.path, exc)) from exc
+        if mode is not None and not stat.S_ISREG(mode):  # (SQLite would wait on a FIFO for ever)
             raise LedgerError(f"台账“{self.path}”不是一个文件（是文件夹或管道等）。请把它移出输出文件夹后再运行。")
         try:
             if readonly:
@@ -296,7 +308,7 @@ class Ledger:
                 self.db.executescript(SCHEMA)
                 self.db.executescript(_TOUCHED)
         except sqlite3.Error as exc:
-            raise LedgerError(f"无法打开台账“{self.path}”：{exc}。请确认输出文件夹可写、台账文件未损坏。") from exc
+            raise LedgerError(_cannot_open(self.path, exc)) from exc
 
     def _version(self) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")

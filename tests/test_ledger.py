@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from processor import ledger as ledger_module
 from processor.findings import Finding
 from processor.ledger import KeptRows, Ledger, LedgerError, light_submission, submission_from_json, submission_to_json
 from processor.submission import Note, Submission
@@ -196,6 +197,23 @@ def test_a_ledger_path_that_is_not_a_file__is_refused_with_what_to_do(tmp_path: 
         path.mkdir()
     for readonly in (False, True):
         with pytest.raises(LedgerError, match=r"不是一个文件.*移出输出文件夹"):
+            Ledger(path, readonly=readonly)
+
+
+def test_a_ledger_that_cannot_even_be_looked_at__is_refused_with_what_to_do(tmp_path: Path, monkeypatch) -> None:
+    """(A folder on the way that this account cannot enter: what os.stat says is turned into the same
+    message as when SQLite cannot open the file, not a bare PermissionError.)"""
+    path = tmp_path / "ledger.sqlite"
+    real = os.stat
+
+    def refused(target, *args, **kwargs):
+        if Path(target) == path:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(ledger_module.os, "stat", refused)
+    for readonly in (False, True):
+        with pytest.raises(LedgerError, match=r"无法打开台账.*请确认输出文件夹可写"):
             Ledger(path, readonly=readonly)
 
 
