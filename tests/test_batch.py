@@ -361,6 +361,25 @@ def test_status__every_roster_unit_with_its_standing_and_contact(mixed):
     assert "云溪市公安局" in text and "被退回" in text and "名册单位 4 个" in text
 
 
+@pytest.mark.parametrize("kind", ["none", "folder", "fifo"])
+def test_status__without_a_ledger_file__says_so_and_what_to_do(tmp_path: Path, kind: str):
+    config = city(tmp_path)
+    ledger = tmp_path / "outbox" / LEDGER_FILE
+    ledger.parent.mkdir()
+    if kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no named pipes here")
+        os.mkfifo(ledger)
+    elif kind == "folder":
+        ledger.mkdir()
+    result = runner.invoke(app, ["status", "--config", str(config)])
+    assert result.exit_code != 0
+    if kind == "none":
+        assert "还没有台账：请先运行 nianbao run" in result.stderr
+    else:  # (not waited on for ever, not taken for a ledger not made yet)
+        assert "不是一个文件" in result.stderr and "请把它移出输出文件夹后再运行" in result.stderr
+
+
 def test_run__console_output_is_chinese_and_names_where_the_outputs_are(mixed):
     config, _ = mixed
     result = runner.invoke(app, ["run", "--config", str(config)])

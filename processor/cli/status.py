@@ -52,7 +52,11 @@ def status_command(
     """
     settings = settings_from(config, outbox=outbox, roster=roster, year=year)
     path = settings.outbox / LEDGER_FILE
-    if not path.is_file():
+    try:
+        missing = not path.exists()
+    except OSError:  # (Ledger says why it cannot be opened)
+        missing = False
+    if missing:
         typer.echo(f"输出文件夹“{settings.outbox}”中还没有台账：请先运行 nianbao run 处理收件文件夹。", err=True)
         raise typer.Exit(2)
     try:
