@@ -143,8 +143,8 @@ class Changing(OSError):
 
 
 def open_regular(path: Path) -> BinaryIO:
-    """Open an inbox file for reading: never through a symbolic link (one put in place after the scan),
-    never blocking on a named pipe; OSError when it is not a regular file."""
+    """Open an inbox file (or the outbox's pairs store) for reading: never through a symbolic link (one
+    put in place after the scan), never blocking on a named pipe; OSError when it is not a regular file."""
     flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     fd = os.open(path, flags)
     try:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
-import stat
 import sys
 import zipfile
 from array import array
@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from .findings import Finding, finding
+from .inbox import open_regular
 from .kept import Memo
 from .layout import layout
 from .spec import Spec
@@ -431,24 +432,23 @@ class Comparisons:
 def _read_store(path: Path, tag: str) -> dict[tuple[str, float], _CodePairs]:
     """The pairs Comparisons.save wrote to `path` with `tag` (none: no such file, another tag or version)."""
     try:
-        st = path.stat()
+        fh = open_regular(path)  # (not a FIFO's writer waited for; OSError for anything but a regular file)
     except FileNotFoundError:
         return {}
-    size = st.st_size
-    if not stat.S_ISREG(st.st_mode):  # (a FIFO would be waited on for ever; a folder cannot be read)
-        return {}
-    with zipfile.ZipFile(path) as z:  # as np.savez writes it: stored, not deflated (memory ≤ the file's size)
-        if any(i.compress_type != zipfile.ZIP_STORED or i.file_size > size for i in z.infolist()):
-            return {}
-    store = np.load(path, allow_pickle=False)
-    out = {}
-    with store:
-        head = json.loads(store["head"].tobytes())
-        if head.get("version") != STORE_VERSION or head.get("tag") != tag:
-            return {}
-        for k, (code, threshold) in enumerate(head["codes"]):
-            arrays = {name: store[f"{k}.{name}"] for name in _CodePairs.STORED}
-            out[(code, float(threshold))] = _CodePairs.restore(float(threshold), arrays)
+    with fh:
+        size = os.fstat(fh.fileno()).st_size
+        with zipfile.ZipFile(fh) as z:  # as np.savez writes it: stored, not deflated (memory ≤ the file's size)
+            if any(i.compress_type != zipfile.ZIP_STORED or i.file_size > size for i in z.infolist()):
+                return {}
+        fh.seek(0)
+        out = {}
+        with np.load(fh, allow_pickle=False) as store:
+            head = json.loads(store["head"].tobytes())
+            if head.get("version") != STORE_VERSION or head.get("tag") != tag:
+                return {}
+            for k, (code, threshold) in enumerate(head["codes"]):
+                arrays = {name: store[f"{k}.{name}"] for name in _CodePairs.STORED}
+                out[(code, float(threshold))] = _CodePairs.restore(float(threshold), arrays)
     return out
 
 
