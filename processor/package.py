@@ -25,8 +25,10 @@ try:  # ISA-L's deflate (python-isal): 4–7× faster than zlib's at a like rati
     from isal import isal_zlib as _deflater
 
     def _level(level: int) -> int:
-        """ISA-L's level (0–3) for a zlib level: 1 → 1 (already smaller than zlib's 1), 2–6 → 2, 7–9 → 3."""
-        return 0 if level <= 0 else 1 if level == 1 else 2 if level <= 6 else 3
+        """ISA-L's level (0–2) for a zlib level: 1 → 1 (already smaller than zlib's 1), 2–9 → 2. Never its
+        level 3: it reads memory it never wrote (valgrind: icf_body_lazyhash1_fillgreedy_greedy, on the
+        buffer python-isal mallocs), so the same text could deflate to other bytes in another process."""
+        return 0 if level <= 0 else 1 if level == 1 else 2
 
     _crc32 = _deflater.crc32  # (~5× zlib's)
     crc32_combine: Callable[[int, int, int], int] | None = _deflater.crc32_combine
@@ -53,7 +55,12 @@ def decompress(data: bytes) -> bytes:
 
 
 def deflate_run(data: bytes, level: int = LEVEL) -> bytes:
-    """Raw deflate ending on a byte boundary with no final block, so that runs can be concatenated."""
+    """Raw deflate ending on a byte boundary with no final block, so that runs can be concatenated.
+    Levels 7–9 by Python's zlib: for text deflated once per process (a skeleton's fixed runs: ~5 ms),
+    smaller than ISA-L's best and always the same bytes (see _level)."""
+    if level >= 7:
+        z = zlib.compressobj(level, zlib.DEFLATED, -15)
+        return z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
     z = _deflater.compressobj(_level(level), _deflater.DEFLATED, -15)
     return z.compress(data) + z.flush(_deflater.Z_SYNC_FLUSH)
 

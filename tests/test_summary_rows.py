@@ -57,7 +57,9 @@ def _cells_xml(path, fast: bool, monkeypatch) -> bytes:
     )
     ws.write_cells(2, [(2, text), (Decimal("0.5"), text), (long, text), (None, text), (" 乙局\x07_x0041_<&>", text)])
     # (column F again, with another format: a cell's start is made per column and format)
-    ws.write_cells(3, [(None, None), ("丙局", text), ("丁局\u3000", text), ("戊\n", text), ("\t己", text), ("庚", text)])
+    ws.write_cells(
+        3, [(None, None), ("丙局", text), ("丁局\u3000", text), ("戊\n", text), ("\t己", text), ("庚", text)]
+    )
     wb.close()
     with zipfile.ZipFile(path) as z:  # (constant_memory writes rows without their spans)
         return re.sub(rb' spans="[0-9:]+"', b"", z.read("xl/worksheets/sheet1.xml"))
