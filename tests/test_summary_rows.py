@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
+import zlib
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,7 @@ from xlsxwriter.xmlwriter import XMLwriter
 
 from processor import package, summary
 from processor.skeleton import xml_text
+from tests.workbooks import zip_difference
 
 
 def _sheet_xml(path, fast: bool, monkeypatch, fill=None) -> bytes:
@@ -180,7 +182,7 @@ def test_summary_written_with_the_rows_and_sums_of_the_last__is_the_same_bytes_a
         after = {id(block) for blocks in rows._blocks.values() for _, block in blocks.values()}
         reused += sum(id(block) in after for block in before)
         fresh = summary.write_summary(tmp_path / f"fresh{round_}.xlsx", data)
-        assert kept.read_bytes() == fresh.read_bytes(), round_
+        assert kept.read_bytes() == fresh.read_bytes(), (round_, zip_difference(kept.read_bytes(), fresh.read_bytes()))
         data = _changed(data, rng, round_ + 1)
     assert checked  # (some rounds had sums that break a rule)
     assert reused or package.crc32_combine is None  # (blocks deflated for one summary put in the next as they were)
@@ -287,7 +289,8 @@ def test_rows_rendered_at_a_watch_start__serve_its_first_summary(tmp_path, monke
     if summary.crc32_combine is not None:  # (blocks are kept only where runs deflated before can be put in)
         assert not deflated
     monkeypatch.setattr(summary.RowsSheet, "_render_row", real)
-    assert kept.read_bytes() == summary.write_summary(tmp_path / "fresh.xlsx", data).read_bytes()
+    fresh = summary.write_summary(tmp_path / "fresh.xlsx", data).read_bytes()
+    assert kept.read_bytes() == fresh, zip_difference(kept.read_bytes(), fresh)
 
 
 _PIECES = [
@@ -335,3 +338,24 @@ def test_memo__keeps_what_the_last_round_asked_for_and_forgets_the_rest() -> Non
     memo.turn()
     memo.turn()  # a round that asked for nothing forgets everything
     assert len(memo) == 0 and memo.get("a") is None
+
+
+def test_zip_difference__names_the_entry_and_the_run_deflated_otherwise():
+    """The message the byte-for-byte tests give if a workbook's bytes ever differ: which entry, whether
+    its content is the same, and which sync-flushed run of its deflate stream differs."""
+    text = b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (i, i, i * 37 % 101) for i in range(1, 400))
+
+    def book(last_level: int, last: bytes = text) -> bytes:
+        half = len(text) // 2
+        data = package.deflate_run(text[:half], 1) + package.deflate_run(last[half:], last_level) + b"\x03\x00"
+        return package.zip_bytes(
+            [package.new_entry("a.xml", "<a/>"), package.Entry("b.xml", data, zlib.crc32(last), len(last))]
+        )
+
+    same = book(1)
+    assert zip_difference(same, book(1)) == "the same bytes"
+    message = zip_difference(same, book(9))
+    assert "b.xml: the same content" in message and "run 1 differs" in message
+    assert f"from text byte {len(text) // 2}" in message
+    changed = text.replace(b'r="A300"', b'r="B300"')
+    assert "b.xml: other content from byte" in zip_difference(same, book(1, changed))

@@ -21,6 +21,7 @@ from processor.config import load_settings
 from processor.inbox import scan
 from processor.watch import watch
 from tests.test_batch import city, report
+from tests.workbooks import zip_difference
 
 
 def wait_for(condition, timeout: float = 30.0) -> bool:
@@ -330,4 +331,4 @@ def test_watch__its_summary_after_rounds_of_files_and_a_roster_edit__is_the_one_
     kept = summary.read_bytes()
     summary.unlink()
     run(config)  # nothing new: the summary written afresh from the ledger
-    assert summary.read_bytes() == kept
+    assert summary.read_bytes() == kept, zip_difference(kept, summary.read_bytes())

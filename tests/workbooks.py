@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +126,53 @@ def convert(paths: Iterable[Path], fmt: str) -> list[Path]:
     One soffice call for all paths; returns the new files (same stem, new suffix). The inputs are kept.
     """
     return _save_with_libreoffice(paths, fmt, lambda p: p.with_suffix(f".{fmt}"))
+
+
+def zip_difference(a: bytes, b: bytes) -> str:
+    """Where two workbooks that should be the same bytes differ, for an assertion's message: the first
+    entry whose content differs, or — same content, another deflate stream — the entry, its sizes and
+    the first sync-flushed run (package.deflate_run) that differs, with the text it starts at."""
+    import io
+    import zipfile
+    import zlib
+
+    if a == b:
+        return "the same bytes"
+    out = [f"{len(a)} and {len(b)} bytes, first difference at byte {_first_difference(a, b)}"]
+    with zipfile.ZipFile(io.BytesIO(a)) as za, zipfile.ZipFile(io.BytesIO(b)) as zb:
+        if za.namelist() != zb.namelist():
+            return f"{out[0]}; other entries: {za.namelist()} / {zb.namelist()}"
+        for ia, ib in zip(za.infolist(), zb.infolist(), strict=True):
+            text = za.read(ia)
+            if (ia.CRC, ia.file_size) != (ib.CRC, ib.file_size):
+                other = zb.read(ib)
+                k = _first_difference(text, other)
+                around = slice(max(k - 40, 0), k + 40)
+                out.append(f"{ia.filename}: other content from byte {k}: {text[around]!r} / {other[around]!r}")
+                break
+            raw_a, raw_b = _deflated(a, ia), _deflated(b, ib)
+            if raw_a == raw_b:
+                continue
+            sync = b"\x00\x00\xff\xff"  # (the end of a sync-flushed run)
+            runs_a, runs_b = raw_a.split(sync), raw_b.split(sync)
+            r = _first_difference(runs_a, runs_b)
+            at = len(zlib.decompressobj(-15).decompress(sync.join(runs_a[:r]) + sync)) if r else 0
+            sizes = [len(runs[r]) if r < len(runs) else "-" for runs in (runs_a, runs_b)]
+            out.append(
+                f"{ia.filename}: the same content ({ia.file_size} bytes, CRC {ia.CRC:08x}), another deflate stream"
+                f" ({len(raw_a)} / {len(raw_b)} bytes; {len(runs_a)} / {len(runs_b)} sync-flushed runs); run {r}"
+                f" differs ({sizes[0]} / {sizes[1]} bytes), from text byte {at}: {text[at : at + 80]!r}"
+            )
+            break
+    return "; ".join(out)
+
+
+def _first_difference(a: Sequence[Any], b: Sequence[Any]) -> int:
+    return next((k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+
+
+def _deflated(archive: bytes, info: Any) -> bytes:
+    """An entry's bytes as stored (after its local header)."""
+    local = archive[info.header_offset : info.header_offset + 30]
+    start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
+    return archive[start : start + info.compress_size]
