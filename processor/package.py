@@ -58,11 +58,9 @@ def deflate_run(data: bytes, level: int = LEVEL) -> bytes:
     """Raw deflate ending on a byte boundary with no final block, so that runs can be concatenated.
     Levels 7–9 by Python's zlib: for text deflated once per process (a skeleton's fixed runs: ~5 ms),
     smaller than ISA-L's best and always the same bytes (see _level)."""
-    if level >= 7:
-        z = zlib.compressobj(level, zlib.DEFLATED, -15)
-        return z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
-    z = _deflater.compressobj(_level(level), _deflater.DEFLATED, -15)
-    return z.compress(data) + z.flush(_deflater.Z_SYNC_FLUSH)
+    deflater, own_level = (zlib, level) if level >= 7 else (_deflater, _level(level))
+    z = deflater.compressobj(own_level, deflater.DEFLATED, -15)
+    return z.compress(data) + z.flush(deflater.Z_SYNC_FLUSH)
 
 
 @dataclass(frozen=True)
