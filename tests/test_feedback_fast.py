@@ -300,9 +300,10 @@ def test_part__fixed_runs_and_filled_slots_make_one_deflate_stream(tmp_path):
         assert z.read("q.xml") == b"<q/>"
 
 
-def test_part__fixed_runs_are_deflated_alike_in_every_process():
-    """A skeleton's fixed text is deflated once per process, at zlib's level 9 by Python's zlib: ISA-L's
-    best level reads memory it never wrote (valgrind), so its bytes could differ between workers."""
+def test_part__fixed_runs_are_deflated_by_zlib_at_level_9():
+    """A skeleton's fixed text is deflated once per process by Python's zlib at level 9, whose bytes do not
+    depend on the process: ISA-L's best level reads memory it never wrote (valgrind), so its bytes could
+    differ between workers."""
     text = "<a>" + "".join(f"<c r='A{i}'><v>{i * 7}</v></c>" for i in range(300)) + "</a>"
     part = Part("p.xml", text)
     z = zlib.compressobj(9, zlib.DEFLATED, -15)

@@ -359,3 +359,12 @@ def test_zip_difference__names_the_entry_and_the_run_deflated_otherwise():
     assert f"from text byte {len(text) // 2}" in message
     changed = text.replace(b'r="A300"', b'r="B300"')
     assert "b.xml: other content from byte" in zip_difference(same, book(1, changed))
+
+
+def test_zip_difference__a_file_that_is_not_a_sound_zip__is_said_not_raised():
+    good = package.zip_bytes([package.new_entry("a.xml", "<a>" + "x" * 500 + "</a>")])
+    central = good.index(b"PK\x01\x02")  # (the central directory's CRC: zipfile checks the content against it)
+    bad_crc = good[: central + 16] + b"\x00\x00\x00\x00" + good[central + 20 :]
+    for other in (good[: len(good) // 2], b"", bad_crc):
+        assert "bytes, first difference at byte" in zip_difference(good, other)
+        assert "bytes, first difference at byte" in zip_difference(other, good)
