@@ -240,19 +240,29 @@ def inflate(data: bytes, infos: list[zipfile.ZipInfo], limits: Limits) -> Inflat
     for info in infos:
         if info.flag_bits & 0x1:
             raise ZipRefused(Sniffed(None, "file-encrypted"))
-        at = info.header_offset
-        if data[at : at + 4] != b"PK\x03\x04":
-            raise ZipRefused(Sniffed(None, "file-unreadable", reason=DAMAGED))
-        name_len, extra_len = struct.unpack_from("<HH", data, at + 26)
-        start = at + 30 + name_len + extra_len
-        raw = view[start : start + info.compress_size]
-        if len(raw) != info.compress_size:
-            raise ZipRefused(Sniffed(None, "file-unreadable", reason=DAMAGED))
+        try:
+            raw = entry_data(view, info)
+        except ValueError:
+            raise ZipRefused(Sniffed(None, "file-unreadable", reason=DAMAGED)) from None
         keep = info.filename.lower().endswith(KEPT_PARTS) and info.file_size <= KEPT_BYTES
         body = _entry(info, raw, keep)
         if keep:
             parts[info.filename] = body
     return Inflated(parts, frozenset(i.filename for i in infos), plain_entries(infos, parts))
+
+
+def entry_data(view: memoryview, info: zipfile.ZipInfo) -> memoryview:
+    """An entry's bytes as stored in the zip `view` (after its local header); ValueError where its local
+    header is not there or its bytes are cut short."""
+    at = info.header_offset
+    if view[at : at + 4] != b"PK\x03\x04":
+        raise ValueError(f"{info.filename}: no local header at {at}")
+    name_len, extra_len = struct.unpack_from("<HH", view, at + 26)
+    start = at + 30 + name_len + extra_len
+    raw = view[start : start + info.compress_size]
+    if len(raw) != info.compress_size:
+        raise ValueError(f"{info.filename}: cut short")
+    return raw
 
 
 def _dtd(name: str, head: bytes) -> None:

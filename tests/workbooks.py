@@ -3,17 +3,21 @@ optionally saved again by LibreOffice (formulas recalculated), like a real offic
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
 import tempfile
 import uuid
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 
+from processor.fileformat import entry_data
 from processor.layout import layout
 from processor.spec import Spec, edition_for_year, get_spec
 from processor.template import write_template
@@ -133,10 +137,6 @@ def zip_difference(a: bytes, b: bytes) -> str:
     entry whose content differs, or — same content, another deflate stream — the entry, its sizes and
     the first sync-flushed run (package.deflate_run) that differs, with the text it starts at (a run's
     number is approximate where its bytes happen to hold the sync marker). Never raises."""
-    import io
-    import zipfile
-    import zlib
-
     if a == b:
         return "the same bytes"
     out = [f"{len(a)} and {len(b)} bytes, first difference at byte {_first_difference(a, b)}"]
@@ -151,7 +151,7 @@ def zip_difference(a: bytes, b: bytes) -> str:
                     around = slice(max(k - 40, 0), k + 40)
                     out.append(f"{ia.filename}: other content from byte {k}: {text[around]!r} / {other[around]!r}")
                     break
-                raw_a, raw_b = _deflated(a, ia), _deflated(b, ib)
+                raw_a, raw_b = bytes(entry_data(memoryview(a), ia)), bytes(entry_data(memoryview(b), ib))
                 if raw_a == raw_b:
                     continue
                 if ia.compress_type != zipfile.ZIP_DEFLATED:
@@ -176,10 +176,3 @@ def zip_difference(a: bytes, b: bytes) -> str:
 
 def _first_difference(a: Sequence[Any], b: Sequence[Any]) -> int:
     return next((k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-
-
-def _deflated(archive: bytes, info: Any) -> bytes:
-    """An entry's bytes as stored (after its local header)."""
-    local = archive[info.header_offset : info.header_offset + 30]
-    start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
-    return archive[start : start + info.compress_size]
