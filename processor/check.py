@@ -14,7 +14,7 @@ from .layout import layout
 from .rules import Context, cells_of, run_rule
 from .rules.explanations import apply as _apply_explanations
 from .spec import Spec, load_specs
-from .submission import Submission
+from .submission import Submission, input_cells
 
 
 @dataclass
@@ -115,17 +115,9 @@ def drop_consequences(spec: Spec, findings: list[Finding], reading: list[Finding
     refused = {f.code for f in reading if f.severity == ERROR and f.code in spec.cells}
     if not refused:
         return findings
-    cells = spec.cells
-
-    def inputs(code: str) -> set[str]:
-        cell = cells.get(code)
-        if cell is None or not cell.is_total:
-            return {code}
-        return set().union(*(inputs(p) for p in cell.parts))
-
     kept = []
     for f in findings:
-        involved = set().union(*(inputs(c) for c in cells_of(f, spec))) if f.code else set()
+        involved = set().union(*(input_cells(spec, c) for c in cells_of(f, spec))) if f.code else set()
         if not involved & refused:
             kept.append(f)
     return kept

@@ -232,6 +232,7 @@ def submission_to_json(sub: Submission) -> bytes:
     data["values"] = {k: _num(v) for k, v in sub.values.items()}
     data["shown_totals"] = {k: _num(v) for k, v in sub.shown_totals.items()}
     data["blanks"] = sorted(sub.blanks)
+    data["text_numbers"] = sorted(sub.text_numbers)
     return dumps(data)
 
 
@@ -244,7 +245,7 @@ def submission_from_blob(data: bytes | str, *, light: bool = False) -> Submissio
     return submission_from_json(package.decompress(data) if isinstance(data, bytes) else data, light=light)
 
 
-_LIGHT_DROP = ("shown_totals", "blanks", "notes", "meta")
+_LIGHT_DROP = ("shown_totals", "blanks", "text_numbers", "notes", "meta")
 
 
 _ZERO = (0, "0")  # a value a light submission leaves out, as the ledger writes it (Decimal 0.00 is kept)
@@ -269,6 +270,7 @@ def submission_from_json(text: bytes | str, *, light: bool = False) -> Submissio
     data["values"] = {_intern(k): _unnum(v) for k, v in data.get("values", {}).items()}
     data["shown_totals"] = {_intern(k): _unnum(v) for k, v in data.get("shown_totals", {}).items()}
     data["blanks"] = {_intern(k) for k in data.get("blanks", [])}
+    data["text_numbers"] = {_intern(k) for k in data.get("text_numbers", [])}
     data["notes"] = [Note(**n) for n in data.get("notes", [])]
     return Submission(**data)
 

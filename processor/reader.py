@@ -281,6 +281,8 @@ def _read_numbers(spec: Spec, book: Book, located: Located, sub: Submission, fou
                 values[code] = 0
             else:
                 values[code] = value
+                if value and isinstance(raw, str):  # a number kept as text: the sheet's own SUMs skip it
+                    sub.text_numbers.add(code)
         sub.blanks.update(blanks)
         _blank_findings(table, blanks, inputs, located, found)
     for name in dict.fromkeys(uncalculated):

@@ -28,7 +28,8 @@ class Submission:
     `values` holds every number of the edition's tables: inputs as read (a blank input is 0 and
     listed in `blanks`) and totals recomputed from their parts. `shown_totals` holds what the
     workbook itself displayed in its total cells (cached formula results or typed numbers), so the
-    total rules can compare; None where the workbook had no value.
+    total rules can compare; None where the workbook had no value. `text_numbers`: the inputs read
+    from text, which the workbook's own SUM formulas did not add (see rules/total.py).
     """
 
     edition: str
@@ -36,6 +37,8 @@ class Submission:
     agency: str | None = None
     values: dict[str, Number] = field(default_factory=dict)
     blanks: set[str] = field(default_factory=set)
+    # inputs whose number was read from text ("10 ", "５", "2件"): an office suite's own sums leave them out
+    text_numbers: set[str] = field(default_factory=set)
     shown_totals: dict[str, Number | None] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)  # info.* and text.* cells, stripped
     notes: list[Note] = field(default_factory=list)
@@ -100,3 +103,12 @@ def _totals(spec: Spec) -> tuple[frozenset[str], frozenset[str], tuple[tuple[str
         visit(code)
     inputs = frozenset(code for code, cell in cells.items() if not cell.is_total)
     return inputs, frozenset(cells), tuple(order.items())
+
+
+@cache
+def input_cells(spec: Spec, code: str) -> frozenset[str]:
+    """The input cells a cell adds up: itself for an input, every input under it for a total."""
+    cell = spec.cells.get(code)
+    if cell is None or not cell.is_total:
+        return frozenset((code,))
+    return frozenset().union(*(input_cells(spec, p) for p in cell.parts))

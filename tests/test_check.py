@@ -29,6 +29,11 @@ def _build(folder: Path) -> dict[str, Path]:
         "e2-row-total-typed-over": dict(year=2025, values={**BALANCED, "s3.r1.c7": 14}),
         "e3-results-total-typed-over": dict(year=2025, values={**BALANCED, "s3.r3_7.c2": 4}),
         "e4-review-total-typed-over": dict(year=2025, values={"s4.r1.c1": 10, "s4.r1.c2": 1, "s4.r1.c5": 0}),
+        # numbers typed as text in 三's first row: an office suite's J6 =SUM(D6:I6) skips them (shows 0)
+        "numbers-as-text": dict(year=2025, values={**BALANCED, "s3.r1.c1": "10 ", "s3.r1.c2": "５"}),
+        "numbers-as-text-and-total-typed-over": dict(
+            year=2025, values={**BALANCED, "s3.r1.c1": "10 ", "s3.r1.c2": 5, "s3.r1.c7": 12}
+        ),
         "t1-t2-texts-empty": dict(year=2025, texts={"text.s1": None, "text.s5": None}),
         "t3-overview-too-long": dict(year=2025, texts={"text.s1": "本年度工作情况。" * 130}),
         "t4-no-fee-2021": dict(year=2025, texts={"text.s6": "无"}),
@@ -106,6 +111,28 @@ def test_e1__one_broken_column__exactly_one_error_naming_the_column_and_its_cell
 def test_totals__typed_over_the_formula__error_at_the_total(saved_by, case, expected):
     result = run(saved_by[case])
     assert [(f.rule_id, f.cell, f.expected, f.found) for f in result.report.errors] == expected
+
+
+def test_totals__numbers_typed_as_text__a_notice_naming_them_not_an_error_at_the_formula(saved_by):
+    """The sheet's own SUM skips a number kept as text; the reader reads it as meant, so the total the
+    sheet shows (LibreOffice: 5, without D6) differs only by it. Not an error at J6 (a locked formula the
+    clerk cannot correct): a notice there, naming D6 as what to re-type. openpyxl saves no total: nothing."""
+    result = run(saved_by["numbers-as-text"])
+    assert result.report.status == "accepted" and result.report.errors == []
+    assert result.submission.values["s3.r1.c7"] == 15 and result.submission.text_numbers == {"s3.r1.c1", "s3.r1.c2"}
+    parts = [f for f in result.report.findings if f.rule_id == "total-text-parts"]
+    if result.submission.shown_totals.get("s3.r1.c7") is None:  # (openpyxl: no total was shown)
+        assert parts == []
+        return
+    (f,) = parts
+    assert (f.severity, f.sheet, f.cell, f.expected, f.found) == ("notice", "三、依申请公开", "J6", "15", "0")
+    assert "D6–E6 的数字是以文本形式填写的" in f.message and "请把 D6–E6 重新输入为纯数字" in f.message
+
+
+def test_totals__typed_over_besides_numbers_as_text__still_an_error(saved_by):
+    result = run(saved_by["numbers-as-text-and-total-typed-over"])
+    assert [(f.rule_id, f.cell, f.expected, f.found) for f in result.report.errors] == [("E2", "J6", "15", "12")]
+    assert [f for f in result.report.findings if f.rule_id == "total-text-parts"] == []
 
 
 def test_text_required__one_and_five_empty__two_errors(saved_by):

@@ -68,6 +68,7 @@ def test_submission_json__the_same_document_as_from_dataclasses_asdict():
     data["values"] = {k: _num(v) for k, v in original.values.items()}
     data["shown_totals"] = {k: _num(v) for k, v in original.shown_totals.items()}
     data["blanks"] = sorted(original.blanks)
+    data["text_numbers"] = sorted(original.text_numbers)
     assert submission_to_json(original) == json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     found = [Finding("E1", "error", "不平衡", sheet="三", cell="D7", agency="甲", explanation=None)]
     assert findings_to_json(found) == json.dumps([asdict(f) for f in found], ensure_ascii=False, separators=(",", ":"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from ..findings import Finding, make_finding
@@ -37,6 +37,15 @@ class Context:
     @property
     def spec(self) -> Spec:
         return self.submission.spec
+
+    @cached_property
+    def saved_values(self) -> dict[str, Number]:
+        """The totals as the workbook's own formulas add up: an office suite's SUM skips a number kept as
+        text, so the inputs read from text count 0 here (see Submission.text_numbers)."""
+        text = self.submission.text_numbers
+        if not text:
+            return self.values
+        return recompute_totals(self.spec, {c: 0 if c in text else v for c, v in self.submission.values.items()})
 
     @property
     def layout(self) -> Layout:

@@ -6,8 +6,10 @@ from functools import cache
 
 from ..findings import Finding
 from ..spec import Cell, Rule, Spec
-from ..submission import Number
+from ..submission import Number, input_cells
 from . import Context, column_words, compact_cells, row_words
+
+TEXT_PARTS = "total-text-parts"  # (a notice) the shown total differs only by the numbers kept as text
 
 
 def _displayed(ctx: Context, code: str) -> Number:
@@ -21,7 +23,9 @@ def check(rule: Rule, ctx: Context) -> list[Finding]:
 
     Not findings: totals the workbook did not show (they are recomputed anyway), and totals that
     add up their displayed parts correctly but inherit a wrong part total (e.g. the corner cell
-    of 三 summing a typed-over （七）总计): the wrong part has its own finding.
+    of 三 summing a typed-over （七）总计): the wrong part has its own finding. A total that differs
+    only by parts typed as text ("10 ", "５"), which the sheet's SUM skipped and the reader read as
+    meant, is a notice (TEXT_PARTS) naming those parts, not an error at a formula cell nobody typed in.
     """
     places = ctx.layout.places
     cells = ctx.spec.cells
@@ -30,6 +34,20 @@ def check(rule: Rule, ctx: Context) -> list[Finding]:
         shown = ctx.submission.shown_totals.get(code)
         expected = ctx.values[code]
         if shown is None or shown == expected:
+            continue
+        texts = sorted(ctx.submission.text_numbers & input_cells(ctx.spec, code))
+        if texts and shown == ctx.saved_values[code]:  # the sheet's own SUM skipped numbers kept as text
+            findings.append(
+                ctx.at(
+                    ctx.spec.rule(TEXT_PARTS),
+                    code,
+                    expected=expected,
+                    found=shown,
+                    row=row_words(cell.row),
+                    column=column_words(cell.table, cell.column),
+                    texts=compact_cells([places[p].a1 for p in texts]),
+                )
+            )
             continue
         inherited = any(cells[p].is_total and _displayed(ctx, p) != ctx.values[p] for p in cell.parts)
         if inherited and shown == sum((_displayed(ctx, p) for p in cell.parts), start=0):
