@@ -11,6 +11,7 @@ import platform
 import sqlite3
 import stat
 import sys
+import urllib.parse
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
@@ -284,6 +285,14 @@ def light_submission(sub: Submission) -> Submission:
     return Submission(**data)
 
 
+def readonly_uri(path: Path | str) -> str:
+    """The SQLite URI that opens `path` read-only. Not Path.as_uri(): a Windows share (\\\\server\\share\\…,
+    or a mapped drive, which resolve() turns into one) would become file://server/…, whose authority
+    SQLite refuses ("invalid uri authority"); here the whole path is percent-escaped after "file:"
+    (no authority), which SQLite decodes back to the path as it was, on every platform."""
+    return "file:" + urllib.parse.quote(os.path.abspath(path), safe="") + "?mode=ro"
+
+
 class Ledger:
     """The SQLite ledger. Written only by the job holding the outbox lock (the main process)."""
 
@@ -300,8 +309,7 @@ class Ledger:
             raise LedgerError(f"台账“{self.path}”不是一个文件（是文件夹或管道等）。请把它移出输出文件夹后再运行。")
         try:
             if readonly:
-                uri = self.path.resolve().as_uri() + "?mode=ro"
-                self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+                self.db = sqlite3.connect(readonly_uri(self.path), uri=True, timeout=30, isolation_level=None)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)

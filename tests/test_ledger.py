@@ -186,6 +186,30 @@ def test_readonly__cannot_write_and_a_ledger_of_a_newer_nianbao_is_refused(tmp_p
         Ledger(path)
 
 
+def test_readonly__opens_in_a_folder_named_with_uri_characters(tmp_path: Path):
+    """`status` and the workers open the ledger read-only by URI: a folder with #, ?, %, spaces or
+    Chinese in its name, or a path starting with two slashes, must not be read as URI syntax."""
+    folder = tmp_path / "年报 #1?a%20b"
+    folder.mkdir()
+    Ledger(folder / "ledger.sqlite").close()
+    with Ledger(folder / "ledger.sqlite", readonly=True) as ro:
+        assert ro.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    if os.name == "posix":  # (//x is /x on Linux: a URI file://x/… would name a host x)
+        with Ledger(Path("/" + str(folder / "ledger.sqlite")), readonly=True) as ro:
+            assert ro.db.execute("SELECT count(*) FROM meta").fetchone()
+
+
+@pytest.mark.parametrize("path", [r"\\fileserver\年报\outbox\ledger.sqlite", r"Z:\年报\ledger.sqlite", "//srv/x"])
+def test_readonly_uri__never_has_an_authority_and_decodes_to_the_path(path: str):
+    """A Windows share (\\\\server\\share) as Path.as_uri() writes it is file://server/…, which SQLite refuses
+    ("invalid uri authority"): the URI is "file:" and the path percent-escaped, decoded back as it was."""
+    from urllib.parse import unquote
+
+    uri = ledger_module.readonly_uri(path)
+    assert uri.startswith("file:") and not uri.startswith("file:/") and uri.endswith("?mode=ro")
+    assert unquote(uri.removeprefix("file:").removesuffix("?mode=ro")) == os.path.abspath(path)
+
+
 @pytest.mark.parametrize("kind", ["folder", "fifo"])
 def test_a_ledger_path_that_is_not_a_file__is_refused_with_what_to_do(tmp_path: Path, kind: str) -> None:
     """Not waited on for ever (a FIFO) nor reported as a damaged ledger (a folder)."""
