@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from processor.archive import LEDGER_FILE, LOCK_FILE
 from processor.batch import TIDY_MARK
 from processor.cli import app
-from processor.cli.run import indented_json
+from processor.cli.run import _ASCII, indented_json
 from processor.demo import report_values
 from processor.ledger import Ledger
 from processor.roster import roster_csv
@@ -570,3 +570,4 @@ def test_run_json__each_file_entry_written_as_json_dumps_indents_it(value) -> No
     """`run --json` writes a file's entry itself (json.dumps' indenting encoder is slow): the same text."""
     assert indented_json(value) == json.dumps(value, ensure_ascii=False, indent=2)
     assert indented_json(value, "\n    ") == json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n    ")
+    assert indented_json(value, "\n", _ASCII) == json.dumps(value, indent=2)  # (stdout in a code page: ascii_json)

@@ -163,3 +163,27 @@ def test_render__explained_warning__status_and_explanation_shown():
         f"      {findings[0].message}",
         "      情况说明：上年报告数据有误，已更正",
     ]
+
+
+def test_validate__output_redirected_in_a_code_page_without_the_file_names_characters(files, tmp_path):
+    """Chinese Windows encodes redirected output as GBK, which has no "•": a file named 年报•终稿.xlsx
+    must not end the command with UnicodeEncodeError. --json is then ASCII (\\u escapes: the same
+    document for any consumer); the console text writes "?" for what the code page lacks."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    named = tmp_path / "年报•终稿.xlsx"
+    shutil.copy(files["bad"], named)
+    env = {**os.environ, "PYTHONIOENCODING": "gbk"}
+    cmd = [sys.executable, "-m", "processor", "validate", str(named)]
+    as_json = subprocess.run([*cmd, "--json"], capture_output=True, env=env, timeout=120)
+    assert as_json.returncode == 1, as_json.stderr.decode("gbk", "replace")  # (rejected: E1)
+    assert as_json.stdout.isascii()
+    (obj,) = json.loads(as_json.stdout)
+    assert obj["file"] == "年报•终稿.xlsx" and obj["status"] == "rejected"
+    plain = subprocess.run(cmd, capture_output=True, env=env, timeout=120)
+    assert plain.returncode == 1 and b"Traceback" not in plain.stderr
+    text = plain.stdout.decode("gbk")
+    assert "年报?终稿.xlsx" in text and "退回" in text

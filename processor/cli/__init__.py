@@ -71,4 +71,7 @@ from . import watch as _watch  # noqa: E402,F401  (registers commands)
 
 
 def main() -> None:
+    from .output import safe_streams
+
+    safe_streams()
     app()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from ..consolidate import MISSING, STATUS_LABEL, UnitResult
 from ..ledger import Ledger, LedgerError
 from ..roster import RosterError, load_roster
 from . import app
+from .output import json_text
 from .run import CONFIG, JSON, OUTBOX, ROSTER, YEAR, fail, settings_from
 
 
@@ -74,7 +74,7 @@ def status_command(
                 {"file": r.original_name, "status": r.status, "received_at": r.received_at} for r in unidentified
             ],
         }
-        typer.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+        typer.echo(json_text(obj))
         return
     typer.echo(render_status(settings.year, rows, [r.original_name for r in unidentified]))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -11,6 +10,7 @@ from ..check import CheckResult, Options, check_workbook
 from ..console import render
 from ..feedback import feedback_name, write_feedback
 from . import app
+from .output import json_text
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 YEAR_RANGE = (2019, 2099)
@@ -86,7 +86,7 @@ def validate_command(
             if feedback is not None:
                 obj["feedback"] = str(written[result.file]) if result.file in written else None
             objects.append(obj)
-        typer.echo(json.dumps(objects, ensure_ascii=False, indent=2))
+        typer.echo(json_text(objects))
     else:
         typer.echo(render(results, lambda text, colour: typer.style(text, fg=colour) if colour else text))
     for path in written.values():  # on stderr with --json, so stdout stays one JSON document
