@@ -41,7 +41,17 @@ from loguru import logger
 from . import archive
 from .atomic import TEMP_PREFIX, TEMP_SUFFIX, atomic_path
 from .config import Settings
-from .consolidate import COUNTED, MISSING, REJECTED, ROLLUP, STATUS_LABEL, SummaryData, UnitResult
+from .consolidate import (
+    COUNTED,
+    COVERED,
+    MISSING,
+    REJECTED,
+    ROLLUP,
+    STATUS_LABEL,
+    SummaryData,
+    UnitResult,
+    covering,
+)
 from .findings import ERROR, NOTICE, WARNING, Finding, Report, finding
 from .inbox import Candidate, Changing, Skipped, read_snapshot, wait_for_complete
 from .joblock import job_lock
@@ -563,13 +573,20 @@ class RunResult:
     def count(self, *statuses: str) -> int:
         return sum(1 for f in self.files if f.status in statuses)
 
+    def shown(self) -> list[tuple[UnitResult, str]]:
+        """Each unit with its status as the summary shows it: COVERED for a unit a counted roll-up stands for."""
+        covered = covering(self.units)
+        return [(u, COVERED if u.name in covered else u.status) for u in self.units]
+
     @property
     def missing(self) -> list[str]:
-        return [u.name for u in self.units if u.status == MISSING and u.group[:1] != (OUTSIDE_ROSTER,)]
+        """The roster units nothing arrived for (nor a roll-up standing for them)."""
+        return [u.name for u, status in self.shown() if status == MISSING and u.listed]
 
     @property
     def unit_counts(self) -> Counter[str]:
-        return Counter(u.status for u in self.units)
+        """The roster units by status as shown (a roll-up and a unit outside the roster are not roster units)."""
+        return Counter(status for u, status in self.shown() if u.listed)
 
     def counts(self) -> dict[str, Any]:
         """The numbers of to_dict() without the lists (what the ledger's runs table keeps)."""
@@ -598,9 +615,10 @@ class RunResult:
             "waiting": [c.rel for c in self.waiting],
             "missing": self.missing,
             "units": {
-                "expected": sum(1 for u in self.units if u.group[:1] != (OUTSIDE_ROSTER,)),
-                **{status: units[status] for status in (*COUNTED, REJECTED, MISSING)},
+                "expected": sum(1 for u in self.units if u.listed),
+                **{status: units[status] for status in (*COUNTED, REJECTED, MISSING, COVERED)},
                 "outside_roster": sum(1 for u in self.units if u.group[:1] == (OUTSIDE_ROSTER,)),
+                "rollups": sum(1 for u in self.units if u.is_rollup and u.status in COUNTED),
             },
             "summary": str(self.summary) if self.summary else None,
             "summary_unchanged": self.kept,
@@ -768,6 +786,9 @@ class Job:
         # Units with a counted submission of the year: only their new files look for one to supersede
         # (a query per file cost ~0.3 ms); this job is the ledger's only writer while process() runs.
         self._counted_units = self.ledger.counted_units(self.year)
+        # Units whose feedback folder holds a workbook already: a file of theirs without any finding gets
+        # one too (结论：通过), so that the folder a unit is sent does not say only that an earlier file was 退回
+        self._feedback_units = self.ledger.feedback_units(self.year)
         outcomes: list[FileOutcome] = []
         deferred: list[Candidate] = []  # same content as an earlier file of this batch
         seen: set[str] = set()
@@ -1006,7 +1027,10 @@ class Job:
                 supersedes.append((older.id, [*older.findings, replace(gone, agency=older.agency)]))
         findings = result.report.sorted()
         t0 = time.perf_counter()
-        feedback = self._write_feedback(task, result, _feedback_unit(ex), ex) if findings else None
+        answered = bool(ex.unit) and ex.unit in self._feedback_units  # (a clean file after earlier feedback)
+        feedback = self._write_feedback(task, result, _feedback_unit(ex), ex) if findings or answered else None
+        if feedback is not None and ex.unit:
+            self._feedback_units.add(ex.unit)
         t1 = time.perf_counter()
         _crash_point("feedback")
         folder = archive.archive_folder(self.outbox, self.year, status, ex.unit)
@@ -1337,6 +1361,7 @@ def unit_results(
     by_unit: dict[str, list[FileRow]] = {}
     order: list[str] = []
     unidentified: list[FileRow] = []
+    roster_names = {unit.name for unit in roster or []}
     groups: dict[str, tuple[str, ...]] = {}
     codes: dict[str, str | None] = {}
     for unit in roster or []:
@@ -1367,8 +1392,10 @@ def unit_results(
         counted = [r for r in files if r.status in COUNTED]
         live = [r for r in counted if r.superseded_by is None] or counted
         chosen = live[-1] if live else (files[-1] if files else None)
-        result = UnitResult(name=name, group=groups[name], code=codes[name])
+        listed = not roster or name in roster_names  # (without a roster, every unit found is one to expect)
+        result = UnitResult(name=name, group=groups[name], code=codes[name], listed=listed)
         if chosen is not None:
+            result.__dict__["is_rollup"] = chosen.kind == ROLLUP  # (again from its submission, if attached)
             found = chosen.findings
             if roster is not None and roster.match(chosen.agency):  # named right by now (an alias was added)
                 found = [f for f in found if f.rule_id != "unit-unknown"]

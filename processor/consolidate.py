@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 ACCEPTED, WARNED, EXPLAINED, REJECTED, MISSING = "accepted", "warning", "explained", "rejected", "missing"
 STATUS_LABEL = {ACCEPTED: "已通过", WARNED: "有警告", EXPLAINED: "已说明", REJECTED: "被退回", MISSING: "未报送"}
 COUNTED = (ACCEPTED, WARNED, EXPLAINED)  # statuses whose figures enter the sums
+COVERED = "covered"  # shown status of a unit a counted roll-up stands for (its own report not summed again)
+COVERED_LABEL = "由汇总表涵盖"
 ROLLUP = "rollup"  # Submission.kind of a county's (or any group's) consolidated report
 
 Path_ = tuple[str, ...]  # a node of the unit tree: group names below the root, () is the root
@@ -59,6 +61,7 @@ class UnitResult:
     sha256: str | None = None  # of the file as received, for the summary's list of sources
     file_id: int | None = None  # the ledger row of that submission (its submission may be loaded later)
     changed_at: dt.datetime | None = None  # when a file of this unit was last processed (a group's 生成时间)
+    listed: bool = True  # a unit of the roster (False: a unit outside it, or a roll-up standing for a group)
 
     @property
     def counted(self) -> bool:
@@ -200,6 +203,32 @@ def _under(path: Path_, top: Path_) -> bool:
     return path[: len(top)] == top
 
 
+def covering(units: list[UnitResult]) -> dict[str, str]:
+    """Unit name → the counted roll-up standing for it, as resolve_rollups decides (the summary shows
+    such a unit as 由汇总表涵盖, never as missing or rejected). Needs the units' statuses and is_rollup
+    only, not their submissions (`nianbao status`, the run's closing lines)."""
+    return _cover(units)[0]
+
+
+def _cover(
+    units: list[UnitResult], groups: set[Path_] | None = None
+) -> tuple[dict[str, str], list[tuple[UnitResult, list[UnitResult]]]]:
+    """(covered: unit name → roll-up name; each counted roll-up with the units it covers), outer roll-ups first."""
+    groups = _group_paths(units) if groups is None else groups
+    rollups = [(covered_path(u, groups), u) for u in units if u.status in COUNTED and u.is_rollup]
+    rollups = sorted(((p, u) for p, u in rollups if p is not None), key=lambda pu: len(pu[0]))
+    covered: dict[str, str] = {}
+    inside_of: list[tuple[UnitResult, list[UnitResult]]] = []
+    for path, rollup in rollups:
+        if rollup.name in covered:
+            continue  # nested inside a roll-up already counted
+        inside = [u for u in units if u is not rollup and u.name not in covered and _under(place_of(u, groups), path)]
+        for u in inside:
+            covered[u.name] = rollup.name
+        inside_of.append((rollup, inside))
+    return covered, inside_of
+
+
 def resolve_rollups(
     units: list[UnitResult], spec: Spec | None = None, groups: set[Path_] | None = None
 ) -> tuple[list[UnitResult], list[Finding], dict[str, str]]:
@@ -214,17 +243,9 @@ def resolve_rollups(
     Returns (units to count, findings, covered: unit name → name of the roll-up standing for it).
     `groups`: _group_paths(units), when the caller has it.
     """
-    groups = _group_paths(units) if groups is None else groups
-    rollups = [(covered_path(u, groups), u) for u in units if u.counted and u.is_rollup]
-    rollups = sorted(((p, u) for p, u in rollups if p is not None), key=lambda pu: len(pu[0]))
-    covered: dict[str, str] = {}
+    covered, inside_of = _cover(units, groups)
     findings: list[Finding] = []
-    for path, rollup in rollups:
-        if rollup.name in covered:
-            continue  # nested inside a roll-up already counted
-        inside = [u for u in units if u is not rollup and u.name not in covered and _under(place_of(u, groups), path)]
-        for u in inside:
-            covered[u.name] = rollup.name
+    for rollup, inside in inside_of:
         arrived = [u for u in inside if u.counted]
         if arrived:
             spec = spec or rollup.submission.spec  # type: ignore[union-attr]

@@ -588,6 +588,14 @@ class Ledger:
         )
         return {unit for (unit,) in rows}
 
+    def feedback_units(self, year: int) -> set[str]:
+        """Every unit a feedback workbook was written for in `year` (one query, as counted_units)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT unit FROM files WHERE year=? AND state=? AND feedback_path IS NOT NULL AND unit IS NOT NULL",
+            (year, DONE),
+        )
+        return {unit for (unit,) in rows}
+
     def digest(self, years: tuple[int, ...]) -> str:
         """A digest of the file rows of these years as far as the summary can tell them apart: a row
         changes only through these columns (its findings with processed_at or superseded_by). Duplicates

@@ -34,6 +34,8 @@ from .atomic import atomic_path
 from .consolidate import (
     ACCEPTED,
     COUNTED,
+    COVERED,
+    COVERED_LABEL,
     EXPLAINED,
     MISSING,
     REJECTED,
@@ -60,9 +62,8 @@ if TYPE_CHECKING:
 
 OVERVIEW, DETAIL, STATUS, ISSUES, TEXTS, CHARTS = "概览", "分单位明细", "报送情况", "问题清单", "各单位文字部分", "图表"
 MAX_TEXT = 32767  # characters an Excel cell holds
-COVERED = "covered"  # display status of a unit a counted roll-up stands for
 EXCLUDED = "excluded"  # display status of an accepted report that cannot be summed (edition, year)
-DISPLAY_LABEL = {**STATUS_LABEL, COVERED: "由汇总表涵盖", EXCLUDED: "未计入"}
+DISPLAY_LABEL = {**STATUS_LABEL, COVERED: COVERED_LABEL, EXCLUDED: "未计入"}
 DISPLAY_ORDER = {MISSING: 0, REJECTED: 1, EXCLUDED: 2, WARNED: 3, EXPLAINED: 4, ACCEPTED: 5, COVERED: 6}
 STATUS_FILL = {
     MISSING: "#F8CBAD",

@@ -27,7 +27,7 @@ from processor.demo import report_values
 from processor.ledger import Ledger
 from processor.roster import roster_csv
 from processor.spec import get_spec
-from tests.workbooks import fill_template
+from tests.workbooks import SOFFICE, fill_template, roundtrip
 
 runner = CliRunner()
 YEAR = 2025
@@ -187,6 +187,32 @@ def test_run__a_name_clash_in_the_archive_gets_a_suffix_and_overwrites_nothing(t
     assert out["files"][0]["feedback"].endswith("年报_反馈 (2).xlsx")
 
 
+@pytest.mark.skipif(not SOFFICE, reason="LibreOffice (soffice) not installed")
+def test_run__a_clean_resubmission_after_a_rejection_gets_feedback_saying_it_passed(tmp_path: Path):
+    """A file without any finding gets no feedback workbook; but where the unit's folder already holds
+    one (its earlier file was 退回), the folder would tell the unit only that: the clean file gets one too."""
+    import openpyxl
+
+    config = city(tmp_path)
+    inbox = tmp_path / "inbox"
+    bad, good = tmp_path / "bad" / "公安局年报.xlsx", tmp_path / "good" / "公安局年报.xlsx"
+    report(bad, "云溪市公安局", values=BROKEN_E1)
+    report(good, "云溪市公安局")
+    roundtrip([good])  # (saved by an office suite: totals calculated, so not even a notice)
+    clean = report(inbox / "教育局.xlsx", "云溪市教育局")
+    roundtrip([clean])
+    (inbox / bad.name).write_bytes(bad.read_bytes())
+    first = {f["file"]: f for f in run(config)["files"]}
+    assert first["教育局.xlsx"]["findings"] == [] and first["教育局.xlsx"]["feedback"] is None  # (as before)
+    assert first["公安局年报.xlsx"]["status"] == "rejected"
+    (inbox / good.name).write_bytes(good.read_bytes())
+    [second] = run(config)["files"]
+    assert second["status"] == "accepted" and second["findings"] == []
+    assert second["feedback"].endswith("/反馈/云溪市公安局/公安局年报_反馈 (2).xlsx")
+    sheet = openpyxl.load_workbook(second["feedback"])["校验结果"]
+    assert ["结论", "通过"] in [[c for c in row if c is not None] for row in sheet.iter_rows(values_only=True)]
+
+
 def test_run__a_second_run_on_the_same_state_changes_nothing(mixed):
     config, _ = mixed
     outbox = config.parent / "outbox"
@@ -312,6 +338,13 @@ def test_unknown_unit__warning_names_the_closest_roster_units_and_an_alias_added
     unknown = next(x for x in f["findings"] if x["rule"] == "unit-unknown")
     assert "“云溪市教育局”" in unknown["message"]
     assert out["missing"] == ["云溪市教育局", "云溪市财政局", "云溪市公安局", "西山县人民政府"]
+    # the roster's count covers the roster's units only: the one outside it is counted apart
+    assert out["units"] == {
+        **{"expected": 4, "accepted": 0, "warning": 0, "explained": 0, "rejected": 0, "missing": 4, "covered": 0},
+        **{"outside_roster": 1, "rollups": 0},
+    }
+    text = runner.invoke(app, ["run", "--config", str(config)]).output
+    assert "名册单位 4 个：已计入汇总 0，被退回 0，未报送 4。" in text and "名册以外的单位 1 个" in text
     # The coordinator adds the name as an alias: the next run (nothing new) counts it for the unit.
     units = [("云溪市教育局", "市直部门", "云溪市教育厅"), *UNITS[1:]]
     city(tmp_path, units=units)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -101,6 +102,27 @@ def test_a_county_report_in_the_city_inbox_counts_once_for_its_units(tmp_path):
     total = check_workbook(city_report).submission.values[NEW]
     # the county's figures count once (through its roll-up), plus the city department's
     assert total == expected
+    # ...and the run's lines and `status` say what the summary says: the county's units are covered by
+    # its roll-up (not missing), the roll-up is not a roster unit, the roster still has 4 units
+    assert out["missing"] == ["云溪市财政局"]
+    assert out["units"] == {
+        **{"expected": 4, "accepted": 1, "warning": 0, "explained": 0, "rejected": 0, "missing": 1, "covered": 2},
+        **{"outside_roster": 0, "rollups": 1},
+    }
+    text = runner.invoke(app, ["run", "--config", str(config)]).output
+    assert "名册单位 4 个：已计入汇总 1，由县区汇总表涵盖 2，被退回 0，未报送 1。" in text
+    assert "县区汇总表 1 份：西山县（有警告，涵盖名册单位 2 个）" in text
+    status = runner.invoke(app, ["status", "--config", str(config)]).output
+    assert "名册单位 4 个：已通过 1，由汇总表涵盖 2，未报送 1；另收到县区汇总表 1 份：西山县（有警告）" in status
+    rows = {
+        r["unit"]: r
+        for r in json.loads(runner.invoke(app, ["status", "--config", str(config), "--json"]).stdout)["units"]
+    }
+    assert (rows["西山县教育局"]["status"], rows["西山县教育局"]["status_label"]) == (
+        "covered",
+        "由汇总表涵盖（西山县）",
+    )
+    assert (rows["西山县"]["on_roster"], rows["西山县"]["rollup"]) == (False, True)
 
 
 # ---- outputs left as they are when nothing they are made from changed ---------------------------

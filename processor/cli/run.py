@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from loguru import logger
 
 from ..batch import RunResult, run_batch
 from ..config import ConfigError, Settings, load_settings
-from ..consolidate import STATUS_LABEL
+from ..consolidate import COUNTED, COVERED, REJECTED, STATUS_LABEL, covering
 from ..joblock import EXIT_BUSY, JobBusy
 from ..ledger import LedgerError
 from ..logs import setup_logging
@@ -208,16 +209,30 @@ def render_run(result: RunResult) -> str:
     if result.interrupted:
         lines.append("任务被中途停止：已处理的文件都已归档并登记，其余文件留在收件文件夹，下次运行继续。")
     units = d["units"]
+    shown = result.shown()
     if units["expected"]:
-        counted = sum(units[s] for s in ("accepted", "warning", "explained"))
+        counted = sum(units[s] for s in COUNTED)
+        covered = f"，由县区汇总表涵盖 {units[COVERED]}" if units[COVERED] else ""
         lines.append(
-            f"名册单位 {units['expected']} 个：已计入汇总 {counted}，被退回 {units['rejected']}，未报送 {units['missing']}。"
+            f"名册单位 {units['expected']} 个：已计入汇总 {counted}{covered}，"
+            f"被退回 {units['rejected']}，未报送 {units['missing']}。"
         )
         if result.missing:
             lines.append("未报送：" + "、".join(result.missing))
-        returned = [u.name for u in result.units if u.status == "rejected"]
+        returned = [u.name for u, status in shown if status == REJECTED]
         if returned:
             lines.append("被退回（需重新提交）：" + "、".join(returned))
+    rollups = [u for u in result.units if u.is_rollup and not u.listed]
+    if rollups:
+        under = Counter(covering(result.units).values())
+        lines.append(
+            f"县区汇总表 {len(rollups)} 份："
+            + "、".join(
+                f"{u.name}（{STATUS_LABEL[u.status]}"
+                + (f"，涵盖名册单位 {under[u.name]} 个）" if under[u.name] else "）")
+                for u in rollups
+            )
+        )
     outside = [u for u in result.units if u.group[:1] == ("名册以外的单位",)]
     if outside:
         lines.append(

@@ -4,29 +4,45 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from ..archive import LEDGER_FILE
-from ..batch import OUTSIDE_ROSTER, unit_results
-from ..consolidate import MISSING, STATUS_LABEL, UnitResult
+from ..batch import unit_results
+from ..consolidate import (
+    ACCEPTED,
+    COVERED,
+    COVERED_LABEL,
+    EXPLAINED,
+    MISSING,
+    REJECTED,
+    STATUS_LABEL,
+    WARNED,
+    UnitResult,
+    covering,
+)
 from ..ledger import Ledger, LedgerError
 from ..roster import RosterError, load_roster
 from . import app
 from .output import json_text
 from .run import CONFIG, JSON, OUTBOX, ROSTER, YEAR, fail, settings_from
 
+SHOWN_ORDER = (ACCEPTED, WARNED, EXPLAINED, COVERED, REJECTED, MISSING)  # the count line's order
 
-def unit_row(u: UnitResult) -> dict[str, Any]:
+
+def unit_row(u: UnitResult, covered_by: str | None = None) -> dict[str, Any]:
+    """A unit as `status` shows it; `covered_by`: the counted roll-up standing for it (consolidate.covering)."""
     open_findings = [f for f in u.findings if f.is_open]
     return {
         "unit": u.name,
         "group": "/".join(u.group),
-        "on_roster": u.group[:1] != (OUTSIDE_ROSTER,),
-        "status": u.status,
-        "status_label": STATUS_LABEL[u.status],
+        "on_roster": u.listed,
+        "rollup": u.is_rollup,
+        "status": COVERED if covered_by else u.status,
+        "status_label": f"{COVERED_LABEL}（{covered_by}）" if covered_by else STATUS_LABEL[u.status],
         "submitted": u.status != MISSING,
         "open_findings": len(open_findings),
         "errors": sum(1 for f in open_findings if f.severity == "error"),
@@ -65,7 +81,8 @@ def status_command(
             units, unidentified = unit_results(ledger, units_roster, settings.year, submissions=False)
     except (RosterError, LedgerError) as exc:
         raise fail(exc) from exc
-    rows = [unit_row(u) for u in units]
+    covered = covering(units)
+    rows = [unit_row(u, covered.get(u.name)) for u in units]
     if as_json:
         obj = {
             "year": settings.year,
@@ -105,11 +122,13 @@ def render_status(year: int, rows: list[dict[str, Any]], unidentified: list[str]
     with console.capture() as cap:
         console.print(table)
     text = cap.get().rstrip()
-    counts: dict[str, int] = {}
-    for r in rows:
-        if r["on_roster"]:
-            counts[r["status_label"]] = counts.get(r["status_label"], 0) + 1
-    total = sum(counts.values())
-    line = f"名册单位 {total} 个：" + "，".join(f"{k} {v}" for k, v in counts.items())
+    counts = Counter(r["status"] for r in rows if r["on_roster"])
+    labels = {**STATUS_LABEL, COVERED: COVERED_LABEL}
+    line = f"名册单位 {counts.total()} 个：" + "，".join(f"{labels[k]} {counts[k]}" for k in SHOWN_ORDER if counts[k])
+    rollups = [r for r in rows if r["rollup"] and not r["on_roster"]]
+    if rollups:
+        line += f"；另收到县区汇总表 {len(rollups)} 份：" + "、".join(
+            f"{r['unit']}（{r['status_label']}）" for r in rollups
+        )
     extra = f"\n未能识别单位的文件：{'、'.join(unidentified)}" if unidentified else ""
     return f"{text}\n{line}{extra}"
