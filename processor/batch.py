@@ -211,7 +211,7 @@ def examine(task: Task, ctx: Context) -> Examined:
         extra = (
             []
             if on_roster and sub and sub.kind == ROLLUP
-            else _unit_findings(ctx.roster, result, agency, unit, on_roster)
+            else _unit_findings(ctx.roster, result, agency, unit, on_roster, Path(task.name).stem)
         )
         if extra:
             result.report = Report([*result.report.findings, *extra])
@@ -221,26 +221,26 @@ def examine(task: Task, ctx: Context) -> Examined:
 
 
 def _unit_findings(
-    roster: Roster | None, result: Any, agency: str | None, unit: str | None, on_roster: bool
+    roster: Roster | None, result: Any, agency: str | None, unit: str | None, on_roster: bool, stem: str = ""
 ) -> list[Finding]:
-    """unit-unknown when a roster is in use and the 单位名称 written is not on it."""
+    """unit-unknown when a roster is in use and the 单位名称 written is not on it; unit-name-mismatch
+    when it is, but the file's name names another roster unit and not this one (a clerk who filled in
+    another unit's file: counted for the unit written, it would replace that unit's report unseen)."""
     if roster is None or not len(roster) or not agency or result.submission is None:
-        return []
-    if roster.match(agency) is not None:
         return []
     spec = result.submission.spec
     place = layout(spec).places["info.agency"]
+    where = {"sheet": place.sheet, "cell": place.a1, "code": "info.agency", "file": result.file}
+    written = roster.match(agency)
+    if written is not None:
+        other = roster.speaks_for(stem, written) if unit == written.name else None
+        if other is None:
+            return []
+        f = finding(spec, "unit-name-mismatch", **where, found=written.name, expected=other.name)
+        return [replace(f, agency=agency)]
     closest = roster.closest(agency)
-    f = finding(
-        spec,
-        "unit-unknown",
-        sheet=place.sheet,
-        cell=place.a1,
-        code="info.agency",
-        found=agency,
-        expected="、".join(f"“{n}”" for n in closest) if closest else "（无相近名称）",
-        file=result.file,
-    )
+    nearest = "、".join(f"“{n}”" for n in closest) if closest else "（无相近名称）"
+    f = finding(spec, "unit-unknown", **where, found=agency, expected=nearest)
     counted_as = f"已按文件位置识别为“{unit}”" if on_roster and unit else "暂按名册以外的单位处理"
     f = replace(f, message=f"{f.message}（{counted_as}。）", agency=agency)
     return [f]

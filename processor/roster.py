@@ -21,6 +21,9 @@ GROUP_SEPARATORS = re.compile(r"\s*[/／>＞\\]\s*")
 ALIAS_SEPARATORS = re.compile(r"[;；、,，|｜\n]+")
 _BRACKETS = str.maketrans({"〔": "(", "〕": ")", "【": "(", "】": ")", "[": "(", "]": ")", "{": "(", "}": ")"})
 _DROP = re.compile(r"[\s\u200b-\u200f\u202a-\u202e\u2060\ufeff·•・]+")
+_PLACE = re.compile(r"^.{2,}?[省市县区州盟旗]")  # a name's leading place: 青川市 of 青川市交通运输局
+NAMED = 4  # characters a name or alias needs to be looked for inside other text (a file or folder name) …
+SHORT = 3  # … and a short name, which only one unit has (财政局 of 云溪市财政局)
 
 
 class RosterError(ValueError):
@@ -60,6 +63,26 @@ class Roster:
                 self._by_key.setdefault(normalise(name), unit)
             if unit.code:
                 self._by_code.setdefault(normalise(unit.code), unit)
+        # each unit's names as a file name may carry them: its names, aliases and short names (without the
+        # leading place: 交通运输局 of 青川市交通运输局), a short name only where no other unit has it
+        short: dict[str, set[Unit]] = {}
+        self._names: dict[Unit, set[str]] = {}
+        self._place: dict[Unit, str] = {}  # the place its name starts with (青川市), if any
+        for key, unit in self._by_key.items():
+            self._names.setdefault(unit, set()).add(key)
+            place = _PLACE.match(key)
+            if place and len(key) - place.end() >= 2:
+                short.setdefault(key[place.end() :], set()).add(unit)
+                if key == normalise(unit.name):
+                    self._place[unit] = place.group()
+        for key, units in short.items():
+            for unit in units:
+                self._names[unit].add(key)
+        known = [(k, u) for k, u in self._by_key.items() if len(k) >= NAMED]
+        known += [(k, next(iter(us))) for k, us in short.items() if len(us) == 1 and len(k) >= SHORT]
+        self._by_head: dict[str, list[tuple[str, Unit]]] = {}  # (by their first SHORT characters: _in)
+        for key, unit in known:
+            self._by_head.setdefault(key[:SHORT], []).append((key, unit))
 
     def __len__(self) -> int:
         return len(self.units)
@@ -97,8 +120,45 @@ class Roster:
             return None
         if key in self._by_key:
             return self._by_key[key]
-        hits = [k for k in self._by_key if len(k) >= 4 and k in key]
-        return self._by_key[max(hits, key=len)] if hits else None
+        hits = [(k, u) for k, u in self._in(key) if k in self._by_key]
+        return max(hits, key=lambda ku: len(ku[0]))[1] if hits else None
+
+    def named_in(self, text: str | None) -> list[Unit]:
+        """Every unit a text (a file name) names by its name or an alias (NAMED characters or more), or a
+        short name of its own (交通运输局 of 青川市交通运输局, where no other unit is called so; SHORT
+        characters or more), longest name first."""
+        key = normalise(text or "")
+        hits = sorted(self._in(key), key=lambda ku: -len(ku[0])) if key else []
+        return list(dict.fromkeys(unit for _, unit in hits))
+
+    def speaks_for(self, text: str | None, unit: Unit) -> Unit | None:
+        """Another unit a file name says the file is of, when it names none of `unit`'s names: by its name
+        or alias, or by its short name where both units are of one place (a 西山县 unit's file called
+        教育局 may be 西山县's own 教育局, not on the roster, rather than 云溪市教育局)."""
+        if self.names(unit, text):
+            return None
+        key = normalise(text or "")
+        for name, other in sorted(self._in(key), key=lambda ku: -len(ku[0])):
+            if other != unit and (name in self._by_key or self._place.get(other) == self._place.get(unit)):
+                return other
+        return None
+
+    def names(self, unit: Unit, text: str | None) -> bool:
+        """Whether a text (a file name) carries any name of `unit`: its name, an alias, a short name
+        (also one other units share: 教育局 in 教育局年报.xlsx does not speak against 青川市教育局)."""
+        key = normalise(text or "")
+        return any(name in key for name in self._names.get(unit, ()))
+
+    def _in(self, key: str) -> list[tuple[str, Unit]]:
+        """(name, unit) of every name looked for (NAMED, SHORT) that occurs in `key` (normalised), by their
+        first characters: one lookup per position, not one scan per roster name (~2 ms at 10,000 units)."""
+        heads = self._by_head
+        found = []
+        for i in range(len(key) - SHORT + 1):
+            for name, unit in heads.get(key[i : i + SHORT], ()):
+                if key.startswith(name, i):
+                    found.append((name, unit))
+        return found
 
     def closest(self, name: str | None, n: int = 3) -> list[str]:
         """Canonical names of the roster units closest to `name` (for an “unknown unit” message)."""

@@ -352,6 +352,24 @@ def test_unknown_unit__warning_names_the_closest_roster_units_and_an_alias_added
     assert status["云溪市教育局"]["status"] == "accepted" and "云溪市教育厅" not in status
 
 
+def test_a_file_named_for_another_unit__is_counted_as_written_with_a_warning_naming_both(tmp_path: Path):
+    """财政局's clerk filled in 教育局's file (its 单位名称 says 云溪市教育局): counted for 云溪市教育局 as
+    written, it replaces that unit's report; the warning names both units, so that it is not unseen."""
+    config = city(tmp_path)
+    inbox = tmp_path / "inbox"
+    report(inbox / "教育局年报.xlsx", "云溪市教育局", seed=1)
+    run(config)
+    report(inbox / "财政局年报（补充）.xlsx", "云溪市教育局", seed=2)
+    report(inbox / "西山县" / "教育局.xlsx", "西山县政府", seed=3)  # (a 西山县 unit's own 教育局, maybe: not said)
+    files = {f["file"]: f for f in run(config)["files"]}
+    f = files["财政局年报（补充）.xlsx"]
+    assert (f["unit"], f["status"]) == ("云溪市教育局", "warning")
+    [w] = [x for x in f["findings"] if x["rule"] == "unit-name-mismatch"]
+    assert (w["severity"], w["cell"], w["found"], w["expected"]) == ("warning", "B3", "云溪市教育局", "云溪市财政局")
+    assert "文件名“财政局年报（补充）.xlsx”像是“云溪市财政局”的报告" in w["message"] and "取代" in w["message"]
+    assert not [x for x in files["西山县/教育局.xlsx"]["findings"] if x["rule"] == "unit-name-mismatch"]
+
+
 def test_wrong_year__is_rejected_with_year_mismatch(tmp_path: Path):
     config = city(tmp_path)
     report(tmp_path / "inbox" / "教育局2024.xlsx", "云溪市教育局", year=2024)

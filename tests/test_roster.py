@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from processor.roster import EXAMPLE_ROWS, RosterError, load_roster, normalise, parse_rows, roster_csv
 
@@ -51,6 +54,52 @@ def test_closest__an_unknown_name_lists_the_nearest_roster_names_first(roster):
 def test_find_in__a_folder_or_file_name_containing_a_unit_name(roster):
     assert roster.find_in("西山县城关镇人民政府2025年报").name == "西山县城关镇人民政府"
     assert roster.find_in("年报") is None
+
+
+def test_named_in__names_aliases_and_short_names_only_one_unit_has(roster):
+    """What a file name says of whose report it is: a name or alias (4 characters or more), or a short
+    name without the leading place that no other unit has (住房和城乡建设局, 城关镇人民政府, 教育局)."""
+    named = lambda text: [u.name for u in roster.named_in(text)]  # noqa: E731
+    assert named("住房和城乡建设局年报（补充）") == ["云溪市住房和城乡建设局"]
+    assert named("城关镇人民政府 2025.xlsx") == ["西山县城关镇人民政府"]
+    assert named("市住建局、市教育局合订") == ["云溪市住房和城乡建设局", "云溪市教育局"]
+    assert named("教育局年报") == ["云溪市教育局"] and named("2025年报") == []
+    education = roster.match("云溪市教育局")
+    assert roster.names(education, "教育局年报") and not roster.names(education, "住建局年报")
+
+
+@given(
+    st.lists(
+        st.sampled_from(["云溪市", "西山县", "教育局", "财政局", "住建局", "人民政府", "办公室", "年报", "x"]),
+        max_size=8,
+    )
+)
+def test_named_in__the_same_units_as_a_scan_of_every_name(parts):
+    """named_in looks names up by their first characters; a scan of every name finds the same units."""
+    roster = parse_rows(
+        [
+            ["单位名称", "所属分组", "别名"],
+            ["云溪市教育局", "", "市教育局"],
+            ["西山县教育局", "西山县", ""],
+            ["云溪市财政局", "", ""],
+            ["西山县人民政府", "西山县", "县政府"],
+            ["云溪市人民政府办公室", "", ""],
+        ]
+    )
+    text = normalise("".join(parts))
+    names = {}
+    for unit in roster:
+        for name in (unit.name, *unit.aliases):
+            names.setdefault(normalise(name), set()).add(unit)
+    shorts: dict[str, set] = {}
+    for key, units in names.items():
+        for unit in units:
+            place = re.match(r"^.{2,}?[省市县区州盟旗]", key)
+            if place and len(key) - place.end() >= 2:
+                shorts.setdefault(key[place.end() :], set()).add(unit)
+    found = {u for k, us in names.items() if len(k) >= 4 and k in text for u in us}
+    found |= {next(iter(us)) for k, us in shorts.items() if len(us) == 1 and len(k) >= 3 and k in text}
+    assert set(roster.named_in(text)) == found
 
 
 def test_load__csv_in_gbk_as_older_excel_saves_it(tmp_path: Path):
