@@ -24,6 +24,7 @@ import json
 import multiprocessing
 import os
 import signal
+import stat
 import threading
 import time
 import traceback
@@ -59,7 +60,7 @@ from .kept import Memo
 from .layout import layout
 from .ledger import DONE, DUPLICATE, FileRow, KeptRows, Ledger, light_submission, submission_to_blob
 from .logs import progress
-from .roster import Roster, load_roster
+from .roster import Roster, RosterError, load_roster
 from .spec import Spec, edition_for_year, get_spec
 from .submission import Submission
 
@@ -70,6 +71,8 @@ if TYPE_CHECKING:
 ACCEPTED, WARNED, EXPLAINED = "accepted", "warning", "explained"
 FILE_STATUS_LABEL = {**STATUS_LABEL, DUPLICATE: "重复提交", "recovered": "上次中断，已补完", "error": "处理出错"}
 OUTSIDE_ROSTER = "名册以外的单位"
+# Windows waits on at most 63 handles at once: ProcessPoolExecutor refuses more than 61 workers there
+MAX_WORKERS = 61 if os.name == "nt" else 1 << 10
 # a file the job itself died on this often is returned unread. A file that kills the worker checking it
 # is found out at once (_ordered); this only stops a job that keeps dying from looping on one file.
 MAX_ATTEMPTS = 10
@@ -377,7 +380,7 @@ class Workers:
     def __init__(
         self, size: int, initargs: tuple[Any, ...], initializer: Callable[..., None] | None = _init_worker
     ) -> None:
-        self.size, self.initargs, self.initializer = size, initargs, initializer
+        self.size, self.initargs, self.initializer = min(size, MAX_WORKERS), initargs, initializer
         self.pool: ProcessPoolExecutor | None = None
         self.generation = 0
 
@@ -729,6 +732,7 @@ class Job:
         self._in_process = False
         self.roster = load_roster(settings.roster) if settings.roster else None
         self._roster_mtime = _mtime(settings.roster)
+        self._roster_refused: int | None = -1  # (watch) the mtime of a roster file that could not be read
         self.ledger = Ledger(self.outbox / archive.LEDGER_FILE)
         self.run_id = self.ledger.start_run(mode, self.year)
         self._batch: set[int] = set()
@@ -759,12 +763,25 @@ class Job:
             _leave_tidy_mark(self.outbox, min(self._tidy + 1, TIDY_JOBS))
 
     def reload_roster(self) -> bool:
-        """Re-read the roster when its file changed (watch); True when it did."""
+        """Re-read the roster when its file changed (watch); True when it did.
+
+        A roster that cannot be read as it is now (being saved by Excel, which replaces the file; a share
+        that is away for a moment; a mistake in an edit) leaves the one in use as it was: said once, and
+        read again when the file changes again."""
         path = self.settings.roster
-        if path is None or _mtime(path) == self._roster_mtime:
+        mtime = _mtime(path)
+        if path is None or mtime in (self._roster_mtime, self._roster_refused):
             return False
-        self.roster = load_roster(path)
-        self._roster_mtime = _mtime(path)
+        try:
+            roster = load_roster(path)
+        except (RosterError, OSError) as exc:
+            self._roster_refused = mtime
+            why = exc if isinstance(exc, RosterError) else archive.describe_error(exc)
+            logger.warning(
+                "单位名册有改动，但现在无法读取（{}）：继续使用原来的名册；改好并保存后会自动重新载入。", why
+            )
+            return False
+        self.roster, self._roster_mtime, self._roster_refused = roster, mtime, None
         logger.info("单位名册已更新，重新载入：{}（{} 个单位）", path, len(self.roster))
         return True
 
@@ -1813,13 +1830,29 @@ def _unlink_if_same(cand: Candidate) -> bool:
         logger.warning("文件 {} 在处理期间被修改：已归档处理时的内容，新内容留在收件文件夹，下次运行再处理。", cand.rel)
         return False
     try:
-        cand.path.unlink()
+        _remove(cand.path)
     except FileNotFoundError:
         return True
     except OSError as exc:
-        logger.warning("文件 {} 已归档，但无法从收件文件夹移走（{}，可能正被打开）；下次运行会再移走。", cand.rel, exc)
+        logger.warning(
+            "文件 {} 已归档，但无法从收件文件夹移走（{}，可能正在 Excel/WPS 中打开）；关闭后下次运行会再移走。",
+            cand.rel,
+            archive.describe_error(exc),
+        )
         return False
     return True
+
+
+def _remove(path: Path) -> None:
+    """Unlink a file; on Windows also one with the read-only attribute, which unlink refuses (a file
+    copied from a CD or marked read-only by its sender): archived already, so its attribute is cleared."""
+    try:
+        path.unlink()
+    except PermissionError:
+        if os.name != "nt":
+            raise
+        os.chmod(path, stat.S_IWRITE | stat.S_IREAD)
+        path.unlink()
 
 
 def _mtime(path: Path | None) -> int | None:

@@ -7,8 +7,10 @@ early. A file counts as complete when its size and mtime have not changed for th
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,11 +22,12 @@ from loguru import logger
 from .batch import CheckFn, FeedbackFn, FileOutcome, Job, RunResult, SummaryFn
 from .config import Settings
 from .consolidate import COUNTED, REJECTED
-from .inbox import Stability, scan
+from .inbox import Candidate, Stability, scan
 from .joblock import job_lock
 
 SHOWN_STATUSES = (*COUNTED, REJECTED)  # a file processed with one of these is a new ledger row the summary shows
 TICK = 0.5  # longest uninterrupted wait, so that Ctrl-C is honoured quickly on every platform
+LEFT_RETRY = 60.0  # seconds before a file processed but left in the inbox (open in Excel) is taken again
 
 
 @dataclass
@@ -78,7 +81,9 @@ def watch(
         out.events = observer is not None
         tracker = Stability(settings.stable_seconds)
         reported: set[tuple[str, str]] = set()  # skipped files already logged
-        failed: dict[str, tuple[int, int]] = {}  # rel → signature of a file that failed; retried when it changes
+        # rel → (signature, until when) of a file that failed (retried once it changes) or stayed in the inbox
+        # after it was processed (also retried after LEFT_RETRY seconds: it may have been closed meanwhile)
+        failed: dict[str, tuple[tuple[int, int], float]] = {}
         how = "文件系统事件 + 定时扫描" if observer else f"每 {settings.poll_seconds:g} 秒扫描"
         logger.info(
             "开始监视收件文件夹“{}”（{}，文件稳定 {:g} 秒后处理）。按 Ctrl+C 停止。",
@@ -96,17 +101,19 @@ def watch(
                     if (str(s.path), s.reason) not in reported:
                         reported.add((str(s.path), s.reason))
                         logger.info("跳过：{}（{}）", s.path.name, s.reason)
-                candidates = [c for c in candidates if failed.get(c.rel) != c.signature]
+                now = time.monotonic()
+                candidates = [c for c in candidates if not _held(failed.get(c.rel), c.signature, now)]
                 stable, waiting = tracker.update(candidates)
                 if stable:
                     outcomes = job.process(stable, stop=stop.is_set)
                     for c in stable:
                         tracker.forget(c.rel)
                     for o in outcomes:
-                        if o.status == "error":
-                            match = next((c for c in stable if c.rel == o.rel), None)
-                            if match:
-                                failed[o.rel] = match.signature
+                        match = next((c for c in stable if c.rel == o.rel), None)
+                        if match and o.status == "error":
+                            failed[o.rel] = (match.signature, math.inf)
+                        elif match and _left_behind(match):
+                            failed[o.rel] = (match.signature, time.monotonic() + LEFT_RETRY)
                     out.files += outcomes
                     refresh = refresh or bool(outcomes)
                     changed = changed or any(o.status in SHOWN_STATUSES for o in outcomes)
@@ -141,6 +148,22 @@ def _refresh(job: Job, files: list[FileOutcome], changed: bool = False) -> RunRe
     if result.summary and not result.kept:
         logger.info("汇总表已更新：{}（已计入 {} 个单位，未报送 {} 个）", result.summary, counted, missing)
     return result
+
+
+def _held(entry: tuple[tuple[int, int], float] | None, signature: tuple[int, int], now: float) -> bool:
+    """Whether a file is not to be taken this cycle (see `failed` in watch)."""
+    return entry is not None and entry[0] == signature and now < entry[1]
+
+
+def _left_behind(cand: Candidate) -> bool:
+    """Whether a file processed (archived and recorded) is still in the inbox as it was: one that
+    cannot be removed (open in Excel on Windows, no delete right on a share). Not taken again every
+    cycle — hashed, found archived, said again — until it changes or a run is started."""
+    try:
+        st = cand.path.stat()
+    except OSError:
+        return False
+    return (st.st_size, st.st_mtime_ns) == cand.signature
 
 
 def _pause(poll: float, due: float | None) -> float:

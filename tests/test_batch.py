@@ -622,3 +622,29 @@ def test_run_json__each_file_entry_written_as_json_dumps_indents_it(value) -> No
     assert indented_json(value) == json.dumps(value, ensure_ascii=False, indent=2)
     assert indented_json(value, "\n    ") == json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n    ")
     assert indented_json(value, "\n", _ASCII) == json.dumps(value, indent=2)  # (stdout in a code page: ascii_json)
+
+
+def test_remove__on_windows_a_read_only_original_is_removed_after_its_attribute_is_cleared(monkeypatch):
+    """Windows refuses to unlink a file with the read-only attribute (a file marked so by its sender):
+    archived already, it would stay in the inbox for ever and be taken again and again."""
+    import stat
+
+    from processor import batch
+
+    class ReadOnly:
+        def __init__(self) -> None:
+            self.tries, self.mode = 0, None
+
+        def unlink(self) -> None:
+            self.tries += 1
+            if self.mode is None:
+                raise PermissionError(13, "Access is denied")
+
+    monkeypatch.setattr(batch.os, "name", "nt")
+    monkeypatch.setattr(batch.os, "chmod", lambda path, mode: setattr(path, "mode", mode))
+    path = ReadOnly()
+    batch._remove(path)  # type: ignore[arg-type]
+    assert path.tries == 2 and path.mode & stat.S_IWRITE
+    monkeypatch.setattr(batch.os, "name", "posix")  # (elsewhere a refusal is not about an attribute)
+    with pytest.raises(PermissionError):
+        batch._remove(ReadOnly())  # type: ignore[arg-type]
