@@ -4,12 +4,40 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 TEMP_PREFIX = ".nianbao-"
 TEMP_SUFFIX = ".tmp"
+WINDOWS = os.name == "nt"  # (a name the tests can set: os.name itself decides what pathlib.Path makes)
+RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)  # seconds between tries of a rename Windows refused (1.55 s in all)
+
+
+class FileInUse(PermissionError):
+    """A file that cannot be replaced because another program holds it (Excel or WPS has it open, on
+    Windows); the message (Chinese) names it and says what to do."""
+
+    def __init__(self, target: Path) -> None:
+        super().__init__(f"“{target}”正被其他程序（如 Excel、WPS）打开，无法替换。请关闭该文件后再运行一次")
+        self.target = target
+
+
+def replace(tmp: Path, target: Path) -> None:
+    """os.replace(tmp, target). On Windows a rename over a file another program holds is refused: an
+    antivirus or the search indexer lets go within moments, so it is tried again for ~1.5 s; a file open
+    in Excel does not, which becomes FileInUse naming it."""
+    for pause in (*RETRIES, None):
+        try:
+            os.replace(tmp, target)
+            return
+        except PermissionError:
+            if not WINDOWS:
+                raise
+            if pause is None:
+                raise FileInUse(Path(target)) from None
+            time.sleep(pause)
 
 
 def _fsync(path: Path) -> None:
@@ -50,7 +78,7 @@ def atomic_path(target: Path, *, durable: bool = True) -> Iterator[Path]:
         yield tmp
         if durable:
             _fsync(tmp)
-        os.replace(tmp, target)
+        replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

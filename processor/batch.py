@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from . import archive
+from . import archive, atomic
 from .atomic import TEMP_PREFIX, TEMP_SUFFIX, atomic_path
 from .config import Settings
 from .consolidate import (
@@ -1158,7 +1158,7 @@ class Job:
             n += 1
         try:
             if ex is not None and ex.feedback_draft:  # written by the worker: give it its name
-                os.replace(ex.feedback_draft, path)
+                atomic.replace(Path(ex.feedback_draft), path)
                 return path
             if ex is not None and ex.feedback_error:
                 raise RuntimeError(ex.feedback_error)
@@ -1849,7 +1849,7 @@ def _remove(path: Path) -> None:
     try:
         path.unlink()
     except PermissionError:
-        if os.name != "nt":
+        if not atomic.WINDOWS:
             raise
         os.chmod(path, stat.S_IWRITE | stat.S_IREAD)
         path.unlink()

@@ -121,13 +121,27 @@ def write_report(path: Path, spec: Spec, year: int, agency: str, values: dict[st
 
 
 def _prepare(root: Path) -> None:
+    """An empty demo folder with its marker. An earlier one is emptied, its marker removed last: a file
+    that cannot be removed (open in Excel on Windows) stops it with the folder still known as a demo's."""
     if root.exists():
         if not (root / MARKER).exists():
             raise FileExistsError(
                 f"文件夹“{root}”已存在，且不是 nianbao 演示文件夹。为避免误删，请换一个位置或先手动移走它。"
             )
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
+        for child in root.iterdir():
+            if child.name == MARKER:
+                continue
+            try:
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+            except OSError as exc:
+                where = getattr(exc, "filename", None) or child
+                raise OSError(
+                    f"无法清空旧的演示文件夹：“{where}”删不掉（可能正在 Excel、WPS 中打开）。请关闭后再运行"
+                ) from exc
+    root.mkdir(parents=True, exist_ok=True)
     (root / MARKER).write_text("nianbao demo folder: rebuilt by `nianbao demo`\n", encoding="utf-8")
 
 

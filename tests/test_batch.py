@@ -640,11 +640,11 @@ def test_remove__on_windows_a_read_only_original_is_removed_after_its_attribute_
             if self.mode is None:
                 raise PermissionError(13, "Access is denied")
 
-    monkeypatch.setattr(batch.os, "name", "nt")
+    monkeypatch.setattr(batch.atomic, "WINDOWS", True)
     monkeypatch.setattr(batch.os, "chmod", lambda path, mode: setattr(path, "mode", mode))
     path = ReadOnly()
     batch._remove(path)  # type: ignore[arg-type]
     assert path.tries == 2 and path.mode & stat.S_IWRITE
-    monkeypatch.setattr(batch.os, "name", "posix")  # (elsewhere a refusal is not about an attribute)
+    monkeypatch.setattr(batch.atomic, "WINDOWS", False)  # (elsewhere a refusal is not about an attribute)
     with pytest.raises(PermissionError):
         batch._remove(ReadOnly())  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ import typer
 import typer.rich_utils as rich_utils
 
 from .. import __version__
+from ..atomic import TEMP_PREFIX, FileInUse
 
 # Typer's own words, in the language of our users.
 rich_utils.OPTIONS_PANEL_TITLE = "选项"
@@ -71,7 +72,21 @@ from . import watch as _watch  # noqa: E402,F401  (registers commands)
 
 
 def main() -> None:
+    """The console script: a file that cannot be written or read (open in Excel, no right to write, the
+    disk full) ends any command with one Chinese line naming it, not a traceback (exit 1)."""
+    import os
+    import sys
+
+    from ..archive import describe_error
     from .output import safe_streams
 
     safe_streams()
-    app()
+    try:
+        app(standalone_mode=True)
+    except OSError as exc:
+        where = getattr(exc, "filename", None)
+        if where and os.path.basename(where).startswith(TEMP_PREFIX):  # (an output's temporary file: its folder)
+            where = os.path.dirname(where)
+        named = f"“{where}”：" if where and not isinstance(exc, FileInUse) else ""
+        typer.echo(f"错误：{named}{describe_error(exc)}。", err=True)
+        sys.exit(1)

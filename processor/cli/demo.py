@@ -13,7 +13,7 @@ from ..demo import YEAR, build, fill_history, fill_inbox
 from ..logs import setup_logging
 from . import app
 from .run import render_run
-from .status import render_status, unit_row
+from .status import render_status, status_rows
 
 
 @app.command("demo")
@@ -29,6 +29,9 @@ def demo_command(
     except FileExistsError as exc:
         typer.echo(f"错误：{exc}", err=True)
         raise typer.Exit(2) from exc
+    except OSError as exc:
+        typer.echo(f"错误：{exc}。", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(f"演示文件夹：{demo.root}")
     typer.echo(f"  单位名册：{demo.roster}（13 个单位：市直部门、东湖区、西山县及其乡镇）")
     typer.echo(f"  配置文件：{demo.config}")
@@ -49,7 +52,7 @@ def demo_command(
     setup_logging(demo.outbox)
     result = run_batch(load_settings(demo.root))
     typer.echo("\n" + render_run(result))
-    typer.echo("\n" + render_status(result.year, [unit_row(u) for u in result.units], []))
+    typer.echo("\n" + render_status(result.year, status_rows(result.units), []))
     typer.echo(
         f"\n接下来可以：打开汇总表和“反馈”文件夹中的反馈工作簿；在 {demo.root} 中运行 nianbao status 查看报送情况；"
         "把改正后的文件放回 inbox 再运行 nianbao run。"

@@ -33,6 +33,12 @@ from .run import CONFIG, JSON, OUTBOX, ROSTER, YEAR, fail, settings_from
 SHOWN_ORDER = (ACCEPTED, WARNED, EXPLAINED, COVERED, REJECTED, MISSING)  # the count line's order
 
 
+def status_rows(units: list[UnitResult]) -> list[dict[str, Any]]:
+    """Every unit as `status` shows it (a unit a counted roll-up stands for: 由汇总表涵盖)."""
+    covered = covering(units)
+    return [unit_row(u, covered.get(u.name)) for u in units]
+
+
 def unit_row(u: UnitResult, covered_by: str | None = None) -> dict[str, Any]:
     """A unit as `status` shows it; `covered_by`: the counted roll-up standing for it (consolidate.covering)."""
     open_findings = [f for f in u.findings if f.is_open]
@@ -81,8 +87,7 @@ def status_command(
             units, unidentified = unit_results(ledger, units_roster, settings.year, submissions=False)
     except (RosterError, LedgerError) as exc:
         raise fail(exc) from exc
-    covered = covering(units)
-    rows = [unit_row(u, covered.get(u.name)) for u in units]
+    rows = status_rows(units)
     if as_json:
         obj = {
             "year": settings.year,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..archive import describe_error
 from ..check import CheckResult, Options, check_workbook
 from ..console import render
 from ..feedback import feedback_name, write_feedback
@@ -52,7 +53,10 @@ def _write_feedbacks(results: list[CheckResult], folder: Path) -> dict[str, Path
             path = folder / f"{Path(feedback_name(result.file)).stem}_{n}.xlsx"
             n += 1
         taken.add(path)
-        written[result.file] = write_feedback(path, result)
+        try:
+            written[result.file] = write_feedback(path, result)
+        except OSError as exc:  # (e.g. the last feedback still open in Excel): said; the report still follows
+            typer.echo(f"错误：无法写出“{result.file}”的反馈工作簿“{path}”：{describe_error(exc)}。", err=True)
     return written
 
 
