@@ -21,7 +21,7 @@ GROUP_SEPARATORS = re.compile(r"\s*[/／>＞\\]\s*")
 ALIAS_SEPARATORS = re.compile(r"[;；、,，|｜\n]+")
 _BRACKETS = str.maketrans({"〔": "(", "〕": ")", "【": "(", "】": ")", "[": "(", "]": ")", "{": "(", "}": ")"})
 _DROP = re.compile(r"[\s\u200b-\u200f\u202a-\u202e\u2060\ufeff·•・]+")
-_PLACE = re.compile(r"^.{2,}?[省市县区州盟旗]")  # a name's leading place: 青川市 of 青川市交通运输局
+_PLACE = re.compile(r"^.+?[省市县区州盟旗]")  # a name's leading place: 青川市 of 青川市交通运输局, 沛县 of 沛县教育局
 NAMED = 4  # characters a name or alias needs to be looked for inside other text (a file or folder name) …
 SHORT = 3  # … and a short name, which only one unit has (财政局 of 云溪市财政局)
 
@@ -36,6 +36,13 @@ def normalise(name: str) -> str:
     text = unicodedata.normalize("NFKC", name or "")  # full-width letters, digits, （） → half width
     text = text.translate(_BRACKETS)
     return _DROP.sub("", text).casefold()
+
+
+def short_name(name: str) -> str | None:
+    """A name without the place it starts with (交通运输局 of 青川市交通运输局), or None when it starts
+    with none or little is left (two characters at least)."""
+    place = _PLACE.match(name)
+    return name[place.end() :] if place and len(name) - place.end() >= 2 else None
 
 
 @dataclass(frozen=True)
@@ -70,11 +77,11 @@ class Roster:
         self._place: dict[Unit, str] = {}  # the place its name starts with (青川市), if any
         for key, unit in self._by_key.items():
             self._names.setdefault(unit, set()).add(key)
-            place = _PLACE.match(key)
-            if place and len(key) - place.end() >= 2:
-                short.setdefault(key[place.end() :], set()).add(unit)
+            rest = short_name(key)
+            if rest is not None:
+                short.setdefault(rest, set()).add(unit)
                 if key == normalise(unit.name):
-                    self._place[unit] = place.group()
+                    self._place[unit] = key[: -len(rest)]
         for key, units in short.items():
             for unit in units:
                 self._names[unit].add(key)

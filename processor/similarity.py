@@ -35,6 +35,7 @@ from .findings import Finding, finding
 from .inbox import open_regular
 from .kept import Memo
 from .layout import layout
+from .roster import short_name
 from .spec import Spec
 
 if TYPE_CHECKING:
@@ -853,8 +854,8 @@ def similar_texts(
     threshold, min_chars = float(params.get("threshold", 0.8)), int(params.get("min_chars", 50))
     limit, exact = int(params.get("scan_limit", SCAN_LIMIT)), int(params.get("exact_up_to", EXACT_UP_TO))
     codes = [t.code for t in spec.texts]
-    texts = {u.name: {c: u.submission.texts.get(c, "") for c in codes} for u in units if u.submission is not None}
-    last = {name: {c: sub.texts.get(c, "") for c in codes} for name, sub in (previous or {}).items()}
+    texts = {u.name: _own_texts(u.submission, codes, u.name) for u in units if u.submission is not None}
+    last = {name: _own_texts(sub, codes, name) for name, sub in (previous or {}).items()}
     cut: dict[str, int] = {}
     alikes = find_matches(
         texts,
@@ -882,6 +883,26 @@ def similar_texts(
     ]
     comparisons.said()
     return [*said, *partial]
+
+
+OWN = "〔本单位〕"  # what a unit's own name becomes in its texts before they are compared
+
+
+def _own_texts(sub: Submission, codes: list[str], unit: str) -> dict[str, str]:
+    """A submission's texts with the unit's own names (the roster's, the one written, each also without
+    its leading place: 财政局 of 青川市财政局) as OWN: a text copied from another unit with the names
+    swapped is the same text, which is what 内容雷同 is about."""
+    names = {unit, sub.agency or ""}
+    names |= {short for n in list(names) if (short := short_name(n)) is not None and len(short) >= 3}
+    names = sorted((n for n in names if len(n) >= 3), key=len, reverse=True)
+    out = {}
+    for code in codes:
+        text = sub.texts.get(code, "")
+        for name in names:
+            if name in text:
+                text = text.replace(name, OWN)
+        out[code] = text
+    return out
 
 
 def _findings(spec: Spec, alikes: list[Alike], threshold: float) -> list[Finding]:

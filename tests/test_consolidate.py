@@ -453,6 +453,24 @@ def test_similar_texts__become_text_similar_warnings_in_the_consolidation() -> N
     assert "“甲县教育局”（完全相同）" in f.message and "共 3 个单位" in f.message
 
 
+def test_similar_texts__a_text_copied_with_the_unit_names_swapped__is_the_same_text() -> None:
+    """The typical copy: another unit's 总体情况 with its name replaced by one's own (in full, written,
+    or without the city: 教育局). Each unit's own names are masked before texts are compared."""
+    data = county_city()
+    rng = random.Random(14)
+    model = "本年度，{full}认真贯彻落实条例。" + prose(rng, 6) + "{short}将继续加强公开工作。" + prose(rng, 4)
+    own = {"甲县财政局": ("甲县财政局", "财政局"), "甲县教育局": ("甲县教育局", "教育局")}
+    for u in data.units:
+        if u.submission:
+            u.submission.texts = {"text.s1": prose(rng, 30), "text.s5": prose(rng, 12), "text.s6": "无"}
+            if u.name in own:
+                full, short = own[u.name]
+                u.submission.texts["text.s1"] = model.format(full=full, short=short)
+    found = [f for f in consolidate(data).similar if f.code == "text.s1"]
+    assert {f.agency for f in found} == set(own)
+    assert all("完全相同" in f.message for f in found)
+
+
 def test_similar_texts__of_10000_units__take_seconds_not_hours() -> None:
     rng = random.Random(14)
     shared = prose(rng, 10)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import openpyxl
@@ -10,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from processor.roster import EXAMPLE_ROWS, RosterError, load_roster, normalise, parse_rows, roster_csv
+from processor.roster import EXAMPLE_ROWS, RosterError, load_roster, normalise, parse_rows, roster_csv, short_name
 
 ROWS = [
     ["单位名称", "单位代码", "所属分组", "别名"],
@@ -94,9 +93,8 @@ def test_named_in__the_same_units_as_a_scan_of_every_name(parts):
     shorts: dict[str, set] = {}
     for key, units in names.items():
         for unit in units:
-            place = re.match(r"^.{2,}?[省市县区州盟旗]", key)
-            if place and len(key) - place.end() >= 2:
-                shorts.setdefault(key[place.end() :], set()).add(unit)
+            if short_name(key) is not None:
+                shorts.setdefault(short_name(key), set()).add(unit)
     found = {u for k, us in names.items() if len(k) >= 4 and k in text for u in us}
     found |= {next(iter(us)) for k, us in shorts.items() if len(us) == 1 and len(k) >= 3 and k in text}
     assert set(roster.named_in(text)) == found
@@ -132,3 +130,19 @@ def test_errors__missing_name_column_duplicate_names_and_missing_file(tmp_path: 
         parse_rows([["单位名称", "别名"], ["云溪市教育局", ""], ["云溪市 教育局", ""]])
     with pytest.raises(RosterError, match="找不到单位名册"):
         load_roster(tmp_path / "没有.csv")
+
+
+@pytest.mark.parametrize(
+    ("name", "short"),
+    [
+        ("青川市交通运输局", "交通运输局"),
+        ("沛县教育局", "教育局"),
+        ("青川市城市管理局", "城市管理局"),
+        ("南岭县城关镇人民政府", "城关镇人民政府"),
+        ("市场监督管理局", None),
+        ("县政府", None),
+        ("青川市", None),
+    ],
+)
+def test_short_name__a_name_without_the_place_it_starts_with(name: str, short: str | None):
+    assert short_name(name) == short
