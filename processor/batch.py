@@ -1423,6 +1423,8 @@ def unit_results(
             result.received_at = chosen.received
             result.filler, result.phone = chosen.filler, chosen.phone
             result.sha256 = chosen.sha256
+            later = [r for r in files if r.id > chosen.id and r.status == REJECTED] if result.status in COUNTED else []
+            result.rejected_after = later[-1].original_name if later else None
             last = max((r.processed_at for r in files if r.processed_at), default=None)
             if last is not None:
                 result.changed_at = dt.datetime.fromisoformat(last).replace(tzinfo=None, microsecond=0)

@@ -62,6 +62,7 @@ class UnitResult:
     file_id: int | None = None  # the ledger row of that submission (its submission may be loaded later)
     changed_at: dt.datetime | None = None  # when a file of this unit was last processed (a group's 生成时间)
     listed: bool = True  # a unit of the roster (False: a unit outside it, or a roll-up standing for a group)
+    rejected_after: str | None = None  # a file received after the one counted, rejected: its name (a failed correction)
 
     @property
     def counted(self) -> bool:

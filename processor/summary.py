@@ -674,6 +674,8 @@ def standing(unit: UnitResult, con: Consolidation) -> Standing:
         n = unit.submission.units  # type: ignore[union-attr]
         return Standing(unit.status, f"汇总表，涵盖 {n} 个单位，按一份报送计入")
     notes = {MISSING: "未收到报告，不计入合计", REJECTED: "报告有错误被退回，不计入合计"}
+    if unit.rejected_after:
+        return Standing(unit.status, f"其后提交的“{unit.rejected_after}”被退回，仍按此前通过的报告计入")
     return Standing(unit.status, notes.get(unit.status, ""))
 
 

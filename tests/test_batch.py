@@ -370,6 +370,32 @@ def test_a_file_named_for_another_unit__is_counted_as_written_with_a_warning_nam
     assert not [x for x in files["西山县/教育局.xlsx"]["findings"] if x["rule"] == "unit-name-mismatch"]
 
 
+def test_a_correction_that_is_rejected__stays_in_sight_while_the_earlier_report_counts(tmp_path: Path):
+    """An accepted report, then a resubmission with an error: the earlier one still counts (as before), and
+    the run, `status` and the summary's 报送情况 say that the correction was 退回, naming it."""
+    import openpyxl
+
+    config = city(tmp_path)
+    inbox = tmp_path / "inbox"
+    report(inbox / "公安局年报.xlsx", "云溪市公安局", seed=1)
+    run(config)
+    report(inbox / "公安局年报（更正）.xlsx", "云溪市公安局", values=BROKEN_E1)
+    out = run(config)
+    assert out["files"][0]["status"] == "rejected" and "云溪市公安局" not in out["missing"]
+    text = runner.invoke(app, ["run", "--config", str(config)]).output
+    assert "重新提交被退回、仍按此前通过的报告计入：云溪市公安局（“公安局年报（更正）.xlsx”）" in text
+    row = status_json(config)["云溪市公安局"]
+    assert (row["status"], row["file"], row["rejected_after"]) == (
+        "accepted",
+        "公安局年报.xlsx",
+        "公安局年报（更正）.xlsx",
+    )
+    assert "其后的“公安局年报（更正）.xlsx”被退回" in runner.invoke(app, ["status", "--config", str(config)]).output
+    sheet = openpyxl.load_workbook(out["summary"], read_only=True)["报送情况"]
+    [shown] = [r for r in sheet.iter_rows(values_only=True) if r[1] == "云溪市公安局"]
+    assert shown[3] == "已通过" and shown[4] == "其后提交的“公安局年报（更正）.xlsx”被退回，仍按此前通过的报告计入"
+
+
 def test_wrong_year__is_rejected_with_year_mismatch(tmp_path: Path):
     config = city(tmp_path)
     report(tmp_path / "inbox" / "教育局2024.xlsx", "云溪市教育局", year=2024)

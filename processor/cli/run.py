@@ -222,6 +222,9 @@ def render_run(result: RunResult) -> str:
         returned = [u.name for u, status in shown if status == REJECTED]
         if returned:
             lines.append("被退回（需重新提交）：" + "、".join(returned))
+        failed = [f"{u.name}（“{u.rejected_after}”）" for u, status in shown if status in COUNTED and u.rejected_after]
+        if failed:
+            lines.append("重新提交被退回、仍按此前通过的报告计入：" + "、".join(failed))
     rollups = [u for u in result.units if u.is_rollup and not u.listed]
     if rollups:
         under = Counter(covering(result.units).values())

@@ -54,6 +54,7 @@ def unit_row(u: UnitResult, covered_by: str | None = None) -> dict[str, Any]:
         "errors": sum(1 for f in open_findings if f.severity == "error"),
         "warnings": sum(1 for f in open_findings if f.severity == "warning"),
         "file": u.file,
+        "rejected_after": u.rejected_after,
         "received_at": u.received_at.isoformat(timespec="seconds") if u.received_at else None,
         "filler": u.filler,
         "phone": u.phone,
@@ -111,6 +112,8 @@ def render_status(year: int, rows: list[dict[str, Any]], unidentified: list[str]
         table.add_column(header, overflow="fold")
     for r in rows:
         problems = "，".join(f"{k} {r[key]}" for key, k in (("errors", "错误"), ("warnings", "警告")) if r[key])
+        if r["rejected_after"]:  # (counted still, by its earlier file: the correction did not pass)
+            problems = "，".join(filter(None, [problems, f"其后的“{r['rejected_after']}”被退回"]))
         when = (r["received_at"] or "").replace("T", " ")[:16]
         table.add_row(
             r["unit"],
