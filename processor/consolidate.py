@@ -143,6 +143,7 @@ class Consolidation:
     similar: list[Finding]  # 内容雷同 warnings (text-similar), by unit
     figures: list[Figure]  # headline figures of the sums
     previous: dict[str, Number] | None  # last year's headline figures (same scope) by Figure.key
+    previous_units: int = 0  # the units last year's figures are of (a roll-up counts its units)
 
     @cached_property
     def placed(self) -> list[tuple[UnitResult, Node]]:
@@ -371,6 +372,7 @@ def consolidate(
     root = nodes[data.root]
     texts_of = [u for u in units if u.counted and not u.is_rollup and u.name not in excluded]
     similar = similar_texts(spec, texts_of, data.previous, comparisons) if texts else []
+    previous, previous_units = _previous_figures(data, units)
     return Consolidation(
         root=root,
         nodes=nodes,
@@ -381,7 +383,8 @@ def consolidate(
         checks=checks,
         similar=similar,
         figures=headlines(spec, root.values),
-        previous=_previous_figures(data, units),
+        previous=previous,
+        previous_units=previous_units,
     )
 
 
@@ -516,15 +519,17 @@ def headlines(spec: Spec, values: Mapping[str, Number]) -> list[Figure]:
     return out
 
 
-def _previous_figures(data: SummaryData, units: list[UnitResult]) -> dict[str, Number] | None:
-    """Last year's headline figures for the same scope, from last year's accepted submissions.
+def _previous_figures(data: SummaryData, units: list[UnitResult]) -> tuple[dict[str, Number] | None, int]:
+    """Last year's headline figures for the same scope, from last year's accepted submissions, and how
+    many units they are of (the overview says so: a ledger that holds only some of last year's reports
+    gives a sum of fewer units than this year's).
 
     Each of last year's reports is read with its own edition (2020 → 2019 format), then figures are
     added by key; a roll-up and its units are counted once, as this year. At the city level
     (root ()), last year's units no longer on the roster are included: they were part of the whole.
     """
     if not data.previous:
-        return None
+        return None, 0
     by_name = {u.name: u for u in units}
     pseudo: list[UnitResult] = []
     for name, sub in data.previous.items():
@@ -534,7 +539,7 @@ def _previous_figures(data: SummaryData, units: list[UnitResult]) -> dict[str, N
         group = unit.group if unit else ()
         pseudo.append(UnitResult(name=name, group=group, status=ACCEPTED, submission=sub))
     if not pseudo:
-        return None
+        return None, 0
     counted, _, _ = resolve_rollups(pseudo, data.spec)
     by_edition: dict[str, list[Submission]] = {}
     for u in counted:
@@ -547,7 +552,7 @@ def _previous_figures(data: SummaryData, units: list[UnitResult]) -> dict[str, N
             continue
         for fig in headlines(spec, sum_values(subs)):
             figures[fig.key] = figures.get(fig.key, 0) + fig.value
-    return figures
+    return figures, sum(u.submission.units if u.is_rollup else 1 for u in counted)  # type: ignore[union-attr]
 
 
 # ---- sub-summaries ----------------------------------------------------------------------------

@@ -1028,15 +1028,18 @@ def _write_overview(
         _sheet_title(ws, row, last, "上年数据：台账中没有上年已通过的报告，不作比较。", styles, "note")
         row += 1
     else:
+        now, before = con.root.units, con.previous_units
+        unlike = "" if before == now else "两年计入的单位数不同，增减含单位数变化的影响，仅供参考；"
         _sheet_title(
             ws,
             row,
             last,
-            "上年数据为台账中上年已通过的报告之和（同一范围；县区汇总表与其所含单位不重复计算）。",
+            f"上年数据为台账中上年已通过的 {before} 个单位的报告之和（本年计入 {now} 个单位；{unlike}"
+            "同一范围，县区汇总表与其所含单位不重复计算）。",
             styles,
             "note",
         )
-        ws.set_row(row, 28)
+        ws.set_row(row, 28 if not unlike else 42)
         row += 1
 
     row += 1

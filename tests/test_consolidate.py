@@ -255,6 +255,7 @@ def test_previous_year__gives_last_years_figures_of_the_same_scope() -> None:
     data.previous = last
     con = consolidate(data)
     assert con.previous is not None and con.previous["new"] == 30 and con.previous["open"] == 30
+    assert con.previous_units == 3
 
 
 def test_subtree__is_one_groups_summary() -> None:

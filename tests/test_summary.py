@@ -245,6 +245,25 @@ def test_overview__headlines_with_last_year_and_change(tmp_path: Path) -> None:
         consolidate(data).root.values["s3.r3_1.c7"] / consolidate(data).root.values["s3.r3_7.c7"]
     )
     assert rows["行政事业性收费金额（万元）"][3] == 0
+    counted = consolidate(data).root.units
+    [note] = [r[0] for r in _rows(path, "概览") if r[0] and str(r[0]).startswith("上年数据为")]
+    assert note.startswith(f"上年数据为台账中上年已通过的 30 个单位的报告之和（本年计入 {counted} 个单位；")
+    assert ("两年计入的单位数不同" in note) == (counted != 30)
+
+
+def test_overview__last_year_of_fewer_units__says_how_many_and_that_the_change_is_not_like_for_like(
+    tmp_path: Path,
+) -> None:
+    """A ledger with only some of last year's reports (the first year with nianbao): the sum of 1 unit
+    against this year's 30 would read as a 1000 % rise; the note says how many units each year counts."""
+    data = synthetic(30)
+    first = data.units[0]
+    data.previous = {first.name: Submission(edition="2021", year=YEAR - 1, agency=first.name, values={})}
+    path = write_summary(tmp_path / "s.xlsx", data)
+    [note] = [r[0] for r in _rows(path, "概览") if r[0] and str(r[0]).startswith("上年数据为")]
+    assert (
+        "上年已通过的 1 个单位的报告之和" in note and "两年计入的单位数不同，增减含单位数变化的影响，仅供参考" in note
+    )
 
 
 # ---- roll-ups -----------------------------------------------------------------------------------
