@@ -123,14 +123,23 @@ def _path(base: Path, value: str) -> Path:
     return (p if p.is_absolute() else base / p).resolve()
 
 
+_BACKSLASH = (
+    "Windows 路径中的反斜杠 \\ 在双引号里有特殊含义：请改用单引号（如 inbox = 'D:\\年报\\收件'），"
+    '或把 \\ 写成 /（如 inbox = "D:/年报/收件"）。'
+)
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"配置文件“{path}”格式有误：{exc}。请按 nianbao init 生成的示例修改。") from exc
+        hint = _BACKSLASH if "\\" in str(exc) else ""
+        raise ConfigError(f"配置文件“{path}”格式有误：{exc}。{hint}请按 nianbao init 生成的示例修改。") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"无法读取配置文件“{path}”：{exc}") from exc
     for key, value in data.items():
+        if isinstance(value, str) and any(ch < " " for ch in value):  # "D:\temp\new": \t and \n read as escapes
+            raise ConfigError(f"配置文件“{path}”中 {key} 的值含有制表符或换行符（{value!r}）。{_BACKSLASH}")
         if key not in _KEYS:
             known = "、".join(_KEYS)
             raise ConfigError(f"配置文件“{path}”中的“{key}”不是可识别的设置项（可用：{known}）。请删除或改正。")
@@ -185,6 +194,7 @@ def _validate_limits(limits: dict[str, Any], where: str) -> None:
 EXAMPLE_TOML = """\
 # nianbao（年报）配置文件。放在运行 nianbao 的文件夹中；命令行选项优先于这里的设置。
 # 相对路径以本文件所在文件夹为准。以 # 开头的行是说明，删除行首的 # 即可启用该项。
+# Windows 路径请用单引号，如 inbox = 'D:\\年报\\收件'（双引号里的 \\ 有特殊含义），或写成 "D:/年报/收件"。
 
 # 收件文件夹：各单位提交的年报工作簿放在这里（可以有子文件夹，例如每个县区一个）。
 inbox = "inbox"

@@ -85,6 +85,9 @@ def filling(result: CheckResult) -> Filling:
     for f in result.report.sorted():
         if f.severity != WARNING or f.explained or (f.rule_id.upper(), f.cell) in named:
             continue
+        rule = spec.rules.get(f.rule_id)
+        if rule is not None and rule.params.get("explainable") is False:  # (settled by the coordinator)
+            continue
         index = next(free, None)
         if index is None:
             break
@@ -171,7 +174,10 @@ def results_sheet(result: CheckResult, lay: Layout) -> SheetContent:
         row += 1
         rule = lay.spec.rules.get(f.rule_id)
         link = None
-        if f.sheet in sheet_names:
+        home = lay.places.get(f.code) if f.code else None
+        if home is not None:  # (the cell as this workbook has it: a sheet the clerk renamed has its name again)
+            link = f"'{home.sheet}'!{home.a1}"
+        elif f.sheet in sheet_names:
             link = f"'{f.sheet}'!{f.cell if f.cell and _is_a1(f.cell) else 'A1'}"
         message = f.message + (f"\n情况说明：{f.explanation}" if f.explanation else "")
         texts = [f"{f.rule_id} {rule.title}" if rule else f.rule_id, f.location, f.expected or "", f.found or ""]

@@ -674,3 +674,22 @@ def test_remove__on_windows_a_read_only_original_is_removed_after_its_attribute_
     monkeypatch.setattr(batch.atomic, "WINDOWS", False)  # (elsewhere a refusal is not about an attribute)
     with pytest.raises(PermissionError):
         batch._remove(ReadOnly())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ('inbox = "D:\\年报\\收件"\n', "Unescaped"),  # refused by TOML: said in Chinese what to do
+        ('inbox = "D:\\temp\\new"\n', "制表符或换行符"),  # read as D:<tab>emp<newline>ew: refused too
+    ],
+)
+def test_config__a_windows_path_in_double_quotes__says_to_use_single_quotes_or_slashes(tmp_path, line, words):
+    from processor.config import ConfigError, load_settings
+
+    config = tmp_path / "nianbao.toml"
+    config.write_text(line, encoding="utf-8")
+    with pytest.raises(ConfigError, match=words) as caught:
+        load_settings(config=config)
+    assert "请改用单引号（如 inbox = 'D:\\年报\\收件'），或把 \\ 写成 /" in str(caught.value)
+    config.write_text("inbox = 'D:\\年报\\收件'\n", encoding="utf-8")  # (single quotes: as written)
+    assert load_settings(config=config).inbox.name.endswith("收件")

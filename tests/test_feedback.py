@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
@@ -129,6 +130,35 @@ def test_feedback__open_warning_prefilled_in_a_free_explanation_row(mixed):
         ("I1", "E7", None),
         (None, None, None),
     ]
+
+
+def test_feedback__no_row_prefilled_for_a_warning_no_explanation_settles(tmp_path):
+    """unit-unknown, unit-name-mismatch and same-batch-duplicate are found by the batch after the file's
+    情况说明 rows were applied and are settled by the coordinator (`explainable: false` in common.yaml)."""
+    sub = submission(year=2020, values={"s3.r2.c1": 1, "s3.r3_1.c1": 1})
+    last = submission(year=2019, values={})
+    result = result_of(sub, last)
+    spec, place = sub.spec, layout(sub.spec).places["info.agency"]
+    batch = [
+        finding(spec, rule, sheet=place.sheet, cell=place.a1, code="info.agency", found="甲", expected="乙")
+        for rule in ("unit-unknown", "unit-name-mismatch", "same-batch-duplicate")
+    ]
+    result.report = Report([*result.report.findings, *batch])
+    ws = openpyxl.load_workbook(write_feedback(tmp_path / "fb.xlsx", result))["情况说明"]
+    assert [tuple(c.value for c in row[1:3]) for row in ws.iter_rows(min_row=4, max_row=5)] == [
+        ("I1", "D7"),  # (the cross-year warning only)
+        (None, None),
+    ]
+
+
+def test_feedback__the_link_of_a_finding_in_a_sheet_the_clerk_renamed__goes_to_this_workbooks_cell(tmp_path):
+    """The finding names the clerk's sheet (依申请公开!F6); the feedback workbook is the template again."""
+    sub = submission(values=BROKEN_E1)
+    result = result_of(sub)
+    result.report = Report([replace(f, sheet="依申请公开") for f in result.report.findings])
+    ws = openpyxl.load_workbook(write_feedback(tmp_path / "fb.xlsx", result))[SHEET]
+    [row] = [r for r in ws.iter_rows(min_row=10) if r[2].value and str(r[2].value).startswith("E1")]
+    assert row[3].value.startswith("依申请公开!") and row[3].hyperlink.location == "'三、依申请公开'!D6"
 
 
 def test_feedback__refused_value_written_back_as_typed_and_marked(tmp_path):

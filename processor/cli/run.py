@@ -195,6 +195,8 @@ def render_run(result: RunResult) -> str:
             f"重复 {d['duplicates']}",
         ]
         lines.append(f"本次收到文件 {received} 个：" + "，".join(parts) + "。")
+    elif result.waiting:
+        lines.append("本次没有可处理的文件：收件文件夹中的文件仍在写入（见下），留待下次处理。")
     else:
         lines.append("本次收件文件夹中没有新文件。")
     if d["recovered"]:
