@@ -1331,7 +1331,8 @@ def run_batch(
 
 def log_intake(skipped: list[Skipped], waiting: list[Candidate]) -> None:
     for s in skipped:
-        logger.info("跳过：{}（{}）", s.path.name, s.reason)
+        unread = s.reason.startswith("无法")  # (a folder or file it could not read: the coordinator must act)
+        logger.log("WARNING" if unread else "INFO", "跳过：{}（{}）", s.path if unread else s.path.name, s.reason)
     for c in waiting:
         logger.warning("文件仍在写入（大小或修改时间还在变化），本次不处理，留待下次：{}", c.rel)
 

@@ -129,9 +129,19 @@ _BACKSLASH = (
 )
 
 
+def _config_text(path: Path) -> str:
+    """The config file's text: UTF-8 (with or without a BOM), else GB18030 (Notepad's "ANSI" on Chinese
+    Windows, as a coordinator may save it), as the roster is read."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gb18030")
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        data = tomllib.loads(_config_text(path))
     except tomllib.TOMLDecodeError as exc:
         hint = _BACKSLASH if "\\" in str(exc) else ""
         raise ConfigError(f"配置文件“{path}”格式有误：{exc}。{hint}请按 nianbao init 生成的示例修改。") from exc
@@ -246,4 +256,5 @@ lock_wait_seconds = 10
 
 
 def example_toml(year: int | None = None) -> str:
-    return EXAMPLE_TOML.format(year=year or default_year())
+    # (with a BOM and CRLF: the Notepad of older Windows Server shows LF-only text as one line)
+    return "\ufeff" + EXAMPLE_TOML.format(year=year or default_year()).replace("\n", "\r\n")

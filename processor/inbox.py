@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from .archive import describe_error
 from .atomic import TEMP_PREFIX
 
 # Office, WPS and LibreOffice lock files, partial downloads and editor leftovers are never read.
@@ -55,9 +56,18 @@ def _hidden(st: os.stat_result) -> bool:
 
 
 def _is_link(path: Path) -> bool:
-    """A symbolic link, or a Windows junction (os.walk follows junctions before Python 3.12)."""
+    """A symbolic link, or a Windows junction (os.walk follows junctions before Python 3.12, which has
+    no os.path.isjunction either: there a reparse point is told by its attribute)."""
+    if path.is_symlink():
+        return True
     isjunction = getattr(os.path, "isjunction", None)
-    return path.is_symlink() or bool(isjunction and isjunction(path))
+    if isjunction is not None:
+        return isjunction(path)
+    try:
+        attrs = getattr(path.lstat(), "st_file_attributes", 0)  # (Windows only)
+    except OSError:
+        return False
+    return bool(attrs & getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0x400))
 
 
 def skip_reason(name: str) -> str | None:
@@ -85,7 +95,14 @@ def scan(inbox: Path) -> tuple[list[Candidate], list[Skipped]]:
     inbox = Path(inbox)
     found: list[Candidate] = []
     skipped: list[Skipped] = []
-    for folder, dirs, files in os.walk(inbox):
+
+    def unreadable(exc: OSError) -> None:  # a subfolder that cannot be listed: said, not passed over unseen
+        if exc.filename and Path(exc.filename) != inbox:
+            skipped.append(
+                Skipped(Path(exc.filename), f"无法打开的文件夹（{describe_error(exc)}），其中的文件没有处理")
+            )
+
+    for folder, dirs, files in os.walk(inbox, onerror=unreadable):
         base = Path(folder)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d.lower() not in SKIP_DIRS)
         for d in [d for d in dirs if _is_link(base / d)]:  # never walked out of the inbox through a link
@@ -96,8 +113,11 @@ def scan(inbox: Path) -> tuple[list[Candidate], list[Skipped]]:
             reason = skip_reason(name)
             try:
                 st = path.lstat()
-            except OSError:
+            except FileNotFoundError:
                 continue  # vanished while scanning
+            except OSError as exc:  # (e.g. a path too long for Windows, from an archive unpacked deep down)
+                skipped.append(Skipped(path, f"无法读取（{describe_error(exc)}）"))
+                continue
             if reason is None and stat.S_ISLNK(st.st_mode):
                 reason = "符号链接（请放入文件本身）"
             elif reason is None and not stat.S_ISREG(st.st_mode):

@@ -520,11 +520,18 @@ def test_bad_settings__exit_2_with_the_file_and_key(tmp_path: Path):
 
 
 def test_init__creates_folders_config_and_roster_and_never_overwrites(tmp_path: Path):
+    from processor.config import load_settings
+
     result = runner.invoke(app, ["init", str(tmp_path), "--year", "2025"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "inbox").is_dir() and (tmp_path / "outbox").is_dir()
-    toml = (tmp_path / "nianbao.toml").read_text(encoding="utf-8")
+    raw = (tmp_path / "nianbao.toml").read_bytes()  # (BOM and CRLF: old Notepad shows it as written)
+    assert raw.startswith(b"\xef\xbb\xbf#") and b"\r\n" in raw and b"\r\r" not in raw
+    toml = raw.decode("utf-8-sig")
     assert "year = 2025" in toml and "# 收件文件夹" in toml
+    gbk = tmp_path / "gbk.toml"  # (saved again by Notepad as "ANSI": GBK on Chinese Windows)
+    gbk.write_bytes(toml.replace("\r\n", "\n").encode("gb18030"))
+    assert load_settings(config=gbk).year == 2025
     (tmp_path / "名册.csv").write_text("单位名称\n我的单位\n", encoding="utf-8")
     again = runner.invoke(app, ["init", str(tmp_path)])
     assert "已存在，未改动" in again.stdout

@@ -36,6 +36,54 @@ def test_scan__subfolders_included_hidden_folders_and_skipped_files_reported(tmp
     assert [s.path.name for s in skipped] == ["~$b.xlsx"]
 
 
+def test_scan__a_folder_or_file_it_cannot_read__is_reported_not_passed_over(tmp_path: Path, monkeypatch):
+    """A subfolder without the right to list it, a file whose path is too long for Windows: the unit
+    would just show 未报送; now the coordinator is told which and why."""
+    (tmp_path / "东湖区").mkdir()
+    (tmp_path / "东湖区" / "a.xlsx").write_bytes(b"x")
+    (tmp_path / "b.xlsx").write_bytes(b"x")
+    real_scandir, real_lstat = os.scandir, Path.lstat
+
+    def scandir(path):
+        if Path(path).name == "东湖区":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    def lstat(self):
+        if self.name == "b.xlsx":
+            raise OSError(36, "File name too long", str(self))
+        return real_lstat(self)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(Path, "lstat", lstat)
+    found, skipped = scan(tmp_path)
+    assert found == []
+    assert {s.path.name: s.reason for s in skipped} == {
+        "东湖区": "无法打开的文件夹（没有读写权限（请检查文件或文件夹的权限，或文件是否被其他程序锁定）），其中的文件没有处理",
+        "b.xlsx": "无法读取（文件路径过长）",
+    }
+
+
+def test_is_link__a_windows_junction_is_told_by_its_attribute_where_python_cannot_say(monkeypatch):
+    """Python 3.11 has no os.path.isjunction, and its os.walk follows junctions out of the inbox."""
+    from types import SimpleNamespace
+
+    from processor import inbox
+
+    class Folder:
+        def __init__(self, attrs: int) -> None:
+            self.attrs = attrs
+
+        def is_symlink(self) -> bool:
+            return False
+
+        def lstat(self):
+            return SimpleNamespace(st_file_attributes=self.attrs)
+
+    monkeypatch.delattr(os.path, "isjunction", raising=False)
+    assert inbox._is_link(Folder(0x400)) and not inbox._is_link(Folder(0x10))  # type: ignore[arg-type]
+
+
 def test_stability__a_file_is_ready_only_after_size_and_mtime_stay_the_same_for_the_window(tmp_path: Path):
     clock = [0.0]
     tracker = Stability(2.0, clock=lambda: clock[0])

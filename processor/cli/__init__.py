@@ -74,6 +74,7 @@ from . import watch as _watch  # noqa: E402,F401  (registers commands)
 def main() -> None:
     """The console script: a file that cannot be written or read (open in Excel, no right to write, the
     disk full) ends any command with one Chinese line naming it, not a traceback (exit 1)."""
+    import multiprocessing
     import os
     import sys
 
@@ -81,6 +82,7 @@ def main() -> None:
     from .output import safe_streams
 
     safe_streams()
+    multiprocessing.freeze_support()  # (a frozen nianbao.exe: its worker processes start through here)
     try:
         app(standalone_mode=True)
     except OSError as exc:

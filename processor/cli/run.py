@@ -204,7 +204,9 @@ def render_run(result: RunResult) -> str:
     if d["errors"]:
         lines.append(f"处理出错 {d['errors']} 个（文件留在收件文件夹，原因见上方和日志）。")
     if result.skipped:
-        lines.append(f"未处理的锁定、隐藏或临时文件 {len(result.skipped)} 个（留在收件文件夹）。")
+        lines.append(
+            f"未处理的锁定、隐藏、临时或无法读取的文件 {len(result.skipped)} 个（留在收件文件夹，原因见上方）。"
+        )
     if result.waiting:
         names = "、".join(c.rel for c in result.waiting)
         lines.append(f"仍在写入、留待下次处理的文件 {len(result.waiting)} 个：{names}")
