@@ -13,6 +13,7 @@ import gc
 import hashlib
 import os
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -1260,7 +1261,7 @@ def _write_status(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
         heads,
         widths,
         f"报送情况：{data.name} {data.year} 年度（应报 {con.root.expected} 个单位）",
-        "未报送、被退回的单位排在最前；“错误”“警告”为该单位当前报告中尚未解决的问题数，详见“问题清单”。",
+        "未报送、被退回的单位排在最前；“错误”“警告”为该单位当前报告中尚未解决的问题数（警告含汇总时发现的内容雷同等），详见“问题清单”。",
     )
     stand = _standings(con)
     rows = sorted(
@@ -1287,15 +1288,20 @@ def _write_status(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
         ]
         return Row(cells, height=_fit(wrapped_lines(st.note, widths[4])))
 
+    # warnings the consolidation found (内容雷同, a roll-up's overlap) count with the unit's own, as 问题清单 lists them
+    found = Counter(f.agency for f in (*con.similar, *con.findings) if f.severity == "warning" and not f.explained)
     row = 3
     for serial, (st, _, unit, node) in enumerate(rows, start=1):
+        errors, warnings, explained = _tally(unit)
         shows = (  # everything the row shows (its key)
             unit.name,
             _group_text(node, con.root),
             st,
             unit.file,
             unit.received_at.replace(tzinfo=None) if unit.received_at else None,
-            *_tally(unit),
+            errors,
+            warnings + found[unit.name],
+            explained,
             _contact(unit, "filler"),
             _contact(unit, "phone"),
             unit.sha256,

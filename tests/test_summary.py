@@ -228,6 +228,10 @@ def test_issues_and_texts__show_open_findings_and_copied_texts(city: City) -> No
     texts = _rows(city.path, "各单位文字部分", first=4)
     assert [r[1] for r in texts] == ["市发展改革委", "=1+2", "甲县教育局", "甲县城关镇", "乙县财政局"]
     assert texts[0][4] == COPIED and "完全相同" in texts[0][6] and texts[1][6] is None
+    # 报送情况 counts a unit's 内容雷同 warning with its own ones (as 问题清单 lists them both)
+    issues_of = lambda unit: sum(1 for r in issues if r[1] == unit and r[3] == "警告")  # noqa: E731
+    status = {r[1]: r for r in _rows(city.path, "报送情况", first=4)}
+    assert all(status[u][8] == issues_of(u) for u in ("市发展改革委", "甲县教育局"))
 
 
 def test_overview__headlines_with_last_year_and_change(tmp_path: Path) -> None:
