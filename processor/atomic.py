@@ -20,7 +20,9 @@ class FileInUse(PermissionError):
     Windows); the message (Chinese) names it and says what to do."""
 
     def __init__(self, target: Path) -> None:
-        super().__init__(f"“{target}”正被其他程序（如 Excel、WPS）打开，无法替换。请关闭该文件后再运行一次")
+        super().__init__(
+            f"“{target}”正被其他程序（如 Excel、WPS）打开或设为只读，无法替换。请关闭该文件（或取消只读）后再运行一次"
+        )
         self.target = target
 
 

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
 ACCEPTED, WARNED, EXPLAINED = "accepted", "warning", "explained"
 FILE_STATUS_LABEL = {**STATUS_LABEL, DUPLICATE: "重复提交", "recovered": "上次中断，已补完", "error": "处理出错"}
 OUTSIDE_ROSTER = "名册以外的单位"
+NOT_REFUSED = -1  # (Job._roster_refused: no mtime is -1; None is a roster file that is not there)
 # Windows waits on at most 63 handles at once: ProcessPoolExecutor refuses more than 61 workers there
 MAX_WORKERS = 61 if os.name == "nt" else 1 << 10
 # a file the job itself died on this often is returned unread. A file that kills the worker checking it
@@ -133,6 +134,7 @@ class Context:
     roster: Roster | None
     previous: Callable[[str, int], Submission | None]  # (unit, year) → that year's counted submission
     check: CheckFn | None = None
+    answered: Callable[[str, int], bool] | None = None  # (unit, year) → it has a feedback workbook already
 
 
 def status_of(report: Report) -> str:
@@ -270,7 +272,7 @@ def _init_worker(
     for sig in _STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
     ledger = Ledger(Path(ledger_path), readonly=True)
-    _worker_ctx = Context(roster, _last_year_lookup(ledger), check)
+    _worker_ctx = Context(roster, _last_year_lookup(ledger), check, _feedback_lookup(ledger))
     _worker_out = (Path(outbox) if outbox else None, feedback)
 
 
@@ -303,7 +305,8 @@ def examine_and_prepare(task: Task, ctx: Context, outbox: Path | None, feedback:
                 ex.archive_draft = str(archive.draft(task.source, task.sha256, folder))
             except Exception:  # the main process stores it (and logs what fails)
                 ex.archive_draft = None
-        if result.report.findings and outbox is not None:
+        answered = bool(ex.unit) and ctx.answered is not None and ctx.answered(ex.unit, task.year)  # type: ignore[arg-type]
+        if (result.report.findings or answered) and outbox is not None:
             folder = archive.feedback_folder(outbox, _feedback_unit(ex))
             draft = folder / f"{TEMP_PREFIX}fb-{task.file_id}-{task.sha256[:12]}{TEMP_SUFFIX}"
             try:
@@ -370,6 +373,20 @@ def _last_year_lookup(ledger: Ledger) -> Callable[[str, int], Submission | None]
         return _previous(ledger, unit, year) if unit in counted[year] else None
 
     return previous
+
+
+def _feedback_lookup(ledger: Ledger) -> Callable[[str, int], bool]:
+    """Whether a unit had a feedback workbook written in a year, as the ledger said when first asked (a
+    worker then drafts one for a clean file of it too; one the job writes meanwhile is the main
+    process's to see: Job._feedback_units)."""
+    units: dict[int, set[str]] = {}
+
+    def answered(unit: str, year: int) -> bool:
+        if year not in units:
+            units[year] = ledger.feedback_units(year)
+        return unit in units[year]
+
+    return answered
 
 
 class Workers:
@@ -577,9 +594,16 @@ class RunResult:
         return sum(1 for f in self.files if f.status in statuses)
 
     def shown(self) -> list[tuple[UnitResult, str]]:
-        """Each unit with its status as the summary shows it: COVERED for a unit a counted roll-up stands for."""
-        covered = covering(self.units)
-        return [(u, COVERED if u.name in covered else u.status) for u in self.units]
+        """Each unit with its status as the summary shows it: COVERED for a unit a counted roll-up stands for
+        (made once for the units listed: the run's lines, --json and the ledger's counts all ask)."""
+        known = self.__dict__.get("_shown")
+        if known is None or known[0] is not self.units:
+            covered = covering(self.units)
+            known = self.__dict__["_shown"] = (
+                self.units,
+                [(u, COVERED if u.name in covered else u.status) for u in self.units],
+            )
+        return known[1]
 
     @property
     def missing(self) -> list[str]:
@@ -732,7 +756,7 @@ class Job:
         self._in_process = False
         self.roster = load_roster(settings.roster) if settings.roster else None
         self._roster_mtime = _mtime(settings.roster)
-        self._roster_refused: int | None = -1  # (watch) the mtime of a roster file that could not be read
+        self._roster_refused: int | None = NOT_REFUSED  # (watch) the mtime of a roster file that could not be read
         self.ledger = Ledger(self.outbox / archive.LEDGER_FILE)
         self.run_id = self.ledger.start_run(mode, self.year)
         self._batch: set[int] = set()
@@ -781,7 +805,7 @@ class Job:
                 "单位名册有改动，但现在无法读取（{}）：继续使用原来的名册；改好并保存后会自动重新载入。", why
             )
             return False
-        self.roster, self._roster_mtime, self._roster_refused = roster, mtime, None
+        self.roster, self._roster_mtime, self._roster_refused = roster, mtime, NOT_REFUSED
         logger.info("单位名册已更新，重新载入：{}（{} 个单位）", path, len(self.roster))
         return True
 
@@ -933,7 +957,7 @@ class Job:
         workers = min(self.settings.workers, count)
         initargs = (self.roster, str(self.ledger.path), self.check, str(self.outbox), self.feedback_fn)
         if workers <= 1 or count < MIN_POOL_FILES:
-            ctx = Context(self.roster, _last_year_lookup(self.ledger), self.check)
+            ctx = Context(self.roster, _last_year_lookup(self.ledger), self.check, _feedback_lookup(self.ledger))
             spare = Workers(1, initargs)  # a retried file is checked in a process of its own
             try:
                 for task in tasks:
@@ -1046,6 +1070,8 @@ class Job:
         t0 = time.perf_counter()
         answered = bool(ex.unit) and ex.unit in self._feedback_units  # (a clean file after earlier feedback)
         feedback = self._write_feedback(task, result, _feedback_unit(ex), ex) if findings or answered else None
+        if feedback is None and not findings:
+            _discard(ex.feedback_draft)  # (none is wanted after all)
         if feedback is not None and ex.unit:
             self._feedback_units.add(ex.unit)
         t1 = time.perf_counter()
@@ -1331,10 +1357,16 @@ def run_batch(
 
 def log_intake(skipped: list[Skipped], waiting: list[Candidate]) -> None:
     for s in skipped:
-        unread = s.reason.startswith("无法")  # (a folder or file it could not read: the coordinator must act)
-        logger.log("WARNING" if unread else "INFO", "跳过：{}（{}）", s.path if unread else s.path.name, s.reason)
+        say_skipped(s)
     for c in waiting:
         logger.warning("文件仍在写入（大小或修改时间还在变化），本次不处理，留待下次：{}", c.rel)
+
+
+def say_skipped(s: Skipped) -> None:
+    """One line for a file or folder left in the inbox: a warning with its path when it could not be read."""
+    logger.log(
+        "WARNING" if s.unreadable else "INFO", "跳过：{}（{}）", s.path if s.unreadable else s.path.name, s.reason
+    )
 
 
 @dataclass
@@ -1852,8 +1884,9 @@ def _remove(path: Path) -> None:
     try:
         path.unlink()
     except PermissionError:
-        if not atomic.WINDOWS:
-            raise
+        readonly = getattr(stat, "FILE_ATTRIBUTE_READONLY", 1)
+        if not atomic.WINDOWS or not getattr(os.stat(path), "st_file_attributes", readonly) & readonly:
+            raise  # (elsewhere, or open in another program: not about the attribute)
         os.chmod(path, stat.S_IWRITE | stat.S_IREAD)
         path.unlink()
 

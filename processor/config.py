@@ -149,7 +149,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"无法读取配置文件“{path}”：{exc}") from exc
     for key, value in data.items():
         if isinstance(value, str) and any(ch < " " for ch in value):  # "D:\temp\new": \t and \n read as escapes
-            raise ConfigError(f"配置文件“{path}”中 {key} 的值含有制表符或换行符（{value!r}）。{_BACKSLASH}")
+            raise ConfigError(f"配置文件“{path}”中 {key} 的值含有控制字符（如制表符、换行符：{value!r}）。{_BACKSLASH}")
         if key not in _KEYS:
             known = "、".join(_KEYS)
             raise ConfigError(f"配置文件“{path}”中的“{key}”不是可识别的设置项（可用：{known}）。请删除或改正。")

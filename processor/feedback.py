@@ -85,8 +85,7 @@ def filling(result: CheckResult) -> Filling:
     for f in result.report.sorted():
         if f.severity != WARNING or f.explained or (f.rule_id.upper(), f.cell) in named:
             continue
-        rule = spec.rules.get(f.rule_id)
-        if rule is not None and rule.params.get("explainable") is False:  # (settled by the coordinator)
+        if not _explainable(spec, f):  # (settled by the coordinator)
             continue
         index = next(free, None)
         if index is None:
@@ -129,8 +128,18 @@ def verdict(result: CheckResult) -> str:
     if result.submission is None or not report.valid:
         return "退回，请改正后重新提交"
     if report.open_warnings:
-        return f"通过（有 {len(report.open_warnings)} 个警告待核实：数据无误的，请在“情况说明”表中写明原因）"
+        spec = result.submission.spec
+        explainable = [f for f in report.open_warnings if _explainable(spec, f)]
+        if not explainable:  # (only warnings the coordinator settles: unit-name-mismatch and the like)
+            return f"通过（有 {len(report.open_warnings)} 个警告，由汇总单位核实）"
+        return f"通过（有 {len(explainable)} 个警告待核实：数据无误的，请在“情况说明”表中写明原因）"
     return "通过"
+
+
+def _explainable(spec: Spec, f: Finding) -> bool:
+    """Whether a 情况说明 row can settle a warning (not one of the rules marked `explainable: false`)."""
+    rule = spec.rules.get(f.rule_id)
+    return rule is None or rule.params.get("explainable") is not False
 
 
 def counts_line(result: CheckResult) -> str:

@@ -48,6 +48,7 @@ class Candidate:
 class Skipped:
     path: Path
     reason: str  # Chinese, for the console and the log
+    unreadable: bool = False  # a folder or file that could not be read (the coordinator must act)
 
 
 def _hidden(st: os.stat_result) -> bool:
@@ -64,10 +65,13 @@ def _is_link(path: Path) -> bool:
     if isjunction is not None:
         return isjunction(path)
     try:
-        attrs = getattr(path.lstat(), "st_file_attributes", 0)  # (Windows only)
+        st = path.lstat()
     except OSError:
         return False
-    return bool(attrs & getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0x400))
+    attrs = getattr(st, "st_file_attributes", 0)  # (Windows only; a OneDrive placeholder is a reparse point too)
+    mount_point = getattr(stat, "IO_REPARSE_TAG_MOUNT_POINT", 0xA0000003)  # what isjunction checks since 3.12
+    reparse = getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0x400)
+    return bool(attrs & reparse) and getattr(st, "st_reparse_tag", 0) == mount_point
 
 
 def skip_reason(name: str) -> str | None:
@@ -96,11 +100,10 @@ def scan(inbox: Path) -> tuple[list[Candidate], list[Skipped]]:
     found: list[Candidate] = []
     skipped: list[Skipped] = []
 
-    def unreadable(exc: OSError) -> None:  # a subfolder that cannot be listed: said, not passed over unseen
-        if exc.filename and Path(exc.filename) != inbox:
-            skipped.append(
-                Skipped(Path(exc.filename), f"无法打开的文件夹（{describe_error(exc)}），其中的文件没有处理")
-            )
+    def unreadable(exc: OSError) -> None:  # a folder that cannot be listed (the inbox too): said, not passed over
+        where = Path(exc.filename) if exc.filename else inbox
+        why = f"无法打开的文件夹（{describe_error(exc)}），其中的文件没有处理"
+        skipped.append(Skipped(where, why, unreadable=True))
 
     for folder, dirs, files in os.walk(inbox, onerror=unreadable):
         base = Path(folder)
@@ -116,7 +119,7 @@ def scan(inbox: Path) -> tuple[list[Candidate], list[Skipped]]:
             except FileNotFoundError:
                 continue  # vanished while scanning
             except OSError as exc:  # (e.g. a path too long for Windows, from an archive unpacked deep down)
-                skipped.append(Skipped(path, f"无法读取（{describe_error(exc)}）"))
+                skipped.append(Skipped(path, f"无法读取（{describe_error(exc)}）", unreadable=True))
                 continue
             if reason is None and stat.S_ISLNK(st.st_mode):
                 reason = "符号链接（请放入文件本身）"

@@ -894,7 +894,7 @@ def _own_texts(sub: Submission, codes: list[str], unit: str) -> dict[str, str]:
     swapped is the same text, which is what 内容雷同 is about."""
     names = {unit, sub.agency or ""}
     names |= {short for n in list(names) if (short := short_name(n)) is not None and len(short) >= 3}
-    names = sorted((n for n in names if len(n) >= 3), key=len, reverse=True)
+    names = sorted((n for n in names if len(n) >= 3), key=lambda n: (-len(n), n))  # (longest first; then fixed)
     out = {}
     for code in codes:
         text = sub.texts.get(code, "")

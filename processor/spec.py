@@ -358,10 +358,20 @@ def _parse_rule(rd: _Reader, raw: Any, where: str, generic: bool) -> Rule:
         id=rule_id,
         severity=severity,
         title=rd.get(raw, "title", where, str),
-        message=" ".join(rd.get(raw, "message", where, str).split()),
+        message=one_line(rd.get(raw, "message", where, str)),
         kind=kind,
         params={k: v for k, v in raw.items() if k not in known},
     )
+
+
+_PUNCT = "\u3000-\u303f\uff00-\uffef"  # CJK and full-width punctuation: （）；，。、
+_GAP = re.compile(rf"(?<=[{_PUNCT}]) (?=[^\x00-\x7f])|(?<=[^\x00-\x7f]) (?=[{_PUNCT}])")
+
+
+def one_line(text: str) -> str:
+    """A message as one line: its whitespace runs (a folded YAML scalar's line breaks) one space, and none
+    beside Chinese punctuation (“提交；如果”, not “提交； 如果”); a space between words is kept (“加 上年增/减”)."""
+    return _GAP.sub("", " ".join(text.split()))
 
 
 def _check_rule_refs(rd: _Reader, spec: Spec) -> None:

@@ -671,13 +671,12 @@ def standing(unit: UnitResult, con: Consolidation) -> Standing:
     if unit.name in con.covered:
         base = "" if unit.status == MISSING else f"本单位报告{STATUS_LABEL.get(unit.status, '')}；"
         return Standing(COVERED, f"{base}已含于“{con.covered[unit.name]}”的汇总表，不单独计入合计")
+    later = f"其后提交的“{unit.rejected_after}”被退回，仍按此前通过的报告计入" if unit.rejected_after else ""
     if unit.is_rollup and unit.counted:
         n = unit.submission.units  # type: ignore[union-attr]
-        return Standing(unit.status, f"汇总表，涵盖 {n} 个单位，按一份报送计入")
+        return Standing(unit.status, "；".join(filter(None, [f"汇总表，涵盖 {n} 个单位，按一份报送计入", later])))
     notes = {MISSING: "未收到报告，不计入合计", REJECTED: "报告有错误被退回，不计入合计"}
-    if unit.rejected_after:
-        return Standing(unit.status, f"其后提交的“{unit.rejected_after}”被退回，仍按此前通过的报告计入")
-    return Standing(unit.status, notes.get(unit.status, ""))
+    return Standing(unit.status, later or notes.get(unit.status, ""))
 
 
 def _standings(con: Consolidation) -> dict[int, Standing]:
@@ -1030,17 +1029,17 @@ def _write_overview(
         row += 1
     else:
         now, before = con.root.units, con.previous_units
-        unlike = "" if before == now else "两年计入的单位数不同，增减含单位数变化的影响，仅供参考；"
+        scope = "统计范围相同" if before == now else "两年计入的单位数不同，增减含单位数变化的影响，仅供参考"
         _sheet_title(
             ws,
             row,
             last,
-            f"上年数据为台账中上年已通过的 {before} 个单位的报告之和（本年计入 {now} 个单位；{unlike}"
-            "同一范围，县区汇总表与其所含单位不重复计算）。",
+            f"上年数据为台账中上年已通过的 {before} 个单位的报告之和（本年计入 {now} 个单位；{scope}；"
+            "县区汇总表与其所含单位不重复计算）。",
             styles,
             "note",
         )
-        ws.set_row(row, 28 if not unlike else 42)
+        ws.set_row(row, 28 if before == now else 42)
         row += 1
 
     row += 1

@@ -19,7 +19,7 @@ from typing import Any
 
 from loguru import logger
 
-from .batch import CheckFn, FeedbackFn, FileOutcome, Job, RunResult, SummaryFn
+from .batch import CheckFn, FeedbackFn, FileOutcome, Job, RunResult, SummaryFn, say_skipped
 from .config import Settings
 from .consolidate import COUNTED, REJECTED
 from .inbox import Candidate, Stability, scan
@@ -100,7 +100,7 @@ def watch(
                 for s in skipped:
                     if (str(s.path), s.reason) not in reported:
                         reported.add((str(s.path), s.reason))
-                        logger.info("跳过：{}（{}）", s.path.name, s.reason)
+                        say_skipped(s)
                 now = time.monotonic()
                 candidates = [c for c in candidates if not _held(failed.get(c.rel), c.signature, now)]
                 stable, waiting = tracker.update(candidates)
@@ -108,8 +108,9 @@ def watch(
                     outcomes = job.process(stable, stop=stop.is_set)
                     for c in stable:
                         tracker.forget(c.rel)
+                    by_rel = {c.rel: c for c in stable}
                     for o in outcomes:
-                        match = next((c for c in stable if c.rel == o.rel), None)
+                        match = by_rel.get(o.rel)
                         if match and o.status == "error":
                             failed[o.rel] = (match.signature, math.inf)
                         elif match and _left_behind(match):

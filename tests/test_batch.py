@@ -673,11 +673,20 @@ def test_remove__on_windows_a_read_only_original_is_removed_after_its_attribute_
             if self.mode is None:
                 raise PermissionError(13, "Access is denied")
 
+    from types import SimpleNamespace
+
     monkeypatch.setattr(batch.atomic, "WINDOWS", True)
     monkeypatch.setattr(batch.os, "chmod", lambda path, mode: setattr(path, "mode", mode))
+    monkeypatch.setattr(batch.os, "stat", lambda path: SimpleNamespace(st_file_attributes=path.attrs))
     path = ReadOnly()
+    path.attrs = stat.FILE_ATTRIBUTE_READONLY if hasattr(stat, "FILE_ATTRIBUTE_READONLY") else 1
     batch._remove(path)  # type: ignore[arg-type]
     assert path.tries == 2 and path.mode & stat.S_IWRITE
+    held = ReadOnly()  # (open in Excel: not read-only; the refusal stands, the attribute is left alone)
+    held.attrs = 0
+    with pytest.raises(PermissionError):
+        batch._remove(held)  # type: ignore[arg-type]
+    assert held.mode is None
     monkeypatch.setattr(batch.atomic, "WINDOWS", False)  # (elsewhere a refusal is not about an attribute)
     with pytest.raises(PermissionError):
         batch._remove(ReadOnly())  # type: ignore[arg-type]
@@ -687,7 +696,7 @@ def test_remove__on_windows_a_read_only_original_is_removed_after_its_attribute_
     ("line", "words"),
     [
         ('inbox = "D:\\年报\\收件"\n', "Unescaped"),  # refused by TOML: said in Chinese what to do
-        ('inbox = "D:\\temp\\new"\n', "制表符或换行符"),  # read as D:<tab>emp<newline>ew: refused too
+        ('inbox = "D:\\temp\\new"\n', "控制字符（如制表符、换行符"),  # read as D:<tab>emp<newline>ew: refused too
     ],
 )
 def test_config__a_windows_path_in_double_quotes__says_to_use_single_quotes_or_slashes(tmp_path, line, words):

@@ -31,6 +31,7 @@ def _build(folder: Path) -> dict[str, Path]:
         "e4-review-total-typed-over": dict(year=2025, values={"s4.r1.c1": 10, "s4.r1.c2": 1, "s4.r1.c5": 0}),
         # numbers typed as text in 三's first row: an office suite's J6 =SUM(D6:I6) skips them (shows 0)
         "numbers-as-text": dict(year=2025, values={**BALANCED, "s3.r1.c1": "10 ", "s3.r1.c2": "５"}),
+        "numbers-as-text-in-results": dict(year=2025, values={**BALANCED, "s3.r3_1.c1": "10 "}),
         "numbers-as-text-and-total-typed-over": dict(
             year=2025, values={**BALANCED, "s3.r1.c1": "10 ", "s3.r1.c2": 5, "s3.r1.c7": 12}
         ),
@@ -127,6 +128,15 @@ def test_totals__numbers_typed_as_text__a_notice_naming_them_not_an_error_at_the
     (f,) = parts
     assert (f.severity, f.sheet, f.cell, f.expected, f.found) == ("notice", "三、依申请公开", "J6", "15", "0")
     assert "D6–E6 的数字是以文本形式填写的" in f.message and "请把 D6–E6 重新输入为纯数字" in f.message
+
+
+def test_totals__a_number_as_text_in_the_results__one_notice_per_total_that_shows_it_not_the_corner(saved_by):
+    """D8 as text: its row's total (J8) and its column's （七）总计 (D29) each show it missing; the corner
+    (J29) adds up totals that already say so."""
+    result = run(saved_by["numbers-as-text-in-results"])
+    assert result.report.errors == []
+    cells = sorted(f.cell for f in result.report.findings if f.rule_id == "total-text-parts")
+    assert cells == ([] if result.submission.shown_totals.get("s3.r3_1.c7") is None else ["D29", "J8"])
 
 
 def test_totals__typed_over_besides_numbers_as_text__still_an_error(saved_by):

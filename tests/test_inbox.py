@@ -71,17 +71,19 @@ def test_is_link__a_windows_junction_is_told_by_its_attribute_where_python_canno
     from processor import inbox
 
     class Folder:
-        def __init__(self, attrs: int) -> None:
-            self.attrs = attrs
+        def __init__(self, attrs: int, tag: int = 0) -> None:
+            self.attrs, self.tag = attrs, tag
 
         def is_symlink(self) -> bool:
             return False
 
         def lstat(self):
-            return SimpleNamespace(st_file_attributes=self.attrs)
+            return SimpleNamespace(st_file_attributes=self.attrs, st_reparse_tag=self.tag)
 
     monkeypatch.delattr(os.path, "isjunction", raising=False)
-    assert inbox._is_link(Folder(0x400)) and not inbox._is_link(Folder(0x10))  # type: ignore[arg-type]
+    assert inbox._is_link(Folder(0x400, 0xA0000003))  # type: ignore[arg-type]
+    assert not inbox._is_link(Folder(0x10))  # type: ignore[arg-type]  (a plain folder)
+    assert not inbox._is_link(Folder(0x400, 0x9000601A))  # type: ignore[arg-type]  (a OneDrive folder: walked)
 
 
 def test_stability__a_file_is_ready_only_after_size_and_mtime_stay_the_same_for_the_window(tmp_path: Path):

@@ -46,7 +46,7 @@ def test_replace__on_windows_a_held_file_is_tried_again_then_named(monkeypatch, 
     assert len(calls) == len(atomic.RETRIES) + 1 and target.read_bytes() == b"new"
     assert (
         describe_error(caught.value)
-        == f"“{target}”正被其他程序（如 Excel、WPS）打开，无法替换。请关闭该文件后再运行一次"
+        == f"“{target}”正被其他程序（如 Excel、WPS）打开或设为只读，无法替换。请关闭该文件（或取消只读）后再运行一次"
     )
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(atomic.TEMP_PREFIX)]  # (no draft left)
 
@@ -85,7 +85,10 @@ def test_validate__a_feedback_workbook_it_cannot_write__said_and_the_report_stil
     (tmp_path / "反馈").mkdir()
     result = CliRunner().invoke(app, ["validate", str(bad), "--feedback", str(tmp_path / "反馈")])
     assert result.exit_code == 1
-    assert "无法写出“住建局.xlsx”的反馈工作簿" in result.output and "请关闭该文件后再运行一次" in result.output
+    assert (
+        "无法写出“住建局.xlsx”的反馈工作簿" in result.output
+        and "请关闭该文件（或取消只读）后再运行一次" in result.output
+    )
     assert "退回" in result.output  # (the report itself)
 
 

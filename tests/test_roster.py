@@ -142,6 +142,9 @@ def test_errors__missing_name_column_duplicate_names_and_missing_file(tmp_path: 
         ("市场监督管理局", None),
         ("县政府", None),
         ("青川市", None),
+        ("杭州市财政局", "财政局"),
+        ("贵州省财政厅", "财政厅"),
+        ("甘孜藏族自治州教育局", "教育局"),
     ],
 )
 def test_short_name__a_name_without_the_place_it_starts_with(name: str, short: str | None):

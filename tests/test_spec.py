@@ -182,3 +182,13 @@ def test_pickle__an_edition_travels_as_its_name_a_spec_from_elsewhere_whole(tmp_
     other = load_spec_file(SPEC_DIR / "2021.yaml")  # equal, but not the registered object
     copy = pickle.loads(pickle.dumps(other))
     assert copy == other and copy is not spec and copy.cells.keys() == spec.cells.keys()
+
+
+def test_one_line__a_folded_message_has_no_space_beside_chinese_punctuation():
+    from processor.spec import one_line
+
+    assert (
+        one_line("请在模板中填写后提交；\n  如果它是表格 （如 .et），\n请另存为")
+        == "请在模板中填写后提交；如果它是表格（如 .et），请另存为"
+    )
+    assert one_line("{a} 加 上年增/减 {b}") == "{a} 加 上年增/减 {b}"  # (between words: kept)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..archive import describe_error
 from ..batch import run_batch
 from ..config import load_settings
 from ..consolidate import COUNTED
@@ -30,7 +31,7 @@ def demo_command(
         typer.echo(f"错误：{exc}", err=True)
         raise typer.Exit(2) from exc
     except OSError as exc:
-        typer.echo(f"错误：{exc}。", err=True)
+        typer.echo(f"错误：{describe_error(exc)}。", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"演示文件夹：{demo.root}")
     typer.echo(f"  单位名册：{demo.roster}（13 个单位：市直部门、东湖区、西山县及其乡镇）")

@@ -37,6 +37,8 @@ def check(rule: Rule, ctx: Context) -> list[Finding]:
             continue
         texts = sorted(ctx.submission.text_numbers & input_cells(ctx.spec, code))
         if texts and shown == ctx.saved_values[code]:  # the sheet's own SUM skipped numbers kept as text
+            if any(_short_by_text(ctx, p) for p in cell.parts):
+                continue  # (a part total says so already: the corner of 三 adds up column totals)
             findings.append(
                 ctx.at(
                     ctx.spec.rule(TEXT_PARTS),
@@ -64,6 +66,12 @@ def check(rule: Rule, ctx: Context) -> list[Finding]:
             )
         )
     return findings
+
+
+def _short_by_text(ctx: Context, code: str) -> bool:
+    """A total the workbook shows short by exactly its parts kept as text (it has a TEXT_PARTS notice)."""
+    shown = ctx.submission.shown_totals.get(code) if ctx.spec.cells[code].is_total else None
+    return shown is not None and shown != ctx.values[code] and shown == ctx.saved_values[code]
 
 
 @cache
