@@ -32,6 +32,9 @@ _GUIDE = (
 LINK_TIP = "跳到此单元格"
 
 
+BLANK_RULES = ("value-blank", "table-blank")  # about a table's blank cells (the finding's code: the first)
+
+
 def feedback_name(file: str) -> str:
     """File name of the feedback workbook for an input file: 某局年报.xlsx → 某局年报_反馈.xlsx."""
     return f"{Path(file).stem}{FEEDBACK_SUFFIX}.xlsx"
@@ -103,8 +106,13 @@ def marks(result: CheckResult) -> dict[str, Mark]:
     spec = result.submission.spec
     places = layout(spec).places
     hits: dict[str, list[Finding]] = {}
+    blanks = result.submission.blanks
     for f in result.report.sorted():
-        for code in cells_of(f, spec):
+        codes = cells_of(f, spec)
+        if f.rule_id in BLANK_RULES and f.code in spec.cells:  # every blank cell of the table it is about
+            table = spec.cells[f.code].table
+            codes += sorted(c for c in blanks if c != f.code and spec.cells[c].table is table)
+        for code in codes:
             if code in places and not code.startswith("meta."):
                 hits.setdefault(code, []).append(f)
     out = {}

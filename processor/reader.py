@@ -343,10 +343,10 @@ def _blank_findings(table: Table, blanks: list[str], inputs: int, located: Locat
         return
     places = [located.places[c] for c in blanks]
     title = table.caption or table.section
-    if len(blanks) == inputs:
-        found.at("table-blank", places[0], where=title)
+    if len(blanks) == inputs:  # (code: the first blank; the feedback marks every blank cell of its table)
+        found.at("table-blank", places[0], blanks[0], where=title)
     else:
-        found.at("value-blank", places[0], found=len(blanks), reason=f"“{title}”中的 {compact(places)}")
+        found.at("value-blank", places[0], blanks[0], found=len(blanks), reason=f"“{title}”中的 {compact(places)}")
 
 
 def compact(places: list[Place]) -> str:

@@ -174,6 +174,19 @@ def test_feedback__refused_value_written_back_as_typed_and_marked(tmp_path):
     assert ("value-not-number", "D6") in [(f.rule_id, f.cell) for f in again.report.errors]
 
 
+def test_feedback__every_blank_cell_of_a_table_is_marked_with_its_notice(tmp_path):
+    """value-blank lists a table's blank cells (D6:E6、D8); each of them is coloured, not only the first."""
+    path = fill_template(
+        tmp_path / "空白.xlsx", values={**zeros(), "s3.r1.c1": None, "s3.r1.c2": None, "s3.r3_1.c1": None}
+    )
+    result = check_workbook(path)
+    [blank] = [f for f in result.report.findings if f.rule_id == "value-blank"]
+    assert (blank.cell, blank.code) == ("D6", "s3.r1.c1")
+    ws = openpyxl.load_workbook(write_feedback(tmp_path / "空白_反馈.xlsx", result))["三、依申请公开"]
+    assert all(fill(ws, ref) == colour("notice") and "已按 0 计" in ws[ref].comment.text for ref in ("D6", "E6", "D8"))
+    assert ws["F6"].comment is None  # (a cell typed in)
+
+
 def test_feedback__user_text_starting_with_equals_stays_text(tmp_path):
     sub = submission(texts={"text.s6": '=HYPERLINK("http://x")'}, agency="=1+1")
     result = result_of(sub)

@@ -176,7 +176,7 @@ def test_seed_report__reads_back_exactly(books, saved_by: str) -> None:
     assert {k: sub.texts[k] for k in seed.texts()} == seed.texts()
     # 三 and 四 were left blank, as printed in the seed: every total is 0, and each table is flagged.
     assert all(sub.values[c] == 0 for c in S2019.cells if c.startswith(("s3.", "s4.")))
-    assert ids(result.findings, "table-blank") == [("table-blank", None), ("table-blank", None)]
+    assert ids(result.findings, "table-blank") == [("table-blank", "s3.r1.c1"), ("table-blank", "s4.r1.c1")]
     assert {f.sheet for f in result.findings if f.rule_id == "table-blank"} == {"三、依申请公开", "四、复议诉讼"}
     assert ids(result.findings, "value-normalised") == [("value-normalised", "s2_6.r1.c2")]
     assert all(f.file == f"seed.{books[saved_by]['seed'].suffix[1:]}" for f in result.findings)
