@@ -582,13 +582,14 @@ class RunResult:
     roster: Path | None = None
     interrupted: bool = False
     kept: bool = False  # the outputs were left as they were (nothing they are made from changed)
+    failed_outputs: list[Path] = field(default_factory=list)  # group summaries not written (see Outputs.failed)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per part of the job (--json)
 
     def take(self, outputs: Outputs | None) -> None:
         """Record where the consolidated outputs went (None: they could not be written)."""
         if outputs is not None:
             self.summary, self.reports, self.group_summaries = outputs.summary, outputs.reports, outputs.groups
-            self.kept = outputs.kept
+            self.kept, self.failed_outputs = outputs.kept, outputs.failed
 
     def count(self, *statuses: str) -> int:
         return sum(1 for f in self.files if f.status in statuses)
@@ -651,6 +652,7 @@ class RunResult:
             "summary_unchanged": self.kept,
             "reports": [str(p) for p in self.reports],
             "group_summaries": [str(p) for p in self.group_summaries],
+            "failed_outputs": [str(p) for p in self.failed_outputs],
             "archive": str(self.outbox / archive.ARCHIVE_DIR),
             "feedback": str(self.outbox / archive.FEEDBACK_DIR),
             "ledger": str(self.outbox / archive.LEDGER_FILE),
@@ -1613,12 +1615,20 @@ def write_year_summary(
                     outputs.groups.append(path)
                     outputs.reports.append(report)
                     continue
-            summary, report = summary_and_report(part, path, folder, group[-1])
+            try:
+                summary, report = summary_and_report(part, path, folder, group[-1])
+            except OSError as exc:  # (one held open in Excel: the other groups are still written)
+                logger.error(
+                    "无法写出分组汇总表：{}。其他汇总表照常写出；排除问题后再运行一次即可补写。",
+                    archive.describe_error(exc),
+                )
+                outputs.failed.append(path)
+                continue
             outputs.groups.append(summary)
             outputs.reports.append(report)
     if changed:
         key = outputs_key()
-    if key:
+    if key and not outputs.failed:  # (else not recorded as up to date: the next run writes what is missing)
         try:
             _record_outputs(ledger, year, key, outbox, outputs, stamps, group_keys, group_files)
         except Exception as exc:  # the outputs are written; only the next run's shortcut is lost
@@ -1795,6 +1805,7 @@ class Outputs:
     reports: list[Path] = field(default_factory=list)  # filled report templates (上报用)
     groups: list[Path] = field(default_factory=list)  # per-group summaries (--by-group)
     kept: bool = False  # left as they were: nothing they are made from changed
+    failed: list[Path] = field(default_factory=list)  # group summaries that could not be written (open in Excel)
 
 
 def summary_data(

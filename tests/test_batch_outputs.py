@@ -334,3 +334,32 @@ def test_by_group__runs_without_it_in_between__the_next_one_rewrites_only_the_gr
     }
     assert changed == {"西山县", "西山县-乡镇街道"}
     assert _rebuilt_the_same(config, out)
+
+
+def test_by_group__a_group_summary_held_open__the_others_are_written_and_the_next_run_writes_it(tmp_path, monkeypatch):
+    """On Windows a group's summary open in Excel cannot be replaced: it is said (exit 1), the other
+    outputs are written, and the run after writes the one that was missing."""
+    from processor import summary as summary_mod
+    from processor.atomic import FileInUse
+
+    config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")
+    for i, (name, _, _) in enumerate(COUNTY_UNITS):
+        report(tmp_path / "inbox" / f"{name}.xlsx", name, seed=40 + i)
+    real = summary_mod.write_summary
+
+    def held(path, *a, **k):
+        if Path(path).parent.name == "西山县":
+            raise FileInUse(Path(path))
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(summary_mod, "write_summary", held)
+    result = runner.invoke(app, ["run", "--config", str(config), "--by-group"])
+    assert result.exit_code == 1
+    assert "无法写出分组汇总表" in result.output and "未能写出的分组汇总表 1 个" in result.output
+    groups = {p.parent.name for p in (tmp_path / "outbox" / "汇总" / "分组").rglob("*汇总.xlsx")}
+    assert groups == {"市直部门", "西山县-县直部门", "西山县-乡镇街道"}
+    assert (tmp_path / "outbox" / "汇总" / "2025年政府信息公开年报汇总.xlsx").is_file()
+    monkeypatch.setattr(summary_mod, "write_summary", real)  # (closed in Excel)
+    out = run(config, "--by-group")
+    assert out["failed_outputs"] == [] and {Path(p).parent.name for p in out["group_summaries"]} >= {"西山县"}
+    assert any(p.parent.name == "西山县" for p in (tmp_path / "outbox" / "汇总" / "分组").rglob("*汇总.xlsx"))

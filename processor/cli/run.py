@@ -100,7 +100,7 @@ def run_command(
     else:
         typer.echo(render_run(result))
     # Every file was taken care of, but without its summary the job did not finish: say so in the exit code.
-    raise typer.Exit(EXIT_OK if result.summary else EXIT_FAILED)
+    raise typer.Exit(EXIT_OK if result.summary and not result.failed_outputs else EXIT_FAILED)
 
 
 def json_chunks(result: RunResult, *, ascii: bool = False) -> Iterator[str]:
@@ -259,6 +259,11 @@ def render_run(result: RunResult) -> str:
             lines.append(f"  汇总数据（按年报模板填好，可上报或发布）：{report}")
         if result.group_summaries:
             lines.append(f"  分组汇总表 {len(result.group_summaries)} 个：{result.group_summaries[0].parent.parent}")
+        if result.failed_outputs:
+            names = "、".join(p.name for p in result.failed_outputs)
+            lines.append(
+                f"  未能写出的分组汇总表 {len(result.failed_outputs)} 个（原因见上方；排除后再运行一次）：{names}"
+            )
     else:
         lines.append("  汇总表：未能生成（原因见上方和日志）")
     lines.append(f"  反馈工作簿：{d['feedback']}（每个单位一个文件夹，请转给各单位）")
