@@ -764,7 +764,7 @@ class Job:
         self._batch: set[int] = set()
         self._pending: list[_Finished] = []  # archived, waiting for the batch's ledger transaction
         self._pending_units: set[str] = set()  # the units those count for (a lookup per file, not a scan)
-        self._pending_feedback: set[str] = set()  # the feedback workbooks they named
+        self._pending_feedback: set[str] = set()  # the feedback workbooks they named (casefolded: as Windows compares)
         self._done: list[FileOutcome] = []  # committed, not yet reported by process()
         self._pending_since = 0.0
         self._commit_every = int(os.environ.get("NIANBAO_COMMIT_EVERY") or COMMIT_FILES)
@@ -1115,7 +1115,7 @@ class Job:
         if status in COUNTED and ex.unit:
             self._pending_units.add(ex.unit)
         if record["feedback_path"]:
-            self._pending_feedback.add(record["feedback_path"])
+            self._pending_feedback.add(record["feedback_path"].casefold())
         if (
             task.attempts > 1  # a retry after a crash: committed at once, so a crash costs it no more attempts
             or len(self._pending) >= self._commit_every
@@ -1181,7 +1181,7 @@ class Job:
         while True:
             path = folder / archive.numbered(base, n)
             rel = archive.relative(path, self.outbox)
-            if rel not in self._pending_feedback and not self.ledger.feedback_taken(rel, task.file_id):
+            if rel.casefold() not in self._pending_feedback and not self.ledger.feedback_taken(rel, task.file_id):
                 break
             n += 1
         try:

@@ -709,3 +709,18 @@ def test_config__a_windows_path_in_double_quotes__says_to_use_single_quotes_or_s
     assert "请改用单引号（如 inbox = 'D:\\年报\\收件'），或把 \\ 写成 /" in str(caught.value)
     config.write_text("inbox = 'D:\\年报\\收件'\n", encoding="utf-8")  # (single quotes: as written)
     assert load_settings(config=config).inbox.name.endswith("收件")
+
+
+def test_feedback_names__that_differ_only_in_letter_case__do_not_overwrite_each_other(tmp_path: Path):
+    """Windows sees Report_反馈.xlsx and report_反馈.xlsx as one file: the second gets a number (in one
+    batch, and in a later run), so a unit's folder forwarded to it never loses a feedback workbook."""
+    config = city(tmp_path)
+    inbox = tmp_path / "inbox"
+    report(inbox / "a" / "Report.xlsx", "云溪市公安局", values=BROKEN_E1, mtime=time.time() - 120)
+    report(inbox / "b" / "report.xlsx", "云溪市公安局", values=BROKEN_E1, seed=3, mtime=time.time() - 60)
+    first = run(config)
+    report(inbox / "REPORT.xlsx", "云溪市公安局", values=BROKEN_E1, seed=4)
+    second = run(config)
+    names = [Path(f["feedback"]).name for f in (*first["files"], *second["files"])]
+    assert names == ["Report_反馈.xlsx", "report_反馈 (2).xlsx", "REPORT_反馈 (3).xlsx"]
+    assert len({n.casefold() for n in names}) == 3
