@@ -1622,7 +1622,10 @@ def write_year_summary(
                     "无法写出分组汇总表：{}。其他汇总表照常写出；排除问题后再运行一次即可补写。",
                     archive.describe_error(exc),
                 )
-                outputs.failed.append(path)
+                held = Path(getattr(exc, "target", None) or path)
+                if held == report:  # (the summary was written; its 上报用 report was not)
+                    outputs.groups.append(path)
+                outputs.failed.append(held)
                 continue
             outputs.groups.append(summary)
             outputs.reports.append(report)

@@ -32,10 +32,37 @@ def job_lock(outbox: Path, wait: float) -> Iterator[Path]:
         lock.acquire()
     except Timeout as exc:
         raise JobBusy(
-            f"另一个 nianbao 任务（run 或 watch）正在处理输出文件夹“{outbox}”，已等待 {wait:g} 秒仍未结束。"
+            f"另一个 nianbao 任务（run 或 watch）正在处理输出文件夹“{outbox}”，已等待 {wait:g} 秒仍未结束{_holder(outbox)}。"
             "请等它完成后再运行；如果正在运行 watch，它会自动处理新文件，无需再运行 run。"
         ) from exc
     try:
         yield path
     finally:
         lock.release()
+
+
+def _holder(outbox: Path) -> str:
+    """Which job that likely is, from the ledger: the last one started and not finished (the holder
+    writes its row right after it takes the lock), e.g. （台账记录：PC-01 上的 zhang 于 … 开始的 watch）.
+    On a network share the lock of a computer that crashed is held until its session times out: this
+    says whose computer to look at. Empty when the ledger cannot say."""
+    import sqlite3
+    from contextlib import closing
+
+    from .archive import LEDGER_FILE
+    from .ledger import readonly_uri
+
+    if not (outbox / LEDGER_FILE).is_file():
+        return ""
+    try:
+        with closing(sqlite3.connect(readonly_uri(outbox / LEDGER_FILE), uri=True, timeout=1)) as db:
+            row = db.execute(
+                "SELECT mode, host, user, started_at FROM runs WHERE finished_at IS NULL ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+    except sqlite3.Error:
+        return ""
+    if row is None:
+        return ""
+    mode, host, user, started = row
+    who = f"{host} 上的 {user}" if host and user else host or user or "某台电脑"
+    return f"（台账记录：{who} 于 {str(started)[:16].replace('T', ' ')} 开始的 {mode}）"

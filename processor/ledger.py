@@ -68,7 +68,6 @@ CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
 CREATE INDEX IF NOT EXISTS files_unit_year ON files(unit, year);
 CREATE INDEX IF NOT EXISTS files_year ON files(year);
 CREATE INDEX IF NOT EXISTS files_feedback ON files(feedback_path) WHERE feedback_path IS NOT NULL;
-CREATE INDEX IF NOT EXISTS files_feedback_nocase ON files(feedback_path COLLATE NOCASE) WHERE feedback_path IS NOT NULL;
 CREATE TABLE IF NOT EXISTS submissions (
     file_id INTEGER PRIMARY KEY REFERENCES files(id),
     data BLOB NOT NULL               -- the whole Submission as compact JSON (numbers exact), zlib-compressed
@@ -537,12 +536,16 @@ class Ledger:
         self.db.execute("UPDATE files SET archive_path=? WHERE id=?", (archive_path, file_id))
 
     def feedback_taken(self, feedback_path: str, file_id: int) -> bool:
-        """Another file's feedback already uses this path, or one that differs only in (ASCII) letter case:
-        Windows' file systems see Report_反馈.xlsx and report_反馈.xlsx as one file."""
-        row = self.db.execute(
-            "SELECT 1 FROM files WHERE feedback_path=? COLLATE NOCASE AND id<>? LIMIT 1", (feedback_path, file_id)
-        ).fetchone()
-        return row is not None
+        """Another file's feedback already uses this path, or one that differs only in letter case (Windows'
+        file systems see Report_反馈.xlsx and report_反馈.xlsx, or Ａ and ａ, as one file): the paths of
+        its folder, a range of the index, compared casefolded."""
+        folder = feedback_path.rpartition("/")[0] + "/"
+        rows = self.db.execute(
+            "SELECT feedback_path FROM files WHERE feedback_path >= ? AND feedback_path < ? AND id<>?",
+            (folder, folder + "\U0010ffff", file_id),
+        )
+        wanted = feedback_path.casefold()
+        return any(path.casefold() == wanted for (path,) in rows)
 
     def submission(self, file_id: int) -> Submission | None:
         row = self.db.execute("SELECT data FROM submissions WHERE file_id=?", (file_id,)).fetchone()

@@ -21,8 +21,9 @@ GROUP_SEPARATORS = re.compile(r"\s*[/／>＞\\]\s*")
 ALIAS_SEPARATORS = re.compile(r"[;；、,，|｜\n]+")
 _BRACKETS = str.maketrans({"〔": "(", "〕": ")", "【": "(", "】": ")", "[": "(", "]": ")", "{": "(", "}": ")"})
 _DROP = re.compile(r"[\s\u200b-\u200f\u202a-\u202e\u2060\ufeff·•・]+")
-# a name's leading place: 青川市 of 青川市交通运输局, 沛县 of 沛县教育局, 甘孜藏族自治州 (but 杭州市, not 杭州)
-_PLACE = re.compile(r"^.+?(?:[省市县区盟旗]|州(?![省市县区]))")
+# a name's leading place: 青川市 of 青川市交通运输局, 沛县 of 沛县教育局, 甘孜藏族自治州, 湘西州 of
+# 湘西州市场监督管理局 (but 杭州市, 贵州省, 通州区: not 杭州, 贵州, 通州)
+_PLACE = re.compile(r"^.+?(?:[省市县区盟旗]|州(?![省县区]|市(?!场)))")
 NAMED = 4  # characters a name or alias needs to be looked for inside other text (a file or folder name) …
 SHORT = 3  # … and a short name, which only one unit has (财政局 of 云溪市财政局)
 

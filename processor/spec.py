@@ -371,7 +371,12 @@ _GAP = re.compile(rf"(?<=[{_PUNCT}]) (?=[^\x00-\x7f])|(?<=[^\x00-\x7f]) (?=[{_PU
 def one_line(text: str) -> str:
     """A message as one line: its whitespace runs (a folded YAML scalar's line breaks) one space, and none
     beside Chinese punctuation (“提交；如果”, not “提交； 如果”); a space between words is kept (“加 上年增/减”)."""
-    return _GAP.sub("", " ".join(text.split()))
+    return tidy(" ".join(text.split()))
+
+
+def tidy(text: str) -> str:
+    """No space beside Chinese punctuation (a folded YAML scalar joins its lines with one); line breaks kept."""
+    return _GAP.sub("", text)
 
 
 def _check_rule_refs(rd: _Reader, spec: Spec) -> None:
@@ -436,7 +441,7 @@ def load_spec_file(path: Path) -> Spec:
         TextField(
             rd.code(t, f"texts[{i}]"),
             rd.get(t, "heading", f"texts[{i}]", str),
-            rd.get(t, "guidance", f"texts[{i}]", str),
+            tidy(rd.get(t, "guidance", f"texts[{i}]", str)),
         )
         for i, t in enumerate(rd.get(data, "texts", "", list))
     )
@@ -457,7 +462,7 @@ def load_spec_file(path: Path) -> Spec:
     notes = Notes(
         rc.get(raw_notes, "rows", "notes", int),
         rc.get(raw_notes, "min_chars", "notes", int),
-        rc.get(raw_notes, "guidance", "notes", str),
+        tidy(rc.get(raw_notes, "guidance", "notes", str)),
     )
     input_help = {}
     for kind, raw in rc.get(common, "input_help", "", dict).items():

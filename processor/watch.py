@@ -27,7 +27,7 @@ from .joblock import job_lock
 
 SHOWN_STATUSES = (*COUNTED, REJECTED)  # a file processed with one of these is a new ledger row the summary shows
 TICK = 0.5  # longest uninterrupted wait, so that Ctrl-C is honoured quickly on every platform
-LEFT_RETRY = 60.0  # seconds before a file processed but left in the inbox (open in Excel) is taken again
+LEFT_RETRY = 60.0  # seconds before a file left in the inbox, or an output not written (open in Excel), is tried again
 
 
 @dataclass
@@ -93,6 +93,7 @@ def watch(
         )
         refresh = True
         changed = False  # new files changed the ledger since the last summary
+        retry: float | None = None  # when to write the outputs again that could not be written (open in Excel)
         try:
             while not stop.is_set():
                 out.cycles += 1
@@ -120,10 +121,14 @@ def watch(
                     changed = changed or any(o.status in SHOWN_STATUSES for o in outcomes)
                 if job.reload_roster():
                     refresh = True
+                if retry is not None and time.monotonic() >= retry:
+                    refresh, retry = True, None
                 if refresh and not stop.is_set():
                     result = _refresh(job, out.files, changed)
                     out.summary = result.summary
                     refresh = changed = False
+                    if result.summary is None or result.failed_outputs:  # (a run cannot: watch holds the lock)
+                        retry = time.monotonic() + LEFT_RETRY
                     if on_cycle:
                         on_cycle(result)
                 _wait(wake, stop, _pause(settings.poll_seconds, tracker.next_due() if waiting else None))

@@ -476,6 +476,15 @@ def test_lock__a_second_job_on_the_same_outbox_exits_3_with_a_clear_message(tmp_
         result = runner.invoke(app, ["run", "--config", str(config), "--wait", "0.3"])
     assert result.exit_code == 3
     assert "另一个 nianbao 任务" in result.stderr and "已等待 0.3 秒" in result.stderr
+    # with a ledger, whose job it likely is (on a share, a crashed computer's lock lasts until its session ends)
+    with Ledger(tmp_path / "outbox" / LEDGER_FILE) as ledger:
+        ledger.db.execute(
+            "INSERT INTO runs(mode, year, started_at, host, user) VALUES ('watch', 2025, '2026-01-20T09:15:02+08:00', 'PC-01', 'zhang')"
+        )
+    with FileLock(tmp_path / "outbox" / LOCK_FILE):
+        result = runner.invoke(app, ["run", "--config", str(config), "--wait", "0.3"])
+    assert result.exit_code == 3
+    assert "已等待 0.3 秒仍未结束（台账记录：PC-01 上的 zhang 于 2026-01-20 09:15 开始的 watch）。" in result.stderr
 
 
 def test_lock__a_second_job_waits_for_the_first_to_finish(tmp_path: Path):

@@ -145,6 +145,9 @@ def test_errors__missing_name_column_duplicate_names_and_missing_file(tmp_path: 
         ("杭州市财政局", "财政局"),
         ("贵州省财政厅", "财政厅"),
         ("甘孜藏族自治州教育局", "教育局"),
+        ("湘西州市场监督管理局", "市场监督管理局"),
+        ("甘孜藏族自治州市场监督管理局", "市场监督管理局"),
+        ("通州区教育局", "教育局"),
     ],
 )
 def test_short_name__a_name_without_the_place_it_starts_with(name: str, short: str | None):

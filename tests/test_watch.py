@@ -374,3 +374,34 @@ def test_watch_roster__one_that_cannot_be_read_for_a_moment__keeps_the_one_in_us
     finally:
         logger.remove(sink)
         job.close()
+
+
+def test_watch__a_group_summary_held_open__is_written_once_it_is_closed(tmp_path: Path, monkeypatch):
+    """A run cannot write it while watch holds the outbox: watch tries again after watch.LEFT_RETRY."""
+    from processor import summary as summary_mod
+    from processor import watch as watch_mod
+    from processor.atomic import FileInUse
+    from tests.test_batch_outputs import COUNTY_UNITS
+
+    config = city(tmp_path, stable=0.05, units=COUNTY_UNITS)
+    monkeypatch.setattr(watch_mod, "LEFT_RETRY", 0.3)
+    real, refused = summary_mod.write_summary, []
+
+    def held(path, *a, **k):
+        if Path(path).parent.name == "西山县" and len(refused) < 2:  # (closed after two tries)
+            refused.append(path)
+            raise FileInUse(Path(path))
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(summary_mod, "write_summary", held)
+    cycles = watch_until(
+        config,
+        0.05,
+        lambda: os.replace(
+            report(tmp_path / "staging" / "城关镇.xlsx", "西山县城关镇人民政府", seed=60),
+            tmp_path / "inbox" / "城关镇.xlsx",
+        ),
+        lambda cycles: any(r.failed_outputs for r in cycles) and not cycles[-1].failed_outputs,
+        by_group=True,
+    )
+    assert len(refused) == 2 and "西山县" in {p.parent.name for p in cycles[-1].group_summaries}
