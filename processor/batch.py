@@ -362,31 +362,31 @@ def _previous(ledger: Ledger, unit: str, year: int) -> Submission | None:
     return ledger.submission(row.id) if row else None
 
 
+def _per_year(query: Callable[[int], set[str]]) -> Callable[[int], set[str]]:
+    """query(year), asked once per year (a query per file cost ~0.3 ms while the main process commits)."""
+    known: dict[int, set[str]] = {}
+
+    def of(year: int) -> set[str]:
+        if year not in known:
+            known[year] = query(year)
+        return known[year]
+
+    return of
+
+
 def _last_year_lookup(ledger: Ledger) -> Callable[[str, int], Submission | None]:
-    """_previous for a worker: the units counted in a year are listed once (a query per file cost
-    ~0.3 ms while the main process commits); a job writes only its own year, never the one before."""
-    counted: dict[int, set[str]] = {}
-
-    def previous(unit: str, year: int) -> Submission | None:
-        if year not in counted:
-            counted[year] = ledger.counted_units(year)
-        return _previous(ledger, unit, year) if unit in counted[year] else None
-
-    return previous
+    """_previous for a worker: the units counted in a year are listed once; a job writes only its own
+    year, never the one before."""
+    counted = _per_year(ledger.counted_units)
+    return lambda unit, year: _previous(ledger, unit, year) if unit in counted(year) else None
 
 
 def _feedback_lookup(ledger: Ledger) -> Callable[[str, int], bool]:
     """Whether a unit had a feedback workbook written in a year, as the ledger said when first asked (a
     worker then drafts one for a clean file of it too; one the job writes meanwhile is the main
     process's to see: Job._feedback_units)."""
-    units: dict[int, set[str]] = {}
-
-    def answered(unit: str, year: int) -> bool:
-        if year not in units:
-            units[year] = ledger.feedback_units(year)
-        return unit in units[year]
-
-    return answered
+    answered = _per_year(ledger.feedback_units)
+    return lambda unit, year: unit in answered(year)
 
 
 class Workers:
@@ -594,17 +594,18 @@ class RunResult:
     def count(self, *statuses: str) -> int:
         return sum(1 for f in self.files if f.status in statuses)
 
-    def shown(self) -> list[tuple[UnitResult, str]]:
-        """Each unit with its status as the summary shows it: COVERED for a unit a counted roll-up stands for
-        (made once for the units listed: the run's lines, --json and the ledger's counts all ask)."""
-        known = self.__dict__.get("_shown")
+    def covered(self) -> dict[str, str]:
+        """consolidate.covering of the units listed, made once for them (the run's lines, --json and the
+        ledger's counts all ask)."""
+        known = self.__dict__.get("_covered")
         if known is None or known[0] is not self.units:
-            covered = covering(self.units)
-            known = self.__dict__["_shown"] = (
-                self.units,
-                [(u, COVERED if u.name in covered else u.status) for u in self.units],
-            )
+            known = self.__dict__["_covered"] = (self.units, covering(self.units))
         return known[1]
+
+    def shown(self) -> list[tuple[UnitResult, str]]:
+        """Each unit with its status as the summary shows it: COVERED for a unit a counted roll-up stands for."""
+        covered = self.covered()
+        return [(u, COVERED if u.name in covered else u.status) for u in self.units]
 
     @property
     def missing(self) -> list[str]:

@@ -25,7 +25,7 @@ ACCEPTED, WARNED, EXPLAINED, REJECTED, MISSING = "accepted", "warning", "explain
 STATUS_LABEL = {ACCEPTED: "已通过", WARNED: "有警告", EXPLAINED: "已说明", REJECTED: "被退回", MISSING: "未报送"}
 COUNTED = (ACCEPTED, WARNED, EXPLAINED)  # statuses whose figures enter the sums
 COVERED = "covered"  # shown status of a unit a counted roll-up stands for (its own report not summed again)
-COVERED_LABEL = "由汇总表涵盖"
+SHOWN_LABEL = {**STATUS_LABEL, COVERED: "由汇总表涵盖"}  # a status as run, status and the summary show it
 ROLLUP = "rollup"  # Submission.kind of a county's (or any group's) consolidated report
 
 Path_ = tuple[str, ...]  # a node of the unit tree: group names below the root, () is the root

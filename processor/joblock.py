@@ -42,24 +42,20 @@ def job_lock(outbox: Path, wait: float) -> Iterator[Path]:
 
 
 def _holder(outbox: Path) -> str:
-    """Which job that likely is, from the ledger: the last one started and not finished (the holder
-    writes its row right after it takes the lock), e.g. （台账记录：PC-01 上的 zhang 于 … 开始的 watch）.
-    On a network share the lock of a computer that crashed is held until its session times out: this
-    says whose computer to look at. Empty when the ledger cannot say."""
+    """Which job that likely is, from the ledger (Ledger.unfinished_run), e.g. （台账记录：PC-01 上的 zhang
+    于 … 开始的 watch）. On a network share the lock of a computer that crashed is held until its session
+    times out: this says whose computer to look at. Empty when the ledger cannot say."""
     import sqlite3
-    from contextlib import closing
 
     from .archive import LEDGER_FILE
-    from .ledger import readonly_uri
+    from .ledger import Ledger, LedgerError
 
     if not (outbox / LEDGER_FILE).is_file():
         return ""
     try:
-        with closing(sqlite3.connect(readonly_uri(outbox / LEDGER_FILE), uri=True, timeout=1)) as db:
-            row = db.execute(
-                "SELECT mode, host, user, started_at FROM runs WHERE finished_at IS NULL ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-    except sqlite3.Error:
+        with Ledger(outbox / LEDGER_FILE, readonly=True, timeout=1) as ledger:
+            row = ledger.unfinished_run()
+    except (LedgerError, sqlite3.Error):
         return ""
     if row is None:
         return ""

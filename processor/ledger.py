@@ -296,7 +296,7 @@ def readonly_uri(path: Path | str) -> str:
 class Ledger:
     """The SQLite ledger. Written only by the job holding the outbox lock (the main process)."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False, timeout: float = 30) -> None:
         self.path = Path(path)
         self._logged = not readonly  # this connection keeps a log of the rows it changes (_TOUCHED)
         try:
@@ -309,10 +309,10 @@ class Ledger:
             raise LedgerError(f"台账“{self.path}”不是一个文件（是文件夹或管道等）。请把它移出输出文件夹后再运行。")
         try:
             if readonly:
-                self.db = sqlite3.connect(readonly_uri(self.path), uri=True, timeout=30, isolation_level=None)
+                self.db = sqlite3.connect(readonly_uri(self.path), uri=True, timeout=timeout, isolation_level=None)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
                 self.db.execute("PRAGMA synchronous=FULL")
                 self._version()
                 self.db.executescript(SCHEMA)
@@ -351,6 +351,13 @@ class Ledger:
             (mode, year, now(), platform.node(), _user()),
         )
         return int(cur.lastrowid or 0)
+
+    def unfinished_run(self) -> tuple[str, str | None, str | None, str] | None:
+        """(mode, host, user, started_at) of the last run started and not finished: the job holding the
+        outbox, most likely (it writes its row right after it takes the lock), or one that crashed."""
+        return self.db.execute(
+            "SELECT mode, host, user, started_at FROM runs WHERE finished_at IS NULL ORDER BY id DESC LIMIT 1"
+        ).fetchone()
 
     def finish_run(self, run_id: int, counts: dict[str, Any]) -> None:
         self.db.execute(

@@ -142,9 +142,7 @@ class Roster:
         """Every unit a text (a file name) names by its name or an alias (NAMED characters or more), or a
         short name of its own (交通运输局 of 青川市交通运输局, where no other unit is called so; SHORT
         characters or more), longest name first."""
-        key = normalise(text or "")
-        hits = sorted(self._in(key), key=lambda ku: -len(ku[0])) if key else []
-        return list(dict.fromkeys(unit for _, unit in hits))
+        return list(dict.fromkeys(unit for _, unit in self._longest_first(text)))
 
     def speaks_for(self, text: str | None, unit: Unit) -> Unit | None:
         """Another unit a file name says the file is of, when it names none of `unit`'s names: by its name
@@ -152,9 +150,8 @@ class Roster:
         教育局 may be 西山县's own 教育局, not on the roster, rather than 云溪市教育局)."""
         if self.names(unit, text):
             return None
-        key = normalise(text or "")
-        for name, other in sorted(self._in(key), key=lambda ku: -len(ku[0])):
-            places = self._file_names[1]
+        places = self._file_names[1]
+        for name, other in self._longest_first(text):
             if other != unit and (name in self._by_key or places.get(other) == places.get(unit)):
                 return other
         return None
@@ -164,6 +161,10 @@ class Roster:
         (also one other units share: 教育局 in 教育局年报.xlsx does not speak against 青川市教育局)."""
         key = normalise(text or "")
         return any(name in key for name in self._file_names[0].get(unit, ()))
+
+    def _longest_first(self, text: str | None) -> list[tuple[str, Unit]]:
+        """_in of a text (normalised here), its longest names first."""
+        return sorted(self._in(normalise(text or "")), key=lambda ku: -len(ku[0]))
 
     def _in(self, key: str) -> list[tuple[str, Unit]]:
         """(name, unit) of every name looked for (NAMED, SHORT) that occurs in `key` (normalised), by their

@@ -36,10 +36,10 @@ from .consolidate import (
     ACCEPTED,
     COUNTED,
     COVERED,
-    COVERED_LABEL,
     EXPLAINED,
     MISSING,
     REJECTED,
+    SHOWN_LABEL,
     STATUS_LABEL,
     WARNED,
     Consolidation,
@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 OVERVIEW, DETAIL, STATUS, ISSUES, TEXTS, CHARTS = "概览", "分单位明细", "报送情况", "问题清单", "各单位文字部分", "图表"
 MAX_TEXT = 32767  # characters an Excel cell holds
 EXCLUDED = "excluded"  # display status of an accepted report that cannot be summed (edition, year)
-DISPLAY_LABEL = {**STATUS_LABEL, COVERED: COVERED_LABEL, EXCLUDED: "未计入"}
+DISPLAY_LABEL = {**SHOWN_LABEL, EXCLUDED: "未计入"}
 DISPLAY_ORDER = {MISSING: 0, REJECTED: 1, EXCLUDED: 2, WARNED: 3, EXPLAINED: 4, ACCEPTED: 5, COVERED: 6}
 STATUS_FILL = {
     MISSING: "#F8CBAD",

@@ -13,7 +13,7 @@ from loguru import logger
 
 from ..batch import RunResult, run_batch
 from ..config import ConfigError, Settings, load_settings
-from ..consolidate import COUNTED, COVERED, REJECTED, STATUS_LABEL, covering
+from ..consolidate import COUNTED, COVERED, REJECTED, STATUS_LABEL
 from ..joblock import EXIT_BUSY, JobBusy
 from ..ledger import LedgerError
 from ..logs import setup_logging
@@ -231,7 +231,7 @@ def render_run(result: RunResult) -> str:
             lines.append("重新提交被退回、仍按此前通过的报告计入：" + "、".join(failed))
     rollups = [u for u in result.units if u.is_rollup and not u.listed]
     if rollups:
-        under = Counter(covering(result.units).values())
+        under = Counter(result.covered().values())
         lines.append(
             f"县区汇总表 {len(rollups)} 份："
             + "、".join(

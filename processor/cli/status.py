@@ -15,10 +15,10 @@ from ..batch import unit_results
 from ..consolidate import (
     ACCEPTED,
     COVERED,
-    COVERED_LABEL,
     EXPLAINED,
     MISSING,
     REJECTED,
+    SHOWN_LABEL,
     STATUS_LABEL,
     WARNED,
     UnitResult,
@@ -48,7 +48,7 @@ def unit_row(u: UnitResult, covered_by: str | None = None) -> dict[str, Any]:
         "on_roster": u.listed,
         "rollup": u.is_rollup,
         "status": COVERED if covered_by else u.status,
-        "status_label": f"{COVERED_LABEL}（{covered_by}）" if covered_by else STATUS_LABEL[u.status],
+        "status_label": f"{SHOWN_LABEL[COVERED]}（{covered_by}）" if covered_by else STATUS_LABEL[u.status],
         "submitted": u.status != MISSING,
         "open_findings": len(open_findings),
         "errors": sum(1 for f in open_findings if f.severity == "error"),
@@ -131,8 +131,9 @@ def render_status(year: int, rows: list[dict[str, Any]], unidentified: list[str]
         console.print(table)
     text = cap.get().rstrip()
     counts = Counter(r["status"] for r in rows if r["on_roster"])
-    labels = {**STATUS_LABEL, COVERED: COVERED_LABEL}
-    line = f"名册单位 {counts.total()} 个：" + "，".join(f"{labels[k]} {counts[k]}" for k in SHOWN_ORDER if counts[k])
+    line = f"名册单位 {counts.total()} 个：" + "，".join(
+        f"{SHOWN_LABEL[k]} {counts[k]}" for k in SHOWN_ORDER if counts[k]
+    )
     rollups = [r for r in rows if r["rollup"] and not r["on_roster"]]
     if rollups:
         line += f"；另收到县区汇总表 {len(rollups)} 份：" + "、".join(

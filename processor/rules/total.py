@@ -35,10 +35,10 @@ def check(rule: Rule, ctx: Context) -> list[Finding]:
         expected = ctx.values[code]
         if shown is None or shown == expected:
             continue
-        texts = sorted(ctx.submission.text_numbers & input_cells(ctx.spec, code))
-        if texts and shown == ctx.saved_values[code]:  # the sheet's own SUM skipped numbers kept as text
+        if _short_by_text(ctx, code):  # the sheet's own SUM skipped numbers kept as text
             if any(_short_by_text(ctx, p) for p in cell.parts):
                 continue  # (a part total says so already: the corner of 三 adds up column totals)
+            texts = sorted(ctx.submission.text_numbers & input_cells(ctx.spec, code))
             findings.append(
                 ctx.at(
                     ctx.spec.rule(TEXT_PARTS),
