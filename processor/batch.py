@@ -1417,10 +1417,11 @@ def unit_results(
     roster_names = {unit.name for unit in roster or []}
     groups: dict[str, tuple[str, ...]] = {}
     codes: dict[str, str | None] = {}
+    aliases: dict[str, tuple[str, ...]] = {}
     for unit in roster or []:
         by_unit[unit.name] = []
         order.append(unit.name)
-        groups[unit.name], codes[unit.name] = unit.group, unit.code
+        groups[unit.name], codes[unit.name], aliases[unit.name] = unit.group, unit.code, unit.aliases
     for row in rows:
         name, group = _place(roster, row)
         if not name:
@@ -1446,7 +1447,9 @@ def unit_results(
         live = [r for r in counted if r.superseded_by is None] or counted
         chosen = live[-1] if live else (files[-1] if files else None)
         listed = not roster or name in roster_names  # (without a roster, every unit found is one to expect)
-        result = UnitResult(name=name, group=groups[name], code=codes[name], listed=listed)
+        result = UnitResult(
+            name=name, group=groups[name], code=codes[name], listed=listed, aliases=aliases.get(name, ())
+        )
         if chosen is not None:
             result.__dict__["is_rollup"] = chosen.kind == ROLLUP  # (again from its submission, if attached)
             found = chosen.findings

@@ -63,6 +63,7 @@ class UnitResult:
     changed_at: dt.datetime | None = None  # when a file of this unit was last processed (a group's 生成时间)
     listed: bool = True  # a unit of the roster (False: a unit outside it, or a roll-up standing for a group)
     rejected_after: str | None = None  # a file received after the one counted, rejected: its name (a failed correction)
+    aliases: tuple[str, ...] = ()  # other names the roster knows it by (内容雷同 masks them as its own name)
 
     @property
     def counted(self) -> bool:

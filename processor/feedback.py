@@ -13,7 +13,7 @@ from xlsxwriter.workbook import Workbook
 from .check import CheckResult
 from .findings import ERROR, WARNING, Finding, Report
 from .layout import Layout, layout, note_code, parse_a1
-from .rules import cells_of
+from .rules import marked_cells
 from .rules.explanations import parse_note_cell
 from .skeleton import SheetCell, SheetContent, Skeleton, Unsupported
 from .spec import Spec
@@ -30,9 +30,6 @@ _GUIDE = (
     "绿色为已说明，蓝色为提示。鼠标停在标色单元格上可看到具体问题。改正后直接保存本工作簿并重新提交即可，本表不会被读取。"
 )
 LINK_TIP = "跳到此单元格"
-
-
-BLANK_RULES = ("value-blank", "table-blank")  # about a table's blank cells (the finding's code: the first)
 
 
 def feedback_name(file: str) -> str:
@@ -108,11 +105,7 @@ def marks(result: CheckResult) -> dict[str, Mark]:
     hits: dict[str, list[Finding]] = {}
     blanks = result.submission.blanks
     for f in result.report.sorted():
-        codes = cells_of(f, spec)
-        if f.rule_id in BLANK_RULES and f.code in spec.cells:  # every blank cell of the table it is about
-            table = spec.cells[f.code].table
-            codes += sorted(c for c in blanks if c != f.code and spec.cells[c].table is table)
-        for code in codes:
+        for code in marked_cells(f, spec, blanks):
             if code in places and not code.startswith("meta."):
                 hits.setdefault(code, []).append(f)
     out = {}

@@ -854,8 +854,9 @@ def similar_texts(
     threshold, min_chars = float(params.get("threshold", 0.8)), int(params.get("min_chars", 50))
     limit, exact = int(params.get("scan_limit", SCAN_LIMIT)), int(params.get("exact_up_to", EXACT_UP_TO))
     codes = [t.code for t in spec.texts]
-    texts = {u.name: _own_texts(u.submission, codes, u.name) for u in units if u.submission is not None}
-    last = {name: _own_texts(sub, codes, name) for name, sub in (previous or {}).items()}
+    aliases = {u.name: u.aliases for u in units}
+    texts = {u.name: _own_texts(u.submission, codes, u.name, u.aliases) for u in units if u.submission is not None}
+    last = {name: _own_texts(sub, codes, name, aliases.get(name, ())) for name, sub in (previous or {}).items()}
     cut: dict[str, int] = {}
     alikes = find_matches(
         texts,
@@ -888,11 +889,11 @@ def similar_texts(
 OWN = "〔本单位〕"  # what a unit's own name becomes in its texts before they are compared
 
 
-def _own_texts(sub: Submission, codes: list[str], unit: str) -> dict[str, str]:
-    """A submission's texts with the unit's own names (the roster's, the one written, each also without
-    its leading place: 财政局 of 青川市财政局) as OWN: a text copied from another unit with the names
-    swapped is the same text, which is what 内容雷同 is about."""
-    names = {unit, sub.agency or ""}
+def _own_texts(sub: Submission, codes: list[str], unit: str, aliases: tuple[str, ...] = ()) -> dict[str, str]:
+    """A submission's texts with the unit's own names (the roster's and its aliases, the one written, each
+    also without its leading place: 财政局 of 青川市财政局) as OWN: a text copied from another unit with the
+    names swapped is the same text, which is what 内容雷同 is about."""
+    names = {unit, sub.agency or "", *aliases}
     names |= {short for n in list(names) if (short := short_name(n)) is not None and len(short) >= 3}
     names = sorted((n for n in names if len(n) >= 3), key=lambda n: (-len(n), n))  # (longest first; then fixed)
     out = {}

@@ -27,7 +27,7 @@ from processor.demo import report_values
 from processor.ledger import Ledger
 from processor.roster import roster_csv
 from processor.spec import get_spec
-from tests.workbooks import SOFFICE, fill_template, roundtrip
+from tests.workbooks import fill_template, needs_soffice, roundtrip
 
 runner = CliRunner()
 YEAR = 2025
@@ -187,7 +187,7 @@ def test_run__a_name_clash_in_the_archive_gets_a_suffix_and_overwrites_nothing(t
     assert out["files"][0]["feedback"].endswith("年报_反馈 (2).xlsx")
 
 
-@pytest.mark.skipif(not SOFFICE, reason="LibreOffice (soffice) not installed")
+@needs_soffice
 def test_run__a_clean_resubmission_after_a_rejection_gets_feedback_saying_it_passed(tmp_path: Path):
     """A file without any finding gets no feedback workbook; but where the unit's folder already holds
     one (its earlier file was 退回), the folder would tell the unit only that: the clean file gets one too."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import time
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -470,6 +471,24 @@ def test_similar_texts__a_text_copied_with_the_unit_names_swapped__is_the_same_t
     found = [f for f in consolidate(data).similar if f.code == "text.s1"]
     assert {f.agency for f in found} == set(own)
     assert all("完全相同" in f.message for f in found)
+
+
+def test_similar_texts__a_roster_alias_used_in_the_text__is_masked_as_the_own_name() -> None:
+    """A unit that calls itself by its alias in the text (县教体局 for 甲县教育局, as the roster's 别名 says)."""
+    data = county_city()
+    rng = random.Random(15)
+    model = "本年度，{name}认真贯彻落实条例。" + prose(rng, 6) + "{name}将继续加强公开工作。" + prose(rng, 4)
+    own = {"甲县财政局": "甲县财政局", "甲县教育局": "县教体局"}
+    for u in data.units:
+        if u.submission:
+            u.submission.texts = {"text.s1": prose(rng, 30), "text.s5": prose(rng, 12), "text.s6": "无"}
+            if u.name in own:
+                u.submission.texts["text.s1"] = model.format(name=own[u.name])
+    found = [f for f in consolidate(data).similar if f.code == "text.s1"]
+    assert not [f for f in found if "完全相同" in f.message]  # (without the roster's alias: not the same text)
+    data.units = [replace(u, aliases=("县教体局",)) if u.name == "甲县教育局" else u for u in data.units]
+    found = [f for f in consolidate(data).similar if f.code == "text.s1"]
+    assert {f.agency for f in found} == set(own) and all("完全相同" in f.message for f in found)
 
 
 def test_similar_texts__of_10000_units__take_seconds_not_hours() -> None:

@@ -20,10 +20,9 @@ from processor.layout import layout
 from processor.reader import ReadResult, read_workbook
 from processor.spec import get_spec
 from tests import seed
-from tests.workbooks import SOFFICE, convert, fill_template, roundtrip
+from tests.workbooks import SOFFICE, convert, fill_template, needs_soffice, roundtrip
 
 S2019, S2021 = get_spec("2019"), get_spec("2021")
-needs_soffice = pytest.mark.skipif(not SOFFICE, reason="LibreOffice (soffice) not installed")
 SAVED_BY = ["openpyxl", pytest.param("libreoffice", marks=needs_soffice)]
 
 NORMALISED = {  # what a person typed → what is read, with a value-normalised notice each

@@ -15,11 +15,10 @@ from openpyxl.workbook.workbook import Workbook
 from processor.layout import layout
 from processor.reader import ReadResult, read_workbook
 from processor.spec import get_spec
-from tests.workbooks import SOFFICE, fill_template, roundtrip
+from tests.workbooks import SOFFICE, fill_template, needs_soffice, roundtrip
 
 S2019, S2021 = get_spec("2019"), get_spec("2021")
 S3 = "三、依申请公开"
-needs_soffice = pytest.mark.skipif(not SOFFICE, reason="LibreOffice (soffice) not installed")
 SAVED_BY = ["openpyxl", pytest.param("libreoffice", marks=needs_soffice)]
 _REF = re.compile(r"^(?P<sheet>'[^']+'|[^!]+)!\$(?P<col>[A-Z]+)\$(?P<row>\d+)$")
 

@@ -1,9 +1,13 @@
 """情况说明: a long enough explanation turns a warning into 已说明; the rows themselves get notices."""
 
-from processor.check import apply_explanations, check
+import pytest
+
+from processor.check import apply_explanations, check, check_workbook
 from processor.findings import Report, finding
+from processor.layout import layout
 from processor.spec import get_spec
 from tests.submissions import submission
+from tests.workbooks import fill_template, needs_soffice, roundtrip, set_cells
 
 REASON = "上年统计口径有误，已与上级核实"
 
@@ -84,3 +88,35 @@ def test_explanation__prefilled_row_without_text__warning_open_no_notice():
 def test_explanation__rule_typed_in_lower_case__notice_spells_it_as_the_catalogue():
     findings = explained(("table-blank", "B5", "确实没有"))
     assert findings[-1].rule_id == "explanation-unmatched" and "“table-blank B5”" in findings[-1].message
+
+
+def _zeros_but_s4(spec):
+    return {c: 0 for c, cell in spec.cells.items() if cell.kind and not cell.is_total and not c.startswith("s4.")}
+
+
+@pytest.mark.parametrize("saved_by", ["openpyxl", pytest.param("libreoffice", marks=needs_soffice)])
+def test_explanation__naming_any_marked_blank_cell_of_a_blank_table__explains_it(tmp_path, saved_by):
+    """The feedback colours every blank cell of a blank table; the clerk may name whichever they saw marked."""
+    spec = get_spec("2021")
+    places = layout(spec).places
+    s4 = [c for c, cell in spec.cells.items() if c.startswith("s4.") and not cell.is_total]
+    path = fill_template(tmp_path / "四空白.xlsx", year=2025, values=_zeros_but_s4(spec))
+    last = places[s4[-1]]
+    set_cells(
+        path, {"note.n01.rule": "table-blank", "note.n01.cell": f"{last.sheet}!{last.a1}", "note.n01.text": REASON}
+    )
+    if saved_by == "libreoffice":
+        path = roundtrip([path])[0]
+    findings = check_workbook(path).report.findings
+    blank = [f for f in findings if f.rule_id == "table-blank"]
+    assert [(f.code, f.status_label) for f in blank] == [(s4[0], "已说明")]
+    assert not [f for f in findings if f.rule_id.startswith("explanation-")]
+
+
+def test_explanation__cell_of_no_marked_place__still_unmatched(tmp_path):
+    spec = get_spec("2021")
+    path = fill_template(tmp_path / "四空白.xlsx", year=2025, values=_zeros_but_s4(spec))
+    set_cells(path, {"note.n01.rule": "table-blank", "note.n01.cell": "三、依申请公开!D7", "note.n01.text": REASON})
+    findings = check_workbook(path).report.findings
+    assert [f.status_label for f in findings if f.rule_id == "table-blank"] == ["警告"]
+    assert [f.rule_id for f in findings if f.rule_id.startswith("explanation-")] == ["explanation-unmatched"]

@@ -31,9 +31,7 @@ from processor.spec import Spec, get_spec
 from processor.submission import Submission, recompute_totals
 from processor.summary import write_rollup_report, write_summary
 from tests.test_consolidate import SPEC, YEAR, balanced_inputs, prose, synthetic
-from tests.workbooks import SOFFICE, fill_template, read_by_names, roundtrip, zip_difference
-
-needs_soffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) not installed")
+from tests.workbooks import fill_template, needs_soffice, read_by_names, roundtrip, zip_difference
 
 ROSTER = [  # name, group, status (市教育局 sent nothing; 甲县河口乡 was rejected)
     ("市发展改革委", ("市直部门",), ACCEPTED),

@@ -12,7 +12,7 @@ from processor.layout import defined_name, layout
 from processor.spec import get_spec, load_specs
 from processor.template import blank_template_name, write_template
 from tests.test_spec import S3_ROWS_2019, S3_ROWS_2021
-from tests.workbooks import SOFFICE, fill_template, read_by_names, roundtrip
+from tests.workbooks import SOFFICE, fill_template, needs_soffice, read_by_names, roundtrip
 
 EDITIONS = ["2019", "2021"]
 REPO = Path(__file__).resolve().parents[1]
@@ -218,8 +218,6 @@ def test_seed_report_entered_into_2019_template_reads_back_unchanged(tmp_path):
 
 
 # ---- with LibreOffice: what an office suite really saves -------------------------------------
-
-needs_soffice = pytest.mark.skipif(not SOFFICE, reason="LibreOffice (soffice) not installed")
 
 
 @needs_soffice

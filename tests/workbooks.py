@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pytest
 
 from processor.fileformat import entry_data
 from processor.layout import layout
@@ -23,6 +24,7 @@ from processor.spec import Spec, edition_for_year, get_spec
 from processor.template import write_template
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+needs_soffice = pytest.mark.skipif(not SOFFICE, reason="LibreOffice (soffice) not installed")
 
 
 def spec_of(edition: str | None = None, year: int | None = None) -> Spec:

@@ -7,7 +7,7 @@ balance, for instance), so the feedback workbook can highlight every one of them
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
@@ -133,3 +133,18 @@ def cells_of(finding: Finding, spec: Spec) -> list[str]:
     codes = cells_fn(rule, finding, spec) if cells_fn and rule else []
     own = [finding.code] if finding.code else []
     return list(dict.fromkeys(own + codes))
+
+
+BLANK_RULES = ("value-blank", "table-blank")  # about a table's blank cells (the finding's code: the first)
+
+
+def marked_cells(finding: Finding, spec: Spec, blanks: Collection[str]) -> list[str]:
+    """The cell codes the feedback marks for a finding: `cells_of`, and every blank cell of a blank table's.
+
+    A 情况说明 row that names any of them explains the finding: the clerk names a cell they saw marked.
+    """
+    codes = cells_of(finding, spec)
+    if finding.rule_id in BLANK_RULES and finding.code in spec.cells:
+        table = spec.cells[finding.code].table
+        codes += sorted(c for c in blanks if c != finding.code and spec.cells[c].table is table)
+    return codes

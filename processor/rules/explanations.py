@@ -8,6 +8,7 @@ from dataclasses import replace
 from ..findings import ERROR, WARNING, Finding, finding
 from ..layout import a1, layout, note_code, parse_a1
 from ..submission import Note, Submission
+from . import marked_cells
 from .text import text_chars
 
 _A1 = re.compile(r"^[A-Za-z]{1,3}[0-9]{1,7}$")
@@ -25,11 +26,21 @@ def parse_note_cell(typed: str) -> tuple[str | None, str | None]:
     return sheet, a1(*parse_a1(ref))
 
 
-def _matches(note_rule: str, sheet: str | None, cell: str | None, f: Finding) -> bool:
+Marked = frozenset[tuple[str | None, str | None]]  # the (sheet, A1) cells the feedback marks for a finding
+
+
+def _marked(f: Finding, submission: Submission) -> Marked:
+    spec = submission.spec
+    places = layout(spec).places
+    codes = marked_cells(f, spec, submission.blanks) if f.code else []
+    return frozenset([(f.sheet, f.cell)] + [(places[c].sheet, places[c].a1) for c in codes if c in places])
+
+
+def _matches(note_rule: str, sheet: str | None, cell: str | None, f: Finding, marked: Marked) -> bool:
     if note_rule and f.rule_id.upper() != note_rule:
         return False
-    if cell and f.cell != cell:
-        return False
+    if cell:
+        return any(a == cell and (not sheet or s == sheet) for s, a in marked)
     return not sheet or f.sheet == sheet
 
 
@@ -42,7 +53,8 @@ def _label(note: Note, ids: dict[str, str]) -> str:
 def apply(submission: Submission, findings: list[Finding]) -> list[Finding]:
     """Return findings with explained warnings marked, plus notices about the 情况说明 rows themselves.
 
-    A row names a rule id and optionally a cell; it explains every warning it names when its text
+    A row names a rule id and optionally a cell, any cell the feedback marks for the warning (a total's
+    parts, every blank cell of a blank table); it explains every warning it names when its text
     has at least `spec.notes.min_chars` characters. Severity never changes: an explained warning
     stays a warning (shown as 已说明). Errors cannot be explained. Rows without explanation text
     (e.g. rows the feedback workbook prefilled and the clerk left alone) are ignored.
@@ -51,6 +63,7 @@ def apply(submission: Submission, findings: list[Finding]) -> list[Finding]:
     places = layout(spec).places
     ids = {rule_id.upper(): rule_id for rule_id in spec.rules}
     out = list(findings)
+    marked = [_marked(f, submission) if f.severity in (ERROR, WARNING) else frozenset() for f in out]
     notices: list[Finding] = []
     for note in submission.notes:
         rule_id = note.rule.strip().upper()
@@ -63,9 +76,11 @@ def apply(submission: Submission, findings: list[Finding]) -> list[Finding]:
         if not rule_id and not cell:
             notices.append(finding(spec, "explanation-incomplete", **at_rule))
             continue
-        targets = [i for i, f in enumerate(out) if f.severity == WARNING and _matches(rule_id, sheet, cell, f)]
+        targets = [
+            i for i, f in enumerate(out) if f.severity == WARNING and _matches(rule_id, sheet, cell, f, marked[i])
+        ]
         if not targets:
-            error = any(f.severity == ERROR and _matches(rule_id, sheet, cell, f) for f in out)
+            error = any(f.severity == ERROR and _matches(rule_id, sheet, cell, f, marked[i]) for i, f in enumerate(out))
             rule = "explanation-for-error" if error else "explanation-unmatched"
             notices.append(finding(spec, rule, found=_label(note, ids), **at_rule))
             continue

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from processor.check import Options, check_workbook
 from processor.findings import ERROR
 from tests.hostile.generate import CASES, REJECTED, SOFFICE_CASES, YEAR, Case, make_cases
-from tests.workbooks import SOFFICE
+from tests.workbooks import SOFFICE, needs_soffice
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 FILE_RULES = ("file-", "not-template")  # rules whose message names the file itself
@@ -104,7 +104,7 @@ def test_openpyxl_is_never_used_without_defusedxml(corpus, monkeypatch) -> None:
     assert "XML 防护" in result.findings[0].message
 
 
-@pytest.mark.skipif(not SOFFICE, reason="LibreOffice (soffice) not installed")
+@needs_soffice
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_damaged_xls_and_ods__never_raise(corpus, data: st.DataObject) -> None:
