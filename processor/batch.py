@@ -846,7 +846,7 @@ class Job:
                 return
             t0 = time.perf_counter()
             rows = self.ledger.receive_many(
-                [(sha, c.size, c.mtime_ns, c.name, c.rel) for c, _, sha in chunk], self.run_id
+                [(sha, c.size, c.mtime_ns, c.name, c.rel, c.arrived_ns) for c, _, sha in chunk], self.run_id
             )
             self.timings["ledger"] += time.perf_counter() - t0
             items = list(zip(chunk, rows, strict=True))
@@ -1005,7 +1005,7 @@ class Job:
             spec, "duplicate-file", file=cand.name, found=when, expected=original.original_name, agency=original.agency
         )
         notice = replace(notice, agency=original.agency, file=cand.name)
-        file_id = self.ledger.receive(sha, cand.size, cand.mtime_ns, cand.name, cand.rel, self.run_id)
+        file_id = self.ledger.receive(sha, cand.size, cand.mtime_ns, cand.name, cand.rel, self.run_id, cand.arrived_ns)
         folder = archive.archive_folder(self.outbox, self.year, DUPLICATE, original.unit)
         stored = archive.store(data, sha, folder, cand.name, root=self.outbox)
         self.ledger.complete(

@@ -29,6 +29,7 @@ class Candidate:
     rel: str  # path relative to the inbox, forward slashes
     size: int
     mtime_ns: int
+    arrived_ns: int | None = None  # when it was put in the inbox, as its times tell (`arrival_ns`)
 
     @property
     def name(self) -> str:
@@ -131,9 +132,20 @@ def scan(inbox: Path) -> tuple[list[Candidate], list[Skipped]]:
                 skipped.append(Skipped(path, reason))
                 continue
             rel = path.relative_to(inbox).as_posix()
-            found.append(Candidate(path, rel, st.st_size, st.st_mtime_ns))
+            found.append(Candidate(path, rel, st.st_size, st.st_mtime_ns, arrival_ns(st)))
     found.sort(key=lambda c: (c.mtime_ns, c.rel))
     return found, skipped
+
+
+def arrival_ns(st: os.stat_result) -> int:
+    """When a file was put where it is, as far as its times tell: the later of its last modification and
+    its creation (Windows, macOS: a copy is created anew but keeps the time it was last saved) or, where
+    there is no creation time (Linux), its last status change (a copy, a move, a save: each changes it).
+    Never earlier than the last save; the job caps it at the time it first saw the file."""
+    born = getattr(st, "st_birthtime_ns", None)
+    if born is None and hasattr(st, "st_birthtime"):
+        born = int(st.st_birthtime * 1e9)
+    return max(st.st_mtime_ns, born if born is not None else st.st_ctime_ns)
 
 
 def openable(path: Path) -> bool:

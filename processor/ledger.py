@@ -11,6 +11,7 @@ import platform
 import sqlite3
 import stat
 import sys
+import time
 import urllib.parse
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
@@ -91,6 +92,15 @@ def _cannot_open(path: Path, exc: Exception) -> str:
 
 def now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def received_stamp(arrived_ns: int | None) -> str:
+    """A file's received_at: when it arrived in the inbox (`inbox.arrival_ns`), or now if that is later
+    or unknown (a clock that is wrong cannot make a file arrive in the future)."""
+    if arrived_ns is None:
+        return now()
+    at = min(arrived_ns / 1e9, time.time())
+    return dt.datetime.fromtimestamp(at).astimezone().isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -420,15 +430,32 @@ class Ledger:
     def _last_change(self) -> int:
         return int(self.db.execute("SELECT coalesce(max(seq), 0) FROM touched").fetchone()[0])
 
-    def receive(self, sha256: str, size: int, mtime_ns: int, name: str, inbox_path: str, run_id: int) -> int:
+    def receive(
+        self,
+        sha256: str,
+        size: int,
+        mtime_ns: int,
+        name: str,
+        inbox_path: str,
+        run_id: int,
+        arrived_ns: int | None = None,
+    ) -> int:
         """Record that a file is being processed (committed before it is read). Returns the row id.
 
-        A file still 'received' from an interrupted run is taken up again (attempts + 1).
+        received_at is when it arrived (`received_stamp`). A file still 'received' from an interrupted run
+        is taken up again (attempts + 1).
         """
-        return self._receive(sha256, size, mtime_ns, name, inbox_path, run_id)[0]
+        return self._receive(sha256, size, mtime_ns, name, inbox_path, run_id, arrived_ns)[0]
 
     def _receive(
-        self, sha256: str, size: int, mtime_ns: int, name: str, inbox_path: str, run_id: int
+        self,
+        sha256: str,
+        size: int,
+        mtime_ns: int,
+        name: str,
+        inbox_path: str,
+        run_id: int,
+        arrived_ns: int | None = None,
     ) -> tuple[int, int]:
         """receive(): the row id and how many times the file has now been taken up."""
         pending = self._rows("WHERE sha256=? AND state=? ORDER BY id", (sha256, RECEIVED))
@@ -443,18 +470,17 @@ class Ledger:
         cur = self.db.execute(
             "INSERT INTO files(sha256, size, mtime_ns, original_name, inbox_path, run_id, state, received_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (sha256, size, mtime_ns, name, inbox_path, run_id, RECEIVED, now()),
+            (sha256, size, mtime_ns, name, inbox_path, run_id, RECEIVED, received_stamp(arrived_ns)),
         )
         return int(cur.lastrowid or 0), 1
 
-    def receive_many(self, items: list[tuple[str, int, int, str, str]], run_id: int) -> list[tuple[int, int]]:
-        """`receive` for several files (sha256, size, mtime_ns, name, inbox_path) in one transaction;
-        returns (row id, attempts) of each."""
+    def receive_many(
+        self, items: list[tuple[str, int, int, str, str, int | None]], run_id: int
+    ) -> list[tuple[int, int]]:
+        """`receive` for several files (sha256, size, mtime_ns, name, inbox_path, arrived_ns) in one
+        transaction; returns (row id, attempts) of each."""
         with self._transaction():
-            return [
-                self._receive(sha, size, mtime_ns, name, inbox_path, run_id)
-                for sha, size, mtime_ns, name, inbox_path in items
-            ]
+            return [self._receive(*item[:5], run_id, item[5]) for item in items]
 
     def complete(self, file_id: int, **fields: Any) -> None:
         """Record a file's outcome, values and destination, and supersede older ones: one transaction.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -436,6 +437,18 @@ def test_status__every_roster_unit_with_its_standing_and_contact(mixed):
     assert status["云溪市财政局"]["status"] == "warning" and status["云溪市财政局"]["warnings"] == 1
     text = runner.invoke(app, ["status", "--config", str(config)]).stdout
     assert "云溪市公安局" in text and "被退回" in text and "名册单位 4 个" in text
+
+
+def test_status__received_at_is_when_the_file_was_put_in_the_inbox_not_when_the_job_ran(tmp_path: Path):
+    """A coordinator who runs the job after the deadline still sees who sent their report in time."""
+    config = city(tmp_path)
+    path = report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", mtime=time.time() - 30 * 86_400)
+    placed = dt.datetime.fromtimestamp(max(path.stat().st_ctime, path.stat().st_mtime)).replace(microsecond=0)
+    time.sleep(2.1)  # (the job runs a while after the file was put there)
+    run(config)
+    shown = dt.datetime.fromisoformat(status_json(config)["云溪市教育局"]["received_at"]).replace(tzinfo=None)
+    assert abs((shown - placed).total_seconds()) <= 1  # (not the time of the run, not the last save a month ago)
+    assert dt.datetime.now() - shown >= dt.timedelta(seconds=2)
 
 
 @pytest.mark.parametrize("kind", ["none", "folder", "fifo"])

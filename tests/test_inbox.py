@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from processor.archive import draft, numbered, safe_component, settle, store
-from processor.inbox import Stability, scan, skip_reason, wait_for_complete
+from processor.inbox import Stability, arrival_ns, scan, skip_reason, wait_for_complete
 
 
 def test_skip_reason__office_wps_libreoffice_locks_hidden_and_temporary_files():
@@ -162,3 +162,31 @@ def test_draft_then_settle__a_copy_written_ahead_gets_the_free_name_or_yields_to
     twin = draft(b"two", sha(b"two"), tmp_path)  # e.g. a run interrupted after the copy was named
     assert settle(twin, sha(b"two"), tmp_path, "年报.xlsx").name == "年报 (2).xlsx" and not twin.exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["年报 (2).xlsx", "年报.xlsx"]
+
+
+def test_arrival__the_later_of_last_save_and_creation_or_status_change():
+    """报送时间 is when the file was put in the inbox: a copy keeps its last-saved time (mtime) but is
+    created anew (Windows, macOS) or gets a new status-change time (Linux)."""
+    from types import SimpleNamespace
+
+    saved, copied = 1_700_000_000 * 10**9, 1_700_900_000 * 10**9
+    linux = SimpleNamespace(st_mtime_ns=saved, st_ctime_ns=copied)
+    windows_312 = SimpleNamespace(st_mtime_ns=saved, st_ctime_ns=saved, st_birthtime_ns=copied)
+    macos = SimpleNamespace(st_mtime_ns=saved, st_ctime_ns=saved, st_birthtime=copied / 1e9)
+    assert arrival_ns(linux) == arrival_ns(windows_312) == copied
+    assert abs(arrival_ns(macos) - copied) < 1000
+    # saved in place after it was created: the save is the later
+    assert arrival_ns(SimpleNamespace(st_mtime_ns=copied, st_ctime_ns=saved, st_birthtime_ns=saved)) == copied
+
+
+def test_received_stamp__never_in_the_future_and_now_when_unknown():
+    import datetime as dt
+    import time
+
+    from processor.ledger import received_stamp
+
+    future = int((time.time() + 86_400) * 1e9)
+    for ns in (None, future):
+        at = dt.datetime.fromisoformat(received_stamp(ns))
+        assert abs(at.timestamp() - time.time()) < 5
+    assert dt.datetime.fromisoformat(received_stamp(1_700_000_000 * 10**9)).timestamp() == 1_700_000_000
