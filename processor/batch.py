@@ -583,13 +583,14 @@ class RunResult:
     interrupted: bool = False
     kept: bool = False  # the outputs were left as they were (nothing they are made from changed)
     failed_outputs: list[Path] = field(default_factory=list)  # group summaries not written (see Outputs.failed)
+    set_aside: list[Path] = field(default_factory=list)  # edited outputs kept under another name (Outputs)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per part of the job (--json)
 
     def take(self, outputs: Outputs | None) -> None:
         """Record where the consolidated outputs went (None: they could not be written)."""
         if outputs is not None:
             self.summary, self.reports, self.group_summaries = outputs.summary, outputs.reports, outputs.groups
-            self.kept, self.failed_outputs = outputs.kept, outputs.failed
+            self.kept, self.failed_outputs, self.set_aside = outputs.kept, outputs.failed, outputs.set_aside
 
     def count(self, *statuses: str) -> int:
         return sum(1 for f in self.files if f.status in statuses)
@@ -654,6 +655,7 @@ class RunResult:
             "reports": [str(p) for p in self.reports],
             "group_summaries": [str(p) for p in self.group_summaries],
             "failed_outputs": [str(p) for p in self.failed_outputs],
+            "set_aside": [str(p) for p in self.set_aside],
             "archive": str(self.outbox / archive.ARCHIVE_DIR),
             "feedback": str(self.outbox / archive.FEEDBACK_DIR),
             "ledger": str(self.outbox / archive.LEDGER_FILE),
@@ -1543,11 +1545,22 @@ def write_year_summary(
     from .summary import summarize, write_rollup_report, write_summary
 
     stamps: dict[Path, list[int]] = {}  # each output's size and mtime, taken as soon as it is in place
+    set_aside: list[Path] = []
 
     def stamped(path: Path) -> Path:
         st = path.stat()
         stamps[path] = [st.st_size, st.st_mtime_ns]
         return path
+
+    def keep_edited(path: Path, then: str) -> Path | None:
+        """An output someone edited since it was written (the texts a county typed into its 上报用 report)
+        is not overwritten: it is renamed beside it first (`set_aside_edited`)."""
+        aside = set_aside_edited(path, outbox, last)
+        if aside is not None:
+            set_aside.append(aside)
+            rel = archive.relative(path, outbox)
+            logger.warning("“{}”在上次生成后被修改过，已原样保留为“{}”；{}", rel, aside.name, then)
+        return aside
 
     def summary_and_report(
         part: SummaryData,
@@ -1559,6 +1572,7 @@ def write_year_summary(
         sums: Memo[Any] | None = None,
     ) -> tuple[Path, Path]:
         """The summary workbook and the roll-up report (上报用) of `part`, consolidated once."""
+        keep_edited(path, "新生成的汇总表不含这些修改，如需要请从保留的文件中抄过去。")
         if writer is not None:  # (tests) a writer of its own
             written, root = Path(writer(path, part)), consolidate(part, texts=False).root
         else:
@@ -1567,7 +1581,11 @@ def write_year_summary(
                 compared()
             written, root = stamped(write_summary(path, part, con, rows)), con.root
         report = folder / archive.rollup_report_name(year, name)
-        return written, stamped(write_rollup_report(report, spec, year, name, root, created=part.produced_at))
+        edited = keep_edited(report, "其中填写的文字部分和填报信息带入新生成的文件（数字按最新汇总）。")
+        texts = typed_texts(edited, spec, year) if edited is not None else None
+        return written, stamped(
+            write_rollup_report(report, spec, year, name, root, texts=texts, created=part.produced_at)
+        )
 
     def outputs_key() -> str | None:
         return None if writer is not None else _outputs_key(ledger, roster, spec, year, title, by_group)
@@ -1633,6 +1651,7 @@ def write_year_summary(
                 continue
             outputs.groups.append(summary)
             outputs.reports.append(report)
+    outputs.set_aside = set_aside
     if changed:
         key = outputs_key()
     if key and not outputs.failed:  # (else not recorded as up to date: the next run writes what is missing)
@@ -1754,6 +1773,45 @@ def _group_files(last: dict[str, Any]) -> dict[str, list[int]]:
         return {}
 
 
+def set_aside_edited(path: Path, outbox: Path, last: dict[str, Any]) -> Path | None:
+    """Rename an output that is no longer as it was written (last: _recorded_outputs) to a free name
+    beside it, "…（修改过的副本 20260120-1530）.xlsx" (its mtime), and say so; return the new path, or
+    None when it is as written, gone, or was never recorded (nothing is known to be someone's work)."""
+    rel = archive.relative(path, outbox)
+    try:
+        recorded = {**(last.get("group_files") or {}), **(last.get("files") or {})}
+        stamp = recorded.get(rel)
+        if stamp is None or _as_written(outbox, rel, stamp):
+            return None
+        when = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y%m%d-%H%M")
+    except (OSError, TypeError, AttributeError, ValueError):
+        return None
+    n = 1
+    while True:
+        aside = path.with_name(archive.numbered(f"{path.stem}（修改过的副本 {when}）{path.suffix}", n))
+        if not aside.exists():
+            break
+        n += 1
+    path.rename(aside)  # (an error, e.g. the file open in Excel, is what writing the output would meet)
+    return aside
+
+
+def typed_texts(path: Path, spec: Spec, year: int) -> dict[str, str] | None:
+    """What someone typed into a 上报用 report we wrote (文字部分, 填报人, 联系电话 …): carried into the next
+    one. None when it cannot be read as a report of this edition and year."""
+    from .reader import read_workbook
+
+    try:
+        sub = read_workbook(path, name=path.name).submission
+    except Exception:  # (a file that cannot be read: nothing to carry; it is kept as it is anyway)
+        logger.opt(exception=True).debug("读取修改过的上报用汇总报告 {} 时出错", path)
+        return None
+    if sub is None or sub.edition != spec.edition or sub.year != year:
+        return None
+    keep = {code for code in sub.texts if code not in ("info.agency", "info.year")}
+    return {code: sub.texts[code] for code in keep if (sub.texts[code] or "").strip()} or None
+
+
 def _as_written(outbox: Path, rel: str, stamp: list[int]) -> bool:
     """Whether an output still has the size and mtime recorded right after it was put in place."""
     st = (outbox / rel).stat()
@@ -1813,6 +1871,7 @@ class Outputs:
     groups: list[Path] = field(default_factory=list)  # per-group summaries (--by-group)
     kept: bool = False  # left as they were: nothing they are made from changed
     failed: list[Path] = field(default_factory=list)  # group summaries that could not be written (open in Excel)
+    set_aside: list[Path] = field(default_factory=list)  # outputs someone had edited, kept under another name
 
 
 def summary_data(

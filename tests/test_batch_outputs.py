@@ -6,10 +6,12 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from processor.check import check_workbook
 from processor.cli import app
 from tests.test_batch import UNITS, YEAR, city, report, run, runner
-from tests.workbooks import read_by_names, set_cells
+from tests.workbooks import needs_soffice, read_by_names, roundtrip, set_cells
 
 COUNTY_UNITS = [
     *UNITS[:2],
@@ -363,3 +365,40 @@ def test_by_group__a_group_summary_held_open__the_others_are_written_and_the_nex
     out = run(config, "--by-group")
     assert out["failed_outputs"] == [] and {Path(p).parent.name for p in out["group_summaries"]} >= {"西山县"}
     assert any(p.parent.name == "西山县" for p in (tmp_path / "outbox" / "汇总" / "分组").rglob("*汇总.xlsx"))
+
+
+@pytest.mark.parametrize("saved_by", ["openpyxl", pytest.param("libreoffice", marks=needs_soffice)])
+def test_run__a_上报用_report_the_county_typed_its_texts_into__is_kept_and_its_texts_carried(tmp_path, saved_by):
+    """The README tells a county to write 文字部分 into its 上报用 report; a late unit's file then makes the
+    next run write new figures: the edited file is kept beside it and the texts are in the new one."""
+    config = city(tmp_path, title="云溪市")
+    report(tmp_path / "inbox" / "教育局.xlsx", UNITS[0][0], seed=1)
+    [path] = [Path(p) for p in run(config)["reports"]]
+    typed = {
+        "text.s1": "本年度全市政府信息公开工作总体情况良好。" * 3,
+        "info.filler": "李四",
+        "info.phone": "0453-1234567",
+    }
+    set_cells(path, typed)
+    if saved_by == "libreoffice":
+        saved = roundtrip([path])[0]
+        shutil.move(saved, path)
+    edited = path.read_bytes()
+    report(tmp_path / "inbox" / "财政局.xlsx", UNITS[1][0], seed=2)
+    out = run(config)
+    [aside] = [Path(p) for p in out["set_aside"]]
+    assert aside.parent == path.parent and "修改过的副本" in aside.name and aside.read_bytes() == edited
+    sub = check_workbook(path).submission
+    assert sub.units == 2  # the new figures …
+    assert {code: sub.texts[code] for code in typed} == typed  # … with what the county typed
+    text = runner.invoke(app, ["run", "--config", str(config)]).stdout
+    assert "修改过的副本" not in text  # (the new file is as written: nothing set aside again)
+
+
+def test_run__an_output_never_edited__is_simply_replaced(tmp_path):
+    config = city(tmp_path, title="云溪市")
+    report(tmp_path / "inbox" / "教育局.xlsx", UNITS[0][0], seed=1)
+    run(config)
+    report(tmp_path / "inbox" / "财政局.xlsx", UNITS[1][0], seed=2)
+    out = run(config)
+    assert out["set_aside"] == [] and not list((tmp_path / "outbox").rglob("*修改过的副本*"))

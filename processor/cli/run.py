@@ -259,6 +259,9 @@ def render_run(result: RunResult) -> str:
             lines.append(f"  汇总数据（按年报模板填好，可上报或发布）：{report}")
         if result.group_summaries:
             lines.append(f"  分组汇总表 {len(result.group_summaries)} 个：{result.group_summaries[0].parent.parent}")
+        if result.set_aside:
+            names = "、".join(p.name for p in result.set_aside)
+            lines.append(f"  被修改过的输出已另存、没有覆盖（见上方说明）：{names}")
         if result.failed_outputs:
             names = "、".join(p.name for p in result.failed_outputs)
             lines.append(
