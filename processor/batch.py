@@ -58,7 +58,16 @@ from .inbox import Candidate, Changing, Skipped, read_snapshot, wait_for_complet
 from .joblock import job_lock
 from .kept import Memo
 from .layout import layout
-from .ledger import DONE, DUPLICATE, FileRow, KeptRows, Ledger, light_submission, submission_to_blob
+from .ledger import (
+    DONE,
+    DUPLICATE,
+    FileRow,
+    KeptRows,
+    Ledger,
+    findings_to_json,
+    light_submission,
+    submission_to_blob,
+)
 from .logs import progress
 from .roster import Roster, RosterError, load_roster
 from .spec import Spec, edition_for_year, get_spec
@@ -173,14 +182,17 @@ def identify(
 ) -> tuple[str | None, bool, tuple[str, ...]]:
     """(unit, on roster, group) for a file: by the 单位名称 written, else by its folder or file name.
 
-    A roll-up (a county's consolidated report) is the group it stands for: named like the group,
-    placed at the group's parent, so that the summary counts it instead of the group's units.
+    A roll-up (a county's consolidated report) is the group it stands for (`Roster.group_named`),
+    placed at the group's parent, so that the summary counts it instead of the group's units; one no
+    group is found for is outside the roster (and refused: `rollup-group-unknown`), never a unit.
     """
     if roster is not None and len(roster):
-        if kind == ROLLUP:
+        if kind == ROLLUP:  # (never a unit of the roster: it would be summed beside the units it covers)
             path = roster.group_named(agency)
             if path is not None:
                 return path[-1], True, path[:-1]
+            name = (agency or "").strip() or None
+            return name, False, (OUTSIDE_ROSTER,) if name else ()
         unit = roster.match(agency, credit_code)
         if unit is None:
             for hint in hints:
@@ -213,16 +225,37 @@ def examine(task: Task, ctx: Context) -> Examined:
         agency = sub.agency if sub else None
         credit = sub.texts.get("info.credit_code") if sub else None
         unit, on_roster, group = identify(ctx.roster, agency, credit, hints, sub.kind if sub else "report")
-        extra = (
-            []
-            if on_roster and sub and sub.kind == ROLLUP
-            else _unit_findings(ctx.roster, result, agency, unit, on_roster, Path(task.name).stem)
-        )
+        if sub is not None and sub.kind == ROLLUP:
+            extra = [] if on_roster else _rollup_findings(ctx.roster, result, agency)
+        else:
+            extra = _unit_findings(ctx.roster, result, agency, unit, on_roster, Path(task.name).stem)
         if extra:
             result.report = Report([*result.report.findings, *extra])
         return Examined(task, result, unit, on_roster, group)
     except Exception as exc:  # a bug must not stop the job: the file stays in the inbox, the log says why
         return Examined(task, None, None, False, (), f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
+def _rollup_findings(roster: Roster | None, result: Any, agency: str | None) -> list[Finding]:
+    """rollup-group-unknown when a roster is in use and no group of it is the one a roll-up stands for:
+    counted as a unit outside the roster, it would be summed beside the units it covers."""
+    if roster is None or not len(roster) or result.submission is None:
+        return []
+    spec = result.submission.spec
+    place = layout(spec).places["info.agency"]
+    closest = roster.closest_groups(agency)
+    nearest = "、".join(f"“{n}”" for n in closest) if closest else "（无相近的分组）"
+    f = finding(
+        spec,
+        "rollup-group-unknown",
+        sheet=place.sheet,
+        cell=place.a1,
+        code="info.agency",
+        found=agency or "（空）",
+        expected=nearest,
+        file=result.file,
+    )
+    return [replace(f, agency=agency)]
 
 
 def _unit_findings(
@@ -1429,6 +1462,8 @@ def unit_results(
         if not name:
             unidentified.append(row)
             continue
+        if row.kind == ROLLUP and row.status == REJECTED and group[:1] != (OUTSIDE_ROSTER,):
+            row = _group_found(row)
         if name not in by_unit:
             by_unit[name] = []
             order.append(name)
@@ -1457,6 +1492,7 @@ def unit_results(
             found = chosen.findings
             if roster is not None and roster.match(chosen.agency):  # named right by now (an alias was added)
                 found = [f for f in found if f.rule_id != "unit-unknown"]
+
             result.status = status_of(Report(found)) if chosen.status in COUNTED else REJECTED
             result.file_id = chosen.id
             result.findings = found
@@ -1489,6 +1525,16 @@ def attach_submissions(
         unit.submission = subs.get(unit.file_id)  # type: ignore[arg-type]
 
 
+def _group_found(row: FileRow) -> FileRow:
+    """A roll-up refused only because no roster group was found for it (`rollup-group-unknown`), now that
+    the mended roster has one: as if it had been found then (its refusal dropped, its status again)."""
+    findings = row.findings
+    kept = [f for f in findings if f.rule_id != "rollup-group-unknown"]
+    if len(kept) == len(findings):
+        return row
+    return replace(row, status=status_of(Report(kept)), findings_json=findings_to_json(kept))
+
+
 def _place(roster: Roster | None, row: FileRow) -> tuple[str | None, tuple[str, ...]]:
     """(unit name, group) of a ledger row, with the roster as it is now."""
     if roster is None or not len(roster):
@@ -1497,6 +1543,7 @@ def _place(roster: Roster | None, row: FileRow) -> tuple[str | None, tuple[str, 
         path = roster.group_named(row.agency) or roster.group_named(row.unit)
         if path is not None:
             return path[-1], path[:-1]
+        return row.unit, (OUTSIDE_ROSTER,)  # (never a unit: see identify)
     match = roster.match(row.agency) or roster.match(row.unit)
     if match is not None:
         return match.name, match.group

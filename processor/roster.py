@@ -7,6 +7,7 @@ import difflib
 import io
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -38,6 +39,25 @@ def normalise(name: str) -> str:
     text = unicodedata.normalize("NFKC", name or "")  # full-width letters, digits, （） → half width
     text = text.translate(_BRACKETS)
     return _DROP.sub("", text).casefold()
+
+
+GOVERNMENT_SUFFIXES = ("人民政府办公室", "人民政府办公厅", "人民政府", "政府办公室", "政府办", "政府")
+
+
+def group_forms(key: str) -> list[str]:
+    """A roll-up's normalised name and the forms a group may be called by: without a government's suffix,
+    then without the places it starts with, one after another (青川市甲县人民政府 → 青川市甲县 → 甲县)."""
+    forms = [key]
+    for suffix in GOVERNMENT_SUFFIXES:
+        if key.endswith(suffix) and len(key) - len(suffix) >= 2:
+            forms.append(key[: -len(suffix)])
+            break
+    for form in list(forms):
+        rest = short_name(form)
+        while rest is not None and rest not in forms:
+            forms.append(rest)
+            rest = short_name(rest)
+    return [form for form in forms if form not in GOVERNMENT_SUFFIXES]
 
 
 def short_name(name: str) -> str | None:
@@ -113,18 +133,34 @@ class Roster:
             return None
         return self._by_key.get(normalise(name))
 
+    @cached_property
+    def _groups(self) -> dict[str, set[tuple[str, ...]]]:
+        """Every group path by its normalised name, and by its path's names run together (甲县乡镇街道)."""
+        out: dict[str, set[tuple[str, ...]]] = {}
+        for unit in self.units:
+            for i in range(1, len(unit.group) + 1):
+                path = unit.group[:i]
+                for key in {normalise(path[-1]), normalise("".join(path))}:
+                    out.setdefault(key, set()).add(path)
+        return out
+
     def group_named(self, name: str | None) -> tuple[str, ...] | None:
-        """The roster group a roll-up stands for: a group called `name`, or the group whose name begins
-        the name of a unit in it (西山县人民政府 in group 西山县 → 西山县). None when none or ambiguous."""
+        """The roster group a roll-up stands for. None when none or ambiguous. Tried in turn:
+
+        - a group called `name`, or its path's names run together (甲县乡镇街道);
+        - the same without a government's suffix or the places it starts with (`group_forms`: 甲县人民政府,
+          青川市甲县, 青川市甲县人民政府 → 甲县): a county names itself in full, as its seal reads;
+        - the group whose name begins the name of a unit in it (西山县政务服务中心 in group 西山县).
+        """
         key = normalise(name or "")
         if not key:
             return None
-        paths = {u.group[:i] for u in self.units for i in range(1, len(u.group) + 1)}
-        named = [p for p in paths if normalise(p[-1]) == key]
-        if len(named) == 1:
-            return named[0]
+        for form in group_forms(key):
+            named = self._groups.get(form)
+            if named:
+                return next(iter(named)) if len(named) == 1 else None
         unit = self.match(name)
-        if not named and unit is not None and unit.group and key.startswith(normalise(unit.group[-1])):
+        if unit is not None and unit.group and key.startswith(normalise(unit.group[-1])):
             return unit.group
         return None
 
@@ -179,17 +215,26 @@ class Roster:
 
     def closest(self, name: str | None, n: int = 3) -> list[str]:
         """Canonical names of the roster units closest to `name` (for an “unknown unit” message)."""
-        key = normalise(name or "")
-        if not key:
-            return []
-        scored: dict[str, float] = {}
-        for k, unit in self._by_key.items():
-            ratio = difflib.SequenceMatcher(None, key, k).ratio()
-            if k in key or key in k:
-                ratio = max(ratio, 0.6 + 0.4 * min(len(k), len(key)) / max(len(k), len(key)))
-            if ratio >= 0.4:
-                scored[unit.name] = max(scored.get(unit.name, 0.0), ratio)
-        return [name for name, _ in sorted(scored.items(), key=lambda kv: -kv[1])[:n]]
+        return _closest(name, ((k, unit.name) for k, unit in self._by_key.items()), n)
+
+    def closest_groups(self, name: str | None, n: int = 3) -> list[str]:
+        """Names of the roster groups closest to `name` (for a roll-up no group is found for)."""
+        return _closest(name, ((k, "/".join(p)) for k, paths in self._groups.items() for p in sorted(paths)), n)
+
+
+def _closest(name: str | None, known: Iterable[tuple[str, str]], n: int) -> list[str]:
+    """The names (second of each pair) whose keys are closest to `name`, best first."""
+    key = normalise(name or "")
+    if not key:
+        return []
+    scored: dict[str, float] = {}
+    for k, shown in known:
+        ratio = difflib.SequenceMatcher(None, key, k).ratio()
+        if k in key or key in k:
+            ratio = max(ratio, 0.6 + 0.4 * min(len(k), len(key)) / max(len(k), len(key)))
+        if ratio >= 0.4:
+            scored[shown] = max(scored.get(shown, 0.0), ratio)
+    return [shown for shown, _ in sorted(scored.items(), key=lambda kv: -kv[1])[:n]]
 
 
 def load_roster(path: Path) -> Roster:

@@ -402,3 +402,53 @@ def test_run__an_output_never_edited__is_simply_replaced(tmp_path):
     report(tmp_path / "inbox" / "财政局.xlsx", UNITS[1][0], seed=2)
     out = run(config)
     assert out["set_aside"] == [] and not list((tmp_path / "outbox").rglob("*修改过的副本*"))
+
+
+def _county_rollup(tmp_path: Path, title: str = "西山县") -> tuple[Path, float]:
+    """The 上报用 report of 西山县's own run over its two units, and their sum of NEW."""
+    county_dir = tmp_path / "county"
+    county_dir.mkdir()
+    county_units = [(n, g.split("/", 1)[1], a) for n, g, a in COUNTY_UNITS if g.startswith("西山县")]
+    conf = city(county_dir, units=county_units, title=title)
+    files = [report(county_dir / "inbox" / f"{n}.xlsx", n, seed=20 + i) for i, (n, _, _) in enumerate(county_units)]
+    total = _input_sum(files, NEW)
+    [path] = [Path(p) for p in run(conf)["reports"]]
+    set_cells(path, {"text.s1": "全县汇总：本年度共收到申请若干件，均已办结。", "text.s5": "个别乡镇更新不及时。"})
+    return path, total
+
+
+@pytest.mark.parametrize("title, typed", [("云溪市西山县", None), ("西山县", "西山县人民政府")])
+def test_a_county_report_named_in_full__still_stands_for_its_group_and_counts_once(tmp_path, title, typed):
+    """A county names itself as its seal reads (云溪市西山县, 西山县人民政府); the city's roster group is 西山县.
+    Taken for a unit outside the roster, it was summed beside its own units' direct reports."""
+    rollup, county_sum = _county_rollup(tmp_path, title)
+    if typed:
+        set_cells(rollup, {"info.agency": typed})
+    config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")
+    shutil.copy(rollup, tmp_path / "inbox" / "西山县汇总.xlsx")
+    report(tmp_path / "inbox" / "西山县教育局.xlsx", "西山县教育局", seed=20)  # (also sent directly)
+    city_sum = _input_sum([report(tmp_path / "inbox" / "云溪市教育局.xlsx", "云溪市教育局", seed=30)], NEW)
+    out = run(config)
+    [city_report] = [Path(p) for p in out["reports"]]
+    assert check_workbook(city_report).submission.values[NEW] == county_sum + city_sum
+    assert out["units"]["covered"] == 2 and out["units"]["rollups"] == 1 and out["units"]["outside_roster"] == 0
+
+
+def test_a_county_report_no_roster_group_is_found_for__is_refused_not_summed_until_the_roster_has_it(tmp_path):
+    rollup, county_sum = _county_rollup(tmp_path, "东山县")
+    units = [*UNITS[:2], ("东山县教育局", "东山区/县直部门", ""), ("东山县城关镇人民政府", "东山区/乡镇街道", "")]
+    config = city(tmp_path, units=units, title="云溪市")
+    shutil.copy(rollup, tmp_path / "inbox" / "东山县汇总.xlsx")
+    city_sum = _input_sum([report(tmp_path / "inbox" / "云溪市教育局.xlsx", "云溪市教育局", seed=30)], NEW)
+    out = run(config)
+    [entry] = [f for f in out["files"] if f["file"] == "东山县汇总.xlsx"]
+    assert entry["status"] == "rejected"
+    [refusal] = [f for f in entry["findings"] if f["rule"] == "rollup-group-unknown"]
+    assert "“东山县”" in refusal["message"] and "“东山区”" in refusal["message"]  # (the closest group named)
+    [city_report] = [Path(p) for p in out["reports"]]
+    assert check_workbook(city_report).submission.values[NEW] == city_sum  # not summed
+    # the coordinator mends the roster (the group is 东山县); the next run counts it, with no new file
+    config = city(tmp_path, units=[(n, g.replace("东山区", "东山县"), a) for n, g, a in units], title="云溪市")
+    out = run(config)
+    assert check_workbook(city_report).submission.values[NEW] == county_sum + city_sum
+    assert out["units"]["covered"] == 2 and out["units"]["rollups"] == 1
