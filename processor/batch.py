@@ -1489,6 +1489,9 @@ def unit_results(
         )
         if chosen is not None:
             result.__dict__["is_rollup"] = chosen.kind == ROLLUP  # (again from its submission, if attached)
+            if chosen.kind == ROLLUP:  # (which units it stands for: a few roll-ups, read back one by one)
+                sub = ledger.submission(chosen.id)
+                result.covers = sub.covers if sub is not None else None
             found = chosen.findings
             if roster is not None and roster.match(chosen.agency):  # named right by now (an alias was added)
                 found = [f for f in found if f.rule_id != "unit-unknown"]
@@ -1621,17 +1624,19 @@ def write_year_summary(
         """The summary workbook and the roll-up report (上报用) of `part`, consolidated once."""
         keep_edited(path, "新生成的汇总表不含这些修改，如需要请从保留的文件中抄过去。")
         if writer is not None:  # (tests) a writer of its own
-            written, root = Path(writer(path, part)), consolidate(part, texts=False).root
+            written, con = Path(writer(path, part)), consolidate(part, texts=False)
         else:
             con = summarize(part, comparisons, sums)
             if comparisons is not None and compared is not None:
                 compared()
-            written, root = stamped(write_summary(path, part, con, rows)), con.root
+            written = stamped(write_summary(path, part, con, rows))
         report = folder / archive.rollup_report_name(year, name)
         edited = keep_edited(report, "其中填写的文字部分和填报信息带入新生成的文件（数字按最新汇总）。")
         texts = typed_texts(edited, spec, year) if edited is not None else None
         return written, stamped(
-            write_rollup_report(report, spec, year, name, root, texts=texts, created=part.produced_at)
+            write_rollup_report(
+                report, spec, year, name, con.root, texts=texts, created=part.produced_at, covers=con.names_counted()
+            )
         )
 
     def outputs_key() -> str | None:
@@ -1771,7 +1776,7 @@ def _group_key(common: str, part: SummaryData, digests: dict[int, str]) -> str:
     it was produced, and its units in order, each with its ledger row (a row's report never changes),
     findings and last year's row (which the roster as it is now decides). `digests`: each unit's part,
     by id, made once for all the groups it is in."""
-    parts = [common, repr(part.root), part.produced_at.isoformat()]
+    parts = [common, repr(part.root), part.produced_at.isoformat(), repr(sorted(part.covered_outside.items()))]
     last = part.previous_ids or {}
     for u in part.units:
         digest = digests.get(id(u))

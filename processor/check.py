@@ -102,9 +102,10 @@ def year_mismatch(submission: Submission, options: Options) -> list[Finding]:
     ]
 
 
-def apply_explanations(submission: Submission, findings: list[Finding]) -> list[Finding]:
-    """Warnings named by a long enough 情况说明 row become 已说明; notices about the rows are added."""
-    return _apply_explanations(submission, findings)
+def apply_explanations(submission: Submission, findings: list[Finding], *, last_year: bool = True) -> list[Finding]:
+    """Warnings named by a long enough 情况说明 row become 已说明; notices about the rows are added.
+    `last_year`: the cross-year rules were checked against last year's report (see rules.explanations)."""
+    return _apply_explanations(submission, findings, last_year=last_year)
 
 
 def drop_consequences(spec: Spec, findings: list[Finding], reading: list[Finding]) -> list[Finding]:
@@ -155,7 +156,7 @@ def check_workbook(
         if callable(previous):
             previous = previous(sub)
         findings += drop_consequences(sub.spec, check(sub, previous=previous, options=options), read.findings)
-        findings = apply_explanations(sub, findings)
+        findings = apply_explanations(sub, findings, last_year=previous is not None)
     agency = sub.agency if sub is not None else None
     stamped = [f.about(agency=agency, file=file) for f in findings]
     return CheckResult(file=file, submission=sub, report=Report(stamped), spec=read.spec)

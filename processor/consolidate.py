@@ -14,6 +14,7 @@ from . import __version__
 from .findings import Finding, finding
 from .kept import Memo
 from .layout import INFO, layout
+from .roster import group_forms, normalise
 from .spec import Spec, get_spec
 from .submission import Number, Submission
 
@@ -64,6 +65,7 @@ class UnitResult:
     listed: bool = True  # a unit of the roster (False: a unit outside it, or a roll-up standing for a group)
     rejected_after: str | None = None  # a file received after the one counted, rejected: its name (a failed correction)
     aliases: tuple[str, ...] = ()  # other names the roster knows it by (内容雷同 masks them as its own name)
+    covers: list[str] | None = None  # a roll-up: the names of the units it sums, as it says them (None: not said)
 
     @property
     def counted(self) -> bool:
@@ -111,6 +113,8 @@ class SummaryData:
     started_at: dt.datetime | None = None  # the year's first ledger change: 生成时间 of a group that has nothing yet
     tool_version: str = __version__
     findings: list[Finding] = field(default_factory=list)  # job-level findings to list in 问题清单 too
+    # a group's units that a roll-up outside it stands for (subtree: 甲县/县直部门's units, 甲县's roll-up)
+    covered_outside: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -145,6 +149,14 @@ class Consolidation:
     figures: list[Figure]  # headline figures of the sums
     previous: dict[str, Number] | None  # last year's headline figures (same scope) by Figure.key
     previous_units: int = 0  # the units last year's figures are of (a roll-up counts its units)
+
+    def names_counted(self) -> tuple[str, ...]:
+        """The names of the units in the sums, for a roll-up report to carry: a counted roll-up's own
+        units where it says them, else its name."""
+        names: list[str] = []
+        for u in self.counted:
+            names.extend(u.covers if u.is_rollup and u.covers else [u.name])
+        return tuple(names)
 
     @cached_property
     def placed(self) -> list[tuple[UnitResult, Node]]:
@@ -233,10 +245,32 @@ def _cover(
         if rollup.name in covered:
             continue  # nested inside a roll-up already counted
         inside = [u for u in below.get(path, ()) if u is not rollup and u.name not in covered]
+        if rollup.covers is not None and not any(u.is_rollup for u in inside):
+            inside = named_in(rollup.covers, inside)
         for u in inside:
             covered[u.name] = rollup.name
         inside_of.append((rollup, inside))
     return covered, inside_of
+
+
+def named_in(covers: Iterable[str], inside: list[UnitResult]) -> list[UnitResult]:
+    """The units of a roll-up's group that the names it says it sums name (a county's roster may call
+    them otherwise: 城关镇 for 西山县城关镇人民政府; names, aliases and their `roster.group_forms` are
+    compared). Every unit when a name is found for no unit, or for more than one: a unit the city's roster
+    lacks, or named past recognition — the roll-up then stands for its whole group, as one that does not
+    say its units (summing a unit's own report beside a roll-up that has it would count it twice)."""
+    index: dict[str, set[int]] = {}
+    for i, u in enumerate(inside):
+        for name in (u.name, *u.aliases):
+            for form in group_forms(normalise(name)):
+                index.setdefault(form, set()).add(i)
+    chosen: set[int] = set()
+    for name in covers:
+        hits = [index[form] for form in group_forms(normalise(name)) if form in index]
+        if not hits or len(hits[0]) != 1:
+            return inside
+        chosen |= hits[0]
+    return [u for i, u in enumerate(inside) if i in chosen]
 
 
 def resolve_rollups(
@@ -349,6 +383,9 @@ def consolidate(
     excluded = _guard(spec, data.year, units)
     eligible = [u if u.name not in excluded else replace(u, status=REJECTED) for u in units]
     to_count, findings, covered = resolve_rollups(eligible, spec, own)
+    if data.covered_outside:
+        covered = {**data.covered_outside, **covered}
+        to_count = [u for u in to_count if u.name not in data.covered_outside]
     findings = [*excluded.values(), *findings]
     nodes = build_tree(units, data.root, own)
     direct: dict[Path_, list[Number]] = {}
@@ -579,7 +616,7 @@ def subtree(data: SummaryData, path: Path_) -> SummaryData:
     when none has a file yet): a group's outputs change only with what it covers, so `run --by-group`
     and `watch` rewrite only the groups a new file belongs to."""
     groups = _group_paths(data.units)
-    return _part(data, path, [u for u in data.units if _under(place_of(u, groups), path)])
+    return _part(data, path, [u for u in data.units if _under(place_of(u, groups), path)], covering(data.units))
 
 
 def subtrees(data: SummaryData) -> list[SummaryData]:
@@ -592,13 +629,16 @@ def subtrees(data: SummaryData) -> list[SummaryData]:
         if _under(place, data.root):
             for depth in range(len(data.root) + 1, len(place) + 1):
                 below.setdefault(place[:depth], []).append(u)
-    return [_part(data, path, below.get(path, [])) for path in group_paths(data)]
+    covered = covering(data.units)
+    return [_part(data, path, below.get(path, []), covered) for path in group_paths(data)]
 
 
-def _part(data: SummaryData, path: Path_, units: list[UnitResult]) -> SummaryData:
-    """A group's SummaryData: its units, their last year's reports; the files no unit could be found for
-    are listed in the whole summary only (a county's summary is about its own units)."""
+def _part(data: SummaryData, path: Path_, units: list[UnitResult], covered: dict[str, str]) -> SummaryData:
+    """A group's SummaryData: its units, their last year's reports, those of its units a roll-up outside
+    it stands for (`covered`: the whole's); the files no unit could be found for are listed in the whole
+    summary only (a county's summary is about its own units)."""
     names = {u.name for u in units}
+    outside = {u.name: covered[u.name] for u in units if u.name in covered and covered[u.name] not in names}
     previous = {k: v for k, v in data.previous.items() if k in names} if data.previous else None
     previous_ids = {k: v for k, v in data.previous_ids.items() if k in names} if data.previous_ids else None
     times = [u.changed_at for u in units if u.changed_at is not None]
@@ -612,4 +652,5 @@ def _part(data: SummaryData, path: Path_, units: list[UnitResult]) -> SummaryDat
         previous_ids=previous_ids,
         produced_at=produced,
         findings=[],
+        covered_outside={**data.covered_outside, **outside},
     )

@@ -12,7 +12,10 @@ INSTRUCTIONS, INFO, TABLES, TEXTS, NOTES, META = "instructions", "info", "tables
 
 TEXT_COLS = 8  # a text answer spans A:H
 NOTE_FIELDS = ("rule", "cell", "text")
-META_KEYS = ("product", "edition", "year", "template_version", "generator_version", "agency", "kind", "units")
+META_KEYS = (
+    *("product", "edition", "year", "template_version", "generator_version", "agency", "kind", "units"),
+    "covers",  # a roll-up: the names of the units it sums, one a line (empty: not said)
+)
 
 
 def col_letter(col: int) -> str:

@@ -179,6 +179,8 @@ def read_book(spec: Spec, book: Book, file: str, info: Mapping[str, str] | None 
     sub = Submission(edition=spec.edition, file=file, meta=info)
     sub.kind = "rollup" if info.get("kind") == "rollup" else "report"
     sub.units = int(info["units"]) if info.get("units", "").isdigit() and int(info["units"]) > 0 else 1
+    names = [n.strip() for n in info.get("covers", "").split("\n") if n.strip()] if sub.kind == "rollup" else []
+    sub.covers = names or None
     _read_info(spec, book, located, sub, found)
     _read_numbers(spec, book, located, sub, found)
     _read_texts(spec, book, located, sub, found)

@@ -46,6 +46,7 @@ class Submission:
     file: str | None = None  # file name as received
     kind: str = "report"  # report | rollup (a county's consolidated summary)
     units: int = 1  # units a roll-up covers
+    covers: list[str] | None = None  # … their names, as its _meta says them (None: not said)
 
     @property
     def spec(self) -> Spec:

@@ -903,8 +903,18 @@ def _subtitle_tables(
 # ---- 概览 -------------------------------------------------------------------------------------
 
 
+def _not_counted(con: Consolidation) -> dict[str, list[str]]:
+    """The units whose figures are not in the sums, by why (被退回, 未报送), in tree order; those a
+    roll-up stands for are not among them."""
+    out: dict[str, list[str]] = {REJECTED: [], MISSING: []}
+    for u, _ in con.placed:
+        if not u.is_rollup and u.status in out and u.name not in con.covered:
+            out[u.status].append(u.name)
+    return out
+
+
 def _counts(con: Consolidation) -> dict[str, int]:
-    counts = dict.fromkeys(("submitted", "flagged", "rejected", "missing", "covered"), 0)
+    counts = dict.fromkeys(("submitted", "flagged", "covered"), 0)
     for u, _ in con.placed:
         if u.is_rollup:
             continue
@@ -913,19 +923,24 @@ def _counts(con: Consolidation) -> dict[str, int]:
         counts["covered"] += covered
         if not covered:
             counts["flagged"] += status in (WARNED, EXPLAINED) and u.counted
-            counts["rejected"] += status == REJECTED
-            counts["missing"] += status == MISSING
+    left_out = _not_counted(con)
     return {
         "expected": con.root.expected,
         "submitted": counts["submitted"],
         "counted": con.root.units,
         "flagged": counts["flagged"],
-        "rejected": counts["rejected"],
-        "missing": counts["missing"],
+        "rejected": len(left_out[REJECTED]),
+        "missing": len(left_out[MISSING]),
         "covered": counts["covered"],
         "rollups": sum(1 for u in con.counted if u.is_rollup),
         "excluded": len(con.excluded),
     }
+
+
+def _some(names: list[str], shown: int = 12) -> str:
+    """Names for one line: the first `shown`, then how many more."""
+    more = f"等 {len(names)} 个" if len(names) > shown else ""
+    return "、".join(names[:shown]) + more
 
 
 def _fingerprint(con: Consolidation) -> str:
@@ -977,6 +992,17 @@ def _write_overview(
         ws.write_number(row + 1, k, c[key], styles("big", **({"font_color": color} if color else {})))
     ws.set_row(row + 1, 26)
     row += 2
+    left_out = _not_counted(con)
+    if left_out[MISSING] or left_out[REJECTED]:  # (a leader asks who first; the list is on another sheet)
+        said = [
+            f"{label} {len(names)} 个：{_some(names)}"
+            for label, names in (("未报送", left_out[MISSING]), ("被退回", left_out[REJECTED]))
+            if names
+        ]
+        text = "；".join(said) + f"。详见“{STATUS}”表（排在最前）。"
+        _sheet_title(ws, row, last, text, styles, "bad")
+        ws.set_row(row, 15 * (1 + len(text) // 44))  # (~44 characters a line across the six columns)
+        row += 1
     notes = []
     if c["rollups"]:
         notes.append(
@@ -1037,7 +1063,7 @@ def _write_overview(
             f"上年数据为台账中上年已通过的 {before} 个单位的报告之和（本年计入 {now} 个单位；{scope}；"
             "县区汇总表与其所含单位不重复计算）。",
             styles,
-            "note",
+            "note" if before == now else "bad",  # (a leader reads +433 % first: the caveat must be seen)
         )
         ws.set_row(row, 28 if before == now else 42)
         row += 1
@@ -1550,6 +1576,7 @@ def _write_meta(wb: Workbook, data: SummaryData, con: Consolidation) -> None:
         "agency": data.name,
         "kind": "summary",
         "units": str(con.root.units),
+        "covers": "",
     }
     for key in META_KEYS:
         place = lay.places[meta_code(key)]
@@ -1570,10 +1597,14 @@ def write_rollup_report(
     *,
     texts: dict[str, str] | None = None,
     created: dt.datetime | None = None,
+    covers: tuple[str, ...] | None = None,
 ) -> Path:
     """The report template of `spec`, every number filled with the node's sums, marked as a roll-up
-    of node.units units: the county submits it upward (after writing its texts), the city publishes
-    its own tables from it. Written atomically."""
+    of node.units units (`covers`: their names, which the city reads to know which of its roster's
+    units the roll-up stands for): the county submits it upward (after writing its texts), the city
+    publishes its own tables from it. Written atomically."""
     values = {code: node.values.get(code, 0) for code, cell in spec.cells.items() if not cell.is_total}
-    fill = Filling(values=values, texts=dict(texts or {}), year=year, agency=agency, kind="rollup", units=node.units)
+    fill = Filling(
+        values=values, texts=dict(texts or {}), year=year, agency=agency, kind="rollup", units=node.units, covers=covers
+    )
     return write_workbook(path, spec, fill, created=created)

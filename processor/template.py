@@ -97,6 +97,7 @@ class Filling:
     agency: str | None = None
     kind: str = "report"  # report | rollup
     units: int | None = None  # units covered by a roll-up
+    covers: tuple[str, ...] | None = None  # … their names (None: not said)
 
 
 @dataclass(frozen=True)
@@ -387,7 +388,18 @@ def meta_values(spec: Spec, fill: Filling) -> dict[str, str]:
         "agency": fill.agency or "",
         "kind": fill.kind,
         "units": str(fill.units or ""),
+        "covers": covers_text(fill.covers),
     }
+
+
+COVERS_LIMIT = 32_000  # characters of one cell (Excel holds 32,767)
+
+
+def covers_text(names: tuple[str, ...] | None) -> str:
+    """The names a roll-up covers as its _meta cell holds them: one a line; empty when they are not
+    known or do not fit in a cell (a province's roll-up: it then stands for its whole group)."""
+    text = "\n".join(names or ())
+    return text if len(text) <= COVERS_LIMIT else ""
 
 
 def page_header(agency: str | None) -> str:

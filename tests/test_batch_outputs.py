@@ -10,7 +10,7 @@ import pytest
 
 from processor.check import check_workbook
 from processor.cli import app
-from tests.test_batch import UNITS, YEAR, city, report, run, runner
+from tests.test_batch import UNITS, YEAR, city, report, run, runner, status_json
 from tests.workbooks import needs_soffice, read_by_names, roundtrip, set_cells
 
 COUNTY_UNITS = [
@@ -452,3 +452,60 @@ def test_a_county_report_no_roster_group_is_found_for__is_refused_not_summed_unt
     out = run(config)
     assert check_workbook(city_report).submission.values[NEW] == county_sum + city_sum
     assert out["units"]["covered"] == 2 and out["units"]["rollups"] == 1
+
+
+def test_a_county_report_that_lacks_a_unit__does_not_stand_for_it(tmp_path):
+    """西山县 ran before its 城关镇 reported: its roll-up sums 教育局 only and says so. At the city, 城关镇 is
+    not 由汇总表涵盖: its own report, sent directly, is counted; without one it is 未报送."""
+    county_dir = tmp_path / "county"
+    county_dir.mkdir()
+    county_units = [(n, g.split("/", 1)[1], "") for n, g, _ in COUNTY_UNITS if g.startswith("西山县")]
+    county_units = [(n if "城关镇" not in n else "城关镇", g, a) for n, g, a in county_units]  # (named its own way)
+    conf = city(county_dir, units=county_units, title="西山县")
+    county_sum = _input_sum([report(county_dir / "inbox" / "教育局.xlsx", "西山县教育局", seed=20)], NEW)
+    [rollup] = [Path(p) for p in run(conf)["reports"]]
+    set_cells(rollup, {"text.s1": "全县汇总：本年度共收到申请若干件，均已办结。", "text.s5": "个别乡镇更新不及时。"})
+    sub = check_workbook(rollup).submission
+    assert (sub.units, sub.covers) == (1, ["西山县教育局"])
+    config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")
+    shutil.copy(rollup, tmp_path / "inbox" / "西山县汇总.xlsx")
+    out = run(config)
+    assert out["units"]["covered"] == 1 and "西山县城关镇人民政府" in out["missing"]
+    town = report(tmp_path / "inbox" / "城关镇.xlsx", "西山县城关镇人民政府", seed=21)
+    town_sum = _input_sum([town], NEW)
+    out = run(config)
+    assert out["units"]["covered"] == 1 and out["units"]["accepted"] + out["units"]["warning"] == 1
+    [city_report] = [Path(p) for p in out["reports"]]
+    assert check_workbook(city_report).submission.values[NEW] == county_sum + town_sum
+    status = status_json(config)
+    assert status["西山县城关镇人民政府"]["status"] in ("accepted", "warning")
+    assert status["西山县教育局"]["status"] == "covered"
+
+
+def test_a_county_report_naming_a_unit_the_city_roster_lacks__stands_for_its_whole_group(tmp_path):
+    """A name the city cannot place may be a unit it does not list or one it lists otherwise: the roll-up
+    then stands for the whole group, as before (never a unit counted twice)."""
+    from processor.consolidate import UnitResult, named_in
+
+    inside = [
+        UnitResult("西山县教育局", ("西山县", "县直部门")),
+        UnitResult("西山县城关镇人民政府", ("西山县", "乡镇街道")),
+    ]
+    assert named_in(["教育局", "城关镇"], inside) == inside
+    assert named_in(["西山县教育局"], inside) == inside[:1]
+    assert named_in(["西山县教育局", "西山县卫健局"], inside) == inside  # (a name of no unit: all of them)
+    assert named_in([], inside) == []
+
+
+def test_by_group__a_subgroup_under_a_county_report__shows_its_units_covered_not_missing(tmp_path):
+    """The city's summary says 由汇总表涵盖 for 西山县's units; the summary of 西山县/县直部门 must not say 未报送."""
+    import openpyxl
+
+    rollup, _ = _county_rollup(tmp_path)
+    config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")
+    shutil.copy(rollup, tmp_path / "inbox" / "西山县汇总.xlsx")
+    out = run(config, "--by-group")
+    [part] = [Path(p) for p in out["group_summaries"] if Path(p).parent.name == "西山县-县直部门"]
+    ws = openpyxl.load_workbook(part)["报送情况"]
+    [row] = [[c for c in r if c is not None] for r in ws.iter_rows(values_only=True) if "西山县教育局" in r]
+    assert "由汇总表涵盖" in row and "未报送" not in row

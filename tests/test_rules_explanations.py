@@ -1,10 +1,13 @@
 """情况说明: a long enough explanation turns a warning into 已说明; the rows themselves get notices."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from processor.check import apply_explanations, check, check_workbook
 from processor.findings import Report, finding
 from processor.layout import layout
+from processor.rules.explanations import parse_note_cell
 from processor.spec import get_spec
 from tests.submissions import submission
 from tests.workbooks import fill_template, needs_soffice, roundtrip, set_cells
@@ -53,8 +56,59 @@ def test_explanation__too_short__warning_stays_open_and_a_notice_names_the_row()
 
 
 def test_explanation__names_no_current_warning__unmatched_notice():
-    findings = explained(("I1", "F7", REASON))
+    findings = explained(("I2", "F7", REASON))
     assert status(findings)[-1] == ("explanation-unmatched", "B4", "提示")
+
+
+def test_explanation__names_the_rule_at_a_cell_without_it__the_notice_says_where_its_warnings_are():
+    findings = explained(("I1", "F7", REASON))
+    notice = findings[-1]
+    assert (notice.rule_id, notice.cell) == ("explanation-wrong-cell", "B4")
+    assert "三、依申请公开!D7、三、依申请公开!E7" in notice.message and "可以删除" not in notice.message
+
+
+@pytest.mark.parametrize(
+    "rule, cell",
+    [
+        ("Ｉ１", "Ｄ７"),  # full width
+        ("I1", "三、依申请公开 D7"),  # a space for the !
+        ("I1", "三、依申请公开：$D$7"),
+        ("I1", "D7单元格"),
+        ("i1", "单元格d7"),
+        ("I1 本年“上年结转”应等于上年“结转下年度”", "D7"),  # the feedback's 规则 column copied
+    ],
+)
+def test_explanation__rule_and_cell_as_clerks_write_them__match(rule, cell):
+    assert status(explained((rule, cell, REASON)))[0] == ("I1", "D7", "已说明")
+
+
+def test_explanation__of_a_cross_year_rule_without_last_years_report__is_not_called_unmatched():
+    """`nianbao validate` of one file cannot check I1: the clerk's explanation is not said to be needless."""
+    this = submission(year=2020, values={"s3.r2.c1": 1, "s3.r3_1.c1": 1}, notes=[("I1", "D7", REASON)])
+    assert apply_explanations(this, check(this), last_year=False) == []
+    assert [f.rule_id for f in apply_explanations(this, check(this))] == ["explanation-unmatched"]
+
+
+_SHEETS = st.sampled_from(["三、依申请公开", "二、主动公开", "四、复议诉讼", "文字部分"])
+_COLS = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", min_size=1, max_size=2)
+
+
+@given(sheet=_SHEETS, col=_COLS, row=st.integers(1, 99_999), style=st.integers(0, 5), dollars=st.booleans())
+def test_parse_note_cell__every_way_of_writing_an_address__gives_the_sheet_and_the_cell(
+    sheet, col, row, style, dollars
+):
+    ref = f"${col}${row}" if dollars else f"{col}{row}"
+    typed = [ref, f"{sheet}!{ref}", f"'{sheet}'!{ref}", f"{sheet} {ref}", f"{sheet}！{ref}", f"{ref}单元格"][style]
+    wide = typed.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)}) if style == 0 else typed
+    expected_sheet = sheet if style in (1, 2, 3, 4) else None
+    for text in {typed, wide}:
+        assert parse_note_cell(text) == (expected_sheet, f"{col.upper()}{row}")
+
+
+@given(st.text(max_size=30))
+def test_parse_note_cell__never_raises(typed):
+    sheet, _ = parse_note_cell(typed)
+    assert sheet is None or isinstance(sheet, str)
 
 
 def test_explanation__for_an_error__cannot_explain_it():
@@ -113,10 +167,11 @@ def test_explanation__naming_any_marked_blank_cell_of_a_blank_table__explains_it
     assert not [f for f in findings if f.rule_id.startswith("explanation-")]
 
 
-def test_explanation__cell_of_no_marked_place__still_unmatched(tmp_path):
+def test_explanation__cell_of_no_marked_place__is_said_to_be_the_wrong_cell(tmp_path):
     spec = get_spec("2021")
     path = fill_template(tmp_path / "四空白.xlsx", year=2025, values=_zeros_but_s4(spec))
     set_cells(path, {"note.n01.rule": "table-blank", "note.n01.cell": "三、依申请公开!D7", "note.n01.text": REASON})
     findings = check_workbook(path).report.findings
     assert [f.status_label for f in findings if f.rule_id == "table-blank"] == ["警告"]
-    assert [f.rule_id for f in findings if f.rule_id.startswith("explanation-")] == ["explanation-unmatched"]
+    [notice] = [f for f in findings if f.rule_id.startswith("explanation-")]
+    assert notice.rule_id == "explanation-wrong-cell" and "四、复议诉讼!" in notice.message
