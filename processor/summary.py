@@ -937,6 +937,11 @@ def _counts(con: Consolidation) -> dict[str, int]:
     }
 
 
+def _shown_name(unit: UnitResult) -> str:
+    """A unit's name in the lists: a roll-up's marked as such (西山县（汇总表）)."""
+    return f"{unit.name}（汇总表）" if unit.is_rollup else unit.name
+
+
 def _some(names: list[str], shown: int = 12) -> str:
     """Names for one line: the first `shown`, then how many more."""
     more = f"等 {len(names)} 个" if len(names) > shown else ""
@@ -1172,7 +1177,7 @@ def _write_detail(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
     serial = 0
 
     def unit_row(unit: UnitResult, group: str, st: Standing, level: int, sums: bool) -> Row:
-        name = f"{unit.name}（汇总表）" if unit.is_rollup else unit.name
+        name = _shown_name(unit)
         cells = [
             (None, styles("text")),  # 序号
             _as_text(name, styles, "text"),
@@ -1367,7 +1372,7 @@ def _write_issues(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
         fill = ISSUE_FILL.get(f.severity, ISSUE_FILL["notice"])
         cells = [
             (None, styles("text")),  # 序号
-            _as_text(agency or "（汇总）", styles, "text"),
+            _as_text(agency or ("（未能识别单位）" if file else "（汇总）"), styles, "text"),
             _as_text(group, styles, "text"),
             (SEVERITY_LABEL.get(f.severity, f.severity), styles("text", bg_color=fill)),
             _as_text(f.rule_id, styles, "text"),
@@ -1421,15 +1426,16 @@ def _write_texts(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: _
     serial = 0
     for unit, node in con.placed:
         sub = unit.submission
-        if sub is None or unit.is_rollup or unit.status not in COUNTED or unit.name in con.excluded:
+        if sub is None or unit.status not in COUNTED or unit.name in con.excluded:
             continue
         serial += 1
         flagged = frozenset(f.code for f in similar.get(unit.name, []))
         notes = "\n".join(f.message for f in similar.get(unit.name, []))
         group = _group_text(node, con.root)
+        name = _shown_name(unit)  # (a county's roll-up: the county's own report, 一、五、六 of its whole area)
         # the texts are those of the report's ledger row (without one, the row is rendered each time)
-        key = (unit.name, group, unit.file_id, flagged, notes) if unit.file_id is not None else None
-        ws.write_row(row, lambda: texts_row(unit.name, group, sub, flagged, notes), key=key, serial=serial)  # noqa: B023
+        key = (name, group, unit.file_id, flagged, notes) if unit.file_id is not None else None
+        ws.write_row(row, lambda: texts_row(name, group, sub, flagged, notes), key=key, serial=serial)  # noqa: B023
         row += 1
     _list_end(ws, row, last, "没有计入汇总的单位报告。", styles)
 
@@ -1515,8 +1521,10 @@ def _write_charts(
     s3 = spec.table("s3")
     new = f"s3.r1.{next(c for c in s3.columns if c.sum_of).code}"
     applicants = [(c.label, values.get(f"s3.r1.{c.code}", 0)) for c in s3.columns if not c.sum_of]
-    ranked = sorted(con.counted, key=lambda u: -u.submission.values.get(new, 0))[:TOP_UNITS]  # type: ignore[union-attr]
-    top = [(f"{u.name}（汇总表）" if u.is_rollup else u.name, u.submission.values.get(new, 0)) for u in ranked]  # type: ignore[union-attr]
+    # (units only: a county's roll-up is the sum of many, not one to rank beside them)
+    units = [u for u in con.counted if not u.is_rollup]
+    ranked = sorted(units, key=lambda u: -u.submission.values.get(new, 0))[:TOP_UNITS]  # type: ignore[union-attr]
+    top = [(u.name, u.submission.values.get(new, 0)) for u in ranked]  # type: ignore[union-attr]
     status_counts: dict[str, int] = {}
     stand = _standings(con)
     for u, _ in con.placed:

@@ -746,3 +746,13 @@ def test_feedback_names__that_differ_only_in_letter_case__do_not_overwrite_each_
     names = [Path(f["feedback"]).name for f in (*first["files"], *second["files"])]
     assert names == ["Report_反馈.xlsx", "report_反馈 (2).xlsx", "REPORT_反馈 (3).xlsx"]
     assert len({n.casefold() for n in names}) == 3
+
+
+def test_summary__a_file_no_unit_could_be_found_for__is_listed_as_such_not_as_the_summary(mixed):
+    import openpyxl
+
+    config, _ = mixed
+    out = run(config)
+    ws = openpyxl.load_workbook(out["summary"], read_only=True)["问题清单"]
+    rows = [r for r in ws.iter_rows(values_only=True) if "说明.pdf" in r]
+    assert rows and all(r[1] == "（未能识别单位）" for r in rows)

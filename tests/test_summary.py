@@ -310,6 +310,11 @@ def test_county_rollup_and_its_units__are_counted_once(city: City, tmp_path: Pat
     assert overlap[1] == "甲县" and "甲县教育局、甲县城关镇" in overlap[6]
     status = {r[1]: r for r in _rows(path, "报送情况", first=4)}
     assert status["甲县城关镇"][3] == "由汇总表涵盖" and "已含于“甲县”的汇总表" in status["甲县城关镇"][4]
+    # the county's own texts (一、五、六 of its whole area) are listed, marked as a roll-up's …
+    texts = {r[1]: r for r in _rows(path, "各单位文字部分", first=4) if r[1]}
+    assert "甲县（汇总表）" in texts
+    # … but a county's total is not ranked beside single units
+    assert not [r for r in _rows(path, "图表") if any(isinstance(c, str) and c.startswith("甲县（汇总表）") for c in r)]
 
 
 def test_rollup_report__is_read_by_the_checker_as_a_rollup_of_its_units(city: City, tmp_path: Path) -> None:
