@@ -937,6 +937,11 @@ def _counts(con: Consolidation) -> dict[str, int]:
     }
 
 
+def _sums_shown(node: Node, codes: tuple[str, ...]) -> list[Number | None]:
+    """A subtotal's figures; none when nothing is counted under it (0s would read as reported zeros)."""
+    return vector(node.values, codes) if node.units else [None] * len(codes)
+
+
 def _shown_name(unit: UnitResult) -> str:
     """A unit's name in the lists: a roll-up's marked as such (西山县（汇总表）)."""
     return f"{unit.name}（汇总表）" if unit.is_rollup else unit.name
@@ -1214,7 +1219,7 @@ def _write_detail(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
         _text(ws, row, 2, _group_text(node, root), styles, "subtotal")
         ws.write_string(row, 3, "小计", styles("subtotal"))
         ws.write_string(row, 4, f"计入 {node.units} / 应报 {node.expected}", styles("subtotal"))
-        ws.write_numbers(row, first, vector(node.values, codes), sub_fmts)
+        ws.write_numbers(row, first, _sums_shown(node, codes), sub_fmts)
         row += 1
 
     node_rows(root, 0)
@@ -1223,11 +1228,13 @@ def _write_detail(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
     ws.write_blank(row, 2, None, styles("total"))
     ws.write_string(row, 3, "合计", styles("total"))
     ws.write_string(row, 4, f"计入 {root.units} / 应报 {root.expected}", styles("total"))
-    ws.write_numbers(row, first, vector(root.values, codes), total_fmts)
+    ws.write_numbers(row, first, _sums_shown(root, codes), total_fmts)
     ws.autofilter(3, 0, row, last)
     ws.freeze_panes(4, 2)
     ws.repeat_rows(2, 3)
-    ws.repeat_columns(0, 1)
+    ws.repeat_columns(
+        0, 4
+    )  # (each printed page says whose row it is and its 状态: a missing unit's row has no numbers)
     ws.set_print_scale(60)
     ws.outline_settings(True, False, True, False)
 

@@ -7,7 +7,7 @@ import random
 import shutil
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -421,3 +421,16 @@ def test_same_data__gives_the_same_workbook_byte_for_byte(city: City, tmp_path: 
     first = write_summary(tmp_path / "a.xlsx", city.data).read_bytes()
     again = write_summary(tmp_path / "b.xlsx", city.data).read_bytes()
     assert again == first, zip_difference(first, again)
+
+
+def test_detail__a_group_with_nothing_counted__has_no_zero_subtotals_and_pages_repeat_the_status(
+    city: City, tmp_path: Path
+) -> None:
+    data = replace(city.data, units=[*city.data.units, UnitResult(name="丙县财政局", group=("丙县",))])
+    path = write_summary(tmp_path / "汇总.xlsx", data)
+    detail = _rows(path, "分单位明细", first=5)
+    subtotal = next(r for r in detail if r[1] == "小计：丙县")
+    assert subtotal[4] == "计入 0 / 应报 1" and all(v is None for v in subtotal[5:])  # (not 0s: nothing reported)
+    counted = next(r for r in detail if r[1] == "小计：乙县")
+    assert any(v for v in counted[5:])
+    assert openpyxl.load_workbook(path)["分单位明细"].print_title_cols == "$A:$E"  # (序号 … 状态 on every page)
