@@ -26,10 +26,11 @@ class FileInUse(PermissionError):
         self.target = target
 
 
-def replace(tmp: Path, target: Path) -> None:
+def replace(tmp: Path, target: Path, *, held: Path | None = None) -> None:
     """os.replace(tmp, target). On Windows a rename over a file another program holds is refused: an
     antivirus or the search indexer lets go within moments, so it is tried again for ~1.5 s; a file open
-    in Excel does not, which becomes FileInUse naming it."""
+    in Excel does not, which becomes FileInUse naming it (`held`: the file to name when it is `tmp`,
+    renamed away)."""
     for pause in (*RETRIES, None):
         try:
             os.replace(tmp, target)
@@ -38,7 +39,7 @@ def replace(tmp: Path, target: Path) -> None:
             if not WINDOWS:
                 raise
             if pause is None:
-                raise FileInUse(Path(target)) from None
+                raise FileInUse(Path(held or target)) from None
             time.sleep(pause)
 
 

@@ -183,14 +183,18 @@ def identify(
     """(unit, on roster, group) for a file: by the 单位名称 written, else by its folder or file name.
 
     A roll-up (a county's consolidated report) is the group it stands for (`Roster.group_named`),
-    placed at the group's parent, so that the summary counts it instead of the group's units; one no
-    group is found for is outside the roster (and refused: `rollup-group-unknown`), never a unit.
+    placed at the group's parent, so that the summary counts it instead of the group's units; else the
+    unit it names exactly (a department's report of its own subordinate bodies); else it is outside the
+    roster (and refused: `rollup-group-unknown`), never a unit found by its file or folder name.
     """
     if roster is not None and len(roster):
-        if kind == ROLLUP:  # (never a unit of the roster: it would be summed beside the units it covers)
+        if kind == ROLLUP:  # a group's, else a unit's own (教育局 with its schools), never a unit by a hint
             path = roster.group_named(agency)
             if path is not None:
                 return path[-1], True, path[:-1]
+            unit = roster.match(agency, credit_code)
+            if unit is not None:
+                return unit.name, True, unit.group
             name = (agency or "").strip() or None
             return name, False, (OUTSIDE_ROSTER,) if name else ()
         unit = roster.match(agency, credit_code)
@@ -237,8 +241,8 @@ def examine(task: Task, ctx: Context) -> Examined:
 
 
 def _rollup_findings(roster: Roster | None, result: Any, agency: str | None) -> list[Finding]:
-    """rollup-group-unknown when a roster is in use and no group of it is the one a roll-up stands for:
-    counted as a unit outside the roster, it would be summed beside the units it covers."""
+    """rollup-group-unknown when a roster is in use and neither a group nor a unit of it is the one a
+    roll-up stands for: counted as a unit outside the roster, it would be summed beside the units it covers."""
     if roster is None or not len(roster) or result.submission is None:
         return []
     spec = result.submission.spec
@@ -1546,7 +1550,8 @@ def _place(roster: Roster | None, row: FileRow) -> tuple[str | None, tuple[str, 
         path = roster.group_named(row.agency) or roster.group_named(row.unit)
         if path is not None:
             return path[-1], path[:-1]
-        return row.unit, (OUTSIDE_ROSTER,)  # (never a unit: see identify)
+        unit = roster.match(row.agency) or roster.match(row.unit)
+        return (unit.name, unit.group) if unit is not None else (row.unit, (OUTSIDE_ROSTER,))  # (see identify)
     match = roster.match(row.agency) or roster.match(row.unit)
     if match is not None:
         return match.name, match.group
@@ -1596,21 +1601,30 @@ def write_year_summary(
 
     stamps: dict[Path, list[int]] = {}  # each output's size and mtime, taken as soon as it is in place
     set_aside: list[Path] = []
+    typed: dict[str, dict[str, str]] = {}  # what a county typed into each 上报用 report, by its path (kept on record)
 
     def stamped(path: Path) -> Path:
         st = path.stat()
         stamps[path] = [st.st_size, st.st_mtime_ns]
         return path
 
-    def keep_edited(path: Path, then: str) -> Path | None:
-        """An output someone edited since it was written (the texts a county typed into its 上报用 report)
-        is not overwritten: it is renamed beside it first (`set_aside_edited`)."""
-        aside = set_aside_edited(path, outbox, last)
+    def typed_in(report: Path) -> dict[str, str] | None:
+        """What was typed into a 上报用 report (文字部分, 填报人 …), for the next one: from the report itself
+        when someone edited it since it was written (it is renamed beside it first: `set_aside_edited`),
+        else as on record (carried from an earlier edit into every report written since)."""
+        rel = archive.relative(report, outbox)
+        aside = set_aside_edited(report, outbox, last)
         if aside is not None:
             set_aside.append(aside)
-            rel = archive.relative(path, outbox)
-            logger.warning("“{}”在上次生成后被修改过，已原样保留为“{}”；{}", rel, aside.name, then)
-        return aside
+            logger.warning(
+                "“{}”在上次生成后被修改过，已原样保留为“{}”；其中填写的文字部分和填报信息带入新生成的文件（数字按最新汇总）。",
+                rel,
+                aside.name,
+            )
+            texts = typed_texts(aside, spec, year)
+            if texts is not None:
+                typed[rel] = texts
+        return typed.get(rel)
 
     def summary_and_report(
         part: SummaryData,
@@ -1622,7 +1636,6 @@ def write_year_summary(
         sums: Memo[Any] | None = None,
     ) -> tuple[Path, Path]:
         """The summary workbook and the roll-up report (上报用) of `part`, consolidated once."""
-        keep_edited(path, "新生成的汇总表不含这些修改，如需要请从保留的文件中抄过去。")
         if writer is not None:  # (tests) a writer of its own
             written, con = Path(writer(path, part)), consolidate(part, texts=False)
         else:
@@ -1631,8 +1644,7 @@ def write_year_summary(
                 compared()
             written = stamped(write_summary(path, part, con, rows))
         report = folder / archive.rollup_report_name(year, name)
-        edited = keep_edited(report, "其中填写的文字部分和填报信息带入新生成的文件（数字按最新汇总）。")
-        texts = typed_texts(edited, spec, year) if edited is not None else None
+        texts = typed_in(report)
         return written, stamped(
             write_rollup_report(
                 report, spec, year, name, con.root, texts=texts, created=part.produced_at, covers=con.names_counted()
@@ -1643,26 +1655,49 @@ def write_year_summary(
         return None if writer is not None else _outputs_key(ledger, roster, spec, year, title, by_group)
 
     last = _recorded_outputs(ledger, year)  # (what the outputs on disk were made from)
+    typed.update(_typed_on_record(last))
     key = None if changed else outputs_key()
     kept = _kept_outputs(last, key, outbox) if key else None
     if kept is not None:
         logger.info("台账、名册和设置自上次生成以来没有变化，汇总表保持原样：{}", kept.summary)
         return kept
+    group_keys: dict[str, str] = {}  # each group summary's own key (its outputs are left when it did not change)
+    group_files: dict[str, list[int]] = {}  # (without by_group) the group outputs last written, as they were
+
+    def record(up_to_date: str, outputs: Outputs) -> None:
+        """Record the outputs (_record_outputs); `up_to_date` "" when some could not be written: the next
+        run writes them all again, and knows the ones written this time as its own, not as edited."""
+        if writer is not None:
+            return
+        known = stamps
+        if not up_to_date:  # (the stamps on record of what was not written this time stay on record)
+            earlier = {**(last.get("group_files") or {}), **(last.get("files") or {})}
+            known = {**{outbox / rel: stamp for rel, stamp in earlier.items()}, **stamps}
+        try:
+            _record_outputs(ledger, year, up_to_date, outbox, outputs, known, group_keys, group_files, typed)
+        except Exception as exc:  # the outputs are written; only the next run's shortcut is lost
+            logger.warning(
+                "汇总表已写出，但未能在台账中记下其来源（{}）：下次运行会重新生成。", archive.describe_error(exc)
+            )
+
     data = summary_data(ledger, roster, spec, year, title=title, units=units, cache=cache, last_year=last_year)
     if callable(comparisons):
         comparisons = comparisons()
-    summary, report = summary_and_report(
-        data,
-        archive.summary_path(outbox, year),
-        outbox / archive.SUMMARY_DIR,
-        title or "本级",
-        comparisons,
-        rows,
-        sums,
-    )
+    try:
+        summary, report = summary_and_report(
+            data,
+            archive.summary_path(outbox, year),
+            outbox / archive.SUMMARY_DIR,
+            title or "本级",
+            comparisons,
+            rows,
+            sums,
+        )
+    except BaseException:
+        if stamps:  # (the summary is written, its report is not: the summary is ours, not someone's edit)
+            record("", Outputs(summary=archive.summary_path(outbox, year)))
+        raise
     outputs = Outputs(summary=summary, reports=[report])
-    group_keys: dict[str, str] = {}  # each group summary's own key (its outputs are left when it did not change)
-    group_files: dict[str, list[int]] = {}  # (without by_group) the group outputs last written, as they were
     if not by_group:  # kept on record, so that the next --by-group rewrites only the groups changed since
         group_keys = dict(last.get("group_keys") or {})
         group_files = _group_files(last)
@@ -1700,19 +1735,15 @@ def write_year_summary(
                 if held == report:  # (the summary was written; its 上报用 report was not)
                     outputs.groups.append(path)
                 outputs.failed.append(held)
+                group_keys.pop(archive.relative(path, outbox), None)  # (not up to date: written again next time)
                 continue
             outputs.groups.append(summary)
             outputs.reports.append(report)
     outputs.set_aside = set_aside
     if changed:
         key = outputs_key()
-    if key and not outputs.failed:  # (else not recorded as up to date: the next run writes what is missing)
-        try:
-            _record_outputs(ledger, year, key, outbox, outputs, stamps, group_keys, group_files)
-        except Exception as exc:  # the outputs are written; only the next run's shortcut is lost
-            logger.warning(
-                "汇总表已写出，但未能在台账中记下其来源（{}）：下次运行会重新生成。", archive.describe_error(exc)
-            )
+    # (with a failure, not recorded as up to date: the next run writes what is missing)
+    record(key if key and not outputs.failed else "", outputs)
     return outputs
 
 
@@ -1827,8 +1858,8 @@ def _group_files(last: dict[str, Any]) -> dict[str, list[int]]:
 
 def set_aside_edited(path: Path, outbox: Path, last: dict[str, Any]) -> Path | None:
     """Rename an output that is no longer as it was written (last: _recorded_outputs) to a free name
-    beside it, "…（修改过的副本 20260120-1530）.xlsx" (its mtime), and say so; return the new path, or
-    None when it is as written, gone, or was never recorded (nothing is known to be someone's work)."""
+    beside it, "…（修改过的副本 20260120-1530）.xlsx" (its mtime); return the new path, or None when it is
+    as written, gone, or was never recorded (nothing is known to be someone's work)."""
     rel = archive.relative(path, outbox)
     try:
         recorded = {**(last.get("group_files") or {}), **(last.get("files") or {})}
@@ -1844,8 +1875,20 @@ def set_aside_edited(path: Path, outbox: Path, last: dict[str, Any]) -> Path | N
         if not aside.exists():
             break
         n += 1
-    path.rename(aside)  # (an error, e.g. the file open in Excel, is what writing the output would meet)
+    atomic.replace(path, aside, held=path)  # (open in Excel: FileInUse naming it, as writing it would be)
     return aside
+
+
+def _typed_on_record(last: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The texts typed into 上报用 reports, as last recorded (`typed_texts`; {} when none or unreadable)."""
+    texts = last.get("texts")
+    if not isinstance(texts, dict):
+        return {}
+    return {
+        rel: {k: v for k, v in typed.items() if isinstance(k, str) and isinstance(v, str)}
+        for rel, typed in texts.items()
+        if isinstance(rel, str) and isinstance(typed, dict)
+    }
 
 
 def typed_texts(path: Path, spec: Spec, year: int) -> dict[str, str] | None:
@@ -1861,7 +1904,7 @@ def typed_texts(path: Path, spec: Spec, year: int) -> dict[str, str] | None:
     if sub is None or sub.edition != spec.edition or sub.year != year:
         return None
     keep = {code for code in sub.texts if code not in ("info.agency", "info.year")}
-    return {code: sub.texts[code] for code in keep if (sub.texts[code] or "").strip()} or None
+    return {code: sub.texts[code] for code in sorted(keep) if (sub.texts[code] or "").strip()}
 
 
 def _as_written(outbox: Path, rel: str, stamp: list[int]) -> bool:
@@ -1897,6 +1940,7 @@ def _record_outputs(
     stamps: dict[Path, list[int]],
     group_keys: dict[str, str] | None = None,
     group_files: dict[str, list[int]] | None = None,
+    typed: dict[str, dict[str, str]] | None = None,
 ) -> None:
     """Remember what the outputs were made from and how each was left (size, mtime taken right after
     it was put in place: not a version someone saved over it meanwhile), for _kept_outputs; and what
@@ -1910,6 +1954,7 @@ def _record_outputs(
         "files": {archive.relative(p, outbox): stamp for p, stamp in stamps.items()},
         "group_keys": group_keys or {},
         "group_files": group_files or {},
+        "texts": typed or {},
     }
     ledger.set_meta(_outputs_meta(year), json.dumps(state, ensure_ascii=False))
 
@@ -1977,7 +2022,9 @@ def _read(cand: Candidate) -> tuple[bytes | Path, str, Candidate]:
     if cand.size > IN_MEMORY_LIMIT:
         return cand.path, archive.sha256_file(cand.path), cand
     data, sha, (size, mtime_ns) = read_snapshot(cand.path)
-    return data, sha, replace(cand, size=size, mtime_ns=mtime_ns)
+    # (a copy still being finished when it was scanned arrived with its last write)
+    arrived = max(cand.arrived_ns, mtime_ns) if cand.arrived_ns is not None else None
+    return data, sha, replace(cand, size=size, mtime_ns=mtime_ns, arrived_ns=arrived)
 
 
 def _unlink_if_same(cand: Candidate) -> bool:

@@ -14,7 +14,7 @@ from . import __version__
 from .findings import Finding, finding
 from .kept import Memo
 from .layout import INFO, layout
-from .roster import group_forms, normalise
+from .roster import GOVERNMENT, group_forms, normalise
 from .spec import Spec, get_spec
 from .submission import Number, Submission
 
@@ -255,18 +255,18 @@ def _cover(
 
 def named_in(covers: Iterable[str], inside: list[UnitResult]) -> list[UnitResult]:
     """The units of a roll-up's group that the names it says it sums name (a county's roster may call
-    them otherwise: 城关镇 for 西山县城关镇人民政府; names, aliases and their `roster.group_forms` are
-    compared). Every unit when a name is found for no unit, or for more than one: a unit the city's roster
+    them otherwise: 城关镇 for 西山县城关镇人民政府; names, aliases and their `roster.group_forms` without
+    a government's suffix — not its office's: 西山县政府办 is not 西山县人民政府 — are compared). Every unit when a name is found for no unit, or for more than one: a unit the city's roster
     lacks, or named past recognition — the roll-up then stands for its whole group, as one that does not
     say its units (summing a unit's own report beside a roll-up that has it would count it twice)."""
     index: dict[str, set[int]] = {}
     for i, u in enumerate(inside):
         for name in (u.name, *u.aliases):
-            for form in group_forms(normalise(name)):
+            for form in group_forms(normalise(name), GOVERNMENT):
                 index.setdefault(form, set()).add(i)
     chosen: set[int] = set()
     for name in covers:
-        hits = [index[form] for form in group_forms(normalise(name)) if form in index]
+        hits = [index[form] for form in group_forms(normalise(name), GOVERNMENT) if form in index]
         if not hits or len(hits[0]) != 1:
             return inside
         chosen |= hits[0]

@@ -14,7 +14,7 @@ from .check import CheckResult
 from .findings import ERROR, WARNING, Finding, Report
 from .layout import Layout, layout, note_code, parse_a1
 from .rules import marked_cells
-from .rules.explanations import parse_note_cell
+from .rules.explanations import named_by_rows
 from .skeleton import SheetCell, SheetContent, Skeleton, Unsupported
 from .spec import Spec
 from .template import SEVERITY_FILL, Filling, Mark, row_height, wrapped_lines, write_workbook
@@ -72,7 +72,6 @@ def filling(result: CheckResult) -> Filling:
     values.update(refused)
     texts = {k: v for k, v in sub.texts.items() if k.startswith(("info.", "text."))}
     used: set[int] = set()
-    named: set[tuple[str, str | None]] = set()
     for note in sub.notes:
         if 1 <= note.index <= spec.notes.rows:
             texts[note_code(note.index, "rule")] = note.rule
@@ -80,10 +79,12 @@ def filling(result: CheckResult) -> Filling:
             texts[note_code(note.index, "text")] = note.text
             if note.rule or note.cell or note.text:
                 used.add(note.index)
-            named.add((note.rule.strip().upper(), parse_note_cell(note.cell)[1]))
     free = (i for i in range(1, spec.notes.rows + 1) if i not in used)
-    for f in result.report.sorted():
-        if f.severity != WARNING or f.explained or (f.rule_id.upper(), f.cell) in named:
+    found = result.report.sorted()
+    by_rows = named_by_rows(sub, found)  # (a row the clerk wrote their own way names it too: Ｉ１, D7单元格 …)
+    named: set[tuple[str, str | None]] = set()
+    for i, f in enumerate(found):
+        if f.severity != WARNING or f.explained or i in by_rows or (f.rule_id.upper(), f.cell) in named:
             continue
         if not _explainable(spec, f):  # (settled by the coordinator)
             continue
@@ -93,7 +94,10 @@ def filling(result: CheckResult) -> Filling:
         texts[note_code(index, "rule")] = f.rule_id
         texts[note_code(index, "cell")] = f.cell or ""
         named.add((f.rule_id.upper(), f.cell))
-    return Filling(values=values, texts=texts, year=sub.year, agency=sub.agency, kind=sub.kind, units=sub.units)
+    covers = tuple(sub.covers) if sub.covers is not None else None  # (a roll-up returned keeps saying its units)
+    return Filling(
+        values=values, texts=texts, year=sub.year, agency=sub.agency, kind=sub.kind, units=sub.units, covers=covers
+    )
 
 
 def marks(result: CheckResult) -> dict[str, Mark]:

@@ -42,13 +42,15 @@ def normalise(name: str) -> str:
 
 
 GOVERNMENT_SUFFIXES = ("人民政府办公室", "人民政府办公厅", "人民政府", "政府办公室", "政府办", "政府")
+GOVERNMENT = ("人民政府", "政府")  # a government is named by its place: 城关镇人民政府 is 城关镇 (not so its office)
 
 
-def group_forms(key: str) -> list[str]:
+def group_forms(key: str, suffixes: tuple[str, ...] = GOVERNMENT_SUFFIXES) -> list[str]:
     """A roll-up's normalised name and the forms a group may be called by: without a government's suffix,
-    then without the places it starts with, one after another (青川市甲县人民政府 → 青川市甲县 → 甲县)."""
+    then without the places it starts with, one after another (青川市甲县人民政府 → 青川市甲县 → 甲县).
+    With `suffixes` GOVERNMENT: the forms a unit's name is known by (its office is not the government)."""
     forms = [key]
-    for suffix in GOVERNMENT_SUFFIXES:
+    for suffix in suffixes:
         if key.endswith(suffix) and len(key) - len(suffix) >= 2:
             forms.append(key[: -len(suffix)])
             break
@@ -57,7 +59,7 @@ def group_forms(key: str) -> list[str]:
         while rest is not None and rest not in forms:
             forms.append(rest)
             rest = short_name(rest)
-    return [form for form in forms if form not in GOVERNMENT_SUFFIXES]
+    return [form for form in forms if form not in suffixes]
 
 
 def short_name(name: str) -> str | None:

@@ -906,9 +906,12 @@ def _subtitle_tables(
 def _not_counted(con: Consolidation) -> dict[str, list[str]]:
     """The units whose figures are not in the sums, by why (被退回, 未报送), in tree order; those a
     roll-up stands for are not among them."""
-    out: dict[str, list[str]] = {REJECTED: [], MISSING: []}
+    out: dict[str, list[str]] = {REJECTED: [], MISSING: [], "rollups": []}
     for u, _ in con.placed:
-        if not u.is_rollup and u.status in out and u.name not in con.covered:
+        if u.is_rollup:
+            if u.status == REJECTED:  # (a county's roll-up refused: named apart, it is not one unit)
+                out["rollups"].append(u.name)
+        elif u.status in out and u.name not in con.covered:
             out[u.status].append(u.name)
     return out
 
@@ -940,6 +943,9 @@ def _counts(con: Consolidation) -> dict[str, int]:
 def _sums_shown(node: Node, codes: tuple[str, ...]) -> list[Number | None]:
     """A subtotal's figures; none when nothing is counted under it (0s would read as reported zeros)."""
     return vector(node.values, codes) if node.units else [None] * len(codes)
+
+
+_TOP_NOTE = "；县区汇总表所含单位不单列"
 
 
 def _shown_name(unit: UnitResult) -> str:
@@ -1003,10 +1009,14 @@ def _write_overview(
     ws.set_row(row + 1, 26)
     row += 2
     left_out = _not_counted(con)
-    if left_out[MISSING] or left_out[REJECTED]:  # (a leader asks who first; the list is on another sheet)
+    if any(left_out.values()):  # (a leader asks who first; the list is on another sheet)
         said = [
-            f"{label} {len(names)} 个：{_some(names)}"
-            for label, names in (("未报送", left_out[MISSING]), ("被退回", left_out[REJECTED]))
+            f"{label}：{_some(names)}"
+            for label, names in (
+                (f"未报送 {len(left_out[MISSING])} 个", left_out[MISSING]),
+                (f"被退回 {len(left_out[REJECTED])} 个", left_out[REJECTED]),
+                (f"县区汇总表被退回 {len(left_out['rollups'])} 份", left_out["rollups"]),
+            )
             if names
         ]
         text = "；".join(said) + f"。详见“{STATUS}”表（排在最前）。"
@@ -1232,9 +1242,8 @@ def _write_detail(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
     ws.autofilter(3, 0, row, last)
     ws.freeze_panes(4, 2)
     ws.repeat_rows(2, 3)
-    ws.repeat_columns(
-        0, 4
-    )  # (each printed page says whose row it is and its 状态: a missing unit's row has no numbers)
+    # (each printed page says whose row it is and its 状态: a missing unit's row has no numbers)
+    ws.repeat_columns(0, 4)
     ws.set_print_scale(60)
     ws.outline_settings(True, False, True, False)
 
@@ -1542,7 +1551,14 @@ def _write_charts(
     blocks = [
         ("applicants", "按申请人类型分：本年新收申请（件）", "申请人类型", applicants, "column", ()),
         ("results", "本年度办理结果（件）", "办理结果", _result_groups(spec, values), "bar", ()),
-        ("top", f"本年新收申请最多的 {len(top)} 个单位（件）", "单位", top, "bar", ()),
+        (
+            "top",
+            f"本年新收申请最多的 {len(top)} 个单位（件{_TOP_NOTE if len(units) < len(con.counted) else ''}）",
+            "单位",
+            top,
+            "bar",
+            (),
+        ),
         (
             "status",
             "报送情况（个单位）",

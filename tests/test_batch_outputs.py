@@ -391,8 +391,12 @@ def test_run__a_上报用_report_the_county_typed_its_texts_into__is_kept_and_it
     sub = check_workbook(path).submission
     assert sub.units == 2  # the new figures …
     assert {code: sub.texts[code] for code in typed} == typed  # … with what the county typed
-    text = runner.invoke(app, ["run", "--config", str(config)]).stdout
-    assert "修改过的副本" not in text  # (the new file is as written: nothing set aside again)
+    # a second late file: nothing to set aside now, and the texts are still carried
+    report(tmp_path / "inbox" / "公安局.xlsx", UNITS[2][0], seed=3)
+    out = run(config)
+    assert out["set_aside"] == []
+    sub = check_workbook(path).submission
+    assert sub.units == 3 and {code: sub.texts[code] for code in typed} == typed
 
 
 def test_run__an_output_never_edited__is_simply_replaced(tmp_path):
@@ -495,6 +499,10 @@ def test_a_county_report_naming_a_unit_the_city_roster_lacks__stands_for_its_who
     assert named_in(["西山县教育局"], inside) == inside[:1]
     assert named_in(["西山县教育局", "西山县卫健局"], inside) == inside  # (a name of no unit: all of them)
     assert named_in([], inside) == []
+    government = [UnitResult("西山县人民政府", ("西山县",)), UnitResult("西山县人民政府办公室", ("西山县",))]
+    assert named_in(["西山县政府办"], government) == government  # (its office is not the government: no match)
+    assert named_in(["西山县人民政府办公室"], government) == government[1:]
+    assert named_in(["西山县"], government) == government[:1]
 
 
 def test_by_group__a_subgroup_under_a_county_report__shows_its_units_covered_not_missing(tmp_path):
@@ -509,3 +517,60 @@ def test_by_group__a_subgroup_under_a_county_report__shows_its_units_covered_not
     ws = openpyxl.load_workbook(part)["报送情况"]
     [row] = [[c for c in r if c is not None] for r in ws.iter_rows(values_only=True) if "西山县教育局" in r]
     assert "由汇总表涵盖" in row and "未报送" not in row
+
+
+def test_run__outputs_written_by_a_run_that_failed_midway__are_its_own_not_set_aside_next_time(tmp_path, monkeypatch):
+    """A group's 上报用 report held open (FileInUse): the run writes the rest and fails; the next run must
+    not take the reports that run wrote for someone's edits."""
+    from processor import summary
+    from processor.atomic import FileInUse
+
+    config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")
+    for i, (name, _, _) in enumerate(COUNTY_UNITS[:3]):
+        report(tmp_path / "inbox" / f"{name}.xlsx", name, seed=40 + i)
+    run(config, "--by-group")
+    report(tmp_path / "inbox" / "城关镇.xlsx", COUNTY_UNITS[3][0], seed=44)
+    write = summary.write_rollup_report
+
+    def held(path, *args, **kwargs):
+        if "乡镇街道" in str(path):
+            raise FileInUse(Path(path))
+        return write(path, *args, **kwargs)
+
+    monkeypatch.setattr(summary, "write_rollup_report", held)
+    failed = runner.invoke(app, ["run", "--config", str(config), "--json", "--by-group"])
+    assert failed.exit_code == 1 and json.loads(failed.stdout)["failed_outputs"]
+    monkeypatch.setattr(summary, "write_rollup_report", write)
+    out = run(config, "--by-group")
+    assert out["set_aside"] == [] and out["failed_outputs"] == []
+
+
+def test_a_county_report_returned_with_feedback__still_says_which_units_it_sums(tmp_path):
+    """A county resubmits the feedback workbook of its refused roll-up (as clerks do): it must keep its list."""
+    county_dir = tmp_path / "county"
+    county_dir.mkdir()
+    conf = city(county_dir, units=[(n, g.split("/", 1)[1], a) for n, g, a in COUNTY_UNITS if g.startswith("西山县")])
+    report(county_dir / "inbox" / "教育局.xlsx", "西山县教育局", seed=20)
+    [rollup] = [Path(p) for p in run(conf)["reports"]]  # (texts 一、五 not written: refused at the city)
+    config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")
+    shutil.copy(rollup, tmp_path / "inbox" / "西山县汇总.xlsx")
+    out = run(config)
+    [entry] = [f for f in out["files"] if f["file"] == "西山县汇总.xlsx"]
+    assert entry["status"] == "rejected" and entry["feedback"]
+    assert check_workbook(Path(entry["feedback"])).submission.covers == ["西山县教育局"]
+
+
+def test_a_department_report_of_its_own_subordinate_bodies__counts_as_that_unit(tmp_path):
+    """云溪市教育局 sums its schools (not on the city's roster) and sends a roll-up named as itself."""
+    county_dir = tmp_path / "dept"
+    county_dir.mkdir()
+    conf = city(county_dir, units=[("第一中学", "", ""), ("第二中学", "", "")], title="云溪市教育局")
+    for i, school in enumerate(("第一中学", "第二中学")):
+        report(county_dir / "inbox" / f"{school}.xlsx", school, seed=50 + i)
+    [rollup] = [Path(p) for p in run(conf)["reports"]]
+    set_cells(rollup, {"text.s1": "全系统汇总：本年度共收到申请若干件，均已办结。", "text.s5": "个别学校更新不及时。"})
+    config = city(tmp_path, title="云溪市")
+    shutil.copy(rollup, tmp_path / "inbox" / "教育局汇总.xlsx")
+    out = run(config)
+    [entry] = [f for f in out["files"] if f["file"] == "教育局汇总.xlsx"]
+    assert entry["status"] in ("accepted", "warning") and entry["unit"] == "云溪市教育局"

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from processor.check import apply_explanations, check, check_workbook
 from processor.findings import Report, finding
 from processor.layout import layout
-from processor.rules.explanations import parse_note_cell
+from processor.rules.explanations import parse_note_cells
 from processor.spec import get_spec
 from tests.submissions import submission
 from tests.workbooks import fill_template, needs_soffice, roundtrip, set_cells
@@ -76,6 +76,11 @@ def test_explanation__names_the_rule_at_a_cell_without_it__the_notice_says_where
         ("I1", "D7单元格"),
         ("i1", "单元格d7"),
         ("I1 本年“上年结转”应等于上年“结转下年度”", "D7"),  # the feedback's 规则 column copied
+        ("【警告 I1】本年“上年结转”……", "D7"),  # a cell comment copied
+        ("I1", "D7 单元格"),
+        ("I1", "D7（合计）"),
+        ("I1", "D7、E7"),
+        ("I1", "三、依申请公开!D7:E7"),
     ],
 )
 def test_explanation__rule_and_cell_as_clerks_write_them__match(rule, cell):
@@ -102,13 +107,13 @@ def test_parse_note_cell__every_way_of_writing_an_address__gives_the_sheet_and_t
     wide = typed.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)}) if style == 0 else typed
     expected_sheet = sheet if style in (1, 2, 3, 4) else None
     for text in {typed, wide}:
-        assert parse_note_cell(text) == (expected_sheet, f"{col.upper()}{row}")
+        assert parse_note_cells(text) == (expected_sheet, (f"{col.upper()}{row}",))
 
 
 @given(st.text(max_size=30))
 def test_parse_note_cell__never_raises(typed):
-    sheet, _ = parse_note_cell(typed)
-    assert sheet is None or isinstance(sheet, str)
+    sheet, cells = parse_note_cells(typed)
+    assert (sheet is None or isinstance(sheet, str)) and (cells or not typed.strip())
 
 
 def test_explanation__for_an_error__cannot_explain_it():
@@ -175,3 +180,32 @@ def test_explanation__cell_of_no_marked_place__is_said_to_be_the_wrong_cell(tmp_
     assert [f.status_label for f in findings if f.rule_id == "table-blank"] == ["警告"]
     [notice] = [f for f in findings if f.rule_id.startswith("explanation-")]
     assert notice.rule_id == "explanation-wrong-cell" and "四、复议诉讼!" in notice.message
+
+
+@pytest.mark.parametrize(
+    "typed, parsed",
+    [
+        ("D7、D8", (None, ("D7", "D8"))),
+        ("d7,d8和D9", (None, ("D7", "D8", "D9"))),
+        ("三、依申请公开!D7:D9", ("三、依申请公开", ("D7", "D8", "D9"))),
+        ("Sheet1!D7", ("Sheet1", ("D7",))),  # (a sheet name ending in a digit is not an address)
+        ("第3行", (None, ("第3行",))),  # (not an address: kept, so it is reported)
+        ("A1:Z999", (None, ("A1", "Z999"))),  # (a range too large to mean: its ends)
+    ],
+)
+def test_parse_note_cells__several_cells_and_ranges(typed, parsed):
+    assert parse_note_cells(typed) == parsed
+
+
+def test_explanation__a_cell_alone_explains_the_warning_at_that_cell_not_any_marked_one(tmp_path):
+    """三 and 四 share D6: with 四 left blank, "D6" alone is about the clerk's 三!D6, not 四's blank D6."""
+    spec = get_spec("2021")
+    path = fill_template(tmp_path / "四空白.xlsx", year=2025, values=_zeros_but_s4(spec))
+    set_cells(path, {"note.n01.cell": "D6", "note.n01.text": REASON})
+    findings = check_workbook(path).report.findings
+    assert [f.status_label for f in findings if f.rule_id == "table-blank"] == ["警告"]
+
+
+def test_explanation__for_an_error_at_another_cell__is_still_told_errors_cannot_be_explained():
+    findings = explained(("E1", "Z99", REASON), this_values={"s3.r1.c1": 1})
+    assert findings[-1].rule_id == "explanation-for-error"

@@ -13,36 +13,62 @@ from . import marked_cells
 from .text import text_chars
 
 _A1 = re.compile(r"^[A-Za-z]{1,3}[0-9]{1,7}$")
-# a sheet name (optional) and an A1 address at the end, with what clerks put around it: 三、依申请公开 D7,
-# 三、依申请公开：D7, 'x'!$D$7, D7单元格, 单元格D7, 第D7格
-_CELL = re.compile(
-    r"^(?P<sheet>.*?)[\s!:：,，]*(?:单元格|第)?\$?(?P<col>[A-Za-z]{1,3})\$?(?P<row>[0-9]{1,7})(?:单元格|格)?$"
+# an A1 address at the end, with what clerks put around it: 三、依申请公开 D7, 三、依申请公开：D7, 'x'!$D$7,
+# D7单元格, D7 单元格, 单元格D7, 第D7格, D7（合计）; what is before it is a sheet name or more addresses
+_LAST_CELL = re.compile(
+    r"(?:^|(?<=[^A-Za-z$]))(?:单元格|第)?\$?(?P<col>[A-Za-z]{1,3})\$?(?P<row>[0-9]{1,7})"
+    r"\s*(?:单元格|格)?\s*(?:[（(][^（()）]*[)）])?$"
 )
-_RULE_HEAD = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]*)")
+_SEPARATORS = " \t\n!:：,，、;；和及至~～-"  # between a sheet and an address, or between addresses
+_RANGE = (":", "：", "至", "~", "～", "-")  # D7:D9
+_RANGE_MAX = 200  # cells a typed range stands for at most
+_RULE_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 
-def parse_note_cell(typed: str) -> tuple[str | None, str | None]:
-    """What a clerk typed as the cell (D6, $d$6, Ｄ６, 三、依申请公开!D6, 'x'!D6, 三、依申请公开 D6, D6单元格)
-    → (sheet or None, A1 or None)."""
+def parse_note_cells(typed: str) -> tuple[str | None, tuple[str, ...]]:
+    """What a clerk typed as the cell → (sheet or None, A1 addresses). D6, $d$6, Ｄ６, 三、依申请公开!D6,
+    'x'!D6, 三、依申请公开 D6, D6单元格, D6（合计）; several (D6、D7) or a range (D6:D9) name each of them.
+    Not an address at all: kept as typed (upper-cased), so that it matches nothing and is reported."""
     text = unicodedata.normalize("NFKC", typed).strip()
     if not text:
-        return None, None
-    m = _CELL.match(text)
-    if m is None:
+        return None, ()
+    cells: list[str] = []
+    rest, between = text, ""  # (what separated the address found last from the one after it)
+    while (m := _LAST_CELL.search(rest)) is not None:
+        cell = a1(*parse_a1(m["col"] + m["row"]))
+        if cells and between in _RANGE:
+            cells[:1] = _range(cell, cells[0])
+        else:
+            cells.insert(0, cell)
+        head = rest[: m.start()]
+        rest = head.rstrip(_SEPARATORS)
+        between = head[len(rest) :].strip()
+        if not rest:
+            break
+    if not cells:
         sheet, _, ref = "".join(text.split()).rpartition("!")
-        return sheet.strip("'‘’") or None, ref.upper()  # not an address: kept, so it matches nothing and is reported
-    sheet = m["sheet"].strip().strip("'‘’").strip() or None
-    return sheet, a1(*parse_a1(m["col"] + m["row"]))
+        return sheet.strip("'‘’") or None, (ref.upper(),)
+    sheet = rest.strip().strip("'‘’").strip() or None
+    return sheet, tuple(dict.fromkeys(cells))
+
+
+def _range(first: str, last: str) -> list[str]:
+    """The cells of a typed range, row by row; just its ends when it is larger than _RANGE_MAX."""
+    (r1, c1), (r2, c2) = parse_a1(first), parse_a1(last)
+    rows, cols = range(min(r1, r2), max(r1, r2) + 1), range(min(c1, c2), max(c1, c2) + 1)
+    if len(rows) * len(cols) > _RANGE_MAX:
+        return [first, last]
+    return [a1(r, c) for r in rows for c in cols]
 
 
 def parse_note_rule(typed: str, ids: dict[str, str]) -> str:
-    """The rule id a clerk typed (I1, i1, Ｉ１, or the feedback's 规则 column copied: "I1 本年“上年结转”…"),
-    upper-cased; as typed (upper-cased) when it names no rule, so that it is reported."""
+    """The rule id a clerk typed (I1, i1, Ｉ１, or copied from the feedback: the 规则 column's "I1 本年…", a
+    comment's "【警告 I1】…"), upper-cased; as typed (upper-cased) when it names no rule, so that it is reported."""
     text = unicodedata.normalize("NFKC", typed).strip().upper()
     if text in ids or not text:
         return text
-    head = _RULE_HEAD.match(text)
-    return head[1] if head and head[1] in ids else text
+    known = next((t for t in _RULE_TOKEN.findall(text[:40]) if t in ids), None)
+    return known if known is not None else text
 
 
 Marked = frozenset[tuple[str | None, str | None]]  # the (sheet, A1) cells the feedback marks for a finding
@@ -59,17 +85,34 @@ def _same_sheet(typed: str, sheet: str | None) -> bool:
     return "".join(unicodedata.normalize("NFKC", sheet or "").split()) == "".join(typed.split())
 
 
-def _matches(note_rule: str, sheet: str | None, cell: str | None, f: Finding, marked: Marked) -> bool:
+def _matches(note_rule: str, sheet: str | None, cells: tuple[str, ...], f: Finding, marked: Marked) -> bool:
     if note_rule and f.rule_id.upper() != note_rule:
         return False
-    if cell:
-        return any(a == cell and (not sheet or _same_sheet(sheet, s)) for s, a in marked)
+    if cells and not (note_rule or sheet):  # (D6 alone: the warning at D6 of some sheet, not any marked D6)
+        return f.cell in cells
+    if cells:
+        return any(a in cells and (not sheet or _same_sheet(sheet, s)) for s, a in marked)
     return not sheet or _same_sheet(sheet, f.sheet)
 
 
 def _label(note: Note, rule_id: str, ids: dict[str, str]) -> str:
     """The row's target as a clerk reads it: rule id as the catalogue spells it, then the cell typed."""
     return " ".join(x for x in (ids.get(rule_id, note.rule.strip()), note.cell.strip()) if x)
+
+
+def named_by_rows(submission: Submission, findings: list[Finding]) -> set[int]:
+    """The positions of the findings some 情况说明 row names, as `apply` reads the rows (with or without an
+    explanation yet): the feedback prefills a row only for warnings no row names."""
+    ids = {rule_id.upper(): rule_id for rule_id in submission.spec.rules}
+    rows = [(parse_note_rule(n.rule, ids), *parse_note_cells(n.cell)) for n in submission.notes]
+    rows = [(rule_id, sheet, cells) for rule_id, sheet, cells in rows if rule_id or cells]
+    if not rows:
+        return set()
+    return {
+        i
+        for i, f in enumerate(findings)
+        if any(_matches(rule_id, sheet, cells, f, _marked(f, submission)) for rule_id, sheet, cells in rows)
+    }
 
 
 CROSS_YEAR_KINDS = ("carry", "stock", "roll_forward")  # rules that need last year's report to be checked
@@ -96,28 +139,31 @@ def apply(submission: Submission, findings: list[Finding], *, last_year: bool = 
     notices: list[Finding] = []
     for note in submission.notes:
         rule_id = parse_note_rule(note.rule, ids)
-        sheet, cell = parse_note_cell(note.cell)
+        sheet, cells = parse_note_cells(note.cell)
         if not note.text.strip():
             continue
         text_place = places[note_code(note.index, "text")]
         rule_place = places[note_code(note.index, "rule")]
         at_rule = {"sheet": rule_place.sheet, "cell": rule_place.a1, "code": note_code(note.index, "rule")}
-        if not rule_id and not cell:
+        if not rule_id and not cells:
             notices.append(finding(spec, "explanation-incomplete", **at_rule))
             continue
         targets = [
-            i for i, f in enumerate(out) if f.severity == WARNING and _matches(rule_id, sheet, cell, f, marked[i])
+            i for i, f in enumerate(out) if f.severity == WARNING and _matches(rule_id, sheet, cells, f, marked[i])
         ]
         if not targets:
             label = _label(note, rule_id, ids)
-            error = any(f.severity == ERROR and _matches(rule_id, sheet, cell, f, marked[i]) for i, f in enumerate(out))
-            elsewhere = [f for f in out if f.severity == WARNING and rule_id and f.rule_id.upper() == rule_id]
+            of_rule = [f for f in out if rule_id and f.rule_id.upper() == rule_id]
+            error = any(f.severity == ERROR for f in of_rule) or any(
+                f.severity == ERROR and _matches(rule_id, sheet, cells, f, marked[i]) for i, f in enumerate(out)
+            )
+            elsewhere = [f for f in of_rule if f.severity == WARNING]
             rule = spec.rules.get(ids.get(rule_id, ""))
-            if error:
+            if error:  # (at whichever cell: an error is corrected, not explained)
                 notices.append(finding(spec, "explanation-for-error", found=label, **at_rule))
             elif elsewhere:
-                cells = "、".join(dict.fromkeys(f.location for f in elsewhere if f.location))
-                notices.append(finding(spec, "explanation-wrong-cell", found=label, expected=cells, **at_rule))
+                where = "、".join(dict.fromkeys(f.location for f in elsewhere if f.location))
+                notices.append(finding(spec, "explanation-wrong-cell", found=label, expected=where, **at_rule))
             elif last_year or rule is None or rule.kind not in CROSS_YEAR_KINDS:
                 notices.append(finding(spec, "explanation-unmatched", found=label, **at_rule))
             continue
