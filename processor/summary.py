@@ -922,7 +922,7 @@ def _counts(con: Consolidation) -> dict[str, int]:
         if u.is_rollup:
             continue
         status, covered = u.status, u.name in con.covered
-        counts["submitted"] += status != MISSING
+        counts["submitted"] += status != MISSING or covered  # (reported through its county's roll-up)
         counts["covered"] += covered
         if not covered:
             counts["flagged"] += status in (WARNED, EXPLAINED) and u.counted
@@ -1026,7 +1026,7 @@ def _write_overview(
     notes = []
     if c["rollups"]:
         notes.append(
-            f"其中县区汇总表 {c['rollups']} 份，按汇总表计入，涵盖 {c['covered']} 个名单内单位，"
+            f"其中县区汇总表 {c['rollups']} 份，按汇总表计入，涵盖 {c['covered']} 个名单内单位（计为已报送），"
             "这些单位单独报送的报告不重复计入。"
         )
     if c["excluded"]:

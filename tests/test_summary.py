@@ -299,6 +299,7 @@ def test_county_rollup_and_its_units__are_counted_once(city: City, tmp_path: Pat
         year=YEAR,
         units=[
             *city.data.units,
+            UnitResult(name="甲县新设局", group=("甲县", "县直部门")),  # (sent nothing itself: the roll-up has it)
             UnitResult(name="甲县", group=(), status=ACCEPTED, submission=rollup, file=report.name),
         ],
         title="某某市",
@@ -310,6 +311,12 @@ def test_county_rollup_and_its_units__are_counted_once(city: City, tmp_path: Pat
     assert overlap[1] == "甲县" and "甲县教育局、甲县城关镇" in overlap[6]
     status = {r[1]: r for r in _rows(path, "报送情况", first=4)}
     assert status["甲县城关镇"][3] == "由汇总表涵盖" and "已含于“甲县”的汇总表" in status["甲县城关镇"][4]
+    # 概览's boxes add up: a unit its county's roll-up stands for has reported (through it)
+    overview = _rows(path, "概览")
+    expected, submitted, _, _, _, missing = next(overview[k + 1] for k, r in enumerate(overview) if r[0] == "应报单位")[
+        :6
+    ]
+    assert expected == submitted + missing
     # the county's own texts (一、五、六 of its whole area) are listed, marked as a roll-up's …
     texts = {r[1]: r for r in _rows(path, "各单位文字部分", first=4) if r[1]}
     assert "甲县（汇总表）" in texts
