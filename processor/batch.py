@@ -57,7 +57,7 @@ from .findings import ERROR, NOTICE, WARNING, Finding, Report, finding
 from .inbox import Candidate, Changing, Skipped, read_snapshot, wait_for_complete
 from .joblock import job_lock
 from .kept import Memo
-from .layout import layout
+from .layout import layout, note_code
 from .ledger import (
     DONE,
     DUPLICATE,
@@ -1617,7 +1617,7 @@ def write_year_summary(
         if aside is not None:
             set_aside.append(aside)
             logger.warning(
-                "“{}”在上次生成后被修改过，已原样保留为“{}”；其中填写的文字部分和填报信息带入新生成的文件（数字按最新汇总）。",
+                "“{}”在上次生成后被修改过，已原样保留为“{}”；其中填写的文字部分、填报信息和情况说明带入新生成的文件（数字按最新汇总）。",
                 rel,
                 aside.name,
             )
@@ -1892,8 +1892,8 @@ def _typed_on_record(last: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def typed_texts(path: Path, spec: Spec, year: int) -> dict[str, str] | None:
-    """What someone typed into a 上报用 report we wrote (文字部分, 填报人, 联系电话 …): carried into the next
-    one. None when it cannot be read as a report of this edition and year."""
+    """What someone typed into a 上报用 report we wrote (文字部分, 填报人, 联系电话 …, 情况说明 rows): carried
+    into the next one. None when it cannot be read as a report of this edition and year."""
     from .reader import read_workbook
 
     try:
@@ -1904,7 +1904,12 @@ def typed_texts(path: Path, spec: Spec, year: int) -> dict[str, str] | None:
     if sub is None or sub.edition != spec.edition or sub.year != year:
         return None
     keep = {code for code in sub.texts if code not in ("info.agency", "info.year")}
-    return {code: sub.texts[code] for code in sorted(keep) if (sub.texts[code] or "").strip()}
+    typed = {code: sub.texts[code] for code in sorted(keep) if (sub.texts[code] or "").strip()}
+    for note in sub.notes:  # (情况说明 rows: the county's explanations of its roll-up's warnings)
+        if 1 <= note.index <= spec.notes.rows and (note.rule or note.cell or note.text):
+            for part, value in (("rule", note.rule), ("cell", note.cell), ("text", note.text)):
+                typed[note_code(note.index, part)] = value
+    return typed
 
 
 def _as_written(outbox: Path, rel: str, stamp: list[int]) -> bool:

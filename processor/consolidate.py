@@ -14,7 +14,7 @@ from . import __version__
 from .findings import Finding, finding
 from .kept import Memo
 from .layout import INFO, layout
-from .roster import GOVERNMENT, group_forms, normalise
+from .roster import GOVERNMENT, group_forms, normalise, short_name
 from .spec import Spec, get_spec
 from .submission import Number, Submission
 
@@ -151,11 +151,21 @@ class Consolidation:
     previous_units: int = 0  # the units last year's figures are of (a roll-up counts its units)
 
     def names_counted(self) -> tuple[str, ...]:
-        """The names of the units in the sums, for a roll-up report to carry: a counted roll-up's own
-        units where it says them, else its name."""
+        """The names of the units in the sums, for a roll-up report to carry. For a counted roll-up: the
+        units of this roster it stands for, by this roster's names, and the names it says that are none
+        of them (units this roster lacks) with its place in front (`_qualified`); else its name."""
+        standing: dict[str, list[str]] = {}
+        for name, rollup in self.covered.items():
+            standing.setdefault(rollup, []).append(name)
+        by_name = {u.name: u for u, _ in self.placed}
         names: list[str] = []
         for u in self.counted:
-            names.extend(u.covers if u.is_rollup and u.covers else [u.name])
+            if not u.is_rollup:
+                names.append(u.name)
+                continue
+            mine = standing.get(u.name, [])
+            _, unmatched = _match_names(u.covers or [], [by_name[n] for n in mine if n in by_name])
+            names.extend([*mine, *(_qualified(n, u.name) for n in unmatched)] or [u.name])
         return tuple(names)
 
     @cached_property
@@ -256,21 +266,39 @@ def _cover(
 def named_in(covers: Iterable[str], inside: list[UnitResult]) -> list[UnitResult]:
     """The units of a roll-up's group that the names it says it sums name (a county's roster may call
     them otherwise: 城关镇 for 西山县城关镇人民政府; names, aliases and their `roster.group_forms` without
-    a government's suffix — not its office's: 西山县政府办 is not 西山县人民政府 — are compared). Every unit when a name is found for no unit, or for more than one: a unit the city's roster
-    lacks, or named past recognition — the roll-up then stands for its whole group, as one that does not
-    say its units (summing a unit's own report beside a roll-up that has it would count it twice)."""
+    a government's suffix — not its office's: 西山县政府办 is not 西山县人民政府 — are compared).
+
+    Every unit when a name is found for no unit, or for more than one: a unit the city's roster lacks, or
+    named past recognition — the roll-up then stands for its whole group, as one that does not say its
+    units (summing a unit's own report beside a roll-up that has it would count it twice)."""
+    chosen, unmatched = _match_names(covers, inside)
+    return inside if unmatched else [u for i, u in enumerate(inside) if i in chosen]
+
+
+def _match_names(covers: Iterable[str], inside: list[UnitResult]) -> tuple[set[int], list[str]]:
+    """(the positions of the units of `inside` the names name, the names that name none or several)."""
     index: dict[str, set[int]] = {}
     for i, u in enumerate(inside):
         for name in (u.name, *u.aliases):
             for form in group_forms(normalise(name), GOVERNMENT):
                 index.setdefault(form, set()).add(i)
     chosen: set[int] = set()
+    unmatched: list[str] = []
     for name in covers:
         hits = [index[form] for form in group_forms(normalise(name), GOVERNMENT) if form in index]
-        if not hits or len(hits[0]) != 1:
-            return inside
-        chosen |= hits[0]
-    return [u for i, u in enumerate(inside) if i in chosen]
+        if hits and len(hits[0]) == 1:
+            chosen |= hits[0]
+        else:
+            unmatched.append(name)
+    return chosen, unmatched
+
+
+def _qualified(name: str, place: str) -> str:
+    """A unit's name as a roll-up passes it up: with its county's name in front when it starts with no
+    place (教育局 of 西山县's roster → 西山县教育局), so that the level above can tell it from 北山县's."""
+    if short_name(name) is not None or normalise(name).startswith(normalise(place)):
+        return name
+    return place + name
 
 
 def resolve_rollups(

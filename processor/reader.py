@@ -136,6 +136,10 @@ def _read(data: bytes, file: str, limits: Limits) -> ReadResult:
         found = _Found(spec, file)
         found.add("summary-not-report", agency=info.get("agency") or "本级")
         return ReadResult(None, found.items, spec)
+    if info.get("kind") == "rollup" and info.get("units") == "0":  # a roll-up of nothing (all its units counted
+        found = _Found(spec, file)  # elsewhere, or none reported yet): sent up, it would stand for them as 0s
+        found.add("rollup-empty", agency=info.get("agency") or "本级")
+        return ReadResult(None, found.items, spec)
     return read_book(spec, book, file, info)
 
 

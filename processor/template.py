@@ -387,7 +387,7 @@ def meta_values(spec: Spec, fill: Filling) -> dict[str, str]:
         "generator_version": __version__,
         "agency": fill.agency or "",
         "kind": fill.kind,
-        "units": str(fill.units or ""),
+        "units": str(fill.units) if fill.kind == "rollup" and fill.units is not None else str(fill.units or ""),
         "covers": covers_text(fill.covers),
     }
 

@@ -379,7 +379,8 @@ def test_run__a_上报用_report_the_county_typed_its_texts_into__is_kept_and_it
         "info.filler": "李四",
         "info.phone": "0453-1234567",
     }
-    set_cells(path, typed)
+    note = ("I1", "D7", "个别单位上年口径调整，已核实无误。")
+    set_cells(path, {**typed, "note.n01.rule": note[0], "note.n01.cell": note[1], "note.n01.text": note[2]})
     if saved_by == "libreoffice":
         saved = roundtrip([path])[0]
         shutil.move(saved, path)
@@ -397,6 +398,7 @@ def test_run__a_上报用_report_the_county_typed_its_texts_into__is_kept_and_it
     assert out["set_aside"] == []
     sub = check_workbook(path).submission
     assert sub.units == 3 and {code: sub.texts[code] for code in typed} == typed
+    assert [(n.rule, n.cell, n.text) for n in sub.notes if n.text] == [note]  # (情况说明 too)
 
 
 def test_run__an_output_never_edited__is_simply_replaced(tmp_path):
@@ -503,6 +505,13 @@ def test_a_county_report_naming_a_unit_the_city_roster_lacks__stands_for_its_who
     assert named_in(["西山县政府办"], government) == government  # (its office is not the government: no match)
     assert named_in(["西山县人民政府办公室"], government) == government[1:]
     assert named_in(["西山县"], government) == government[:1]
+    from processor.consolidate import _qualified
+
+    assert [_qualified(n, "西山县") for n in ("河口镇", "西山县教育局", "北山县教育局")] == [
+        "西山县河口镇",
+        "西山县教育局",
+        "北山县教育局",
+    ]
 
 
 def test_by_group__a_subgroup_under_a_county_report__shows_its_units_covered_not_missing(tmp_path):
@@ -517,6 +526,10 @@ def test_by_group__a_subgroup_under_a_county_report__shows_its_units_covered_not
     ws = openpyxl.load_workbook(part)["报送情况"]
     [row] = [[c for c in r if c is not None] for r in ws.iter_rows(values_only=True) if "西山县教育局" in r]
     assert "由汇总表涵盖" in row and "未报送" not in row
+    # its 上报用 report sums nothing (its units are in 西山县's): sent up, it is refused, not taken for 0s
+    [empty] = [Path(p) for p in out["reports"] if Path(p).parent.name == "西山县-县直部门"]
+    result = check_workbook(empty)
+    assert result.submission is None and [f.rule_id for f in result.report.findings] == ["rollup-empty"]
 
 
 def test_run__outputs_written_by_a_run_that_failed_midway__are_its_own_not_set_aside_next_time(tmp_path, monkeypatch):
@@ -574,3 +587,33 @@ def test_a_department_report_of_its_own_subordinate_bodies__counts_as_that_unit(
     out = run(config)
     [entry] = [f for f in out["files"] if f["file"] == "教育局汇总.xlsx"]
     assert entry["status"] in ("accepted", "warning") and entry["unit"] == "云溪市教育局"
+
+
+def test_three_levels__a_city_report_names_its_counties_units_as_the_city_roster_does(tmp_path):
+    """西山县's roster says 教育局, 城关镇; every county has those. The city's report, sent to the province, must
+    name them as 西山县教育局 and 西山县城关镇人民政府, or the province could not tell them from 北山县's."""
+    county_dir = tmp_path / "county"
+    county_dir.mkdir()
+    conf = city(county_dir, units=[("教育局", "县直部门", ""), ("城关镇", "乡镇街道", "")], title="西山县")
+    report(county_dir / "inbox" / "教育局.xlsx", "教育局", seed=60)
+    report(county_dir / "inbox" / "城关镇.xlsx", "城关镇", seed=61)
+    [county_report] = [Path(p) for p in run(conf)["reports"]]
+    set_cells(
+        county_report, {"text.s1": "全县汇总：本年度共收到申请若干件，均已办结。", "text.s5": "个别乡镇更新不及时。"}
+    )
+    assert check_workbook(county_report).submission.covers == ["教育局", "城关镇"]
+    city_dir = tmp_path / "city"
+    city_dir.mkdir()
+    units = [
+        ("云溪市财政局", "市直部门", ""),
+        *(
+            (f"{county}{unit}", f"{county}/{sub}", "")
+            for county in ("西山县", "北山县")
+            for unit, sub in (("教育局", "县直部门"), ("城关镇人民政府", "乡镇街道"))
+        ),
+    ]
+    config = city(city_dir, units=units, title="云溪市")
+    shutil.copy(county_report, city_dir / "inbox" / "西山县汇总.xlsx")
+    report(city_dir / "inbox" / "财政局.xlsx", "云溪市财政局", seed=62)
+    [city_report] = [Path(p) for p in run(config)["reports"]]
+    assert check_workbook(city_report).submission.covers == ["云溪市财政局", "西山县教育局", "西山县城关镇人民政府"]

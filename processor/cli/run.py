@@ -240,7 +240,7 @@ def render_run(result: RunResult) -> str:
                 for u in rollups
             )
         )
-    outside = [u for u in result.units if u.group[:1] == ("名册以外的单位",)]
+    outside = [u for u in result.units if u.group[:1] == ("名册以外的单位",) and not u.is_rollup]  # (listed above)
     if outside:
         lines.append(
             f"名册以外的单位 {len(outside)} 个（请核对名称，或加入名册/别名）："
