@@ -135,6 +135,8 @@ def apply(submission: Submission, findings: list[Finding], *, last_year: bool = 
     places = layout(spec).places
     ids = {rule_id.upper(): rule_id for rule_id in spec.rules}
     out = list(findings)
+    if not any(note.text.strip() for note in submission.notes):  # (most files: nothing to match)
+        return out
     marked = [_marked(f, submission) if f.severity in (ERROR, WARNING) else frozenset() for f in out]
     notices: list[Finding] = []
     for note in submission.notes:
