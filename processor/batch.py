@@ -1714,9 +1714,9 @@ def write_year_summary(
             folder = folder if n == 1 else folder.with_name(f"{folder.name} ({n})")
             taken.add(folder.name.casefold())
             path = folder / archive.safe_component(
-                archive.summary_path(outbox, year).name.replace("年政府", f"年{group[-1]}政府")
+                archive.summary_path(outbox, year).name.replace("年政府", f"年{part.title}政府")
             )
-            report = folder / archive.rollup_report_name(year, group[-1])
+            report = folder / archive.rollup_report_name(year, part.title)
             if common is not None:
                 group_key = _group_key(common, part, digests)
                 group_keys[archive.relative(path, outbox)] = group_key
@@ -1725,7 +1725,7 @@ def write_year_summary(
                     outputs.reports.append(report)
                     continue
             try:
-                summary, report = summary_and_report(part, path, folder, group[-1])
+                summary, report = summary_and_report(part, path, folder, part.title)
             except OSError as exc:  # (one held open in Excel: the other groups are still written)
                 logger.error(
                     "无法写出分组汇总表：{}。其他汇总表照常写出；排除问题后再运行一次即可补写。",

@@ -675,7 +675,7 @@ def _part(data: SummaryData, path: Path_, units: list[UnitResult], covered: dict
         data,
         units=units,
         root=path,
-        title=path[-1] if path else data.title,
+        title="".join(path) if path else data.title,  # (甲县乡镇街道: 乙县 has a 乡镇街道 too)
         previous=previous,
         previous_ids=previous_ids,
         produced_at=produced,

@@ -57,6 +57,9 @@ def test_by_group_writes_one_summary_and_report_per_group(tmp_path):
     assert (sub.kind, sub.units, sub.agency) == ("rollup", 2, "西山县")
     assert sub.values[NEW] == expected
     assert all(Path(p).exists() for p in out["group_summaries"])
+    # a nested group's outputs are named with its county (乙县 may have a 乡镇街道 too)
+    [town] = [Path(p) for p in out["reports"] if Path(p).parent.name == "西山县-乡镇街道"]
+    assert "西山县乡镇街道" in town.name and check_workbook(town).submission.agency == "西山县乡镇街道"
 
 
 def test_by_group_set_in_nianbao_toml__as_the_readme_says(tmp_path):
