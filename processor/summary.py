@@ -1031,6 +1031,12 @@ def _write_overview(
         )
     if c["excluded"]:
         notes.append(f"另有 {c['excluded']} 份已通过的报告因格式版本或年度不符未计入，见“问题清单”。")
+    copied = len({f.agency for f in con.similar if f.rule_id == "text-similar"})
+    if copied:  # (found in summing, after each unit's own check: not in the boxes above, which are per file)
+        notes.append(
+            f"汇总时发现 {copied} 个单位的文字部分与本单位上年或其他单位内容雷同（不影响计入），"
+            f"见“{ISSUES}”和“{TEXTS}”表；上面“有警告”只计各单位文件本身的警告。"
+        )
     notes.append("“计入汇总”按单位数计（县区汇总表按其涵盖的单位数计）；未报送、被退回的单位不计入合计，也不按 0 计。")
     for note in notes:
         _sheet_title(ws, row, last, note, styles, "note")

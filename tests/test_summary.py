@@ -230,6 +230,8 @@ def test_issues_and_texts__show_open_findings_and_copied_texts(city: City) -> No
     issues_of = lambda unit: sum(1 for r in issues if r[1] == unit and r[3] == "警告")  # noqa: E731
     status = {r[1]: r for r in _rows(city.path, "报送情况", first=4)}
     assert all(status[u][8] == issues_of(u) for u in ("市发展改革委", "甲县教育局"))
+    # 概览 says how many units' texts are alike, which its boxes (per file) do not count
+    assert any("汇总时发现 2 个单位的文字部分" in str(r[0]) for r in _rows(city.path, "概览"))
 
 
 def test_overview__headlines_with_last_year_and_change(tmp_path: Path) -> None:
