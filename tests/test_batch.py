@@ -756,3 +756,18 @@ def test_summary__a_file_no_unit_could_be_found_for__is_listed_as_such_not_as_th
     ws = openpyxl.load_workbook(out["summary"], read_only=True)["问题清单"]
     rows = [r for r in ws.iter_rows(values_only=True) if "说明.pdf" in r]
     assert rows and all(r[1] == "（未能识别单位）" for r in rows)
+
+
+def test_status__in_a_chinese_windows_code_page__draws_its_table_with_ascii_lines(mixed):
+    """A GBK console shows box-drawing characters two columns wide: the table would fall apart."""
+    import subprocess
+    import sys
+
+    config, _ = mixed
+    run(config)
+    env = {**os.environ, "PYTHONIOENCODING": "gbk"}
+    cmd = [sys.executable, "-m", "processor", "status", "--config", str(config)]
+    text = subprocess.run(cmd, capture_output=True, env=env, timeout=120, check=True).stdout.decode("gbk")
+    assert "云溪市教育局" in text and "|" in text and "┃" not in text and "━" not in text
+    utf8 = subprocess.run(cmd, capture_output=True, env={**os.environ, "PYTHONIOENCODING": "utf-8"}, timeout=120)
+    assert "┃" in utf8.stdout.decode("utf-8")

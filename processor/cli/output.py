@@ -32,6 +32,12 @@ def ascii_json() -> bool:
     return not _encodes_all(sys.stdout)
 
 
+def plain_lines() -> bool:
+    """Tables are drawn with ASCII (+ - |) when stdout is a code page's: a Chinese Windows console (GBK)
+    shows box-drawing characters two columns wide, so a table of them falls apart."""
+    return not _encodes_all(sys.stdout)
+
+
 def json_text(value: Any) -> str:
     """json.dumps(value, indent=2), readable Chinese where stdout takes it (see ascii_json)."""
     return json.dumps(value, ensure_ascii=ascii_json(), indent=2)

@@ -27,7 +27,7 @@ from ..consolidate import (
 from ..ledger import Ledger, LedgerError
 from ..roster import RosterError, load_roster
 from . import app
-from .output import json_text
+from .output import json_text, plain_lines
 from .run import CONFIG, JSON, OUTBOX, ROSTER, YEAR, fail, settings_from
 
 SHOWN_ORDER = (ACCEPTED, WARNED, EXPLAINED, COVERED, REJECTED, MISSING)  # the count line's order
@@ -102,12 +102,17 @@ def status_command(
     typer.echo(render_status(settings.year, rows, [r.original_name for r in unidentified]))
 
 
-def render_status(year: int, rows: list[dict[str, Any]], unidentified: list[str]) -> str:
-    """A table of units (widths measured as a terminal shows Chinese) and a closing count line."""
+def render_status(
+    year: int, rows: list[dict[str, Any]], unidentified: list[str], *, ascii_lines: bool | None = None
+) -> str:
+    """A table of units (widths measured as a terminal shows Chinese) and a closing count line.
+    `ascii_lines`: draw it with + - | (default: when stdout is a code page's, `output.plain_lines`)."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{year} 年度报送情况", show_lines=False)
+    plain = plain_lines() if ascii_lines is None else ascii_lines
+    table = Table(title=f"{year} 年度报送情况", show_lines=False, box=box.ASCII2 if plain else box.HEAVY_HEAD)
     for header in ("单位", "分组", "状态", "待处理问题", "报送时间", "文件", "填报人", "电话"):
         table.add_column(header, overflow="fold")
     for r in rows:
