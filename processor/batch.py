@@ -61,6 +61,7 @@ from .layout import layout, note_code
 from .ledger import (
     DONE,
     DUPLICATE,
+    WITHDRAWN,
     FileRow,
     KeptRows,
     Ledger,
@@ -78,7 +79,13 @@ if TYPE_CHECKING:
     from .summary import RowCache
 
 ACCEPTED, WARNED, EXPLAINED = "accepted", "warning", "explained"
-FILE_STATUS_LABEL = {**STATUS_LABEL, DUPLICATE: "重复提交", "recovered": "上次中断，已补完", "error": "处理出错"}
+FILE_STATUS_LABEL = {
+    **STATUS_LABEL,
+    DUPLICATE: "重复提交",
+    WITHDRAWN: "已撤回",
+    "recovered": "上次中断，已补完",
+    "error": "处理出错",
+}
 OUTSIDE_ROSTER = "名册以外的单位"
 NOT_REFUSED = -1  # (Job._roster_refused: no mtime is -1; None is a roster file that is not there)
 # Windows waits on at most 63 handles at once: ProcessPoolExecutor refuses more than 61 workers there
@@ -744,7 +751,7 @@ class _Finished:
 def _known(cand: Candidate, rows: list[FileRow]) -> FileRow | None:
     """Of the ledger rows of a file's content (Ledger.by_hash), the finished one it repeats, if any
     (its original, not a duplicate record)."""
-    done = [r for r in rows if r.state == DONE]
+    done = [r for r in rows if r.state == DONE and r.status != WITHDRAWN]  # (withdrawn: taken as new if sent again)
     if not done:
         return None
     same_path = [r for r in done if r.inbox_path == cand.rel]
@@ -1446,7 +1453,7 @@ def unit_results(
     if kept is not None and cache is not None:
         raise ValueError("unit_results: `kept` has its own cache of submissions")
     listed = ledger.files(year) if kept is None else ledger.files_kept(year, kept.rows)
-    rows = [r for r in listed if r.state == DONE and r.status != DUPLICATE]
+    rows = [r for r in listed if r.state == DONE and r.status not in (DUPLICATE, WITHDRAWN)]
     if kept is not None and kept.roster is not roster:
         kept.results.clear()
         kept.roster = roster

@@ -25,6 +25,7 @@ from .submission import Note, Submission
 SCHEMA_VERSION = 2  # 2: submissions zlib-compressed, cell_values non-zero only (1 is refused)
 RECEIVED, DONE = "received", "done"  # processing state of a file row
 DUPLICATE = "duplicate"  # file status besides the unit statuses accepted | warning | explained | rejected
+WITHDRAWN = "withdrawn"  # … and a report the coordinator withdrew (`nianbao withdraw`): it no longer counts
 COUNTED_STATUSES = ("accepted", "warning", "explained")
 
 SCHEMA = """
@@ -556,6 +557,24 @@ class Ledger:
                 "UPDATE files SET superseded_by=?, findings=? WHERE id=?",
                 (file_id, findings_to_json(older_findings), older),
             )
+
+    def withdraw(self, file_id: int, notice: Finding) -> list[int]:
+        """A counted report no longer counts (status withdrawn, `notice` added to its findings, processed
+        now); the reports it had superseded are as they were before it came (their `superseded` notices
+        dropped). One transaction; returns their ids."""
+        with self._transaction():
+            row = self.get(file_id)
+            self.db.execute(  # (processed_at: the summary's 生成时间 is the year's last change)
+                "UPDATE files SET status=?, findings=?, processed_at=? WHERE id=?",
+                (WITHDRAWN, findings_to_json([*row.findings, notice]), now(), file_id),
+            )
+            older = self._rows("WHERE superseded_by=? ORDER BY id", (file_id,))
+            for r in older:
+                kept = [f for f in r.findings if f.rule_id != "superseded"]
+                self.db.execute(
+                    "UPDATE files SET superseded_by=NULL, findings=? WHERE id=?", (findings_to_json(kept), r.id)
+                )
+        return [r.id for r in older]
 
     def release(self, file_id: int) -> None:
         """Undo `receive` for a file left unprocessed on purpose (the job was stopped before checking it)."""

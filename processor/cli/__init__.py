@@ -69,6 +69,7 @@ from . import template as _template  # noqa: E402,F401  (registers commands)
 from . import templates as _templates  # noqa: E402,F401  (registers commands)
 from . import validate as _validate  # noqa: E402,F401  (registers commands)
 from . import watch as _watch  # noqa: E402,F401  (registers commands)
+from . import withdraw as _withdraw  # noqa: E402,F401  (registers commands)
 
 
 def main() -> None:

@@ -1,0 +1,72 @@
+"""`nianbao withdraw`: take a counted report out of the sums (a wrong file, a roll-up to be replaced by its units')."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..config import ConfigError
+from ..joblock import JobBusy
+from ..ledger import LedgerError
+from ..logs import setup_logging
+from ..roster import RosterError
+from ..withdraw import WithdrawError, Withdrawn, withdraw
+from . import app
+from .output import json_text
+from .run import CONFIG, EXIT_FAILED, EXIT_OK, EXIT_USAGE, JSON, OUTBOX, ROSTER, WAIT, YEAR, fail, settings_from
+
+
+@app.command("withdraw")
+def withdraw_command(
+    target: str = typer.Argument(..., help="要撤回的报告：文件名（如 教育局.xlsx）、单位名称，或台账编号（如 #12）。"),
+    reason: str = typer.Option("", "--reason", help="撤回原因（写入台账和该文件的记录）。"),
+    outbox: Path | None = OUTBOX,
+    roster: Path | None = ROSTER,
+    year: int | None = YEAR,
+    config: Path | None = CONFIG,
+    wait: float | None = WAIT,
+    as_json: bool = JSON,
+) -> None:
+    """撤回一份正在计入汇总的报告：它不再计入，该单位此前计入的报告（如有）重新计入，汇总表随即更新。
+
+    用于收到了不该计入的文件（如别的单位的文件、测试文件），或县区汇总表应改为按各单位的报告计入。
+    原件仍在归档中保存，台账记下撤回时间和原因；同一文件以后再放入收件文件夹会重新处理。
+    watch 运行时请先停止它（同一时间只能有一个任务）。
+    """
+    settings = settings_from(config, outbox=outbox, roster=roster, year=year, wait=wait)
+    try:
+        setup_logging(settings.outbox)
+        done = withdraw(settings, target, reason=reason)
+    except WithdrawError as exc:
+        typer.echo(f"错误：{exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
+    except (JobBusy, RosterError, ConfigError, LedgerError, OSError) as exc:
+        raise fail(exc) from exc
+    if as_json:
+        typer.echo(json_text(_as_dict(done)))
+    else:
+        typer.echo(render_withdrawn(done))
+    raise typer.Exit(EXIT_OK if done.outputs is not None else EXIT_FAILED)
+
+
+def render_withdrawn(done: Withdrawn) -> str:
+    row = done.file
+    lines = [f"已撤回：“{row.original_name}”（{row.unit}，{row.received:%Y-%m-%d %H:%M} 收到，台账编号 #{row.id}）。"]
+    if done.restored is not None:
+        lines.append(f"{row.unit} 现按此前收到的“{done.restored.original_name}”计入。")
+    else:
+        lines.append(f"{row.unit} 现在没有计入汇总的报告。")
+    if done.outputs is not None:
+        lines.append(f"汇总表已更新：{done.outputs.summary}")
+    else:
+        lines.append("汇总表未能更新（原因见上方和日志）；排除问题后运行 nianbao run 即可生成。")
+    return "\n".join(lines)
+
+
+def _as_dict(done: Withdrawn) -> dict[str, object]:
+    return {
+        "withdrawn": {"id": done.file.id, "file": done.file.original_name, "unit": done.file.unit},
+        "restored": {"id": done.restored.id, "file": done.restored.original_name} if done.restored else None,
+        "summary": str(done.outputs.summary) if done.outputs is not None else None,
+    }

@@ -1,0 +1,77 @@
+"""Withdraw a counted report at the coordinator's word: it stops counting, the unit's earlier report counts again."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .batch import Job, Outputs
+from .config import Settings
+from .findings import finding
+from .joblock import job_lock
+from .ledger import FileRow, Ledger
+from .roster import Roster, normalise
+
+
+class WithdrawError(ValueError):
+    """Nothing (or more than one report) answers to what was asked; the message (Chinese) says what to do."""
+
+
+@dataclass
+class Withdrawn:
+    """What `withdraw` did."""
+
+    file: FileRow  # the report withdrawn, as it was
+    restored: FileRow | None  # the unit's earlier report that counts again, if any
+    outputs: Outputs | None  # the outputs written again (None: they could not be: the log says why)
+
+
+def counted_matching(ledger: Ledger, roster: Roster | None, year: int, target: str) -> list[FileRow]:
+    """The year's counted reports that `target` names: by file name (as received), by ledger id (#12),
+    or by unit (its roster name, an alias, or the name a roll-up stands under)."""
+    rows = [r for r in ledger.files(year) if r.counted]
+    text = target.strip()
+    if text.startswith("#") and text[1:].isdigit():
+        return [r for r in rows if r.id == int(text[1:])]
+    by_name = [r for r in rows if r.original_name.casefold() == text.casefold()]
+    if by_name:
+        return by_name
+    unit = roster.match(text) if roster is not None else None
+    keys = {normalise(text), *([normalise(unit.name)] if unit is not None else [])}
+    return [r for r in rows if normalise(r.unit or "") in keys]
+
+
+def withdraw(settings: Settings, target: str, *, reason: str = "") -> Withdrawn:
+    """Withdraw the one counted report of settings.year that `target` names (counted_matching), then
+    write the outputs again. Holds the outbox lock (raises JobBusy while `run` or `watch` runs)."""
+    with job_lock(settings.outbox, settings.lock_wait_seconds):
+        job = Job(settings, mode="withdraw")
+        done: dict[str, int] = {}
+        try:
+            rows = counted_matching(job.ledger, job.roster, job.year, target)
+            if not rows:
+                raise WithdrawError(
+                    f"{job.year} 年度没有名为“{target}”的、正在计入汇总的报告（按文件名、单位名称或台账编号 #N 查找）。"
+                    "请用 nianbao status 查看各单位计入的文件名。"
+                )
+            if len(rows) > 1:
+                listed = "；".join(
+                    f"#{r.id} “{r.original_name}”（{r.unit}，{r.received:%Y-%m-%d %H:%M} 收到）" for r in rows
+                )
+                raise WithdrawError(
+                    f"“{target}”对应多份正在计入的报告：{listed}。请改用台账编号，如 nianbao withdraw #{rows[0].id}。"
+                )
+            row = rows[0]
+            spec = job.spec
+            when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+            notice = finding(
+                spec, "withdrawn", file=row.original_name, found=reason.strip() or "未注明原因", expected=when
+            )
+            restored_ids = job.ledger.withdraw(row.id, notice.about(agency=row.agency, file=row.original_name))
+            restored = job.ledger.get(restored_ids[-1]) if restored_ids else None
+            done = {"withdrawn": 1}
+            units = job.units()
+            outputs = job.write_outputs(units, changed=True)
+        finally:
+            job.close(done)
+    return Withdrawn(row, restored, outputs)

@@ -1,0 +1,81 @@
+"""`nianbao withdraw`: a counted report stops counting, the unit's earlier one counts again, the outputs follow."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from processor.check import check_workbook
+from processor.cli import app
+from tests.test_batch import UNITS, city, report, run, runner, status_json
+from tests.test_batch_outputs import COUNTY_UNITS, NEW, _county_rollup, _input_sum
+
+
+def withdraw(config: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["withdraw", "--config", str(config), *args])
+    return result.exit_code, result.output
+
+
+def city_total(out: dict) -> float:
+    [path] = [Path(p) for p in out["reports"]]
+    return check_workbook(path).submission.values[NEW]
+
+
+def test_withdraw__a_wrong_file__the_units_earlier_report_counts_again(tmp_path: Path):
+    config = city(tmp_path, title="云溪市")
+    first = report(tmp_path / "inbox" / "教育局.xlsx", UNITS[0][0], seed=1)
+    first_sum = _input_sum([first], NEW)
+    run(config)
+    # another unit's clerk sends a file with 教育局's name in it: it replaces 教育局's report
+    report(tmp_path / "inbox" / "民政局的文件.xlsx", UNITS[0][0], seed=2)
+    out = run(config)
+    assert status_json(config)["云溪市教育局"]["file"] == "民政局的文件.xlsx"
+    code, text = withdraw(config, "民政局的文件.xlsx", "--reason", "民政局误报")
+    assert code == 0, text
+    assert "已撤回：“民政局的文件.xlsx”" in text and "现按此前收到的“教育局.xlsx”计入" in text
+    row = status_json(config)["云溪市教育局"]
+    assert (row["file"], row["status"]) == ("教育局.xlsx", "accepted")
+    assert city_total(out) == first_sum  # (the summary was written again by withdraw itself)
+    assert list((tmp_path / "outbox").rglob("民政局的文件.xlsx"))  # (the original stays archived)
+    # the coordinator changes their mind: the same file dropped again is taken as new, and counts
+    shutil.copy(next((tmp_path / "outbox").rglob("民政局的文件.xlsx")), tmp_path / "inbox" / "民政局的文件.xlsx")
+    out = run(config)
+    assert [f["status"] for f in out["files"]] == ["accepted"]
+    assert status_json(config)["云溪市教育局"]["file"] == "民政局的文件.xlsx"
+
+
+def test_withdraw__the_only_report__the_unit_is_missing_again(tmp_path: Path):
+    config = city(tmp_path, title="云溪市")
+    report(tmp_path / "inbox" / "测试.xlsx", UNITS[1][0], seed=3)
+    run(config)
+    code, text = withdraw(config, UNITS[1][0], "--json")  # (by unit name)
+    assert code == 0 and json.loads(text)["restored"] is None
+    assert status_json(config)[UNITS[1][0]]["status"] == "missing"
+
+
+def test_withdraw__a_county_report__its_units_count_from_their_own_reports(tmp_path: Path):
+    rollup, county_sum = _county_rollup(tmp_path)
+    config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")
+    shutil.copy(rollup, tmp_path / "inbox" / "西山县汇总.xlsx")
+    direct = _input_sum([report(tmp_path / "inbox" / "西山县教育局.xlsx", "西山县教育局", seed=20)], NEW)
+    out = run(config)
+    assert city_total(out) == county_sum and out["units"]["covered"] == 2
+    assert withdraw(config, "西山县")[0] == 0
+    assert status_json(config)["西山县教育局"]["status"] in ("accepted", "warning")
+    assert status_json(config)["西山县城关镇人民政府"]["status"] == "missing"
+    assert city_total(out) == direct
+
+
+def test_withdraw__nothing_or_several_match__says_so_and_changes_nothing(tmp_path: Path):
+    config = city(tmp_path, title="云溪市")
+    report(tmp_path / "inbox" / "市直" / "年报.xlsx", UNITS[0][0], seed=1)
+    report(tmp_path / "inbox" / "财政" / "年报.xlsx", UNITS[1][0], seed=2)
+    run(config)
+    code, text = withdraw(config, "不存在.xlsx")
+    assert code == 2 and "没有名为“不存在.xlsx”" in text
+    code, text = withdraw(config, "年报.xlsx")
+    assert code == 2 and "对应多份" in text and "#1" in text and "#2" in text
+    assert {r["status"] for r in status_json(config).values() if r["file"]} == {"accepted"}
+    assert withdraw(config, "#2")[0] == 0
+    assert status_json(config)[UNITS[1][0]]["status"] == "missing"
