@@ -198,7 +198,7 @@ def identify(
         if kind == ROLLUP:  # a group's, else a unit's own (教育局 with its schools), never a unit by a hint
             path = roster.group_named(agency)
             if path is not None:
-                return path[-1], True, path[:-1]
+                return rollup_name(path), True, path[:-1]
             unit = roster.match(agency, credit_code)
             if unit is not None:
                 return unit.name, True, unit.group
@@ -245,6 +245,12 @@ def examine(task: Task, ctx: Context) -> Examined:
         return Examined(task, result, unit, on_roster, group)
     except Exception as exc:  # a bug must not stop the job: the file stays in the inbox, the log says why
         return Examined(task, None, None, False, (), f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
+def rollup_name(path: tuple[str, ...]) -> str:
+    """The unit a roll-up of a roster group is known by: the group's name, with the groups above it for a
+    nested one (西山县乡镇街道: 北山县 has a 乡镇街道 too; `consolidate.covered_path` finds the group again)."""
+    return "".join(path)
 
 
 def _rollup_findings(roster: Roster | None, result: Any, agency: str | None) -> list[Finding]:
@@ -750,8 +756,15 @@ class _Finished:
 
 def _known(cand: Candidate, rows: list[FileRow]) -> FileRow | None:
     """Of the ledger rows of a file's content (Ledger.by_hash), the finished one it repeats, if any
-    (its original, not a duplicate record)."""
-    done = [r for r in rows if r.state == DONE and r.status != WITHDRAWN]  # (withdrawn: taken as new if sent again)
+    (its original, not a duplicate record). The very file left behind (same place, size and mtime: its
+    unlink failed) is known whatever became of it, withdrawn too; else a withdrawn report, and the
+    duplicates of one, are not: the same content sent again is taken as new."""
+    done = [r for r in rows if r.state == DONE]
+    left = [r for r in done if r.inbox_path == cand.rel and r.mtime_ns == cand.mtime_ns and r.size == cand.size]
+    if left:
+        return left[-1]
+    withdrawn = {r.id for r in done if r.status == WITHDRAWN}
+    done = [r for r in done if r.id not in withdrawn and r.duplicate_of not in withdrawn]
     if not done:
         return None
     same_path = [r for r in done if r.inbox_path == cand.rel]
@@ -1037,7 +1050,11 @@ class Job:
                 folder = stored.parent
                 stored = archive.store(data, sha, folder, row.original_name, root=self.outbox)
                 self.ledger.move_archive(row.id, archive.relative(stored, self.outbox))
-            if _unlink_if_same(cand):
+            gone = _unlink_if_same(cand)
+            if row.status == WITHDRAWN:  # (left behind, open in Excel, when it was processed; withdrawn since)
+                note = "已撤回，不计入；要重新计入请另存后再放入收件文件夹"
+                return FileOutcome(cand.name, cand.rel, WITHDRAWN, row.unit, True, sha, [], stored, note=note)
+            if gone:
                 logger.info("上次运行中断后补完：{} 已归档（{}），已从收件文件夹移出", cand.rel, row.archive_path)
             return FileOutcome(cand.name, cand.rel, "recovered", row.unit, True, sha, [], stored)
         return self._duplicate(cand, data, sha, row)
@@ -1556,7 +1573,7 @@ def _place(roster: Roster | None, row: FileRow) -> tuple[str | None, tuple[str, 
     if row.kind == ROLLUP:
         path = roster.group_named(row.agency) or roster.group_named(row.unit)
         if path is not None:
-            return path[-1], path[:-1]
+            return rollup_name(path), path[:-1]
         unit = roster.match(row.agency) or roster.match(row.unit)
         return (unit.name, unit.group) if unit is not None else (row.unit, (OUTSIDE_ROSTER,))  # (see identify)
     match = roster.match(row.agency) or roster.match(row.unit)
@@ -1915,7 +1932,7 @@ def typed_texts(path: Path, spec: Spec, year: int) -> dict[str, str] | None:
     for note in sub.notes:  # (情况说明 rows: the county's explanations of its roll-up's warnings)
         if 1 <= note.index <= spec.notes.rows and (note.rule or note.cell or note.text):
             for part, value in (("rule", note.rule), ("cell", note.cell), ("text", note.text)):
-                typed[note_code(note.index, part)] = value
+                typed[note_code(note.index, part)] = value or ""
     return typed
 
 

@@ -156,6 +156,8 @@ def check_workbook(
         if callable(previous):
             previous = previous(sub)
         findings += drop_consequences(sub.spec, check(sub, previous=previous, options=options), read.findings)
+        if sub.kind == "rollup" and sub.units == 0:  # sent up, it would stand for its units as 0s
+            findings.append(finding(sub.spec, "rollup-empty", file=file, agency=sub.agency or "本级"))
         findings = apply_explanations(sub, findings, last_year=previous is not None)
     agency = sub.agency if sub is not None else None
     stamped = [f.about(agency=agency, file=file) for f in findings]

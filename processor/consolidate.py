@@ -14,7 +14,7 @@ from . import __version__
 from .findings import Finding, finding
 from .kept import Memo
 from .layout import INFO, layout
-from .roster import GOVERNMENT, group_forms, normalise, short_name
+from .roster import GOVERNMENT, group_forms, is_place, normalise, starts_with_place
 from .spec import Spec, get_spec
 from .submission import Number, Submission
 
@@ -163,9 +163,10 @@ class Consolidation:
             if not u.is_rollup:
                 names.append(u.name)
                 continue
-            mine = standing.get(u.name, [])
-            _, unmatched = _match_names(u.covers or [], [by_name[n] for n in mine if n in by_name])
-            names.extend([*mine, *(_qualified(n, u.name) for n in unmatched)] or [u.name])
+            mine = [by_name[n] for n in standing.get(u.name, []) if n in by_name and not by_name[n].is_rollup]
+            _, unmatched = _match_names(u.covers or [], mine)
+            place = next((p for p in reversed((*u.group, u.name)) if is_place(p)), u.name)  # (西山县)
+            names.extend([*(m.name for m in mine), *(_qualified(n, place) for n in unmatched)] or [u.name])
         return tuple(names)
 
     @cached_property
@@ -214,6 +215,9 @@ def covered_path(unit: UnitResult, groups: set[Path_]) -> Path_ | None:
         return (*unit.group, unit.name)
     if unit.group and unit.group[-1] == unit.name:
         return unit.group
+    above = "".join(unit.group)  # (a nested group's roll-up is named with the groups above it: 西山县乡镇街道)
+    if above and unit.name.startswith(above) and (*unit.group, unit.name[len(above) :]) in groups:
+        return (*unit.group, unit.name[len(above) :])
     return None
 
 
@@ -295,10 +299,12 @@ def _match_names(covers: Iterable[str], inside: list[UnitResult]) -> tuple[set[i
 
 def _qualified(name: str, place: str) -> str:
     """A unit's name as a roll-up passes it up: with its county's name in front when it starts with no
-    place (教育局 of 西山县's roster → 西山县教育局), so that the level above can tell it from 北山县's."""
-    if short_name(name) is not None or normalise(name).startswith(normalise(place)):
+    place of its own (教育局, 县教育局, 城市管理局 of 西山县's roster → 西山县教育局, 西山县城市管理局), so that
+    the level above can tell it from 北山县's."""
+    if normalise(name).startswith(normalise(place)) or starts_with_place(name):
         return name
-    return place + name
+    rest = name[1:] if name[:1] in "县区市旗" and len(name) > 2 else name  # (县教育局: the county's own)
+    return place + rest
 
 
 def resolve_rollups(

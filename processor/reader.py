@@ -136,10 +136,6 @@ def _read(data: bytes, file: str, limits: Limits) -> ReadResult:
         found = _Found(spec, file)
         found.add("summary-not-report", agency=info.get("agency") or "本级")
         return ReadResult(None, found.items, spec)
-    if info.get("kind") == "rollup" and info.get("units") == "0":  # a roll-up of nothing (all its units counted
-        found = _Found(spec, file)  # elsewhere, or none reported yet): sent up, it would stand for them as 0s
-        found.add("rollup-empty", agency=info.get("agency") or "本级")
-        return ReadResult(None, found.items, spec)
     return read_book(spec, book, file, info)
 
 
@@ -182,7 +178,8 @@ def read_book(spec: Spec, book: Book, file: str, info: Mapping[str, str] | None 
         return ReadResult(None, found.items, spec)
     sub = Submission(edition=spec.edition, file=file, meta=info)
     sub.kind = "rollup" if info.get("kind") == "rollup" else "report"
-    sub.units = int(info["units"]) if info.get("units", "").isdigit() and int(info["units"]) > 0 else 1
+    units = int(info["units"]) if info.get("units", "").isdigit() else 0
+    sub.units = units if units > 0 or (sub.kind == "rollup" and info.get("units") == "0") else 1  # (0: rollup-empty)
     names = [n.strip() for n in info.get("covers", "").split("\n") if n.strip()] if sub.kind == "rollup" else []
     sub.covers = names or None
     _read_info(spec, book, located, sub, found)

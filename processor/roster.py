@@ -62,6 +62,33 @@ def group_forms(key: str, suffixes: tuple[str, ...] = GOVERNMENT_SUFFIXES) -> li
     return [form for form in forms if form not in suffixes]
 
 
+GENERIC_PLACES = (
+    "城市",
+    "城区",
+    "市区",
+    "社区",
+    "园区",
+    "开发区",
+    "新区",
+    "景区",
+    "片区",
+    "辖区",
+)  # every county has one
+
+
+def starts_with_place(name: str) -> bool:
+    """The name starts with a proper place (西山县教育局), not a word every county's names have (城市管理局,
+    经济开发区管委会, 社区服务中心), nor is only a place."""
+    place = _PLACE.match(name)
+    return place is not None and place.end() < len(name) and not name[: place.end()].endswith(GENERIC_PLACES)
+
+
+def is_place(name: str) -> bool:
+    """The name is a place and nothing more (西山县, 甲区)."""
+    place = _PLACE.match(name)
+    return place is not None and place.end() == len(name) and not name.endswith(GENERIC_PLACES)
+
+
 def short_name(name: str) -> str | None:
     """A name without the place it starts with (交通运输局 of 青川市交通运输局), or None when it starts
     with none or little is left (two characters at least)."""
@@ -137,13 +164,14 @@ class Roster:
 
     @cached_property
     def _groups(self) -> dict[str, set[tuple[str, ...]]]:
-        """Every group path by its normalised name, and by its path's names run together (甲县乡镇街道)."""
+        """Every group path by its normalised name, and by the names of its path's last groups run together
+        (西山县乡镇街道, 云溪市西山县乡镇街道 for 云溪市/西山县/乡镇街道)."""
         out: dict[str, set[tuple[str, ...]]] = {}
         for unit in self.units:
             for i in range(1, len(unit.group) + 1):
                 path = unit.group[:i]
-                for key in {normalise(path[-1]), normalise("".join(path))}:
-                    out.setdefault(key, set()).add(path)
+                for k in range(len(path)):
+                    out.setdefault(normalise("".join(path[k:])), set()).add(path)
         return out
 
     def group_named(self, name: str | None) -> tuple[str, ...] | None:

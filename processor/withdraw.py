@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .batch import Job, Outputs
+from .batch import Job, Outputs, rollup_name
 from .config import Settings
 from .findings import finding
 from .joblock import job_lock
@@ -37,7 +37,8 @@ def counted_matching(ledger: Ledger, roster: Roster | None, year: int, target: s
     if by_name:
         return by_name
     unit = roster.match(text) if roster is not None else None
-    keys = {normalise(text), *([normalise(unit.name)] if unit is not None else [])}
+    group = roster.group_named(text) if roster is not None else None  # (a roll-up: 西山县人民政府 → 西山县)
+    keys = {normalise(text), *(normalise(n) for n in (unit and unit.name, group and rollup_name(group)) if n)}
     return [r for r in rows if normalise(r.unit or "") in keys]
 
 

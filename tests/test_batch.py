@@ -771,3 +771,25 @@ def test_status__in_a_chinese_windows_code_page__draws_its_table_with_ascii_line
     assert "云溪市教育局" in text and "|" in text and "┃" not in text and "━" not in text
     utf8 = subprocess.run(cmd, capture_output=True, env={**os.environ, "PYTHONIOENCODING": "utf-8"}, timeout=120)
     assert "┃" in utf8.stdout.decode("utf-8")
+
+
+def test_status__a_windows_console_in_a_cjk_code_page__draws_ascii_lines_though_python_writes_utf16(monkeypatch):
+    """Python writes to a Windows console in UTF-16 whatever its code page: the code page tells."""
+    import sys
+    import types
+
+    from processor.cli import output
+
+    class Console:
+        encoding = "utf-8"
+
+        def isatty(self) -> bool:
+            return True
+
+    fake_ctypes = types.SimpleNamespace(windll=types.SimpleNamespace(kernel32=types.SimpleNamespace()))
+    monkeypatch.setattr(output, "os", types.SimpleNamespace(name="nt"))
+    monkeypatch.setattr(sys, "stdout", Console())
+    monkeypatch.setitem(sys.modules, "ctypes", fake_ctypes)
+    for code_page, plain in ((936, True), (65001, False), (437, False)):
+        fake_ctypes.windll.kernel32.GetConsoleOutputCP = lambda cp=code_page: cp
+        assert output.plain_lines() is plain

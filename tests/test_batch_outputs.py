@@ -510,10 +510,14 @@ def test_a_county_report_naming_a_unit_the_city_roster_lacks__stands_for_its_who
     assert named_in(["西山县"], government) == government[:1]
     from processor.consolidate import _qualified
 
-    assert [_qualified(n, "西山县") for n in ("河口镇", "西山县教育局", "北山县教育局")] == [
+    typed = ("河口镇", "西山县教育局", "北山县教育局", "县教育局", "城市管理局", "经济开发区管委会")
+    assert [_qualified(n, "西山县") for n in typed] == [
         "西山县河口镇",
         "西山县教育局",
         "北山县教育局",
+        "西山县教育局",
+        "西山县城市管理局",
+        "西山县经济开发区管委会",
     ]
 
 
@@ -532,7 +536,7 @@ def test_by_group__a_subgroup_under_a_county_report__shows_its_units_covered_not
     # its 上报用 report sums nothing (its units are in 西山县's): sent up, it is refused, not taken for 0s
     [empty] = [Path(p) for p in out["reports"] if Path(p).parent.name == "西山县-县直部门"]
     result = check_workbook(empty)
-    assert result.submission is None and [f.rule_id for f in result.report.findings] == ["rollup-empty"]
+    assert not result.report.valid and "rollup-empty" in [f.rule_id for f in result.report.errors]
 
 
 def test_run__outputs_written_by_a_run_that_failed_midway__are_its_own_not_set_aside_next_time(tmp_path, monkeypatch):
@@ -620,3 +624,58 @@ def test_three_levels__a_city_report_names_its_counties_units_as_the_city_roster
     report(city_dir / "inbox" / "财政局.xlsx", "云溪市财政局", seed=62)
     [city_report] = [Path(p) for p in run(config)["reports"]]
     assert check_workbook(city_report).submission.covers == ["云溪市财政局", "西山县教育局", "西山县城关镇人民政府"]
+
+
+def _rollup_file(path: Path, agency: str, covers: tuple[str, ...], seed: int) -> Path:
+    """A 上报用 report as another nianbao wrote it (its figures a complete report's, its texts written)."""
+    from processor.spec import edition_for_year
+    from processor.template import Filling, write_workbook
+    from tests.test_batch import values
+
+    texts = {
+        "text.s1": "全区汇总：本年度共收到申请若干件，均已办结。",
+        "text.s5": "个别单位更新不及时。",
+        "text.s6": "无",
+    }
+    texts |= {"info.filler": "张三", "info.phone": "0453-3921234"}
+    fill = Filling(
+        values=values(seed), texts=texts, year=YEAR, agency=agency, kind="rollup", units=len(covers), covers=covers
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_workbook(path, edition_for_year(YEAR), fill)
+
+
+def test_two_counties_nested_reports__are_two_units_each_standing_for_its_own_group(tmp_path):
+    """A city's --by-group writes 西山县乡镇街道 and 北山县乡镇街道: at the province both groups are 乡镇街道."""
+    units = [("云溪市财政局", "云溪市/市直部门", "")]
+    units += [(f"{c}城关镇人民政府", f"云溪市/{c}/乡镇街道", "") for c in ("西山县", "北山县")]
+    config = city(tmp_path, units=units, title="某省")
+    for k, county in enumerate(("西山县", "北山县")):
+        _rollup_file(
+            tmp_path / "inbox" / f"{county}乡镇.xlsx", f"{county}乡镇街道", (f"{county}城关镇人民政府",), 70 + k
+        )
+    out = run(config)
+    assert [f["status"] for f in out["files"]] in (
+        ["accepted"] * 2,
+        ["warning"] * 2,
+        ["accepted", "warning"],
+        ["warning", "accepted"],
+    )
+    assert not [f for f in out["files"] if any(x["rule"] == "same-batch-duplicate" for x in f["findings"])]
+    assert out["units"]["rollups"] == 2 and out["units"]["covered"] == 2
+    status = status_json(config)
+    assert status["西山县城关镇人民政府"]["status_label"] == "由汇总表涵盖（云溪市西山县乡镇街道）"
+    assert status["北山县城关镇人民政府"]["status_label"] == "由汇总表涵盖（云溪市北山县乡镇街道）"
+
+
+def test_a_county_report_of_no_units_yet__its_typed_texts_are_carried_when_units_come(tmp_path):
+    config = city(tmp_path, title="云溪市")
+    run(config)  # (nobody has reported: a report of no units)
+    [path] = [Path(p) for p in run(config)["reports"]] or [next((tmp_path / "outbox").rglob("*上报用.xlsx"))]
+    typed = {"text.s1": "本年度全市政府信息公开工作总体情况良好。" * 3, "info.filler": "李四"}
+    set_cells(path, typed)
+    report(tmp_path / "inbox" / "教育局.xlsx", UNITS[0][0], seed=1)
+    out = run(config)
+    assert len(out["set_aside"]) == 1
+    sub = check_workbook(path).submission
+    assert sub.units == 1 and {code: sub.texts[code] for code in typed} == typed

@@ -79,3 +79,42 @@ def test_withdraw__nothing_or_several_match__says_so_and_changes_nothing(tmp_pat
     assert {r["status"] for r in status_json(config).values() if r["file"]} == {"accepted"}
     assert withdraw(config, "#2")[0] == 0
     assert status_json(config)[UNITS[1][0]]["status"] == "missing"
+
+
+def test_withdraw__the_file_left_in_the_inbox_when_it_was_processed__is_not_counted_again(tmp_path: Path):
+    """It was open in Excel when the run archived it (the unlink failed): the next run must not undo the
+    withdrawal by taking it for a new file."""
+    import os
+
+    config = city(tmp_path, title="云溪市")
+    path = report(tmp_path / "inbox" / "测试.xlsx", UNITS[1][0], seed=3)
+    data, mtime = path.read_bytes(), path.stat().st_mtime_ns
+    run(config)
+    assert withdraw(config, "测试.xlsx")[0] == 0
+    path.write_bytes(data)  # (as it was left: same place, bytes and mtime)
+    os.utime(path, ns=(mtime, mtime))
+    out = run(config)
+    assert [f["status"] for f in out["files"]] == ["withdrawn"] and not path.exists()
+    assert status_json(config)[UNITS[1][0]]["status"] == "missing"
+
+
+def test_withdraw__a_file_that_had_been_sent_twice__counts_again_when_sent_anew(tmp_path: Path):
+    config = city(tmp_path, title="云溪市")
+    path = report(tmp_path / "inbox" / "测试.xlsx", UNITS[1][0], seed=3)
+    data = path.read_bytes()
+    run(config)
+    (tmp_path / "inbox" / "测试（再次）.xlsx").write_bytes(data)
+    assert [f["status"] for f in run(config)["files"]] == ["duplicate"]
+    assert withdraw(config, "测试.xlsx")[0] == 0
+    (tmp_path / "inbox" / "测试（第三次）.xlsx").write_bytes(data)
+    assert [f["status"] for f in run(config)["files"]] == ["accepted"]
+    assert status_json(config)[UNITS[1][0]]["status"] == "accepted"
+
+
+def test_withdraw__a_county_report_by_the_name_on_its_seal(tmp_path: Path):
+    rollup, _ = _county_rollup(tmp_path)
+    config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")
+    shutil.copy(rollup, tmp_path / "inbox" / "西山县汇总.xlsx")
+    run(config)
+    assert withdraw(config, "西山县人民政府")[0] == 0
+    assert status_json(config)["西山县教育局"]["status"] == "missing"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import sys
 from typing import Any, TextIO
 
@@ -32,10 +33,23 @@ def ascii_json() -> bool:
     return not _encodes_all(sys.stdout)
 
 
+CJK_CODE_PAGES = (936, 54936, 950, 932, 949)  # GBK, GB18030, Big5, Shift-JIS, Korean
+
+
 def plain_lines() -> bool:
-    """Tables are drawn with ASCII (+ - |) when stdout is a code page's: a Chinese Windows console (GBK)
-    shows box-drawing characters two columns wide, so a table of them falls apart."""
-    return not _encodes_all(sys.stdout)
+    """Tables are drawn with ASCII (+ - |) where box-drawing characters would be two columns wide: a
+    Windows console whose output code page is a CJK one (Python writes to it in UTF-16 whatever it is, so
+    its encoding does not tell), or output in such a code page (redirected on Chinese Windows)."""
+    if not _encodes_all(sys.stdout):
+        return True
+    if os.name == "nt" and sys.stdout is not None and sys.stdout.isatty():
+        try:
+            import ctypes
+
+            return ctypes.windll.kernel32.GetConsoleOutputCP() in CJK_CODE_PAGES  # type: ignore[attr-defined]
+        except (AttributeError, OSError):
+            return False
+    return False
 
 
 def json_text(value: Any) -> str:
