@@ -821,7 +821,7 @@ class Job:
         self._roster_refused: int | None = NOT_REFUSED  # (watch) the mtime of a roster file that could not be read
         self.ledger = Ledger(self.outbox / archive.LEDGER_FILE)
         self.run_id = self.ledger.start_run(mode, self.year)
-        self._batch: set[int] = set()
+        self._batch: dict[int, FileOutcome] = {}
         self._pending: list[_Finished] = []  # archived, waiting for the batch's ledger transaction
         self._pending_units: set[str] = set()  # the units those count for (a lookup per file, not a scan)
         self._pending_feedback: set[str] = set()  # the feedback workbooks they named (casefolded: as Windows compares)
@@ -884,7 +884,7 @@ class Job:
 
         Stops between files when `stop()` becomes true; unprocessed files stay in the inbox.
         """
-        self._batch: set[int] = set()  # file ids finished by this call (one batch, also in watch)
+        self._batch: dict[int, FileOutcome] = {}  # file ids finished by this call (one batch, also in watch)
         self._in_process = True  # (left so when an exception ends this call: drafts may be left)
         # Units with a counted submission of the year: only their new files look for one to supersede
         # (a query per file cost ~0.3 ms); this job is the ledger's only writer while process() runs.
@@ -1131,6 +1131,10 @@ class Job:
                 else:
                     note = f"取代 {when} 收到的“{older.original_name}”"
                 gone = finding(spec, "superseded", file=older.original_name, found=task.name, expected=when)
+                earlier = self._batch.get(older.id)
+                if earlier is not None:  # (its line is printed already; --json and the run's list say it too)
+                    earlier.note = "；".join(filter(None, [earlier.note, f"已被本批次较新的“{task.name}”取代，不计入"]))
+                    earlier.findings.append(replace(gone, agency=older.agency))
                 supersedes.append((older.id, [*older.findings, replace(gone, agency=older.agency)]))
         findings = result.report.sorted()
         t0 = time.perf_counter()
@@ -1220,7 +1224,7 @@ class Job:
         # (the summary at the end would read these back from the ledger: ~2 s at 10,000 files)
         self._submissions.update((f.record["file_id"], f.light) for f in batch if f.light is not None)
         for f in batch:
-            self._batch.add(f.record["file_id"])
+            self._batch[f.record["file_id"]] = f.outcome
             _crash_point("committed")
             _unlink_if_same(f.cand)
             self._done.append(f.outcome)

@@ -293,6 +293,9 @@ def test_same_batch__two_different_files_of_one_unit_the_later_by_mtime_wins_wit
     assert later["status"] == "warning"
     assert [f["rule"] for f in later["findings"] if f["severity"] == "warning"] == ["same-batch-duplicate"]
     assert out["units"]["warning"] == 1
+    earlier = by_file["z_较早.xlsx"]  # (--json says the earlier one does not count, though it passed)
+    assert "已被本批次较新的“a_较晚.xlsx”取代，不计入" in earlier["note"]
+    assert [f["rule"] for f in earlier["findings"]][-1] == "superseded"
     # the copy written ahead under the status first found was taken back: no stray file or empty folder
     folders = [d for d in (outbox / "归档").rglob("*") if d.is_dir()]
     assert all(any(d.iterdir()) for d in folders) and not list(outbox.rglob(".nianbao-*"))
