@@ -757,14 +757,16 @@ class _Finished:
 def _known(cand: Candidate, rows: list[FileRow]) -> FileRow | None:
     """Of the ledger rows of a file's content (Ledger.by_hash), the finished one it repeats, if any
     (its original, not a duplicate record). The very file left behind (same place, size and mtime: its
-    unlink failed) is known whatever became of it, withdrawn too; else a withdrawn report, and the
-    duplicates of one, are not: the same content sent again is taken as new."""
+    unlink failed) is known whatever became of it. Else only a report that counted is: the same content
+    as a refused one is checked again (the refusal may have been the job's: another year, a size limit
+    since raised — and else the clerk gets the same answer again, not "不重复计入"), and as a withdrawn
+    one it is taken as new."""
     done = [r for r in rows if r.state == DONE]
     left = [r for r in done if r.inbox_path == cand.rel and r.mtime_ns == cand.mtime_ns and r.size == cand.size]
     if left:
         return left[-1]
-    withdrawn = {r.id for r in done if r.status == WITHDRAWN}
-    done = [r for r in done if r.id not in withdrawn and r.duplicate_of not in withdrawn]
+    counted = {r.id for r in done if r.status in COUNTED}
+    done = [r for r in done if r.id in counted or r.duplicate_of in counted]
     if not done:
         return None
     same_path = [r for r in done if r.inbox_path == cand.rel]

@@ -796,3 +796,16 @@ def test_status__a_windows_console_in_a_cjk_code_page__draws_ascii_lines_though_
     for code_page, plain in ((936, True), (65001, False), (437, False)):
         fake_ctypes.windll.kernel32.GetConsoleOutputCP = lambda cp=code_page: cp
         assert output.plain_lines() is plain
+
+
+def test_run__a_file_refused_for_the_jobs_reason__counts_when_sent_again_to_the_right_job(tmp_path: Path):
+    """A 2024 report dropped into the 2025 inbox is refused (year-mismatch); loaded with --year 2024 the
+    same file must count, not be taken for a duplicate of the refused one."""
+    config = city(tmp_path)
+    path = report(tmp_path / "inbox" / "交通运输局2024.xlsx", "云溪市教育局", year=2024)
+    data = path.read_bytes()
+    [entry] = run(config)["files"]
+    assert entry["status"] == "rejected"
+    path.write_bytes(data)
+    [entry] = run(config, "--year", "2024")["files"]
+    assert entry["status"] in ("accepted", "warning")

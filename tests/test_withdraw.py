@@ -118,3 +118,32 @@ def test_withdraw__a_county_report_by_the_name_on_its_seal(tmp_path: Path):
     run(config)
     assert withdraw(config, "西山县人民政府")[0] == 0
     assert status_json(config)["西山县教育局"]["status"] == "missing"
+
+
+def test_withdraw__with_by_group__the_group_summaries_follow(tmp_path: Path):
+    import openpyxl
+
+    rollup, _ = _county_rollup(tmp_path)
+    config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")
+    shutil.copy(rollup, tmp_path / "inbox" / "西山县汇总.xlsx")
+    out = run(config, "--by-group")
+    [county] = [Path(p) for p in out["group_summaries"] if Path(p).parent.name == "西山县"]
+
+    def shown(unit: str) -> list:
+        ws = openpyxl.load_workbook(county, read_only=True)["报送情况"]
+        return next([c for c in r if c is not None] for r in ws.iter_rows(values_only=True) if unit in r)
+
+    assert "由汇总表涵盖" in shown("西山县教育局")
+    assert withdraw(config, "西山县", "--by-group")[0] == 0
+    assert "未报送" in shown("西山县教育局")
+
+
+def test_withdraw__while_another_job_holds_the_outbox__says_to_stop_watch(tmp_path: Path):
+    from processor.joblock import job_lock
+
+    config = city(tmp_path, title="云溪市")
+    report(tmp_path / "inbox" / "测试.xlsx", UNITS[1][0], seed=3)
+    run(config)
+    with job_lock(tmp_path / "outbox", 1):
+        code, text = withdraw(config, "测试.xlsx", "--wait", "0.2")
+    assert code == 3 and "请先按 Ctrl+C 停止它" in text

@@ -28,7 +28,7 @@ from ..ledger import Ledger, LedgerError
 from ..roster import RosterError, load_roster
 from . import app
 from .output import json_text, plain_lines
-from .run import CONFIG, JSON, OUTBOX, ROSTER, YEAR, fail, settings_from
+from .run import CONFIG, OUTBOX, ROSTER, YEAR, fail, settings_from
 
 SHOWN_ORDER = (ACCEPTED, WARNED, EXPLAINED, COVERED, REJECTED, MISSING)  # the count line's order
 
@@ -67,7 +67,7 @@ def status_command(
     roster: Path | None = ROSTER,
     year: int | None = YEAR,
     config: Path | None = CONFIG,
-    as_json: bool = JSON,
+    as_json: bool = typer.Option(False, "--json", help="以一个 JSON 对象输出（键 units 为各单位的报送情况）。"),
 ) -> None:
     """查看各单位的报送情况：是否已报送、通过还是被退回、待处理的问题数、报送时间、填报人和电话。
 

@@ -7,14 +7,14 @@ from pathlib import Path
 import typer
 
 from ..config import ConfigError
-from ..joblock import JobBusy
+from ..joblock import EXIT_BUSY, JobBusy
 from ..ledger import LedgerError
 from ..logs import setup_logging
 from ..roster import RosterError
 from ..withdraw import WithdrawError, Withdrawn, withdraw
 from . import app
 from .output import json_text
-from .run import CONFIG, EXIT_FAILED, EXIT_OK, EXIT_USAGE, JSON, OUTBOX, ROSTER, WAIT, YEAR, fail, settings_from
+from .run import BY_GROUP, CONFIG, EXIT_FAILED, EXIT_OK, EXIT_USAGE, OUTBOX, ROSTER, WAIT, YEAR, fail, settings_from
 
 
 @app.command("withdraw")
@@ -26,22 +26,33 @@ def withdraw_command(
     year: int | None = YEAR,
     config: Path | None = CONFIG,
     wait: float | None = WAIT,
-    as_json: bool = JSON,
+    by_group: bool | None = BY_GROUP,
+    as_json: bool = typer.Option(
+        False, "--json", help="以一个 JSON 对象输出结果（撤回的文件、重新计入的文件、汇总表路径）。"
+    ),
 ) -> None:
     """撤回一份正在计入汇总的报告：它不再计入，该单位此前计入的报告（如有）重新计入，汇总表随即更新。
 
     用于收到了不该计入的文件（如别的单位的文件、测试文件），或县区汇总表应改为按各单位的报告计入。
     原件仍在归档中保存，台账记下撤回时间和原因；同一文件以后再放入收件文件夹会重新处理。
-    watch 运行时请先停止它（同一时间只能有一个任务）。
+    watch 运行时请先停止它（同一时间只能有一个任务）。分组汇总表（--by-group 或 nianbao.toml 的 by_group）也随之更新。
+    退出码：0 已撤回；1 已撤回但汇总表未能写出；2 找不到或不止一份对应（未改动）；3 另一个任务正在运行（未改动）。
     """
-    settings = settings_from(config, outbox=outbox, roster=roster, year=year, wait=wait)
+    settings = settings_from(config, outbox=outbox, roster=roster, year=year, wait=wait, by_group=by_group)
     try:
         setup_logging(settings.outbox)
         done = withdraw(settings, target, reason=reason)
     except WithdrawError as exc:
         typer.echo(f"错误：{exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from exc
-    except (JobBusy, RosterError, ConfigError, LedgerError, OSError) as exc:
+    except JobBusy as exc:  # (watch holds the outbox as long as it runs: it does not end by itself)
+        typer.echo(
+            "错误：输出文件夹正被另一个任务占用，未撤回。如果正在运行 nianbao watch，请先按 Ctrl+C 停止它，"
+            f"撤回后再启动。（{exc}）",
+            err=True,
+        )
+        raise typer.Exit(EXIT_BUSY) from exc
+    except (RosterError, ConfigError, LedgerError, OSError) as exc:
         raise fail(exc) from exc
     if as_json:
         typer.echo(json_text(_as_dict(done)))
