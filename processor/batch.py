@@ -634,6 +634,7 @@ class RunResult:
     kept: bool = False  # the outputs were left as they were (nothing they are made from changed)
     failed_outputs: list[Path] = field(default_factory=list)  # group summaries not written (see Outputs.failed)
     set_aside: list[Path] = field(default_factory=list)  # edited outputs kept under another name (Outputs)
+    noticed: list[Finding] = field(default_factory=list)  # what summing found (Outputs.noticed)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per part of the job (--json)
 
     def take(self, outputs: Outputs | None) -> None:
@@ -641,6 +642,7 @@ class RunResult:
         if outputs is not None:
             self.summary, self.reports, self.group_summaries = outputs.summary, outputs.reports, outputs.groups
             self.kept, self.failed_outputs, self.set_aside = outputs.kept, outputs.failed, outputs.set_aside
+            self.noticed = outputs.noticed
 
     def count(self, *statuses: str) -> int:
         return sum(1 for f in self.files if f.status in statuses)
@@ -706,6 +708,7 @@ class RunResult:
             "group_summaries": [str(p) for p in self.group_summaries],
             "failed_outputs": [str(p) for p in self.failed_outputs],
             "set_aside": [str(p) for p in self.set_aside],
+            "summary_findings": [f.to_dict() for f in self.noticed],
             "archive": str(self.outbox / archive.ARCHIVE_DIR),
             "feedback": str(self.outbox / archive.FEEDBACK_DIR),
             "ledger": str(self.outbox / archive.LEDGER_FILE),
@@ -1631,6 +1634,7 @@ def write_year_summary(
 
     stamps: dict[Path, list[int]] = {}  # each output's size and mtime, taken as soon as it is in place
     set_aside: list[Path] = []
+    noticed: list[Finding] = []  # (the year's summary's: set by its summary_and_report)
     typed: dict[str, dict[str, str]] = {}  # what a county typed into each 上报用 report, by its path (kept on record)
 
     def stamped(path: Path) -> Path:
@@ -1673,6 +1677,8 @@ def write_year_summary(
             if comparisons is not None and compared is not None:
                 compared()
             written = stamped(write_summary(path, part, con, rows))
+        if part is data:
+            noticed[:] = [*con.findings, *con.similar]
         report = folder / archive.rollup_report_name(year, name)
         texts = typed_in(report)
         return written, stamped(
@@ -1769,7 +1775,7 @@ def write_year_summary(
                 continue
             outputs.groups.append(summary)
             outputs.reports.append(report)
-    outputs.set_aside = set_aside
+    outputs.set_aside, outputs.noticed = set_aside, noticed
     if changed:
         key = outputs_key()
     # (with a failure, not recorded as up to date: the next run writes what is missing)
@@ -2004,6 +2010,8 @@ class Outputs:
     kept: bool = False  # left as they were: nothing they are made from changed
     failed: list[Path] = field(default_factory=list)  # group summaries that could not be written (open in Excel)
     set_aside: list[Path] = field(default_factory=list)  # outputs someone had edited, kept under another name
+    # what summing the year found (roll-up overlaps, reports not summed, 内容雷同): said on screen too
+    noticed: list[Finding] = field(default_factory=list)
 
 
 def summary_data(

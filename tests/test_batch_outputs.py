@@ -107,6 +107,8 @@ def test_a_county_report_in_the_city_inbox_counts_once_for_its_units(tmp_path):
     total = check_workbook(city_report).submission.values[NEW]
     # the county's figures count once (through its roll-up), plus the city department's
     assert total == expected
+    # what summing found is said by the run too, not only in the workbook's 问题清单
+    assert [f["rule"] for f in out["summary_findings"] if f["rule"] != "text-similar"] == ["rollup-overlap"]
     # ...and the run's lines and `status` say what the summary says: the county's units are covered by
     # its roll-up (not missing), the roll-up is not a roster unit, the roster still has 4 units
     assert out["missing"] == ["云溪市财政局"]
@@ -679,3 +681,12 @@ def test_a_county_report_of_no_units_yet__its_typed_texts_are_carried_when_units
     assert len(out["set_aside"]) == 1
     sub = check_workbook(path).submission
     assert sub.units == 1 and {code: sub.texts[code] for code in typed} == typed
+
+
+def test_run__says_on_screen_what_summing_found(tmp_path):
+    rollup, _ = _county_rollup(tmp_path)
+    config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")
+    shutil.copy(rollup, tmp_path / "inbox" / "西山县汇总.xlsx")
+    report(tmp_path / "inbox" / "西山县教育局.xlsx", "西山县教育局", seed=20)
+    text = runner.invoke(app, ["run", "--config", str(config)]).output
+    assert "汇总时发现（详见汇总表“问题清单”）：西山县：汇总表与其所含单位的报告重复报送" in text

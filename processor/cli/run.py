@@ -18,6 +18,7 @@ from ..joblock import EXIT_BUSY, JobBusy
 from ..ledger import LedgerError
 from ..logs import setup_logging
 from ..roster import RosterError
+from ..spec import get_spec
 from ..watch import stop_on_interrupt
 from . import app
 from .output import ascii_json
@@ -182,6 +183,20 @@ def _key(key: Any) -> str:
     raise TypeError(f"keys must be str, int, float, bool or None, not {kind.__name__}")
 
 
+def noticed_lines(result: RunResult) -> list[str]:
+    """What summing the year found, in brief (the summary's 问题清单 has every message): roll-up overlaps and
+    reports not summed by unit, 内容雷同 by how many units."""
+    if not result.noticed:
+        return []
+    rules = get_spec(result.edition).rules
+    found = [f for f in result.noticed if f.rule_id != "text-similar"]
+    alike = {f.agency for f in result.noticed if f.rule_id == "text-similar"}
+    bits = [f"{f.agency}：{rules[f.rule_id].title if f.rule_id in rules else f.rule_id}" for f in found]
+    if alike:
+        bits.append(f"{len(alike)} 个单位的文字部分内容雷同")
+    return ["汇总时发现（详见汇总表“问题清单”）：" + "；".join(bits)]
+
+
 def render_run(result: RunResult) -> str:
     """What a run did, in the words a coordinator uses."""
     d = result.to_dict()
@@ -246,6 +261,8 @@ def render_run(result: RunResult) -> str:
             f"名册以外的单位 {len(outside)} 个（请核对名称，或加入名册/别名）："
             + "、".join(f"{u.name}（{STATUS_LABEL[u.status]}）" for u in outside)
         )
+    said = noticed_lines(result)
+    lines.extend(said)
     if result.unidentified:
         lines.append(
             f"未能识别单位的文件 {len(result.unidentified)} 个："
