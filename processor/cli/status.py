@@ -79,13 +79,21 @@ def status_command(
         missing = not path.exists()
     except OSError:  # (Ledger says why it cannot be opened)
         missing = False
-    if missing:
+    if missing and not settings.roster:
         typer.echo(f"输出文件夹“{settings.outbox}”中还没有台账：请先运行 nianbao run 处理收件文件夹。", err=True)
         raise typer.Exit(2)
     try:
         units_roster = load_roster(settings.roster) if settings.roster else None
-        with Ledger(path, readonly=True) as ledger:
-            units, unidentified = unit_results(ledger, units_roster, settings.year, submissions=False)
+        if missing:  # (the season has not started: every roster unit is still to report)
+            typer.echo(
+                f"输出文件夹“{settings.outbox}”中还没有台账（还没有运行过 nianbao run）：名册单位都显示为未报送。",
+                err=True,
+            )
+            units = [UnitResult(u.name, u.group, u.code, aliases=u.aliases) for u in units_roster or []]
+            unidentified = []
+        else:
+            with Ledger(path, readonly=True) as ledger:
+                units, unidentified = unit_results(ledger, units_roster, settings.year, submissions=False)
     except (RosterError, LedgerError) as exc:
         raise fail(exc) from exc
     rows = status_rows(units)
