@@ -1458,7 +1458,7 @@ class KeptUnits:
 
 
 def unit_results(
-    ledger: Ledger,
+    ledger: Ledger | None,
     roster: Roster | None,
     year: int,
     *,
@@ -1474,11 +1474,14 @@ def unit_results(
     returned apart. Names are matched with the roster as it is now (an alias added later applies).
     submissions=False: the units without their submissions (attach_submissions loads them).
     `kept`: what the last call listed (watch; see KeptUnits), left holding exactly this call's; its
-    own submissions serve as `cache`.
+    own submissions serve as `cache`. No ledger (none made yet): every roster unit is missing.
     """
     if kept is not None and cache is not None:
         raise ValueError("unit_results: `kept` has its own cache of submissions")
-    listed = ledger.files(year) if kept is None else ledger.files_kept(year, kept.rows)
+    if ledger is None:
+        listed = []
+    else:
+        listed = ledger.files(year) if kept is None else ledger.files_kept(year, kept.rows)
     rows = [r for r in listed if r.state == DONE and r.status not in (DUPLICATE, WITHDRAWN)]
     if kept is not None and kept.roster is not roster:
         kept.results.clear()

@@ -83,6 +83,10 @@ CREATE TABLE IF NOT EXISTS cell_values (
 """
 
 
+# a file to receive: (sha256, size, mtime_ns, name as received, inbox path, when it arrived or None)
+Receipt = tuple[str, int, int, str, str, int | None]
+
+
 class LedgerError(RuntimeError):
     """The ledger cannot be opened or is from a newer nianbao; the message (Chinese) says what to do."""
 
@@ -446,19 +450,16 @@ class Ledger:
         received_at is when it arrived (`received_stamp`). A file still 'received' from an interrupted run
         is taken up again (attempts + 1).
         """
-        return self._receive(sha256, size, mtime_ns, name, inbox_path, run_id, arrived_ns)[0]
+        return self.receive_many([(sha256, size, mtime_ns, name, inbox_path, arrived_ns)], run_id)[0][0]
 
-    def _receive(
-        self,
-        sha256: str,
-        size: int,
-        mtime_ns: int,
-        name: str,
-        inbox_path: str,
-        run_id: int,
-        arrived_ns: int | None = None,
-    ) -> tuple[int, int]:
+    def receive_many(self, items: list[Receipt], run_id: int) -> list[tuple[int, int]]:
+        """`receive` for several files in one transaction; returns (row id, attempts) of each."""
+        with self._transaction():
+            return [self._receive(item, run_id) for item in items]
+
+    def _receive(self, item: Receipt, run_id: int) -> tuple[int, int]:
         """receive(): the row id and how many times the file has now been taken up."""
+        sha256, size, mtime_ns, name, inbox_path, arrived_ns = item
         pending = self._rows("WHERE sha256=? AND state=? ORDER BY id", (sha256, RECEIVED))
         if pending:
             row = pending[0]
@@ -474,14 +475,6 @@ class Ledger:
             (sha256, size, mtime_ns, name, inbox_path, run_id, RECEIVED, received_stamp(arrived_ns)),
         )
         return int(cur.lastrowid or 0), 1
-
-    def receive_many(
-        self, items: list[tuple[str, int, int, str, str, int | None]], run_id: int
-    ) -> list[tuple[int, int]]:
-        """`receive` for several files (sha256, size, mtime_ns, name, inbox_path, arrived_ns) in one
-        transaction; returns (row id, attempts) of each."""
-        with self._transaction():
-            return [self._receive(*item[:5], run_id, item[5]) for item in items]
 
     def complete(self, file_id: int, **fields: Any) -> None:
         """Record a file's outcome, values and destination, and supersede older ones: one transaction.

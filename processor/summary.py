@@ -916,7 +916,8 @@ def _not_counted(con: Consolidation) -> dict[str, list[str]]:
     return out
 
 
-def _counts(con: Consolidation) -> dict[str, int]:
+def _counts(con: Consolidation, left_out: dict[str, list[str]]) -> dict[str, int]:
+    """概览's boxes; `left_out`: _not_counted(con), which 概览 also lists by name."""
     counts = dict.fromkeys(("submitted", "flagged", "covered"), 0)
     for u, _ in con.placed:
         if u.is_rollup:
@@ -926,7 +927,6 @@ def _counts(con: Consolidation) -> dict[str, int]:
         counts["covered"] += covered
         if not covered:
             counts["flagged"] += status in (WARNED, EXPLAINED) and u.counted
-    left_out = _not_counted(con)
     return {
         "expected": con.root.expected,
         "submitted": counts["submitted"],
@@ -995,7 +995,8 @@ def _write_overview(
     ws.write_number(2, 4, data.year, styles("text", num_format="0"))
 
     row = 4
-    c = _counts(con)
+    left_out = _not_counted(con)
+    c = _counts(con, left_out)
     _sheet_title(ws, row, last, "一、报送情况", styles, "caption")
     row += 1
     heads = ("应报单位", "已报送", "计入汇总", "其中有警告或已说明", "被退回", "未报送")
@@ -1008,7 +1009,6 @@ def _write_overview(
         ws.write_number(row + 1, k, c[key], styles("big", **({"font_color": color} if color else {})))
     ws.set_row(row + 1, 26)
     row += 2
-    left_out = _not_counted(con)
     if any(left_out.values()):  # (a leader asks who first; the list is on another sheet)
         said = [
             f"{label}：{_some(names)}"

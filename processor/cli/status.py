@@ -85,12 +85,11 @@ def status_command(
     try:
         units_roster = load_roster(settings.roster) if settings.roster else None
         if missing:  # (the season has not started: every roster unit is still to report)
+            units, unidentified = unit_results(None, units_roster, settings.year, submissions=False)
             typer.echo(
                 f"输出文件夹“{settings.outbox}”中还没有台账（还没有运行过 nianbao run）：名册单位都显示为未报送。",
                 err=True,
             )
-            units = [UnitResult(u.name, u.group, u.code, aliases=u.aliases) for u in units_roster or []]
-            unidentified = []
         else:
             with Ledger(path, readonly=True) as ledger:
                 units, unidentified = unit_results(ledger, units_roster, settings.year, submissions=False)

@@ -100,19 +100,31 @@ def _label(note: Note, rule_id: str, ids: dict[str, str]) -> str:
     return " ".join(x for x in (ids.get(rule_id, note.rule.strip()), note.cell.strip()) if x)
 
 
+def _ids(submission: Submission) -> dict[str, str]:
+    """The catalogue's rule ids by their upper case (a row's rule is compared upper-cased)."""
+    return {rule_id.upper(): rule_id for rule_id in submission.spec.rules}
+
+
+Row = tuple[Note, str, str | None, tuple[str, ...]]  # a 情况说明 row and what it names: rule id, sheet, cells
+
+
+def _read_rows(submission: Submission, ids: dict[str, str]) -> list[Row]:
+    """Every 情况说明 row with the rule, sheet and cells it names, as `apply` and `named_by_rows` read them."""
+    return [(n, parse_note_rule(n.rule, ids), *parse_note_cells(n.cell)) for n in submission.notes]
+
+
 def named_by_rows(submission: Submission, findings: list[Finding]) -> set[int]:
     """The positions of the findings some 情况说明 row names, as `apply` reads the rows (with or without an
     explanation yet): the feedback prefills a row only for warnings no row names."""
-    ids = {rule_id.upper(): rule_id for rule_id in submission.spec.rules}
-    rows = [(parse_note_rule(n.rule, ids), *parse_note_cells(n.cell)) for n in submission.notes]
-    rows = [(rule_id, sheet, cells) for rule_id, sheet, cells in rows if rule_id or cells]
+    rows = [row for row in _read_rows(submission, _ids(submission)) if row[1] or row[3]]
     if not rows:
         return set()
-    return {
-        i
-        for i, f in enumerate(findings)
-        if any(_matches(rule_id, sheet, cells, f, _marked(f, submission)) for rule_id, sheet, cells in rows)
-    }
+    named = set()
+    for i, f in enumerate(findings):
+        marked = _marked(f, submission)
+        if any(_matches(rule_id, sheet, cells, f, marked) for _, rule_id, sheet, cells in rows):
+            named.add(i)
+    return named
 
 
 CROSS_YEAR_KINDS = ("carry", "stock", "roll_forward")  # rules that need last year's report to be checked
@@ -133,15 +145,13 @@ def apply(submission: Submission, findings: list[Finding], *, last_year: bool = 
     """
     spec = submission.spec
     places = layout(spec).places
-    ids = {rule_id.upper(): rule_id for rule_id in spec.rules}
+    ids = _ids(submission)
     out = list(findings)
     if not any(note.text.strip() for note in submission.notes):  # (most files: nothing to match)
         return out
     marked = [_marked(f, submission) if f.severity in (ERROR, WARNING) else frozenset() for f in out]
     notices: list[Finding] = []
-    for note in submission.notes:
-        rule_id = parse_note_rule(note.rule, ids)
-        sheet, cells = parse_note_cells(note.cell)
+    for note, rule_id, sheet, cells in _read_rows(submission, ids):
         if not note.text.strip():
             continue
         text_place = places[note_code(note.index, "text")]
