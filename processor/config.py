@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -129,6 +130,53 @@ _BACKSLASH = (
 )
 
 
+# tomllib's messages (English, "... (at line 3, column 9)") as a coordinator reads them.
+_TOML_WORDS: tuple[tuple[str, str], ...] = (
+    ("Unescaped '\\'", "双引号里出现了反斜杠 \\"),
+    ("Illegal character '\\n'", "引号没有配对：文字的开头和结尾都要有英文引号"),
+    ("Expected '=' after a key", "设置项名称后缺少英文等号“=”"),
+    ("Invalid value", '值的写法无法识别：文字要放在英文引号里（如 inbox = "收件"），数字不加引号（如 year = 2025）'),
+    ("Invalid statement", "这一行无法识别：每行应写成“设置项 = 值”"),
+    ("Invalid initial character for a key part", "设置项名称的写法有误：名称只能由英文字母、数字和下划线组成"),
+    ("Unterminated string", "引号没有配对：文字的开头和结尾都要有英文引号"),
+    ("Cannot overwrite a value", "同一设置项写了两次：请删去其中一行"),
+    ("Cannot declare", "同一设置项写了两次：请删去其中一行"),
+    ("Cannot redefine namespace", "同一设置项写了两次：请删去其中一行"),
+    ("Cannot mutate immutable namespace", "同一设置项写了两次：请删去其中一行"),
+    ("Duplicate inline table key", "同一设置项写了两次：请删去其中一个"),
+    ("Unclosed array", "方括号 [ ] 没有配对"),
+    ("Unclosed inline table", "花括号 { } 没有配对"),
+    ("Expected ']'", "方括号 [ ] 没有配对"),
+    ("Invalid date or datetime", "日期的写法有误"),
+    ("Illegal character", "含有不允许的字符（如制表符等控制字符）"),
+    ("Found invalid character", "含有不允许的字符"),
+)
+_FULL_WIDTH = "＝“”‘’：，［］｛｝"  # what a Chinese input method types in place of = " ' : , [ ] { }
+
+
+def toml_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> str:
+    """A TOML syntax error in Chinese: where (line, column, the line's text), what is wrong, what to do."""
+    message = str(exc)
+    found = re.search(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$", message)
+    english = message[: found.start()] if found else message
+    what = next((zh for en, zh in _TOML_WORDS if english.startswith(en)), english)
+    lines = text.splitlines()
+    if found and found.group(1):
+        number = int(found.group(1))
+        where = f"第 {number} 行第 {found.group(2)} 列"
+        line = lines[number - 1].strip() if 0 < number <= len(lines) else ""
+    else:
+        where = "文件末尾"
+        line = next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+    shown = f"（该行内容：{line}）" if line else ""
+    hints = []
+    if any(ch in line for ch in _FULL_WIDTH):
+        hints.append("该行含有中文全角符号，请改用英文半角的 = \" ' 等符号。")
+    if "\\" in line:
+        hints.append(_BACKSLASH)
+    return f"配置文件“{path}”{where}格式有误：{what}{shown}。{''.join(hints)}请按 nianbao init 生成的示例修改后重试。"
+
+
 def _config_text(path: Path) -> str:
     """The config file's text: UTF-8 (with or without a BOM), else GB18030 (Notepad's "ANSI" on Chinese
     Windows, as a coordinator may save it), as the roster is read."""
@@ -141,10 +189,10 @@ def _config_text(path: Path) -> str:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(_config_text(path))
+        text = _config_text(path)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        hint = _BACKSLASH if "\\" in str(exc) else ""
-        raise ConfigError(f"配置文件“{path}”格式有误：{exc}。{hint}请按 nianbao init 生成的示例修改。") from exc
+        raise ConfigError(toml_error(path, text, exc)) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"无法读取配置文件“{path}”：{exc}") from exc
     for key, value in data.items():
@@ -182,10 +230,30 @@ def _validate(s: Settings, source: Path | None) -> None:
             f"{where}中的 similar_scan_limit（{_KEYS['similar_scan_limit'][1]}）不能为负数；0 表示全部比对。"
         )
     _validate_limits(s.limits, where)
+    _validate_edition(s, where)
+    if s.roster is not None and not s.roster.is_file():  # (before any folder is made for the job)
+        raise ConfigError(
+            f"找不到单位名册“{s.roster}”（{where}中的 roster）。请检查路径，或运行 nianbao init 生成示例名册。"
+        )
     if s.inbox == s.outbox or s.outbox.is_relative_to(s.inbox):
         raise ConfigError(f"输出文件夹“{s.outbox}”不能与收件文件夹“{s.inbox}”相同或位于其中。请分开设置。")
     if s.inbox.is_relative_to(s.outbox):
         raise ConfigError(f"收件文件夹“{s.inbox}”不能位于输出文件夹“{s.outbox}”之中。请分开设置。")
+
+
+def _validate_edition(s: Settings, where: str) -> None:
+    """The year has an edition of the report format (or the edition named exists)."""
+    from .spec import load_specs
+
+    specs = load_specs()
+    if s.edition is not None:
+        if s.edition not in specs:
+            raise ConfigError(f"{where}中的 edition = “{s.edition}”不是已有的报告格式（现有：{'、'.join(specs)}）。")
+    elif not any(spec.covers(s.year) for spec in specs.values()):
+        first = min(spec.years[0] for spec in specs.values())
+        raise ConfigError(
+            f"{where}中的汇总年度 {s.year} 没有对应的报告格式：现有格式适用于 {first} 年及以后的年度报告。请改正 year。"
+        )
 
 
 def _validate_limits(limits: dict[str, Any], where: str) -> None:

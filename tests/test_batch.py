@@ -7,6 +7,8 @@ import hashlib
 import json
 import os
 import random
+import re
+import shutil
 import sqlite3
 import threading
 import time
@@ -721,7 +723,7 @@ def test_remove__on_windows_a_read_only_original_is_removed_after_its_attribute_
 @pytest.mark.parametrize(
     ("line", "words"),
     [
-        ('inbox = "D:\\年报\\收件"\n', "Unescaped"),  # refused by TOML: said in Chinese what to do
+        ('inbox = "D:\\年报\\收件"\n', "第 1 行第 14 列格式有误：双引号里出现了反斜杠"),  # refused by TOML
         ('inbox = "D:\\temp\\new"\n', "控制字符（如制表符、换行符"),  # read as D:<tab>emp<newline>ew: refused too
     ],
 )
@@ -735,6 +737,55 @@ def test_config__a_windows_path_in_double_quotes__says_to_use_single_quotes_or_s
     assert "请改用单引号（如 inbox = 'D:\\年报\\收件'），或把 \\ 写成 /" in str(caught.value)
     config.write_text("inbox = 'D:\\年报\\收件'\n", encoding="utf-8")  # (single quotes: as written)
     assert load_settings(config=config).inbox.name.endswith("收件")
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("year 2025\n", "第 1 行第 6 列格式有误：设置项名称后缺少英文等号“=”（该行内容：year 2025）"),
+        ("inbox = “收件”\n", "值的写法无法识别：文字要放在英文引号里.*该行含有中文全角符号，请改用英文半角"),
+        ("year ＝ 2025\n", "缺少英文等号.*该行含有中文全角符号"),
+        ('inbox = "收件\n', "引号没有配对"),
+        ("year = 2025\nyear = 2026\n", "第 2 行第 12 列格式有误：同一设置项写了两次：请删去其中一行"),
+        ("[limits\n", "方括号 \\[ \\] 没有配对"),
+    ],
+)
+def test_config__a_syntax_error__is_told_in_chinese_with_line_column_and_what_to_do(tmp_path, text, words):
+    """A coordinator edits nianbao.toml in Notepad with a Chinese input method: the error names the line,
+    its column and text, says what is wrong and what to type instead, with no English parser words."""
+    from processor.config import ConfigError, load_settings
+
+    config = tmp_path / "nianbao.toml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=words) as caught:
+        load_settings(config=config)
+    message = str(caught.value)
+    assert message.startswith(f"配置文件“{config}”第 ") and message.endswith("请按 nianbao init 生成的示例修改后重试。")
+    told = re.sub("（该行内容：[^）]*）", "", message.replace(str(config), "").replace("nianbao init", ""))
+    assert not re.search("Invalid|Expected|Cannot|Unterminated|Illegal|Unclosed|line|column", told)
+
+
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        ("year = 1999", "汇总年度 1999 没有对应的报告格式：现有格式适用于 2019 年及以后的年度报告。请改正 year。"),
+        ('edition = "2020"', "edition = “2020”不是已有的报告格式（现有：2019、2021）"),
+        ('roster = "名单.csv"', "找不到单位名册.*名单.csv"),
+    ],
+)
+def test_run__with_a_wrong_setting__says_which_and_makes_no_folder(tmp_path, setting, words):
+    """A settings mistake is told before the job starts (exit 2), and leaves no inbox or outbox folder
+    behind to confuse the coordinator about where files go."""
+    config = city(tmp_path)
+    shutil.rmtree(tmp_path / "inbox")
+    shutil.rmtree(tmp_path / "outbox", ignore_errors=True)
+    key = setting.split(" =")[0]
+    lines = [ln for ln in config.read_text(encoding="utf-8").splitlines() if not ln.startswith(f"{key} =")]
+    config.write_text("\n".join([*lines, setting, ""]), encoding="utf-8")
+    out = runner.invoke(app, ["run", "--config", str(config)])
+    assert out.exit_code == 2
+    assert re.search(words, out.output)
+    assert not (tmp_path / "inbox").exists() and not (tmp_path / "outbox").exists()
 
 
 def test_feedback_names__that_differ_only_in_letter_case__do_not_overwrite_each_other(tmp_path: Path):
