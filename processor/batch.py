@@ -1240,23 +1240,28 @@ class Job:
         done, self._done = self._done, []
         return done
 
+    def feedback_path(self, unit: str | None, name: str, file_id: int, *, text: bool = False) -> Path:
+        """outbox/反馈/<单位>/<原文件名>_反馈.xlsx (.txt: `text`), numbered past the names other files'
+        feedback already uses."""
+        folder = archive.feedback_folder(self.outbox, unit)
+        base = archive.feedback_name(name)
+        if text:
+            base = str(Path(base).with_suffix(".txt"))
+        n = 1
+        while True:
+            path = folder / archive.numbered(base, n)
+            rel = archive.relative(path, self.outbox)
+            if rel.casefold() not in self._pending_feedback and not self.ledger.feedback_taken(rel, file_id):
+                return path
+            n += 1
+
     def _write_feedback(self, task: Task, result: Any, unit: str | None, ex: Examined | None = None) -> Path | None:
         """outbox/反馈/<单位>/<原文件名>_反馈.xlsx (a .txt for a file that could not be read at all).
 
         A name another file's feedback already uses gets a number; this file's own earlier attempt
         (an interrupted run) is simply replaced.
         """
-        folder = archive.feedback_folder(self.outbox, unit)
-        base = archive.feedback_name(task.name)
-        if result.submission is None:
-            base = str(Path(base).with_suffix(".txt"))
-        n = 1
-        while True:
-            path = folder / archive.numbered(base, n)
-            rel = archive.relative(path, self.outbox)
-            if rel.casefold() not in self._pending_feedback and not self.ledger.feedback_taken(rel, task.file_id):
-                break
-            n += 1
+        path = self.feedback_path(unit, task.name, task.file_id, text=result.submission is None)
         try:
             if ex is not None and ex.feedback_draft:  # written by the worker: give it its name
                 atomic.replace(Path(ex.feedback_draft), path)

@@ -130,6 +130,9 @@ def _comment_line(f: Finding) -> str:
 def verdict(result: CheckResult) -> str:
     """The one-line outcome a clerk reads first."""
     report = result.report
+    decided = _decided(result)
+    if decided:
+        return decided
     if result.submission is None or not report.valid:
         return "退回，请改正后重新提交"
     if report.open_warnings:
@@ -139,6 +142,16 @@ def verdict(result: CheckResult) -> str:
             return f"通过（有 {len(report.open_warnings)} 个警告，由汇总单位核实）"
         return f"通过（有 {len(explainable)} 个警告待核实：数据无误的，请在“情况说明”表中写明原因）"
     return "通过"
+
+
+def _decided(result: CheckResult) -> str | None:
+    """The outcome a rule decides whatever else was found (its `verdict` in the spec, e.g. withdrawn)."""
+    rules = result.spec.rules if result.spec else {}
+    for f in result.report.findings:
+        rule = rules.get(f.rule_id)
+        if rule is not None and "verdict" in rule.params:
+            return str(rule.params["verdict"])
+    return None
 
 
 def _explainable(spec: Spec, f: Finding) -> bool:

@@ -577,6 +577,9 @@ class Ledger:
                 "UPDATE files SET attempts=attempts-1 WHERE id=? AND state=? AND attempts>1", (file_id, RECEIVED)
             )
 
+    def set_feedback(self, file_id: int, feedback_path: str) -> None:
+        self.db.execute("UPDATE files SET feedback_path=? WHERE id=?", (feedback_path, file_id))
+
     def move_archive(self, file_id: int, archive_path: str) -> None:
         self.db.execute("UPDATE files SET archive_path=? WHERE id=?", (archive_path, file_id))
 

@@ -6,10 +6,15 @@ import json
 import shutil
 from pathlib import Path
 
+import openpyxl
+
+from processor.archive import LEDGER_FILE
 from processor.check import check_workbook
 from processor.cli import app
+from processor.ledger import Ledger
 from tests.test_batch import UNITS, city, report, run, runner, status_json
 from tests.test_batch_outputs import COUNTY_UNITS, NEW, _county_rollup, _input_sum
+from tests.workbooks import needs_soffice, roundtrip
 
 
 def withdraw(config: Path, *args: str) -> tuple[int, str]:
@@ -37,6 +42,10 @@ def test_withdraw__a_wrong_file__the_units_earlier_report_counts_again(tmp_path:
     row = status_json(config)["云溪市教育局"]
     assert (row["file"], row["status"]) == ("教育局.xlsx", "accepted")
     assert city_total(out) == first_sum  # (the summary was written again by withdraw itself)
+    told = _results(tmp_path / "outbox" / "反馈" / "云溪市教育局" / "民政局的文件_反馈.xlsx")
+    assert ["结论", "已由汇总单位撤回，不计入汇总（原因见下）；如需计入，请重新提交"] in told  # (it said 通过)
+    assert any("由汇总单位撤回（民政局误报），不再计入汇总" in str(c) for row in told for c in row)
+    assert "已在反馈工作簿中告知该单位：" in text
     assert list((tmp_path / "outbox").rglob("民政局的文件.xlsx"))  # (the original stays archived)
     # the coordinator changes their mind: the same file dropped again is taken as new, and counts
     shutil.copy(next((tmp_path / "outbox").rglob("民政局的文件.xlsx")), tmp_path / "inbox" / "民政局的文件.xlsx")
@@ -45,13 +54,40 @@ def test_withdraw__a_wrong_file__the_units_earlier_report_counts_again(tmp_path:
     assert status_json(config)["云溪市教育局"]["file"] == "民政局的文件.xlsx"
 
 
+def _results(path: Path) -> list[list[object]]:
+    """A feedback workbook's 校验结果 sheet, row by row, blank cells left out."""
+    sheet = openpyxl.load_workbook(path, read_only=True)["校验结果"]
+    return [[c for c in row if c is not None] for row in sheet.iter_rows(values_only=True)]
+
+
 def test_withdraw__the_only_report__the_unit_is_missing_again(tmp_path: Path):
     config = city(tmp_path, title="云溪市")
     report(tmp_path / "inbox" / "测试.xlsx", UNITS[1][0], seed=3)
     run(config)
     code, text = withdraw(config, UNITS[1][0], "--json")  # (by unit name)
-    assert code == 0 and json.loads(text)["restored"] is None
+    done = json.loads(text)
+    assert code == 0 and done["restored"] is None
     assert status_json(config)[UNITS[1][0]]["status"] == "missing"
+    # its clerk is told in the unit's feedback folder, as for any file, and the ledger knows the workbook
+    assert Path(done["feedback"]).parent.name == UNITS[1][0] and Path(done["feedback"]).name == "测试_反馈.xlsx"
+    assert any("未注明原因" in str(c) for row in _results(Path(done["feedback"])) for c in row)
+
+
+@needs_soffice
+def test_withdraw__a_clean_report_that_had_no_feedback__gets_one_saying_it_was_withdrawn(tmp_path: Path):
+    config = city(tmp_path, title="云溪市")
+    clean = report(tmp_path / "inbox" / "公安局.xlsx", "云溪市公安局")
+    roundtrip([clean])  # (totals calculated by the office suite: nothing to say, so no feedback)
+    [file] = run(config)["files"]
+    assert file["findings"] == [] and file["feedback"] is None
+    _, text = withdraw(config, "公安局.xlsx", "--reason", "测试文件", "--json")
+    done = json.loads(text)
+    assert done["feedback"].endswith("/反馈/云溪市公安局/公安局_反馈.xlsx")
+    assert ["结论", "已由汇总单位撤回，不计入汇总（原因见下）；如需计入，请重新提交"] in _results(
+        Path(done["feedback"])
+    )
+    with Ledger(tmp_path / "outbox" / LEDGER_FILE) as ledger:  # (so no later file's feedback takes its name)
+        assert ledger.get(done["withdrawn"]["id"]).feedback_path == "反馈/云溪市公安局/公安局_反馈.xlsx"
 
 
 def test_withdraw__a_county_report__its_units_count_from_their_own_reports(tmp_path: Path):

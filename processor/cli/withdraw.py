@@ -28,7 +28,7 @@ def withdraw_command(
     wait: float | None = WAIT,
     by_group: bool | None = BY_GROUP,
     as_json: bool = typer.Option(
-        False, "--json", help="以一个 JSON 对象输出结果（撤回的文件、重新计入的文件、汇总表路径）。"
+        False, "--json", help="以一个 JSON 对象输出结果（撤回的文件、重新计入的文件、汇总表和反馈工作簿的路径）。"
     ),
 ) -> None:
     """撤回一份正在计入汇总的报告：它不再计入，该单位此前计入的报告（如有）重新计入，汇总表随即更新。
@@ -68,6 +68,8 @@ def render_withdrawn(done: Withdrawn) -> str:
         lines.append(f"{row.unit} 现按此前收到的“{done.restored.original_name}”计入。")
     else:
         lines.append(f"{row.unit} 现在没有计入汇总的报告。")
+    if done.feedback is not None:
+        lines.append(f"已在反馈工作簿中告知该单位：{done.feedback}")
     if done.outputs is not None:
         lines.append(f"汇总表已更新：{done.outputs.summary}")
     else:
@@ -80,4 +82,5 @@ def _as_dict(done: Withdrawn) -> dict[str, object]:
         "withdrawn": {"id": done.file.id, "file": done.file.original_name, "unit": done.file.unit},
         "restored": {"id": done.restored.id, "file": done.restored.original_name} if done.restored else None,
         "summary": str(done.outputs.summary) if done.outputs is not None else None,
+        "feedback": str(done.feedback) if done.feedback is not None else None,
     }
