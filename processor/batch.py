@@ -1140,6 +1140,7 @@ class Job:
                 if earlier is not None:  # (its line is printed already; --json and the run's list say it too)
                     earlier.note = "；".join(filter(None, [earlier.note, f"已被本批次较新的“{task.name}”取代，不计入"]))
                     earlier.findings.append(replace(gone, agency=older.agency))
+                    self.retell(older, replace(gone, agency=older.agency))  # (its feedback said 通过)
                 supersedes.append((older.id, [*older.findings, replace(gone, agency=older.agency)]))
         findings = result.report.sorted()
         t0 = time.perf_counter()
@@ -1254,6 +1255,32 @@ class Job:
             if rel.casefold() not in self._pending_feedback and not self.ledger.feedback_taken(rel, file_id):
                 return path
             n += 1
+
+    def retell(self, row: FileRow, notice: Finding, *, create: bool = False) -> Path | None:
+        """A processed file's feedback workbook written again with `notice` added (it no longer counts:
+        superseded in its own batch, withdrawn), whose rule's `verdict` becomes its 结论. A file that had
+        no feedback gets one only if `create`. None when none is written (a failure is logged)."""
+        from .check import CheckResult
+        from .feedback import write_feedback
+
+        if not row.feedback_path and not create:
+            return None
+        sub = self.ledger.submission(row.id)
+        if sub is None:  # (a counted report always has its submission; an old ledger might not)
+            return None
+        if row.feedback_path:
+            path = self.outbox / row.feedback_path
+        else:
+            path = self.feedback_path(row.unit, row.original_name, row.id)
+            self.ledger.set_feedback(row.id, archive.relative(path, self.outbox))
+        result = CheckResult(row.original_name, sub, Report([*row.findings, notice]), sub.spec)
+        try:
+            return Path((self.feedback_fn or write_feedback)(path, result))
+        except Exception as exc:  # (what it tells stands in the ledger and the outputs)
+            logger.opt(exception=exc).error(
+                "无法为 {} 写出反馈工作簿：{}", row.original_name, str(exc) or type(exc).__name__
+            )
+            return None
 
     def _write_feedback(self, task: Task, result: Any, unit: str | None, ex: Examined | None = None) -> Path | None:
         """outbox/反馈/<单位>/<原文件名>_反馈.xlsx (a .txt for a file that could not be read at all).

@@ -6,14 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from loguru import logger
-
-from . import archive
 from .batch import Job, Outputs, rollup_name
-from .check import CheckResult
 from .config import Settings
-from .feedback import write_feedback
-from .findings import Finding, Report, finding
+from .findings import finding
 from .joblock import job_lock
 from .ledger import FileRow, Ledger
 from .roster import Roster, normalise
@@ -79,29 +74,9 @@ def withdraw(settings: Settings, target: str, *, reason: str = "") -> Withdrawn:
             restored_ids = job.ledger.withdraw(row.id, told)
             restored = job.ledger.get(restored_ids[-1]) if restored_ids else None
             done = {"withdrawn": 1}
-            feedback = _tell_unit(job, row, told)
+            feedback = job.retell(row, told, create=True)  # (so its clerk learns of it)
             units = job.units()
             outputs = job.write_outputs(units, changed=True)
         finally:
             job.close(done)
     return Withdrawn(row, restored, outputs, feedback)
-
-
-def _tell_unit(job: Job, row: FileRow, told: Finding) -> Path | None:
-    """The withdrawn file's feedback workbook, written again (or first written) with the withdrawal at
-    the top of 校验结果, where its unit's clerk finds it; None when it could not be written (logged)."""
-    sub = job.ledger.submission(row.id)
-    if sub is None:  # (a counted report always has its submission; an old ledger might not)
-        return None
-    if row.feedback_path:
-        path = job.outbox / row.feedback_path
-    else:
-        path = job.feedback_path(row.unit, row.original_name, row.id)
-        job.ledger.set_feedback(row.id, archive.relative(path, job.outbox))
-    try:
-        return write_feedback(path, CheckResult(row.original_name, sub, Report([*row.findings, told]), sub.spec))
-    except Exception as exc:  # (the withdrawal stands; the outputs are still written)
-        logger.opt(exception=exc).error(
-            "无法为 {} 写出反馈工作簿：{}", row.original_name, str(exc) or type(exc).__name__
-        )
-        return None

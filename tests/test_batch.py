@@ -298,6 +298,13 @@ def test_same_batch__two_different_files_of_one_unit_the_later_by_mtime_wins_wit
     earlier = by_file["z_较早.xlsx"]  # (--json says the earlier one does not count, though it passed)
     assert "已被本批次较新的“a_较晚.xlsx”取代，不计入" in earlier["note"]
     assert [f["rule"] for f in earlier["findings"]][-1] == "superseded"
+    # its clerk's feedback, written when it was checked (结论 通过), now says it does not count and why
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(earlier["feedback"], read_only=True)["校验结果"]
+    told = [[c for c in row if c is not None] for row in sheet.iter_rows(values_only=True)]
+    assert ["结论", "已被本单位后来提交的文件取代，不计入汇总（见下）；无需再改本文件"] in told
+    assert any("已被同一单位同一年度后来提交的“a_较晚.xlsx”取代" in str(c) for row in told for c in row)
     # the copy written ahead under the status first found was taken back: no stray file or empty folder
     folders = [d for d in (outbox / "归档").rglob("*") if d.is_dir()]
     assert all(any(d.iterdir()) for d in folders) and not list(outbox.rglob(".nianbao-*"))
