@@ -62,6 +62,15 @@ def group_forms(key: str, suffixes: tuple[str, ...] = GOVERNMENT_SUFFIXES) -> li
     return [form for form in forms if form not in suffixes]
 
 
+def _place_of(key: str) -> str:
+    """A normalised government name without its suffix (西山县青石乡 of 西山县青石乡人民政府); other names as
+    they are."""
+    for suffix in GOVERNMENT:
+        if key.endswith(suffix):
+            return key[: -len(suffix)]
+    return key
+
+
 GENERIC_PLACES = (
     "城市",
     "城区",
@@ -160,7 +169,23 @@ class Roster:
             return self._by_code[normalise(code)]
         if not name:
             return None
-        return self._by_key.get(normalise(name))
+        key = normalise(name)
+        return self._by_key.get(key) or self._by_place.get(_place_of(key))
+
+    @cached_property
+    def _by_place(self) -> dict[str, Unit | None]:
+        """Each government unit by the place it is named by, from its name and its aliases (西山县青石乡 of
+        西山县青石乡人民政府, 青石乡 of its alias 青石乡), so that 西山县青石乡政府 and 青石乡人民政府 are
+        that unit too; None for a place two units share."""
+        out: dict[str, Unit | None] = {}
+        for unit in self.units:
+            if _place_of(normalise(unit.name)) == normalise(unit.name):
+                continue  # (not a government: its office, a bureau)
+            for name in (unit.name, *unit.aliases):
+                place = _place_of(normalise(name))
+                if len(place) >= 2:
+                    out[place] = unit if out.get(place, unit) == unit else None
+        return out
 
     @cached_property
     def _groups(self) -> dict[str, set[tuple[str, ...]]]:

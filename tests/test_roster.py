@@ -39,6 +39,28 @@ def test_match__by_name_variant_alias_and_code(roster):
     assert roster.match("云溪市公安局") is None
 
 
+def test_match__a_government_by_its_place_with_or_without_人民政府():
+    """A township clerk writes 西山县青石乡政府 or 青石乡人民政府 for 西山县青石乡人民政府: the same
+    government (named by its place), so it counts as that roster unit, not as a unit outside the roster
+    that its corrected report would be added to. Its office, or a place two governments share, is not."""
+    roster = parse_rows(
+        [
+            ["单位名称", "单位代码", "所属分组", "别名"],
+            ["西山县青石乡人民政府", "", "西山县/乡镇街道", "青石乡"],
+            ["西山县人民政府办公室", "", "西山县", ""],
+            ["西山县白沙镇人民政府", "", "西山县/乡镇街道", ""],
+            ["北山县白沙镇人民政府", "", "北山县/乡镇街道", "白沙镇"],
+            ["南山县白沙镇人民政府", "", "南山县/乡镇街道", "白沙镇政府"],
+        ]
+    )
+    for typed in ("西山县青石乡政府", "西山县青石乡", "青石乡人民政府", "青石乡政府"):
+        assert roster.match(typed).name == "西山县青石乡人民政府", typed
+    assert roster.match("西山县白沙镇政府").name == "西山县白沙镇人民政府"
+    assert roster.match("白沙镇人民政府") is None  # (两个县都叫它白沙镇)
+    assert roster.match("西山县人民政府") is None  # (名册上只有它的办公室)
+    assert roster.match("西山县人民政府办公室").name == "西山县人民政府办公室"
+
+
 def test_group__path_split_on_slashes(roster):
     assert roster.match("西山县城关镇人民政府").group == ("西山县", "乡镇街道")
     assert roster.match("云溪市教育局").group == ("市直部门",)
