@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import itertools
 import operator
 from collections.abc import Iterable, Mapping
@@ -27,6 +28,9 @@ STATUS_LABEL = {ACCEPTED: "已通过", WARNED: "有警告", EXPLAINED: "已说�
 COUNTED = (ACCEPTED, WARNED, EXPLAINED)  # statuses whose figures enter the sums
 COVERED = "covered"  # shown status of a unit a counted roll-up stands for (its own report not summed again)
 SHOWN_LABEL = {**STATUS_LABEL, COVERED: "由汇总表涵盖"}  # a status as run, status and the summary show it
+CLOSE_NAMES = (
+    0.75  # difflib ratio from which an outside unit's name is taken for a roster unit's (outside-roster-twice)
+)
 ROLLUP = "rollup"  # Submission.kind of a county's (or any group's) consolidated report
 
 Path_ = tuple[str, ...]  # a node of the unit tree: group names below the root, () is the root
@@ -365,6 +369,36 @@ def build_tree(units: list[UnitResult], root: Path_ = (), groups: set[Path_] | N
     return nodes
 
 
+def outside_roster(spec: Spec, units: list[UnitResult]) -> list[Finding]:
+    """_outside_roster of every counted unit (`status`: what the summary's 问题清单 says of them too; its
+    units are listed without their submissions: their statuses say which count)."""
+    return _outside_roster(spec, units, [u for u in units if u.status in COUNTED])
+
+
+def _outside_roster(spec: Spec, units: list[UnitResult], counted: list[UnitResult]) -> list[Finding]:
+    """What a coordinator must settle about the reports of units outside the roster summed: one whose name
+    is close to a roster unit that is counted too (the same agency twice: a name mistyped, then corrected;
+    a unit renamed in the roster), and one without a unit-unknown warning of its own (it fell off the
+    roster after it was counted: renamed or removed there)."""
+    outside = [u for u in counted if not u.listed and not u.is_rollup]
+    if not outside:
+        return []
+    listed = {normalise(name): u for u in units if u.listed and not u.is_rollup for name in (u.name, *u.aliases)}
+    found: list[Finding] = []
+    for u in outside:
+        close = difflib.get_close_matches(normalise(u.name), listed, n=1, cutoff=CLOSE_NAMES)
+        near = listed[close[0]] if close else None
+        if near is not None and near.status in COUNTED:
+            f = finding(spec, "outside-roster-twice", agency=u.name, expected=near.name, file=u.file, found=near.file)
+        elif not any(f.rule_id == "unit-unknown" for f in u.findings):
+            hint = f"名册中与它最接近的是“{near.name}”（{SHOWN_LABEL[near.status]}）。" if near else ""
+            f = finding(spec, "outside-roster-counted", agency=u.name, file=u.file, near=hint)
+        else:
+            continue
+        found.append(f.about(agency=u.name, file=u.file))
+    return found
+
+
 def _guard(spec: Spec, year: int, units: list[UnitResult]) -> dict[str, Finding]:
     """Counted submissions of another edition or year are not summed (they cannot be added cell by cell)."""
     excluded: dict[str, Finding] = {}
@@ -420,7 +454,7 @@ def consolidate(
     if data.covered_outside:
         covered = {**data.covered_outside, **covered}
         to_count = [u for u in to_count if u.name not in data.covered_outside]
-    findings = [*excluded.values(), *findings]
+    findings = [*excluded.values(), *findings, *_outside_roster(spec, units, to_count)]
     nodes = build_tree(units, data.root, own)
     direct: dict[Path_, list[Number]] = {}
     counts: dict[Path_, int] = {}

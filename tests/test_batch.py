@@ -810,6 +810,59 @@ def test_feedback_names__that_differ_only_in_letter_case__do_not_overwrite_each_
     assert len({n.casefold() for n in names}) == 3
 
 
+def _problems(out: dict[str, Any]) -> list[tuple[str, str]]:
+    """(规则, 问题及处理办法) of the summary's 问题清单."""
+    import openpyxl
+
+    ws = openpyxl.load_workbook(out["summary"], read_only=True)["问题清单"]
+    return [(r[4], r[6]) for r in ws.iter_rows(min_row=4, values_only=True) if r[4]]
+
+
+def test_roster_rename__the_old_names_report_and_the_new_one_both_counted__is_said_to_be_likely_twice(tmp_path):
+    """The coordinator renames 云溪市财政局 in the roster (no alias for the old name); the unit's new report
+    comes under the new name. The old report still counts, as a unit outside the roster: the run, the
+    summary's 问题清单 and status all say the two may be one agency counted twice, and what to do."""
+    config = city(tmp_path)
+    report(tmp_path / "inbox" / "财政局.xlsx", "云溪市财政局", seed=1)
+    run(config)
+    renamed = [("云溪市财政金融局" if n == "云溪市财政局" else n, g, a) for n, g, a in UNITS]
+    config = city(tmp_path, units=renamed)
+    report(tmp_path / "inbox" / "财政金融局.xlsx", "云溪市财政金融局", seed=2)
+    out = run(config)
+    [said] = [f for f in out["summary_findings"] if f["rule"] == "outside-roster-twice"]
+    assert "“云溪市财政局”不在单位名册中，与名册中的“云溪市财政金融局”名称相近" in said["message"]
+    assert "在名册中把“云溪市财政局”加为“云溪市财政金融局”的别名" in said["message"]
+    assert ("outside-roster-twice", said["message"]) in _problems(out)
+    old = status_json(config)["云溪市财政局"]
+    assert old["warnings"] == 1 and old["findings"][0]["rule"] == "outside-roster-twice"
+    text = runner.invoke(app, ["status", "--config", str(config)]).stdout
+    assert "可能重复计入" in text.replace(" ", "").replace("│", "").replace("\n", "")
+    # the coordinator does as told: the old name becomes an alias, the later report counts, once
+    aliased = [(n, g, "云溪市财政局" if n == "云溪市财政金融局" else a) for n, g, a in renamed]
+    config = city(tmp_path, units=aliased)
+    out = run(config)
+    assert not [f for f in out["summary_findings"] if f["rule"].startswith("outside-roster")]
+    assert status_json(config)["云溪市财政金融局"]["file"] == "财政金融局.xlsx"
+
+
+def test_roster_removal__a_counted_report_of_a_unit_taken_off_the_roster__is_a_warning_to_settle(tmp_path):
+    config = city(tmp_path)
+    report(tmp_path / "inbox" / "财政局.xlsx", "云溪市财政局", seed=1)
+    run(config)
+    config = city(tmp_path, units=[u for u in UNITS if u[0] != "云溪市财政局"])
+    out = run(config)
+    [said] = [f for f in out["summary_findings"] if f["rule"] == "outside-roster-counted"]
+    assert said["message"].startswith(
+        "“云溪市财政局”不在单位名册中（可能是名册改过名称或删去了它），其报告“财政局.xlsx”"
+    )
+    assert "如不应计入，请运行 nianbao withdraw 云溪市财政局 撤回它" in said["message"]
+    assert ("outside-roster-counted", said["message"]) in _problems(out)
+    # a unit that was never on it already carries unit-unknown (its own file's warning): not said twice
+    report(tmp_path / "inbox" / "新单位.xlsx", "云溪市数据局", seed=3)
+    out = run(config)
+    assert [f["agency"] for f in out["summary_findings"] if f["rule"].startswith("outside-roster")] == ["云溪市财政局"]
+
+
 def test_summary__a_file_no_unit_could_be_found_for__is_listed_as_such_not_as_the_summary(mixed):
     import openpyxl
 

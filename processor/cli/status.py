@@ -23,9 +23,12 @@ from ..consolidate import (
     WARNED,
     UnitResult,
     covering,
+    outside_roster,
 )
+from ..findings import Finding, sort_key
 from ..ledger import Ledger, LedgerError
 from ..roster import RosterError, load_roster
+from ..spec import Spec, edition_for_year, get_spec
 from . import app
 from .output import json_text, plain_lines
 from .run import CONFIG, OUTBOX, ROSTER, YEAR, fail, settings_from
@@ -33,15 +36,20 @@ from .run import CONFIG, OUTBOX, ROSTER, YEAR, fail, settings_from
 SHOWN_ORDER = (ACCEPTED, WARNED, EXPLAINED, COVERED, REJECTED, MISSING)  # the count line's order
 
 
-def status_rows(units: list[UnitResult]) -> list[dict[str, Any]]:
-    """Every unit as `status` shows it (a unit a counted roll-up stands for: 由汇总表涵盖)."""
+def status_rows(units: list[UnitResult], spec: Spec | None = None) -> list[dict[str, Any]]:
+    """Every unit as `status` shows it (a unit a counted roll-up stands for: 由汇总表涵盖), with what the
+    summary's 问题清单 says of a counted unit outside the roster (`spec`: the year's edition)."""
     covered = covering(units)
-    return [unit_row(u, covered.get(u.name)) for u in units]
+    said: dict[str, list[Finding]] = {}
+    for f in outside_roster(spec, units) if spec is not None else []:
+        said.setdefault(f.agency or "", []).append(f)
+    return [unit_row(u, covered.get(u.name), said.get(u.name, [])) for u in units]
 
 
-def unit_row(u: UnitResult, covered_by: str | None = None) -> dict[str, Any]:
-    """A unit as `status` shows it; `covered_by`: the counted roll-up standing for it (consolidate.covering)."""
-    open_findings = [f for f in u.findings if f.is_open]
+def unit_row(u: UnitResult, covered_by: str | None = None, more: list[Finding] | None = None) -> dict[str, Any]:
+    """A unit as `status` shows it; `covered_by`: the counted roll-up standing for it (consolidate.covering);
+    `more`: findings about it beyond its file's own (outside_roster)."""
+    open_findings = [f for f in [*u.findings, *(more or [])] if f.is_open]
     return {
         "unit": u.name,
         "group": "/".join(u.group),
@@ -53,6 +61,7 @@ def unit_row(u: UnitResult, covered_by: str | None = None) -> dict[str, Any]:
         "open_findings": len(open_findings),
         "errors": sum(1 for f in open_findings if f.severity == "error"),
         "warnings": sum(1 for f in open_findings if f.severity == "warning"),
+        "findings": [f.to_dict() for f in sorted(open_findings, key=sort_key)],
         "file": u.file,
         "rejected_after": u.rejected_after,
         "received_at": u.received_at.isoformat(timespec="seconds") if u.received_at else None,
@@ -95,7 +104,8 @@ def status_command(
                 units, unidentified = unit_results(ledger, units_roster, settings.year, submissions=False)
     except (RosterError, LedgerError) as exc:
         raise fail(exc) from exc
-    rows = status_rows(units)
+    spec = get_spec(settings.edition) if settings.edition else edition_for_year(settings.year)
+    rows = status_rows(units, spec)
     if as_json:
         obj = {
             "year": settings.year,
@@ -106,24 +116,39 @@ def status_command(
         }
         typer.echo(json_text(obj))
         return
-    typer.echo(render_status(settings.year, rows, [r.original_name for r in unidentified]))
+    typer.echo(render_status(settings.year, rows, [r.original_name for r in unidentified], spec=spec))
+
+
+def _first(f: dict[str, Any], titles: dict[str, str]) -> str:
+    """An open finding in a few words: where and what (E6 三、依申请公开!D9 数字无法识别)."""
+    where = f"{f['sheet']}!{f['cell']}" if f.get("sheet") and f.get("cell") else f.get("sheet") or ""
+    return " ".join(filter(None, [where, titles.get(f["rule"], f["rule"])]))
 
 
 def render_status(
-    year: int, rows: list[dict[str, Any]], unidentified: list[str], *, ascii_lines: bool | None = None
+    year: int,
+    rows: list[dict[str, Any]],
+    unidentified: list[str],
+    *,
+    ascii_lines: bool | None = None,
+    spec: Spec | None = None,
 ) -> str:
     """A table of units (widths measured as a terminal shows Chinese) and a closing count line.
-    `ascii_lines`: draw it with + - | (default: when stdout is a code page's, `output.plain_lines`)."""
+    `ascii_lines`: draw it with + - | (default: when stdout is a code page's, `output.plain_lines`);
+    `spec`: the year's edition, whose rule titles name each unit's first open finding."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
     plain = plain_lines() if ascii_lines is None else ascii_lines
+    titles = {rule_id: rule.title for rule_id, rule in spec.rules.items()} if spec is not None else {}
     table = Table(title=f"{year} 年度报送情况", show_lines=False, box=box.ASCII2 if plain else box.HEAVY_HEAD)
     for header in ("单位", "分组", "状态", "待处理问题", "报送时间", "文件", "填报人", "电话"):
         table.add_column(header, overflow="fold")
     for r in rows:
         problems = "，".join(f"{k} {r[key]}" for key, k in (("errors", "错误"), ("warnings", "警告")) if r[key])
+        if r["findings"]:  # (the first to see to, as the summary's 问题清单 lists it: whom to call about what)
+            problems += f"：{_first(r['findings'][0], titles)}"
         if r["rejected_after"]:  # (counted still, by its earlier file: the correction did not pass)
             problems = "，".join(filter(None, [problems, f"其后的“{r['rejected_after']}”被退回"]))
         when = (r["received_at"] or "").replace("T", " ")[:16]
