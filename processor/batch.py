@@ -70,7 +70,7 @@ from .ledger import (
     submission_to_blob,
 )
 from .logs import progress
-from .roster import Roster, RosterError, load_roster
+from .roster import Roster, RosterError, Unit, load_roster
 from .spec import Spec, edition_for_year, get_spec
 from .submission import Submission
 
@@ -239,7 +239,7 @@ def examine(task: Task, ctx: Context) -> Examined:
         if sub is not None and sub.kind == ROLLUP:
             extra = [] if on_roster else _rollup_findings(ctx.roster, result, agency)
         else:
-            extra = _unit_findings(ctx.roster, result, agency, unit, on_roster, Path(task.name).stem)
+            extra = _unit_findings(ctx.roster, result, agency, unit, on_roster, Path(task.name).stem, task.folders)
         if extra:
             result.report = Report([*result.report.findings, *extra])
         return Examined(task, result, unit, on_roster, group)
@@ -276,11 +276,18 @@ def _rollup_findings(roster: Roster | None, result: Any, agency: str | None) -> 
 
 
 def _unit_findings(
-    roster: Roster | None, result: Any, agency: str | None, unit: str | None, on_roster: bool, stem: str = ""
+    roster: Roster | None,
+    result: Any,
+    agency: str | None,
+    unit: str | None,
+    on_roster: bool,
+    stem: str = "",
+    folders: tuple[str, ...] = (),
 ) -> list[Finding]:
     """unit-unknown when a roster is in use and the 单位名称 written is not on it; unit-name-mismatch
-    when it is, but the file's name names another roster unit and not this one (a clerk who filled in
-    another unit's file: counted for the unit written, it would replace that unit's report unseen)."""
+    when it is, but the file's name, or else the inbox folder it is in, names another roster unit and
+    not this one (a clerk who filled in another unit's file: counted for the unit written, it would
+    replace that unit's report unseen)."""
     if roster is None or not len(roster) or not agency or result.submission is None:
         return []
     spec = result.submission.spec
@@ -288,10 +295,15 @@ def _unit_findings(
     where = {"sheet": place.sheet, "cell": place.a1, "code": "info.agency", "file": result.file}
     written = roster.match(agency)
     if written is not None:
-        other = roster.speaks_for(stem, written) if unit == written.name else None
-        if other is None:
+        if unit != written.name:
             return []
-        f = finding(spec, "unit-name-mismatch", **where, found=written.name, expected=other.name)
+        said = _named_elsewhere(roster, written, f"{stem}{Path(result.file).suffix}", folders)
+        if said is None:
+            return []
+        other, source, advice = said
+        f = finding(
+            spec, "unit-name-mismatch", **where, found=written.name, expected=other.name, source=source, advice=advice
+        )
         return [replace(f, agency=agency)]
     closest = roster.closest(agency)
     nearest = "、".join(f"“{n}”" for n in closest) if closest else "（无相近名称）"
@@ -299,6 +311,27 @@ def _unit_findings(
     counted_as = f"已按文件位置识别为“{unit}”" if on_roster and unit else "暂按名册以外的单位处理"
     f = replace(f, message=f"{f.message}（{counted_as}。）", agency=agency)
     return [f]
+
+
+def _named_elsewhere(
+    roster: Roster, written: Unit, file: str, folders: tuple[str, ...]
+) -> tuple[Unit, str, str] | None:
+    """Another roster unit the file's name, or else its innermost inbox folder that names a unit, says the
+    file is of (Roster.speaks_for; a folder called exactly like a unit or its alias too, 青石乡), with
+    the words for the message: where it is said, and how to file it so that it is not said again."""
+    other = roster.speaks_for(Path(file).stem, written)
+    if other is not None:
+        return other, f"文件名“{file}”", "文件名写明本单位名称"
+    for folder in reversed(folders):  # (innermost first; a group's folder, 西山县 or 乡镇街道, names no unit)
+        if roster.is_group(folder):
+            continue
+        exact = roster.match(folder)
+        if exact == written or roster.names(written, folder):
+            return None
+        other = exact or roster.speaks_for(folder, written)
+        if other is not None:
+            return other, f"文件所在的文件夹“{folder}”", "放在本单位的文件夹中"
+    return None
 
 
 # ---- worker processes ------------------------------------------------------------------------

@@ -199,6 +199,10 @@ class Roster:
                     out.setdefault(normalise("".join(path[k:])), set()).add(path)
         return out
 
+    def is_group(self, name: str | None) -> bool:
+        """Whether a name (a folder's) is a roster group's, or its path's names run together."""
+        return normalise(name or "") in self._groups
+
     def group_named(self, name: str | None) -> tuple[str, ...] | None:
         """The roster group a roll-up stands for. None when none or ambiguous. Tried in turn:
 

@@ -383,6 +383,32 @@ def test_a_file_named_for_another_unit__is_counted_as_written_with_a_warning_nam
     assert not [x for x in files["西山县/教育局.xlsx"]["findings"] if x["rule"] == "unit-name-mismatch"]
 
 
+def test_a_file_in_another_units_folder__is_counted_as_written_with_a_warning_naming_the_folder(tmp_path: Path):
+    """A township's clerk fills in the template issued to another township and forgets its name: the file,
+    in the inbox folder named after the clerk's own unit (its alias), would replace the other unit's report
+    unseen. A folder of a roster group (西山县) or of the unit written says nothing."""
+    units = [
+        *UNITS,
+        ("西山县青石乡人民政府", "西山县/乡镇街道", "青石乡"),
+        ("西山县白沙镇人民政府", "西山县/乡镇街道", ""),
+    ]
+    config = city(tmp_path, units=units)
+    inbox = tmp_path / "inbox"
+    report(inbox / "白沙镇" / "年报.xlsx", "西山县白沙镇人民政府", seed=1)
+    run(config)
+    report(inbox / "青石乡" / "2025年报(最终).xlsx", "西山县白沙镇人民政府", seed=2)
+    report(inbox / "西山县" / "白沙镇人民政府" / "年报.xlsx", "西山县白沙镇人民政府", seed=3, mtime=time.time() - 600)
+    report(inbox / "西山县" / "政府.xlsx", "西山县人民政府", seed=4)
+    files = {f["file"]: f for f in run(config)["files"]}
+    f = files["青石乡/2025年报(最终).xlsx"]
+    [w] = [x for x in f["findings"] if x["rule"] == "unit-name-mismatch"]
+    assert (w["found"], w["expected"]) == ("西山县白沙镇人民政府", "西山县青石乡人民政府")
+    assert w["message"].startswith("文件所在的文件夹“青石乡”像是“西山县青石乡人民政府”的报告")
+    assert "以后提交时放在本单位的文件夹中即不再提示" in w["message"]
+    for quiet in ("西山县/白沙镇人民政府/年报.xlsx", "西山县/政府.xlsx"):
+        assert not [x for x in files[quiet]["findings"] if x["rule"] == "unit-name-mismatch"], quiet
+
+
 def test_a_correction_that_is_rejected__stays_in_sight_while_the_earlier_report_counts(tmp_path: Path):
     """An accepted report, then a resubmission with an error: the earlier one still counts (as before), and
     the run, `status` and the summary's 报送情况 say that the correction was 退回, naming it."""
