@@ -81,10 +81,24 @@ def test_explanation__names_the_rule_at_a_cell_without_it__the_notice_says_where
         ("I1", "D7（合计）"),
         ("I1", "D7、E7"),
         ("I1", "三、依申请公开!D7:E7"),
+        ("本年“上年结转”等于上年报告的“结转下年度继续办理”", "D7"),  # the rule's title alone, as 规则 shows it
+        ("全表空白", "D7"),  # a rule of no name of ours: the cell says which warning
     ],
 )
 def test_explanation__rule_and_cell_as_clerks_write_them__match(rule, cell):
     assert status(explained((rule, cell, REASON)))[0] == ("I1", "D7", "已说明")
+
+
+def test_explanation__a_rule_not_recognised_and_no_cell__says_so_and_which_codes_to_copy():
+    """Not "there is no such warning, delete the row": the clerk's words were not understood."""
+    findings = explained(("table blank", "", REASON))
+    assert status(findings)[:2] == [("I1", "D7", "警告"), ("I1", "E7", "警告")]
+    [told] = [f for f in findings if f.rule_id == "explanation-rule-unknown"]
+    assert (told.sheet, told.cell) == ("情况说明", "B4")
+    assert told.message.startswith(
+        "“情况说明”工作表 B4 写的规则“table blank”无法识别，这条说明没有对应到任何警告（本文件待说明的警告：I1）"
+    )
+    assert "请照抄反馈工作簿“校验结果”中该警告“规则”一栏的编号" in told.message
 
 
 def test_explanation__of_a_cross_year_rule_without_last_years_report__is_not_called_unmatched():

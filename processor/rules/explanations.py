@@ -62,13 +62,15 @@ def _range(first: str, last: str) -> list[str]:
 
 
 def parse_note_rule(typed: str, ids: dict[str, str]) -> str:
-    """The rule id a clerk typed (I1, i1, Ｉ１, or copied from the feedback: the 规则 column's "I1 本年…", a
-    comment's "【警告 I1】…"), upper-cased; as typed (upper-cased) when it names no rule, so that it is reported."""
+    """The rule id a clerk typed (I1, i1, Ｉ１, or copied from the feedback: the 规则 column's "I1 本年…" or
+    its title alone, a comment's "【警告 I1】…"), upper-cased; as typed (upper-cased) when it names no rule,
+    so that it is reported. `ids`: _ids, rule ids and titles."""
     text = unicodedata.normalize("NFKC", typed).strip().upper()
-    if text in ids or not text:
+    if not text:
         return text
-    known = next((t for t in _RULE_TOKEN.findall(text[:40]) if t in ids), None)
-    return known if known is not None else text
+    bare = "".join(text.split()).strip("【】[]")  # (a rule's title as the 规则 column shows it: 整张表未填写)
+    known = next((t for t in (text, bare, *_RULE_TOKEN.findall(text[:40])) if t in ids), None)
+    return ids[known].upper() if known is not None else text
 
 
 Marked = frozenset[tuple[str | None, str | None]]  # the (sheet, A1) cells the feedback marks for a finding
@@ -101,8 +103,13 @@ def _label(note: Note, rule_id: str, ids: dict[str, str]) -> str:
 
 
 def _ids(submission: Submission) -> dict[str, str]:
-    """The catalogue's rule ids by their upper case (a row's rule is compared upper-cased)."""
-    return {rule_id.upper(): rule_id for rule_id in submission.spec.rules}
+    """The catalogue's rule ids by their upper case (a row's rule is compared upper-cased), and by their
+    titles (spaces left out) where no two rules share one."""
+    titles: dict[str, str | None] = {}
+    for rule_id, rule in submission.spec.rules.items():
+        key = "".join(unicodedata.normalize("NFKC", rule.title).split()).upper()
+        titles[key] = rule_id if titles.get(key, rule_id) == rule_id else None
+    return {**{k: v for k, v in titles.items() if v is not None}, **{r.upper(): r for r in submission.spec.rules}}
 
 
 Row = tuple[Note, str, str | None, tuple[str, ...]]  # a 情况说明 row and what it names: rule id, sheet, cells
@@ -160,6 +167,15 @@ def apply(submission: Submission, findings: list[Finding], *, last_year: bool = 
         if not rule_id and not cells:
             notices.append(finding(spec, "explanation-incomplete", **at_rule))
             continue
+        if rule_id and rule_id not in ids:  # (全表空白, table blank: no rule of ours)
+            if not cells:
+                open_ids = "、".join(dict.fromkeys(f.rule_id for f in out if f.severity == WARNING and not f.explained))
+                expected = f"本文件待说明的警告：{open_ids}" if open_ids else "本文件没有待说明的警告"
+                notices.append(
+                    finding(spec, "explanation-rule-unknown", found=note.rule.strip(), expected=expected, **at_rule)
+                )
+                continue
+            rule_id = ""  # (the cell says which warning)
         targets = [
             i for i, f in enumerate(out) if f.severity == WARNING and _matches(rule_id, sheet, cells, f, marked[i])
         ]
