@@ -1038,8 +1038,17 @@ class Job:
                 data, sha, cand = _read(cand)
             except OSError:
                 continue
-            done = _known(cand, self.ledger.by_hash(sha))
-            if done is None:  # its twin failed; process it on the next run
+            rows = self.ledger.by_hash(sha)
+            done = _known(cand, rows)
+            if done is None:  # its twin was refused in this batch: the same answer, recorded once
+                twin = next(
+                    (r for r in rows if r.state == DONE and r.run_id == self.run_id and not r.duplicate_of), None
+                )
+                if twin is None:  # its twin failed (the log says why): both are tried on the next run
+                    continue
+                outcome = self._duplicate(cand, data, sha, twin)
+                outcome.note = f"与本批次被退回的“{twin.original_name}”内容相同，不重复处理；请按它的反馈修改后重新提交"
+                self._record(outcomes, outcome, advance)
                 continue
             self._record(outcomes, self._settle_known(cand, data, sha, done), advance)
         # stopped early: a draft of a file examined but not finished may be left (removed at the next start)
@@ -1102,8 +1111,15 @@ class Job:
             original = self.ledger.get(original.duplicate_of)
         spec = get_spec(original.edition) if original.edition else self.spec
         when = original.received.strftime("%Y-%m-%d %H:%M")
+        current = self.ledger.counted(original.unit, self.year) if original.superseded_by and original.unit else None
         notice = finding(
-            spec, "duplicate-file", file=cand.name, found=when, expected=original.original_name, agency=original.agency
+            spec,
+            "duplicate-file" if current is None else "duplicate-of-superseded",
+            file=cand.name,
+            found=when,
+            expected=original.original_name,
+            agency=original.agency,
+            current=current.original_name if current is not None else None,
         )
         notice = replace(notice, agency=original.agency, file=cand.name)
         file_id = self.ledger.receive(sha, cand.size, cand.mtime_ns, cand.name, cand.rel, self.run_id, cand.arrived_ns)
@@ -1127,6 +1143,8 @@ class Job:
         )
         _unlink_if_same(cand)
         note = f"与 {when} 收到的“{original.original_name}”内容相同，不重复计入"
+        if current is not None:  # (an earlier version sent again: say which one counts, and how to change that)
+            note += f'；现计入的是其后收到的“{current.original_name}”，如应以本文件为准，请运行 nianbao withdraw "{current.original_name}"'
         return FileOutcome(cand.name, cand.rel, DUPLICATE, original.unit, True, sha, [notice], stored, note=note)
 
     def _finish(self, cand: Candidate, ex: Examined) -> FileOutcome | None:

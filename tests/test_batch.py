@@ -282,6 +282,48 @@ def test_duplicate__the_same_content_again_is_recorded_and_archived_but_not_coun
     assert out2["summary_unchanged"]  # the summary never shows duplicates: it is left as it was
 
 
+def test_an_earlier_version_sent_again__is_a_duplicate_that_says_which_version_counts_and_how_to_change_it(tmp_path):
+    config = city(tmp_path)
+    inbox = tmp_path / "inbox"
+    first = report(inbox / "公安局.xlsx", "云溪市公安局", seed=1)
+    kept = first.read_bytes()
+    run(config)
+    report(inbox / "公安局（更正）.xlsx", "云溪市公安局", seed=2)
+    run(config)
+    (inbox / "公安局（请以第一版为准）.xlsx").write_bytes(kept)
+    [again] = run(config)["files"]
+    assert again["status"] == "duplicate"
+    assert again["note"].endswith(
+        '不重复计入；现计入的是其后收到的“公安局（更正）.xlsx”，如应以本文件为准，请运行 nianbao withdraw "公安局（更正）.xlsx"'
+    )
+    [notice] = again["findings"]
+    assert (
+        notice["rule"] == "duplicate-of-superseded"
+        and "“公安局.xlsx”已被其后收到的“公安局（更正）.xlsx”取代" in notice["message"]
+    )
+    assert status_json(config)["云溪市公安局"]["file"] == "公安局（更正）.xlsx"
+
+
+def test_copies_of_a_refused_file_in_one_batch__are_all_answered_in_that_run(tmp_path: Path):
+    """A clerk drops a broken file three times (a copy, one in a subfolder): the first is 退回, the copies are
+    recorded as repeating it in the same run (none left in the inbox for the next run to 退回 again); the same
+    content sent again later is checked again, as any refused content is."""
+    config = city(tmp_path)
+    inbox = tmp_path / "inbox"
+    broken = report(inbox / "公安局.xlsx", "云溪市公安局", values=BROKEN_E1)
+    shutil.copy(broken, inbox / "公安局 - 副本.xlsx")
+    (inbox / "sub").mkdir()
+    shutil.copy(broken, inbox / "sub" / "公安局.xlsx")
+    out = run(config)
+    assert sorted(f["status"] for f in out["files"]) == ["duplicate", "duplicate", "rejected"]
+    [first] = [f for f in out["files"] if f["status"] == "rejected"]
+    for copy in (f for f in out["files"] if f["status"] == "duplicate"):
+        assert copy["note"] == f"与本批次被退回的“{first['file']}”内容相同，不重复处理；请按它的反馈修改后重新提交"
+    assert not [p for p in inbox.rglob("*") if p.is_file()]
+    shutil.copy(next((tmp_path / "outbox").rglob("公安局 - 副本.xlsx")), inbox / "公安局（再次）.xlsx")
+    assert [f["status"] for f in run(config)["files"]] == ["rejected"]
+
+
 def test_same_batch__two_different_files_of_one_unit_the_later_by_mtime_wins_with_a_warning(tmp_path: Path):
     config = city(tmp_path)
     inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
