@@ -1565,7 +1565,7 @@ def unit_results(
         listed = []
     else:
         listed = ledger.files(year) if kept is None else ledger.files_kept(year, kept.rows)
-    rows = [r for r in listed if r.state == DONE and r.status not in (DUPLICATE, WITHDRAWN)]
+    rows = [r for r in listed if r.state == DONE and r.status != DUPLICATE]  # (withdrawn: see `since`)
     if kept is not None and kept.roster is not roster:
         kept.results.clear()
         kept.roster = roster
@@ -1583,7 +1583,8 @@ def unit_results(
     for row in rows:
         name, group = _place(roster, row)
         if not name:
-            unidentified.append(row)
+            if row.status != WITHDRAWN:
+                unidentified.append(row)
             continue
         if row.kind == ROLLUP and row.status == REJECTED and group[:1] != (OUTSIDE_ROSTER,):
             row = _group_found(row)
@@ -1596,6 +1597,8 @@ def unit_results(
     made: dict[str, tuple[tuple[Any, ...], UnitResult]] = {}  # (this call's, for `kept`)
     for name in order:
         files = by_unit[name]
+        if files and name not in roster_names and all(r.status == WITHDRAWN for r in files):
+            continue  # (a unit outside the roster, or a roll-up, whose only report was withdrawn: gone)
         if kept is not None:
             made_of = (groups[name], codes[name], *files)  # (kept rows compare by identity first: fast)
             known = kept.results.get(name)
@@ -1605,7 +1608,10 @@ def unit_results(
                 continue
         counted = [r for r in files if r.status in COUNTED]
         live = [r for r in counted if r.superseded_by is None] or counted
-        chosen = live[-1] if live else (files[-1] if files else None)
+        withdrawn = [r for r in files if r.status == WITHDRAWN]
+        since = withdrawn[-1].id if withdrawn else 0  # (refusals before a report later withdrawn were settled by it)
+        refused = [r for r in files if r.status not in COUNTED and r.status != WITHDRAWN and r.id > since]
+        chosen = live[-1] if live else (refused[-1] if refused else None)
         listed = not roster or name in roster_names  # (without a roster, every unit found is one to expect)
         result = UnitResult(
             name=name, group=groups[name], code=codes[name], listed=listed, aliases=aliases.get(name, ())
@@ -1626,8 +1632,13 @@ def unit_results(
             result.received_at = chosen.received
             result.filler, result.phone = chosen.filler, chosen.phone
             result.sha256 = chosen.sha256
-            later = [r for r in files if r.id > chosen.id and r.status == REJECTED] if result.status in COUNTED else []
-            result.rejected_after = later[-1].original_name if later else None
+            later = [r for r in files if r.id > chosen.id and r.status == REJECTED and not _other_year(r)]
+            result.rejected_after = later[-1].original_name if later and result.status in COUNTED else None
+        if withdrawn and (chosen is None or withdrawn[-1].id > chosen.id):  # (the unit's last word: withdrawn)
+            gone = withdrawn[-1]
+            why = next((f.found for f in reversed(gone.findings) if f.rule_id == WITHDRAWN), None)
+            result.withdrawn = f"“{gone.original_name}”已撤回（{why or '未注明原因'}）"
+        if files:
             last = max((r.processed_at for r in files if r.processed_at), default=None)
             if last is not None:
                 result.changed_at = dt.datetime.fromisoformat(last).replace(tzinfo=None, microsecond=0)
@@ -1639,6 +1650,11 @@ def unit_results(
     if submissions:
         attach_submissions(ledger, results, light=light, cache=cache if kept is None else kept.submissions)
     return results, unidentified
+
+
+def _other_year(row: FileRow) -> bool:
+    """A file refused for being another year's report (a late one for last year): not a failed correction."""
+    return any(f.rule_id in ("year-mismatch", "edition-year-mismatch") for f in row.findings)
 
 
 def attach_submissions(

@@ -68,6 +68,7 @@ class UnitResult:
     changed_at: dt.datetime | None = None  # when a file of this unit was last processed (a group's 生成时间)
     listed: bool = True  # a unit of the roster (False: a unit outside it, or a roll-up standing for a group)
     rejected_after: str | None = None  # a file received after the one counted, rejected: its name (a failed correction)
+    withdrawn: str | None = None  # its last report was withdrawn (`nianbao withdraw`): which, and why, in words
     aliases: tuple[str, ...] = ()  # other names the roster knows it by (内容雷同 masks them as its own name)
     covers: list[str] | None = None  # a roll-up: the names of the units it sums, as it says them (None: not said)
 

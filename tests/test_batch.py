@@ -304,6 +304,23 @@ def test_an_earlier_version_sent_again__is_a_duplicate_that_says_which_version_c
     assert status_json(config)["云溪市公安局"]["file"] == "公安局（更正）.xlsx"
 
 
+def test_last_years_report_sent_late__is_refused_for_its_year_not_taken_for_a_failed_correction(tmp_path: Path):
+    """A unit's 2024 report arrives in the 2025 inbox after its 2025 report: refused (another year), with the
+    command that takes it in for 2024; the unit's 2025 report is not said to have a failed correction."""
+    config = city(tmp_path)
+    report(tmp_path / "inbox" / "公安局.xlsx", "云溪市公安局", seed=1)
+    run(config)
+    report(tmp_path / "inbox" / "公安局2024（补报）.xlsx", "云溪市公安局", year=YEAR - 1, seed=2)
+    [late] = run(config)["files"]
+    [told] = [f for f in late["findings"] if f["rule"] == "year-mismatch"]
+    assert (
+        f"如确是补报 {YEAR - 1} 年度的报告，请汇总单位把它放进收件文件夹后运行 nianbao run --year {YEAR - 1}"
+        in told["message"]
+    )
+    row = status_json(config)["云溪市公安局"]
+    assert (row["status"], row["file"], row["rejected_after"]) == ("accepted", "公安局.xlsx", None)
+
+
 def test_copies_of_a_refused_file_in_one_batch__are_all_answered_in_that_run(tmp_path: Path):
     """A clerk drops a broken file three times (a copy, one in a subfolder): the first is 退回, the copies are
     recorded as repeating it in the same run (none left in the inbox for the next run to 退回 again); the same

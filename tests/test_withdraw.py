@@ -90,6 +90,30 @@ def test_withdraw__a_clean_report_that_had_no_feedback__gets_one_saying_it_was_w
         assert ledger.get(done["withdrawn"]["id"]).feedback_path == "反馈/云溪市公安局/公安局_反馈.xlsx"
 
 
+def test_withdraw__after_a_rejected_file_and_its_correction__the_unit_is_missing_not_rejected_again(tmp_path: Path):
+    """The unit's first file was 退回, its correction passed, and the correction is withdrawn: the error the
+    unit already fixed is not brought back; status and 报送情况 say the report was withdrawn and why."""
+    import openpyxl
+
+    from tests.test_batch import BROKEN_E1
+
+    config = city(tmp_path, title="云溪市")
+    report(tmp_path / "inbox" / "公安局.xlsx", "云溪市公安局", values=BROKEN_E1)
+    run(config)
+    report(tmp_path / "inbox" / "公安局（改正）.xlsx", "云溪市公安局", seed=2)
+    run(config)
+    code, text = withdraw(config, "公安局（改正）.xlsx", "--reason", "测试文件", "--json")
+    assert code == 0
+    row = status_json(config)["云溪市公安局"]
+    assert (row["status"], row["errors"], row["file"]) == ("missing", 0, None)
+    assert row["withdrawn"] == "“公安局（改正）.xlsx”已撤回（测试文件）"
+    table = runner.invoke(app, ["status", "--config", str(config)]).stdout
+    assert "已撤回" in table.replace(" ", "").replace("│", "").replace("\n", "")
+    ws = openpyxl.load_workbook(json.loads(text)["summary"], read_only=True)["报送情况"]
+    [shown] = [r for r in ws.iter_rows(values_only=True) if "云溪市公安局" in r]
+    assert "“公安局（改正）.xlsx”已撤回（测试文件），不计入合计" in shown
+
+
 def test_withdraw__a_county_report__its_units_count_from_their_own_reports(tmp_path: Path):
     rollup, county_sum = _county_rollup(tmp_path)
     config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")

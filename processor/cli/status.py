@@ -64,6 +64,7 @@ def unit_row(u: UnitResult, covered_by: str | None = None, more: list[Finding] |
         "findings": [f.to_dict() for f in sorted(open_findings, key=sort_key)],
         "file": u.file,
         "rejected_after": u.rejected_after,
+        "withdrawn": u.withdrawn,
         "received_at": u.received_at.isoformat(timespec="seconds") if u.received_at else None,
         "filler": u.filler,
         "phone": u.phone,
@@ -151,6 +152,8 @@ def render_status(
             problems += f"：{_first(r['findings'][0], titles)}"
         if r["rejected_after"]:  # (counted still, by its earlier file: the correction did not pass)
             problems = "，".join(filter(None, [problems, f"其后的“{r['rejected_after']}”被退回"]))
+        if r["withdrawn"]:
+            problems = "，".join(filter(None, [problems, r["withdrawn"]]))
         when = (r["received_at"] or "").replace("T", " ")[:16]
         table.add_row(
             r["unit"],
