@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,39 @@ def drop_consequences(spec: Spec, findings: list[Finding], reading: list[Finding
     return kept
 
 
+_REF = re.compile(r"(?<![A-Za-z0-9$])([A-Z]{1,3}[0-9]{1,6})(?![0-9])")  # an A1 address in a message
+
+
+def where_moved(sub: Submission, findings: list[Finding], read: list[Finding]) -> list[Finding]:
+    """Findings of a file whose rows or columns were added or deleted (sub.moved), told in both frames:
+    their cells as the template (and the feedback workbook, built from it) has them, and a closing
+    sentence giving where those cells are in the file itself. The reader's own findings (`read`), made
+    at the cells where it found them, are first put in the template's frame like the rules' ones."""
+    if not sub.moved:
+        return findings
+    places = layout(sub.spec).places
+    read_ids = {id(f) for f in read}
+    out = []
+    for f in findings:
+        moved = {k.partition("!")[2]: v for k, v in sub.moved.items() if f.sheet and k.partition("!")[0] == f.sheet}
+        if not moved or f.rule_id == "structure-changed":
+            out.append(f)
+            continue
+        if id(f) in read_ids and f.code in places and moved.get(places[f.code].a1) == f.cell:
+            home = places[f.code].a1  # (found at f.cell in the file: said at the template's cell)
+            said = re.sub(rf"(?<![A-Za-z0-9$]){f.cell}(?![0-9])", home, f.message)
+            f = replace(f, cell=home, message=said)
+        refs = [r for r in dict.fromkeys([*_REF.findall(f.message), *([f.cell] if f.cell else [])]) if r in moved]
+        if refs:
+            there = "、".join(f"{r} 为 {moved[r]}" for r in refs)
+            f = replace(
+                f,
+                message=f"{f.message}（此表增删过行列：以上单元格按标准模板即反馈工作簿中的位置，原文件中 {there}。）",
+            )
+        out.append(f)
+    return out
+
+
 def check_workbook(
     source: Path | bytes,
     *,
@@ -159,6 +193,7 @@ def check_workbook(
         if sub.kind == "rollup" and sub.units == 0:  # sent up, it would stand for its units as 0s
             findings.append(finding(sub.spec, "rollup-empty", file=file, agency=sub.agency or "本级"))
         findings = apply_explanations(sub, findings, last_year=previous is not None)
+        findings = where_moved(sub, findings, read.findings)
     agency = sub.agency if sub is not None else None
     stamped = [f.about(agency=agency, file=file) for f in findings]
     return CheckResult(file=file, submission=sub, report=Report(stamped), spec=read.spec)

@@ -261,7 +261,7 @@ def submission_from_blob(data: bytes | str, *, light: bool = False) -> Submissio
     return submission_from_json(package.decompress(data) if isinstance(data, bytes) else data, light=light)
 
 
-_LIGHT_DROP = ("shown_totals", "blanks", "text_numbers", "notes", "meta")
+_LIGHT_DROP = ("shown_totals", "blanks", "text_numbers", "notes", "meta", "moved")
 
 
 _ZERO = (0, "0")  # a value a light submission leaves out, as the ledger writes it (Decimal 0.00 is kept)

@@ -20,7 +20,7 @@ from loguru import logger
 from .book import Book, BookError, at, is_fatal, open_book
 from .fileformat import Limits, size_text, sniff
 from .findings import Finding, finding
-from .layout import META, NOTE_FIELDS, Place, a1, note_code
+from .layout import META, NOTE_FIELDS, Place, a1, layout, note_code
 from .locate import Located, locate, meta
 from .spec import Cell, Spec, Table, load_specs
 from .submission import Note, Number, Submission, recompute_totals
@@ -182,6 +182,10 @@ def read_book(spec: Spec, book: Book, file: str, info: Mapping[str, str] | None 
     sub.units = units if units > 0 or (sub.kind == "rollup" and info.get("units") == "0") else 1  # (0: rollup-empty)
     names = [n.strip() for n in info.get("covers", "").split("\n") if n.strip()] if sub.kind == "rollup" else []
     sub.covers = names or None
+    template = layout(spec).places
+    for code, place in located.places.items():
+        if (place.row, place.col) != (template[code].row, template[code].col):
+            sub.moved[f"{template[code].sheet}!{template[code].a1}"] = place.a1
     _read_info(spec, book, located, sub, found)
     _read_numbers(spec, book, located, sub, found)
     _read_texts(spec, book, located, sub, found)

@@ -47,6 +47,9 @@ class Submission:
     kind: str = "report"  # report | rollup (a county's consolidated summary)
     units: int = 1  # units a roll-up covers
     covers: list[str] | None = None  # … their names, as its _meta says them (None: not said)
+    # cells found elsewhere than the template has them (rows or columns added or deleted): "sheet!A1" of
+    # the template → A1 in the file; findings say both (check.where_moved)
+    moved: dict[str, str] = field(default_factory=dict)
 
     @property
     def spec(self) -> Spec:

@@ -677,7 +677,10 @@ def standing(unit: UnitResult, con: Consolidation) -> Standing:
         return Standing(unit.status, "；".join(filter(None, [f"汇总表，涵盖 {n} 个单位，按一份报送计入", later])))
     notes = {MISSING: "未收到报告，不计入合计", REJECTED: "报告有错误被退回，不计入合计"}
     if unit.withdrawn:  # (its last report was withdrawn by the coordinator: said, with why)
-        notes = {MISSING: f"{unit.withdrawn}，不计入合计", **{k: f"{unit.withdrawn}，按此前的报告计入" for k in COUNTED}}
+        notes = {
+            MISSING: f"{unit.withdrawn}，不计入合计",
+            **{k: f"{unit.withdrawn}，按此前的报告计入" for k in COUNTED},
+        }
     return Standing(unit.status, later or notes.get(unit.status, ""))
 
 

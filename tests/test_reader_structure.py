@@ -237,3 +237,29 @@ def test_edited_label__is_refused_naming_cell_expected_and_found(books, saved_by
         "2.其他法律行政法规禁止公开",
         "2.其他法律行政止公开",
     )
+
+
+@pytest.mark.parametrize("saved_by", SAVED_BY)
+def test_row_inserted__findings_give_the_template_cell_and_where_it_is_in_the_file(tmp_path, saved_by: str) -> None:
+    """A clerk inserted a row in 三、依申请公开 and typed 五件 below it: every finding names the cell as the
+    template and the feedback workbook have it (one frame for the rules, the reader and the feedback's
+    marks), and says where that cell is in the clerk's own file, so the message is right in both."""
+    from processor.check import check_workbook
+
+    path = fill_template(tmp_path / "报告.xlsx", edition="2019", year=2019, values=full("2019"))
+    home = layout(S2019).places["s3.r4.c1"]  # (四、结转下年度继续办理, below the row inserted)
+    moved = f"{home.a1[0]}{home.row + 2}"
+
+    def typo(wb: Workbook) -> None:
+        wb[S3][moved] = "五件"
+
+    _edited(path, lambda wb: insert_row_like_excel(wb, S3, _s3_row("s3.r3_3_1.c1")), typo)
+    if saved_by == "libreoffice":
+        roundtrip([path])
+    result = check_workbook(path)
+    [typed] = [f for f in result.report.findings if f.rule_id == "value-not-number"]
+    assert typed.cell == home.a1
+    assert home.a1 in typed.message and f"原文件中 {home.a1} 为 {moved}" in typed.message
+    [e1] = [f for f in result.report.findings if f.rule_id == "E1" and f.cell == "E6"]  # (column D's: dropped)
+    assert f"E{home.row + 1} 为 E{home.row + 2}" in e1.message and "原文件中 E27 为 E28" in e1.message
+    assert not any("原文件中 D6 为" in f.message for f in result.report.findings)  # (cells above it did not move)
