@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from ..findings import Finding
 from ..spec import Rule
 from . import Context
@@ -17,12 +19,27 @@ def _text(rule: Rule, ctx: Context) -> tuple[str, str]:
     return code, ctx.submission.texts.get(code) or ""
 
 
+# What clerks write in a section they did not fill in (besides dashes, slashes and dots alone)
+PLACEHOLDERS = frozenset(
+    {"无", "暂无", "没有", "略", "同上", "见附件", "详见附件", "另附", "不适用", "空", "待补充", "待填", "xx", "xxx"}
+)
+
+
+def placeholder(text: str) -> bool:
+    """Whether a text says nothing: only punctuation or symbols (—, /, ……), or a word of PLACEHOLDERS."""
+    core = "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch)[0] not in "PS")
+    return core.casefold() in PLACEHOLDERS or not core
+
+
 def check_required(rule: Rule, ctx: Context) -> list[Finding]:
-    """A finding when the text section is empty (blank or whitespace only)."""
+    """A finding when the text section is empty (blank or whitespace only) or says nothing (placeholder)."""
     code, text = _text(rule, ctx)
-    if text.strip():
-        return []
-    return [ctx.at(rule, code, heading=ctx.spec.text(code).heading)]
+    if not text.strip():
+        return [ctx.at(rule, code, heading=ctx.spec.text(code).heading, placeholder="")]
+    if placeholder(text):
+        said = f"（只写了“{text.strip()}”，这不是本部分要求的内容）"
+        return [ctx.at(rule, code, heading=ctx.spec.text(code).heading, placeholder=said, found=text.strip())]
+    return []
 
 
 def check_length(rule: Rule, ctx: Context) -> list[Finding]:
