@@ -21,7 +21,7 @@ from loguru import logger
 
 from .batch import CheckFn, FeedbackFn, FileOutcome, Job, RunResult, SummaryFn, say_skipped
 from .config import Settings
-from .consolidate import COUNTED, REJECTED
+from .consolidate import COUNTED, COVERED, MISSING, REJECTED
 from .inbox import Candidate, Stability, scan
 from .joblock import job_lock
 
@@ -149,10 +149,17 @@ def _refresh(job: Job, files: list[FileOutcome], changed: bool = False) -> RunRe
         result = RunResult(job.year, job.spec.edition, job.outbox, files=list(files), roster=job.settings.roster)
         result.units, result.unidentified = units, unidentified
         result.take(job.write_outputs((units, unidentified), changed=changed))
-    missing = len(result.missing)
-    counted = sum(1 for u in units if u.status in COUNTED)
-    if result.summary and not result.kept:
-        logger.info("汇总表已更新：{}（已计入 {} 个单位，未报送 {} 个）", result.summary, counted, missing)
+    if result.summary and not result.kept:  # (the roster units as `run` and the summary count them)
+        shown = result.unit_counts
+        counted = sum(shown[s] for s in COUNTED)
+        covered = f"，由县区汇总表涵盖 {shown[COVERED]} 个" if shown[COVERED] else ""
+        logger.info(
+            "汇总表已更新：{}（名册单位已计入汇总 {} 个{}，未报送 {} 个）",
+            result.summary,
+            counted,
+            covered,
+            shown[MISSING],
+        )
     return result
 
 
