@@ -662,6 +662,7 @@ class RunResult:
     summary: Path | None = None
     reports: list[Path] = field(default_factory=list)  # consolidated figures as filled report templates
     group_summaries: list[Path] = field(default_factory=list)  # one per roster group (--by-group)
+    stale_groups: list[Path] = field(default_factory=list)  # group summaries of an earlier --by-group, not rewritten
     roster: Path | None = None
     interrupted: bool = False
     kept: bool = False  # the outputs were left as they were (nothing they are made from changed)
@@ -675,7 +676,7 @@ class RunResult:
         if outputs is not None:
             self.summary, self.reports, self.group_summaries = outputs.summary, outputs.reports, outputs.groups
             self.kept, self.failed_outputs, self.set_aside = outputs.kept, outputs.failed, outputs.set_aside
-            self.noticed = outputs.noticed
+            self.noticed, self.stale_groups = outputs.noticed, outputs.stale_groups
 
     def count(self, *statuses: str) -> int:
         return sum(1 for f in self.files if f.status in statuses)
@@ -739,6 +740,7 @@ class RunResult:
             "summary_unchanged": self.kept,
             "reports": [str(p) for p in self.reports],
             "group_summaries": [str(p) for p in self.group_summaries],
+            "stale_group_summaries": [str(p) for p in self.stale_groups],
             "failed_outputs": [str(p) for p in self.failed_outputs],
             "set_aside": [str(p) for p in self.set_aside],
             "summary_findings": [f.to_dict() for f in self.noticed],
@@ -1839,6 +1841,7 @@ def write_year_summary(
     if not by_group:  # kept on record, so that the next --by-group rewrites only the groups changed since
         group_keys = dict(last.get("group_keys") or {})
         group_files = _group_files(last)
+        outputs.stale_groups = [outbox / rel for rel in sorted(group_keys) if (outbox / rel).is_file()]
     else:
         common = None if writer is not None else _code_and_form(spec, year)
         digests: dict[int, str] = {}
@@ -2114,6 +2117,9 @@ class Outputs:
     set_aside: list[Path] = field(default_factory=list)  # outputs someone had edited, kept under another name
     # what summing the year found (roll-up overlaps, reports not summed, 内容雷同): said on screen too
     noticed: list[Finding] = field(default_factory=list)
+    stale_groups: list[Path] = field(
+        default_factory=list
+    )  # group summaries an earlier --by-group wrote, left as they were
 
 
 def summary_data(

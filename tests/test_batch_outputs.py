@@ -76,6 +76,22 @@ def test_by_group_set_in_nianbao_toml__as_the_readme_says(tmp_path):
         config.write_text(text.replace(wrong, "by_group = true"), encoding="utf-8")
 
 
+def test_by_group_once__a_later_run_without_it__says_the_group_summaries_were_not_updated(tmp_path):
+    """A coordinator ran --by-group once; later runs without it leave those workbooks as they were: the run
+    says so (they would show old figures unseen), and --json lists them."""
+    config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")
+    report(tmp_path / "inbox" / "教育局.xlsx", COUNTY_UNITS[0][0], seed=1)
+    written = run(config, "--by-group")["group_summaries"]
+    report(tmp_path / "inbox" / "西山县教育局.xlsx", "西山县教育局", seed=2)
+    result = runner.invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 0
+    text = result.stdout
+    assert f"中的分组汇总表 {len(written)} 个是此前用 --by-group 生成的，本次没有更新" in text
+    report(tmp_path / "inbox" / "财政局.xlsx", COUNTY_UNITS[1][0], seed=3)
+    assert sorted(run(config)["stale_group_summaries"]) == sorted(written)
+    assert run(config, "--by-group")["stale_group_summaries"] == []
+
+
 def test_a_county_report_in_the_city_inbox_counts_once_for_its_units(tmp_path):
     # The county consolidates its own units...
     county_dir = tmp_path / "county"

@@ -72,6 +72,10 @@ def render_withdrawn(done: Withdrawn) -> str:
         lines.append(f"已在反馈工作簿中告知该单位：{done.feedback}")
     if done.outputs is not None:
         lines.append(f"汇总表已更新：{done.outputs.summary}")
+        if done.outputs.stale_groups and not done.outputs.groups:
+            lines.append(
+                f"注意：分组汇总表 {len(done.outputs.stale_groups)} 个没有更新，请加 --by-group 再运行一次本命令或 nianbao run --by-group。"
+            )
     else:
         lines.append("汇总表未能更新（原因见上方和日志）；排除问题后运行 nianbao run 即可生成。")
     return "\n".join(lines)
