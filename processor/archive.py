@@ -259,8 +259,23 @@ def feedback_folder(outbox: Path, unit: str | None) -> Path:
     return outbox / FEEDBACK_DIR / safe_component(unit, fallback=UNKNOWN_UNIT)
 
 
+FEEDBACK_SUFFIX = "_反馈"
+_FED_BACK = re.compile(
+    r"(?:_反馈(?:\s*\(\d+\)|_\d+)?)+$"
+)  # 某局年报_反馈, 某局年报_反馈 (2): a feedback workbook sent back
+
+
 def feedback_name(original: str) -> str:
-    return safe_component(f"{Path(original).stem}_反馈.xlsx")
+    """某局年报.xlsx → 某局年报_反馈.xlsx; the feedback workbook itself sent back in (某局年报_反馈 (2).xlsx)
+    gets 某局年报_反馈.xlsx again, not …_反馈_反馈; a long name is shortened before 反馈, which stays."""
+    stem = _FED_BACK.sub("", Path(original).stem) or Path(original).stem
+    room = _shorten(safe_component(stem) + FEEDBACK_SUFFIX + ".xlsx", MAX_CHARS)
+    if room.endswith(FEEDBACK_SUFFIX + ".xlsx"):
+        return room
+    short = _shorten(safe_component(stem), MAX_CHARS - len(FEEDBACK_SUFFIX) - 5)
+    while len((short + FEEDBACK_SUFFIX + ".xlsx").encode("utf-8")) > MAX_BYTES:
+        short = short[:-1]
+    return f"{short.rstrip('. ') or '_'}{FEEDBACK_SUFFIX}.xlsx"
 
 
 def summary_path(outbox: Path, year: int, suffix: str = ".xlsx") -> Path:

@@ -390,7 +390,7 @@ def examine_and_prepare(task: Task, ctx: Context, outbox: Path | None, feedback:
                 ex.archive_draft = None
         answered = bool(ex.unit) and ctx.answered is not None and ctx.answered(ex.unit, task.year)  # type: ignore[arg-type]
         if (result.report.findings or answered) and outbox is not None:
-            folder = archive.feedback_folder(outbox, _feedback_unit(ex))
+            folder = archive.feedback_folder(outbox, _feedback_unit(ex, ctx.roster))
             draft = folder / f"{TEMP_PREFIX}fb-{task.file_id}-{task.sha256[:12]}{TEMP_SUFFIX}"
             try:
                 folder.mkdir(parents=True, exist_ok=True)
@@ -435,9 +435,18 @@ def _orphaned() -> bool:
     return parent is not None and not parent.is_alive()
 
 
-def _feedback_unit(ex: Examined) -> str | None:
-    """The feedback folder's unit: the unit found, else the innermost inbox folder the file was in."""
-    return ex.unit or next(iter(reversed(ex.task.folders)), None)
+def _feedback_unit(ex: Examined, roster: Roster | None) -> str | None:
+    """The feedback folder's unit: the unit found, else the roster unit its inbox folders name (innermost
+    first), else none (未识别单位; without a roster, the innermost folder: the units' own folders)."""
+    if ex.unit:
+        return ex.unit
+    for folder in reversed(ex.task.folders):
+        if roster is None or not len(roster):
+            return folder
+        named = roster.find_in(folder) or next(iter(roster.named_in(folder)), None)  # (公安局: a short name)
+        if named is not None:
+            return named.name
+    return None
 
 
 def _previous(ledger: Ledger, unit: str, year: int) -> Submission | None:
@@ -1198,7 +1207,9 @@ class Job:
         findings = result.report.sorted()
         t0 = time.perf_counter()
         answered = bool(ex.unit) and ex.unit in self._feedback_units  # (a clean file after earlier feedback)
-        feedback = self._write_feedback(task, result, _feedback_unit(ex), ex) if findings or answered else None
+        feedback = (
+            self._write_feedback(task, result, _feedback_unit(ex, self.roster), ex) if findings or answered else None
+        )
         if feedback is None and not findings:
             _discard(ex.feedback_draft)  # (none is wanted after all)
         if feedback is not None and ex.unit:

@@ -20,7 +20,6 @@ from .spec import Spec
 from .template import SEVERITY_FILL, Filling, Mark, row_height, wrapped_lines, write_workbook
 
 SHEET = "校验结果"
-FEEDBACK_SUFFIX = "_反馈"
 COMMENT_LIMIT = 2000  # characters kept in one cell comment (all findings are on the 校验结果 sheet anyway)
 _MARK_RANK = {ERROR: 0, WARNING: 1, "explained": 2, "notice": 3}
 LINE_HEIGHT = 14.5  # points per line of 11-point 宋体 (the 校验结果 sheet)
@@ -30,11 +29,6 @@ _GUIDE = (
     "绿色为已说明，蓝色为提示。鼠标停在标色单元格上可看到具体问题。改正后直接保存本工作簿并重新提交即可，本表不会被读取。"
 )
 LINK_TIP = "跳到此单元格"
-
-
-def feedback_name(file: str) -> str:
-    """File name of the feedback workbook for an input file: 某局年报.xlsx → 某局年报_反馈.xlsx."""
-    return f"{Path(file).stem}{FEEDBACK_SUFFIX}.xlsx"
 
 
 def _mark_severity(f: Finding) -> str:

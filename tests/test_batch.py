@@ -321,6 +321,19 @@ def test_last_years_report_sent_late__is_refused_for_its_year_not_taken_for_a_fa
     assert (row["status"], row["file"], row["rejected_after"]) == ("accepted", "公安局.xlsx", None)
 
 
+def test_an_unreadable_file__its_feedback_goes_to_the_unit_its_folder_names_or_else_to_未识别单位(tmp_path: Path):
+    """No unit can be read from a broken file: a folder named after a roster unit (公安局, its short name)
+    says whose it is; a folder of a group (乡镇街道) names no unit, so its feedback is not filed as one."""
+    config = city(tmp_path)
+    inbox = tmp_path / "inbox"
+    for folder in ("公安局", "乡镇街道"):
+        (inbox / folder).mkdir(parents=True)
+        (inbox / folder / "年报.xlsx").write_bytes(f"PK\x03\x04 truncated {folder}".encode())
+    files = {f["file"]: f for f in run(config)["files"]}
+    assert "/反馈/云溪市公安局/年报_反馈.txt" in files["公安局/年报.xlsx"]["feedback"]
+    assert "/反馈/未识别单位/年报_反馈.txt" in files["乡镇街道/年报.xlsx"]["feedback"]
+
+
 def test_copies_of_a_refused_file_in_one_batch__are_all_answered_in_that_run(tmp_path: Path):
     """A clerk drops a broken file three times (a copy, one in a subfolder): the first is 退回, the copies are
     recorded as repeating it in the same run (none left in the inbox for the next run to 退回 again); the same

@@ -9,8 +9,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from processor.archive import feedback_name
 from processor.check import CheckResult, apply_explanations, check, check_workbook
-from processor.feedback import SHEET, feedback_name, write_feedback
+from processor.feedback import SHEET, write_feedback
 from processor.findings import Report, finding
 from processor.layout import layout
 from processor.spec import get_spec
@@ -203,6 +204,17 @@ def test_feedback__unreadable_file__refused(tmp_path):
 
 def test_feedback_name__keeps_the_stem():
     assert feedback_name("绥芬河市住建局.xlsx") == "绥芬河市住建局_反馈.xlsx"
+
+
+def test_feedback_name__a_feedback_workbook_sent_back__is_not_called_反馈_反馈():
+    assert feedback_name("住建局_反馈.xlsx") == "住建局_反馈.xlsx"
+    assert feedback_name("住建局_反馈 (2).xlsx") == "住建局_反馈.xlsx"
+
+
+def test_feedback_name__a_long_name_is_shortened_before_反馈_which_stays():
+    name = feedback_name("西山县青石乡人民政府关于报送" + "二〇二五年度政府信息公开工作年度报告的函" * 8 + ".xlsx")
+    assert name.endswith("_反馈.xlsx") and name.startswith("西山县青石乡人民政府关于报送")
+    assert len(name) <= 60 and len(name.encode("utf-8")) <= 180  # (archive.MAX_CHARS, MAX_BYTES)
 
 
 # ---- real workbooks: check → feedback → correct → check again --------------------------------

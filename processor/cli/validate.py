@@ -6,10 +6,10 @@ from pathlib import Path
 
 import typer
 
-from ..archive import describe_error
+from ..archive import describe_error, feedback_name, numbered
 from ..check import CheckResult, Options, check_workbook
 from ..console import render
-from ..feedback import feedback_name, write_feedback
+from ..feedback import write_feedback
 from . import app
 from .output import json_text
 
@@ -47,10 +47,8 @@ def _write_feedbacks(results: list[CheckResult], folder: Path) -> dict[str, Path
     for result in results:
         if result.submission is None or not result.report.findings:
             continue
-        path = folder / feedback_name(result.file)
-        n = 2
-        while path in taken:  # two inputs with the same name from different folders
-            path = folder / f"{Path(feedback_name(result.file)).stem}_{n}.xlsx"
+        n = 1
+        while (path := folder / numbered(feedback_name(result.file), n)) in taken:  # (same names, other folders)
             n += 1
         taken.add(path)
         try:
