@@ -187,3 +187,13 @@ def test_validate__output_redirected_in_a_code_page_without_the_file_names_chara
     assert plain.returncode == 1 and b"Traceback" not in plain.stderr
     text = plain.stdout.decode("gbk")
     assert "年报?终稿.xlsx" in text and "退回" in text
+
+
+def test_validate__an_office_lock_file__is_said_to_be_one_naming_the_file_to_check(tmp_path):
+    """~$教育局.xlsx sits beside the workbook while it is open in Excel: a clerk may pick it by mistake."""
+    lock = tmp_path / "~$教育局.xlsx"
+    lock.write_bytes(b"\x0bclerk")
+    result = invoke(str(lock))
+    assert result.exit_code == 2
+    assert "“~$教育局.xlsx”是Office/WPS 打开文件时生成的锁定文件，不是报告" in result.output
+    assert "请校验原文件“教育局.xlsx”" in result.output

@@ -10,6 +10,7 @@ from ..archive import describe_error, feedback_name, numbered
 from ..check import CheckResult, Options, check_workbook
 from ..console import render
 from ..feedback import write_feedback
+from ..inbox import skip_reason
 from . import app
 from .output import json_text
 
@@ -29,6 +30,10 @@ def _check_arguments(files: list[Path], year: int | None, text_limit: int | None
             raise _usage_error(f"找不到文件“{path}”。请检查文件名和路径。")
         if path.is_dir():
             raise _usage_error(f"“{path}”是文件夹，请指定其中的工作簿文件（如 {path / '某某局.xlsx'}）。")
+        why = skip_reason(path.name)
+        if why is not None and why.endswith("锁定文件"):  # (~$x.xlsx: what run skips, not a bad workbook)
+            original = path.name.removeprefix("~$").removeprefix(".~lock.").removesuffix("#")
+            raise _usage_error(f"“{path.name}”是{why}，不是报告，也不会被汇总读取。请校验原文件“{original}”。")
     if year is not None and not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
         raise _usage_error(f"--year 应为 {YEAR_RANGE[0]}–{YEAR_RANGE[1]} 之间的四位年份，实际为 {year}。")
     if text_limit is not None and text_limit < 1:
