@@ -239,7 +239,9 @@ def _year(spec: Spec, place: Place, raw: Any, year: int | None, sub: Submission,
         else:
             reason = f"填写为“{text}”，不是可以填报的年度（{first} 年及以后）"
         found.at("year-missing", place, "info.year", found=text or None, reason=reason)
-        meta_year = parse_year(sub.meta.get("year", ""))
+        # a blank cell: the year the template was issued for; what the clerk typed (25) is not overruled by it,
+        # which would be the year of the file copied (a report "of 2024" the clerk never wrote)
+        meta_year = parse_year(sub.meta.get("year", "")) if not text else None
         year = meta_year if meta_year is not None and any(s.covers(meta_year) for s in specs.values()) else None
     if year is not None and not spec.covers(year):
         other = next((s for s in specs.values() if s.covers(year)), None)

@@ -239,8 +239,11 @@ def _check(number: Decimal, kind: str, found: str, *, normalised: bool) -> Parse
 # ---- years, texts, labels ------------------------------------------------------------------
 
 
+_HAN_DIGITS = str.maketrans("〇零○ＯO一二三四五六七八九", "00000123456789")  # 二〇二五 (○ and letter O for 〇 too)
+
+
 def parse_year(raw: Any) -> int | None:
-    """A report year typed as 2025, 2025.0, 「２０２５」 or 「2025年」/「2025年度」; None when it is not one."""
+    """A report year typed as 2025, 2025.0, 「２０２５」, 「二〇二五」 or 「2025年」/「2025年度」; None when it is not one."""
     if isinstance(raw, bool) or raw is None:
         return None
     if isinstance(raw, float):
@@ -248,7 +251,7 @@ def parse_year(raw: Any) -> int | None:
     if isinstance(raw, int):
         return raw if 1900 <= raw <= 2999 else None
     if isinstance(raw, str):
-        text = squeeze(raw).removesuffix("年度").removesuffix("年")
+        text = squeeze(raw).removesuffix("年度").removesuffix("年").translate(_HAN_DIGITS)
         if re.fullmatch(r"\d{4}", text):
             return int(text)
     return None

@@ -261,3 +261,13 @@ def test_finding__its_kept_hash_never_travels_to_another_process() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(f), capture_output=True, check=True)
     assert out.stdout.strip() == b"1"
+
+
+def test_check__last_years_file_with_the_year_typed_25__one_error_at_the_year_not_a_report_of_2024(tmp_path):
+    """A clerk copies last year's file and types 25: the year cannot be read (year-missing), and the file
+    is not said to be a 2024 report (the template's year): the clerk never wrote 2024."""
+    from tests.workbooks import set_cells
+
+    path = set_cells(fill_template(tmp_path / "财政局2025.xlsx", year=2024), {"info.year": "25"})
+    rules = [f.rule_id for f in check_workbook(path, options=Options(year=2025)).report.findings]
+    assert "year-missing" in rules and "year-mismatch" not in rules
