@@ -57,7 +57,7 @@ class Plan:
 class Problem:
     """What locating found: a structure change it could follow, or one it could not."""
 
-    rule_id: str  # structure-changed | structure-broken | sheet-missing
+    rule_id: str  # structure-changed | structure-broken | sheet-missing | notes-sheet-missing
     sheet: str
     cell: str | None = None
     expected: str | None = None
@@ -76,7 +76,7 @@ class Located:
 
     @property
     def broken(self) -> bool:
-        return any(p.rule_id != "structure-changed" for p in self.problems)
+        return any(p.rule_id not in ("structure-changed", "notes-sheet-missing") for p in self.problems)
 
     @property
     def fit(self) -> float:
@@ -181,7 +181,10 @@ def locate(spec: Spec, book: Book, *, survey: bool = False) -> Located:
         else:
             if region.sheet not in failed:
                 failed.add(region.sheet)
-                out.problems.append(Problem("sheet-missing", region.sheet))
+                # (情况说明 deleted with nothing to explain: the rest can be read; no row can explain a warning)
+                out.problems.append(
+                    Problem("notes-sheet-missing" if region.key == NOTES else "sheet-missing", region.sheet)
+                )
             continue
         if sheet in failed and not survey:
             continue

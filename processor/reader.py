@@ -396,6 +396,8 @@ def _read_texts(spec: Spec, book: Book, located: Located, sub: Submission, found
 def _read_notes(spec: Spec, book: Book, located: Located, sub: Submission) -> None:
     places = located.places
     for i, codes in enumerate(_note_codes(spec), start=1):
+        if codes[0] not in places:  # (the 情况说明 sheet was deleted: notes-sheet-missing)
+            return
         parts = []
         for code in codes:
             place = places[code]

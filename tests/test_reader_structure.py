@@ -263,3 +263,18 @@ def test_row_inserted__findings_give_the_template_cell_and_where_it_is_in_the_fi
     [e1] = [f for f in result.report.findings if f.rule_id == "E1" and f.cell == "E6"]  # (column D's: dropped)
     assert f"E{home.row + 1} 为 E{home.row + 2}" in e1.message and "原文件中 E27 为 E28" in e1.message
     assert not any("原文件中 D6 为" in f.message for f in result.report.findings)  # (cells above it did not move)
+
+
+@pytest.mark.parametrize("saved_by", SAVED_BY)
+def test_the_情况说明_sheet_deleted__the_report_is_read_with_a_notice_not_refused(tmp_path, saved_by: str) -> None:
+    """A clerk tidies the workbook by deleting the empty 情况说明 sheet: nothing to read is lost, so the report
+    is read and checked as usual; a notice says warnings cannot be explained in this file."""
+    path = fill_template(tmp_path / "报告.xlsx", edition="2021", year=2025, values=full("2021"))
+    _edited(path, lambda wb: delete_sheet_like_excel(wb, "情况说明"))
+    if saved_by == "libreoffice":
+        roundtrip([path])
+    result = read_workbook(path)
+    assert [(f.rule_id, f.severity, f.sheet) for f in result.findings if "sheet" in f.rule_id] == [
+        ("notes-sheet-missing", "notice", "情况说明")
+    ]
+    assert inputs(result, "2021") == full("2021") and result.submission.notes == []
