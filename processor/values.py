@@ -161,7 +161,14 @@ def _from_float(value: float) -> Decimal:
     return exact
 
 
+_SPACED = re.compile(r"\d+(?:\s+\d+)+")  # digits with spaces between them (2 53, 1 234)
+_SPACE_GROUPED = re.compile(r"\d{1,3}(?:\s\d{3})+")  # … as thousands groups: 1 234, 12 345 678
+
+
 def _parse_text(raw: str, kind: str, found: str) -> Parsed:
+    spaced = _SPACED.findall(unicodedata.normalize("NFKC", raw))
+    if any(not _SPACE_GROUPED.fullmatch(run) for run in spaced):  # (2 53: 253, or 2 and 53? not a guess)
+        return Parsed(None, "value-not-number", found=found)
     text = squeeze(raw).translate(_DASHES)
     upper = text.upper()
     if upper in EXCEL_ERRORS:
