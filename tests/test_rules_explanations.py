@@ -55,6 +55,13 @@ def test_explanation__too_short__warning_stays_open_and_a_notice_names_the_row()
     )
 
 
+@pytest.mark.parametrize("text", ["无无无无无无", "未 收 费 。 。 。", "。。。。。。。", "同上同上同上"])
+def test_explanation__that_says_nothing__is_too_short(text):
+    """Punctuation does not count, nor a text of one or two characters over and over."""
+    findings = explained(("I1", "D7", text))
+    assert status(findings)[0] == ("I1", "D7", "警告") and findings[-1].rule_id == "explanation-short"
+
+
 def test_explanation__names_no_current_warning__unmatched_notice():
     findings = explained(("I2", "F7", REASON))
     assert status(findings)[-1] == ("explanation-unmatched", "B4", "提示")

@@ -10,7 +10,6 @@ from ..findings import ERROR, WARNING, Finding, finding
 from ..layout import a1, layout, note_code, parse_a1
 from ..submission import Note, Submission
 from . import marked_cells
-from .text import text_chars
 
 _A1 = re.compile(r"^[A-Za-z]{1,3}[0-9]{1,7}$")
 # an A1 address at the end, with what clerks put around it: 三、依申请公开 D7, 三、依申请公开：D7, 'x'!$D$7,
@@ -74,6 +73,13 @@ def parse_note_rule(typed: str, ids: dict[str, str]) -> str:
 
 
 Marked = frozenset[tuple[str | None, str | None]]  # the (sheet, A1) cells the feedback marks for a finding
+
+
+def said_chars(text: str) -> int:
+    """How many 字 an explanation says: punctuation and symbols left out (未收费。。。 is 3), and none at all
+    when it repeats two characters or fewer (无无无无无无, 。。。。。。)."""
+    chars = [ch for ch in text if not ch.isspace() and unicodedata.category(ch)[0] not in "PS"]
+    return len(chars) if len(set(chars)) >= 3 else 0
 
 
 def _marked(f: Finding, submission: Submission) -> Marked:
@@ -195,7 +201,7 @@ def apply(submission: Submission, findings: list[Finding], *, last_year: bool = 
             elif last_year or rule is None or rule.kind not in CROSS_YEAR_KINDS:
                 notices.append(finding(spec, "explanation-unmatched", found=label, **at_rule))
             continue
-        if text_chars(note.text) < spec.notes.min_chars:
+        if said_chars(note.text) < spec.notes.min_chars:
             notices.append(
                 finding(
                     spec,
