@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -131,12 +131,30 @@ def _read(data: bytes, file: str, limits: Limits) -> ReadResult:
     if spec is None:
         found = _Found(generic, file)
         found.add("not-template", reason=reason)
-        return ReadResult(None, found.items, None)
+        return _old_format(ReadResult(None, found.items, None), refused.kind)
     if info.get("kind") == "summary":  # our summary workbook (for reading), sent in as if it were a report
         found = _Found(spec, file)
         found.add("summary-not-report", agency=info.get("agency") or "本级")
         return ReadResult(None, found.items, spec)
-    return read_book(spec, book, file, info)
+    return _old_format(read_book(spec, book, file, info), refused.kind)
+
+
+_LAYOUT_REFUSALS = ("structure-broken", "sheet-missing", "not-template")
+XLS_HINT = (
+    "本文件是旧版 .xls 格式，不带单元格名称，增删过行列或改过工作表名称后无法可靠找到各项数字："
+    "请用 Excel 或 WPS 另存为 .xlsx（Excel 工作簿）后重新提交，或在下发的模板中重新填写。"
+)
+
+
+def _old_format(result: ReadResult, kind: str | None) -> ReadResult:
+    """An .xls whose layout could not be followed: its refusals say that saving it as .xlsx may be all it
+    takes (an .xlsx carries the template's cell names, which find moved cells; an .xls has none)."""
+    if kind != "xls" or not any(f.rule_id in _LAYOUT_REFUSALS for f in result.findings):
+        return result
+    said = [
+        replace(f, message=f"{f.message}{XLS_HINT}") if f.rule_id in _LAYOUT_REFUSALS else f for f in result.findings
+    ]
+    return replace(result, findings=said)
 
 
 def identify(book: Book, specs: Mapping[str, Spec]) -> tuple[Spec | None, dict[str, str], str | None]:

@@ -278,3 +278,18 @@ def test_the_情况说明_sheet_deleted__the_report_is_read_with_a_notice_not_re
         ("notes-sheet-missing", "notice", "情况说明")
     ]
     assert inputs(result, "2021") == full("2021") and result.submission.notes == []
+
+
+@needs_soffice
+def test_an_xls_with_a_row_inserted__is_refused_saying_that_saving_it_as_xlsx_may_be_all_it_takes(tmp_path) -> None:
+    """The same workbook reads as .xlsx (its cell names find the moved cells) but not as .xls (our .xls reader
+    has no names): the refusal says to save it as .xlsx, not only to fill in the template again."""
+    from processor.reader import XLS_HINT
+    from tests.workbooks import convert
+
+    path = fill_template(tmp_path / "报告.xlsx", edition="2019", year=2019, values=full("2019"))
+    _edited(path, lambda wb: insert_row_like_excel(wb, S3, _s3_row("s3.r3_3_1.c1")))
+    [xls] = convert([path], "xls")
+    refused = [f for f in read_workbook(xls).findings if f.severity == "error"]
+    assert refused and all(f.message.endswith(XLS_HINT) for f in refused)
+    assert read_workbook(path).submission is not None  # (as .xlsx it reads)
