@@ -12,6 +12,7 @@ from ..config import load_settings
 from ..consolidate import COUNTED
 from ..demo import YEAR, build, fill_history, fill_inbox
 from ..logs import setup_logging
+from ..spec import get_spec
 from . import app
 from .run import render_run
 from .status import render_status, status_rows
@@ -53,7 +54,8 @@ def demo_command(
     setup_logging(demo.outbox)
     result = run_batch(load_settings(demo.root))
     typer.echo("\n" + render_run(result))
-    typer.echo("\n" + render_status(result.year, status_rows(result.units), []))
+    spec = get_spec(result.edition)
+    typer.echo("\n" + render_status(result.year, status_rows(result.units, spec), [], spec=spec))
     typer.echo(
         f"\n接下来可以：打开汇总表和“反馈”文件夹中的反馈工作簿；在 {demo.root} 中运行 nianbao status 查看报送情况；"
         "把改正后的文件放回 inbox 再运行 nianbao run。"
