@@ -197,3 +197,18 @@ def test_validate__an_office_lock_file__is_said_to_be_one_naming_the_file_to_che
     assert result.exit_code == 2
     assert "“~$教育局.xlsx”是Office/WPS 打开文件时生成的锁定文件，不是报告" in result.output
     assert "请校验原文件“教育局.xlsx”" in result.output
+
+
+def test_validate__feedback_of_a_returned_feedback_workbook__never_overwrites_it(tmp_path):
+    """A clerk fixes 某局年报_反馈.xlsx and checks it with --feedback into its own folder: the new feedback
+    takes a numbered name, the file checked is left as it was."""
+    import hashlib
+
+    from tests.test_batch import BROKEN_E1
+
+    checked = fill_template(tmp_path / "某局年报_反馈.xlsx", values=BROKEN_E1)
+    before = hashlib.sha256(checked.read_bytes()).hexdigest()
+    result = invoke(str(checked), "--feedback", str(tmp_path))
+    assert result.exit_code == 1
+    assert hashlib.sha256(checked.read_bytes()).hexdigest() == before
+    assert (tmp_path / "某局年报_反馈 (2).xlsx").is_file()

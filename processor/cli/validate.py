@@ -42,20 +42,22 @@ def _check_arguments(files: list[Path], year: int | None, text_limit: int | None
         raise _usage_error(f"--feedback 应为文件夹，但“{feedback}”是一个文件。")
 
 
-def _write_feedbacks(results: list[CheckResult], folder: Path) -> dict[str, Path]:
+def _write_feedbacks(results: list[CheckResult], folder: Path, inputs: list[Path]) -> dict[str, Path]:
     """Write a feedback workbook for each readable file with findings; returns file → path written.
 
-    Files that could not be read get none (there is nothing to rebuild); their report says why.
+    Files that could not be read get none (there is nothing to rebuild); their report says why. A name
+    taken by another feedback of this call or by a file being checked (某局年报_反馈.xlsx checked with
+    --feedback . would be its own feedback's name) gets a number: no input is ever overwritten.
     """
     written: dict[str, Path] = {}
-    taken: set[Path] = set()
+    taken: set[Path] = {p.resolve() for p in inputs}
     for result in results:
         if result.submission is None or not result.report.findings:
             continue
         n = 1
-        while (path := folder / numbered(feedback_name(result.file), n)) in taken:  # (same names, other folders)
+        while (path := folder / numbered(feedback_name(result.file), n)).resolve() in taken:
             n += 1
-        taken.add(path)
+        taken.add(path.resolve())
         try:
             written[result.file] = write_feedback(path, result)
         except OSError as exc:  # (e.g. the last feedback still open in Excel): said; the report still follows
@@ -85,7 +87,7 @@ def validate_command(
     _check_arguments(files, year, text_limit, feedback)
     options = Options(year=year, text_limit=text_limit)
     results = [check_workbook(path, name=path.name, options=options) for path in files]
-    written = _write_feedbacks(results, feedback) if feedback is not None else {}
+    written = _write_feedbacks(results, feedback, files) if feedback is not None else {}
     if as_json:
         objects = []
         for result in results:
