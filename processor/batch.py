@@ -317,20 +317,31 @@ def _named_elsewhere(
     roster: Roster, written: Unit, file: str, folders: tuple[str, ...]
 ) -> tuple[Unit, str, str] | None:
     """Another roster unit the file's name, or else its innermost inbox folder that names a unit, says the
-    file is of (Roster.speaks_for; a folder called exactly like a unit or its alias too, 青石乡), with
-    the words for the message: where it is said, and how to file it so that it is not said again."""
-    other = roster.speaks_for(Path(file).stem, written)
+    file is of (Roster.speaks_for; a folder called exactly like a unit, an alias, or a government's place:
+    青石乡), with the words for the message: where it is said, and how to file it so that it is not said
+    again. A file name that names the unit written settles it; a group's folder (西山县, 西山县政府,
+    乡镇街道) and the folder of a unit above it (its county's government) name no other unit."""
+    stem = Path(file).stem
+    if roster.names(written, stem):
+        return None
+    other = roster.speaks_for(stem, written)
     if other is not None:
         return other, f"文件名“{file}”", "文件名写明本单位名称"
-    for folder in reversed(folders):  # (innermost first; a group's folder, 西山县 or 乡镇街道, names no unit)
-        if roster.is_group(folder):
+    for folder in reversed(folders):  # (innermost first)
+        if roster.is_group(folder) or roster.group_named(folder) is not None:
             continue
-        exact = roster.match(folder)
-        if exact == written or roster.names(written, folder):
+        other = roster.match(folder) or roster.government_at(folder)
+        if other == written:
             return None
-        other = exact or roster.speaks_for(folder, written)
-        if other is not None:
-            return other, f"文件所在的文件夹“{folder}”", "放在本单位的文件夹中"
+        if other is None:
+            if roster.names(written, folder):
+                return None
+            other = roster.speaks_for(folder, written)
+        if other is None or (
+            len(other.group) < len(written.group) and written.group[: len(other.group)] == other.group
+        ):
+            continue
+        return other, f"文件所在的文件夹“{folder}”", "放在本单位的文件夹中"
     return None
 
 
@@ -436,17 +447,16 @@ def _orphaned() -> bool:
 
 
 def _feedback_unit(ex: Examined, roster: Roster | None) -> str | None:
-    """The feedback folder's unit: the unit found, else the roster unit its inbox folders name (innermost
-    first), else none (未识别单位; without a roster, the innermost folder: the units' own folders)."""
-    if ex.unit:
+    """The feedback folder's unit: the unit found, else the roster unit the innermost inbox folder names
+    (公安局: a short name), else none (未识别单位; a folder 乡镇街道 inside 西山县人民政府 is not the county's).
+    Without a roster, the innermost folder itself (the units' own folders)."""
+    if ex.unit or not ex.task.folders:
         return ex.unit
-    for folder in reversed(ex.task.folders):
-        if roster is None or not len(roster):
-            return folder
-        named = roster.find_in(folder) or next(iter(roster.named_in(folder)), None)  # (公安局: a short name)
-        if named is not None:
-            return named.name
-    return None
+    folder = ex.task.folders[-1]
+    if roster is None or not len(roster):
+        return folder
+    named = roster.find_in(folder) or next(iter(roster.named_in(folder)), None)
+    return named.name if named is not None else None
 
 
 def _previous(ledger: Ledger, unit: str, year: int) -> Submission | None:
@@ -1052,14 +1062,10 @@ class Job:
             rows = self.ledger.by_hash(sha)
             done = _known(cand, rows)
             if done is None:  # its twin was refused in this batch: the same answer, recorded once
-                twin = next(
-                    (r for r in rows if r.state == DONE and r.run_id == self.run_id and not r.duplicate_of), None
-                )
+                twin = next((r for r in rows if r.state == DONE and r.id in self._batch and not r.duplicate_of), None)
                 if twin is None:  # its twin failed (the log says why): both are tried on the next run
                     continue
-                outcome = self._duplicate(cand, data, sha, twin)
-                outcome.note = f"与本批次被退回的“{twin.original_name}”内容相同，不重复处理；请按它的反馈修改后重新提交"
-                self._record(outcomes, outcome, advance)
+                self._record(outcomes, self._duplicate(cand, data, sha, twin, refused=True), advance)
                 continue
             self._record(outcomes, self._settle_known(cand, data, sha, done), advance)
         # stopped early: a draft of a file examined but not finished may be left (removed at the next start)
@@ -1117,20 +1123,31 @@ class Job:
             return FileOutcome(cand.name, cand.rel, "recovered", row.unit, True, sha, [], stored)
         return self._duplicate(cand, data, sha, row)
 
-    def _duplicate(self, cand: Candidate, data: bytes | Path, sha: str, original: FileRow) -> FileOutcome:
+    def _duplicate(
+        self, cand: Candidate, data: bytes | Path, sha: str, original: FileRow, *, refused: bool = False
+    ) -> FileOutcome:
+        """Record a file whose content the ledger has: `original` counted (or was superseded since), or,
+        `refused`, it was refused in this very batch."""
         if original.duplicate_of:
             original = self.ledger.get(original.duplicate_of)
         spec = get_spec(original.edition) if original.edition else self.spec
         when = original.received.strftime("%Y-%m-%d %H:%M")
-        current = self.ledger.counted(original.unit, self.year) if original.superseded_by and original.unit else None
+        current = None
+        if original.superseded_by and original.unit and not refused:
+            current = self.ledger.counted(original.unit, original.year or self.year)
+        if current is None:
+            rule, how = "duplicate-of-refused" if refused else "duplicate-file", ""
+        else:  # (an earlier version sent again: which counts, and how to have this one count)
+            rule, how = "duplicate-of-superseded", _how_to_count(original, current)
         notice = finding(
             spec,
-            "duplicate-file" if current is None else "duplicate-of-superseded",
+            rule,
             file=cand.name,
             found=when,
             expected=original.original_name,
             agency=original.agency,
             current=current.original_name if current is not None else None,
+            how=how,
         )
         notice = replace(notice, agency=original.agency, file=cand.name)
         file_id = self.ledger.receive(sha, cand.size, cand.mtime_ns, cand.name, cand.rel, self.run_id, cand.arrived_ns)
@@ -1154,8 +1171,10 @@ class Job:
         )
         _unlink_if_same(cand)
         note = f"与 {when} 收到的“{original.original_name}”内容相同，不重复计入"
-        if current is not None:  # (an earlier version sent again: say which one counts, and how to change that)
-            note += f'；现计入的是其后收到的“{current.original_name}”，如应以本文件为准，请运行 nianbao withdraw "{current.original_name}"'
+        if refused:
+            note = f"与本批次被退回的“{original.original_name}”内容相同，不重复处理；请按它的反馈修改后重新提交"
+        elif current is not None:
+            note += f"；现计入的是其后收到的“{current.original_name}”，如应以本文件为准，{how.rstrip('。')}"
         return FileOutcome(cand.name, cand.rel, DUPLICATE, original.unit, True, sha, [notice], stored, note=note)
 
     def _finish(self, cand: Candidate, ex: Examined) -> FileOutcome | None:
@@ -1332,14 +1351,14 @@ class Job:
         sub = self.ledger.submission(row.id)
         if sub is None:  # (a counted report always has its submission; an old ledger might not)
             return None
-        if row.feedback_path:
-            path = self.outbox / row.feedback_path
-        else:
-            path = self.feedback_path(row.unit, row.original_name, row.id)
-            self.ledger.set_feedback(row.id, archive.relative(path, self.outbox))
+        path = self.outbox / row.feedback_path if row.feedback_path else None
+        path = path or self.feedback_path(row.unit, row.original_name, row.id)
         result = CheckResult(row.original_name, sub, Report([*row.findings, notice]), sub.spec)
         try:
-            return Path((self.feedback_fn or write_feedback)(path, result))
+            written = Path((self.feedback_fn or write_feedback)(path, result))
+            if not row.feedback_path:  # (recorded once written: the ledger names no workbook that is not there)
+                self.ledger.set_feedback(row.id, archive.relative(written, self.outbox))
+            return written
         except Exception as exc:  # (what it tells stands in the ledger and the outputs)
             logger.opt(exception=exc).error(
                 "无法为 {} 写出反馈工作簿：{}", row.original_name, str(exc) or type(exc).__name__
@@ -1610,8 +1629,6 @@ def unit_results(
     made: dict[str, tuple[tuple[Any, ...], UnitResult]] = {}  # (this call's, for `kept`)
     for name in order:
         files = by_unit[name]
-        if files and name not in roster_names and all(r.status == WITHDRAWN for r in files):
-            continue  # (a unit outside the roster, or a roll-up, whose only report was withdrawn: gone)
         if kept is not None:
             made_of = (groups[name], codes[name], *files)  # (kept rows compare by identity first: fast)
             known = kept.results.get(name)
@@ -1625,6 +1642,8 @@ def unit_results(
         since = withdrawn[-1].id if withdrawn else 0  # (refusals before a report later withdrawn were settled by it)
         refused = [r for r in files if r.status not in COUNTED and r.status != WITHDRAWN and r.id > since]
         chosen = live[-1] if live else (refused[-1] if refused else None)
+        if chosen is None and withdrawn and name not in roster_names:
+            continue  # (a unit outside the roster, or a roll-up, left with nothing but a withdrawn report: gone)
         listed = not roster or name in roster_names  # (without a roster, every unit found is one to expect)
         result = UnitResult(
             name=name, group=groups[name], code=codes[name], listed=listed, aliases=aliases.get(name, ())
@@ -1665,9 +1684,22 @@ def unit_results(
     return results, unidentified
 
 
+def _how_to_count(original: FileRow, current: FileRow) -> str:
+    """What makes an earlier version sent again count: withdrawing the one counted now, when that restores
+    it; else (versions between them) saving it again, which makes it a new file."""
+    again = "由单位把本文件在 Excel 或 WPS 中打开、另存一次后重新提交（按新文件处理，计入汇总）"
+    if original.superseded_by == current.id:
+        restore = f"“{original.original_name}”随即重新计入"
+        return (
+            f'请汇总单位运行 nianbao withdraw "#{current.id}" 撤回“{current.original_name}”（{restore}），或{again}。'
+        )
+    between = f"“{original.original_name}”之后还有别的版本，只撤回“{current.original_name}”计入的将是其间的版本"
+    return f"请{again}；{between}。"
+
+
 def _other_year(row: FileRow) -> bool:
     """A file refused for being another year's report (a late one for last year): not a failed correction."""
-    return any(f.rule_id in ("year-mismatch", "edition-year-mismatch") for f in row.findings)
+    return any(f.rule_id == "year-mismatch" for f in row.findings)  # (edition-year-mismatch: this year, old form)
 
 
 def attach_submissions(

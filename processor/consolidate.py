@@ -15,7 +15,7 @@ from . import __version__
 from .findings import Finding, finding
 from .kept import Memo
 from .layout import INFO, layout
-from .roster import GOVERNMENT, group_forms, is_place, normalise, starts_with_place
+from .roster import GOVERNMENT, group_forms, is_place, normalise, short_name, starts_with_place
 from .spec import Spec, get_spec
 from .submission import Number, Submission
 
@@ -370,6 +370,12 @@ def build_tree(units: list[UnitResult], root: Path_ = (), groups: set[Path_] | N
     return nodes
 
 
+def _leading_place(key: str) -> str:
+    """The place a normalised name starts with (西山县 of 西山县教育局), or its first two characters."""
+    rest = short_name(key)
+    return key[: len(key) - len(rest)] if rest is not None else key[:2]
+
+
 def outside_roster(spec: Spec, units: list[UnitResult]) -> list[Finding]:
     """_outside_roster of every counted unit (`status`: what the summary's 问题清单 says of them too; its
     units are listed without their submissions: their statuses say which count)."""
@@ -384,10 +390,19 @@ def _outside_roster(spec: Spec, units: list[UnitResult], counted: list[UnitResul
     outside = [u for u in counted if not u.listed and not u.is_rollup]
     if not outside:
         return []
-    listed = {normalise(name): u for u in units if u.listed and not u.is_rollup for name in (u.name, *u.aliases)}
+    # roster names by the place they start with: a name is compared with those of its own place only
+    # (西山县教育局 is not 东山县教育局's other name), a few dozen at most instead of the whole roster
+    at_place: dict[str, dict[str, UnitResult]] = {}
+    for u in units:
+        if u.listed and not u.is_rollup:
+            for name in (u.name, *u.aliases):
+                key = normalise(name)
+                at_place.setdefault(_leading_place(key), {})[key] = u
     found: list[Finding] = []
     for u in outside:
-        close = difflib.get_close_matches(normalise(u.name), listed, n=1, cutoff=CLOSE_NAMES)
+        key = normalise(u.name)
+        listed = at_place.get(_leading_place(key), {})
+        close = difflib.get_close_matches(key, listed, n=1, cutoff=CLOSE_NAMES)
         near = listed[close[0]] if close else None
         if near is not None and near.status in COUNTED:
             f = finding(spec, "outside-roster-twice", agency=u.name, expected=near.name, file=u.file, found=near.file)

@@ -170,21 +170,30 @@ class Roster:
         if not name:
             return None
         key = normalise(name)
-        return self._by_key.get(key) or self._by_place.get(_place_of(key))
+        found = self._by_key.get(key)
+        if found is None and _place_of(key) != key:  # (a government's name: 西山县青石乡政府, 青石乡人民政府)
+            found = self._by_place.get(_place_of(key))
+        return found
+
+    def government_at(self, place: str | None) -> Unit | None:
+        """The government unit a place names alone (a folder called 白沙镇), when only one is called so."""
+        return self._by_place.get(_place_of(normalise(place or "")))
 
     @cached_property
     def _by_place(self) -> dict[str, Unit | None]:
-        """Each government unit by the place it is named by, from its name and its aliases (西山县青石乡 of
-        西山县青石乡人民政府, 青石乡 of its alias 青石乡), so that 西山县青石乡政府 and 青石乡人民政府 are
-        that unit too; None for a place two units share."""
+        """Each government unit by the places it is named by: its name's and its aliases' without the
+        government suffix, and those without the places they start with (西山县青石乡 and 青石乡 of
+        西山县青石乡人民政府), so that 西山县青石乡政府 and 青石乡人民政府 are that unit too; None for a place
+        two units are called by (东山县's 白沙镇 and 西山县's, even where one has 白沙镇 for an alias)."""
         out: dict[str, Unit | None] = {}
         for unit in self.units:
             if _place_of(normalise(unit.name)) == normalise(unit.name):
                 continue  # (not a government: its office, a bureau)
             for name in (unit.name, *unit.aliases):
-                place = _place_of(normalise(name))
-                if len(place) >= 2:
+                place: str | None = _place_of(normalise(name))
+                while place is not None and len(place) >= 2:
                     out[place] = unit if out.get(place, unit) == unit else None
+                    place = short_name(place)
         return out
 
     @cached_property

@@ -62,7 +62,8 @@ def withdraw(settings: Settings, target: str, *, reason: str = "") -> Withdrawn:
                     f"#{r.id} “{r.original_name}”（{r.unit}，{r.received:%Y-%m-%d %H:%M} 收到）" for r in rows
                 )
                 raise WithdrawError(
-                    f"“{target}”对应多份正在计入的报告：{listed}。请改用台账编号，如 nianbao withdraw "  # {rows[0].id}"（# 前后要加引号）。"
+                    f"“{target}”对应多份正在计入的报告：{listed}。请改用台账编号，"
+                    f'如 nianbao withdraw "#{rows[0].id}"（# 前后要加引号）。'
                 )
             row = rows[0]
             spec = job.spec

@@ -293,8 +293,10 @@ def test_an_earlier_version_sent_again__is_a_duplicate_that_says_which_version_c
     (inbox / "公安局（请以第一版为准）.xlsx").write_bytes(kept)
     [again] = run(config)["files"]
     assert again["status"] == "duplicate"
-    assert again["note"].endswith(
-        '不重复计入；现计入的是其后收到的“公安局（更正）.xlsx”，如应以本文件为准，请运行 nianbao withdraw "公安局（更正）.xlsx"'
+    assert again["note"].endswith(  # (#2: the correction's ledger id; the name may be shared by other units' files)
+        '现计入的是其后收到的“公安局（更正）.xlsx”，如应以本文件为准，请汇总单位运行 nianbao withdraw "#2" '
+        "撤回“公安局（更正）.xlsx”（“公安局.xlsx”随即重新计入），或由单位把本文件在 Excel 或 WPS 中打开、另存一次后重新提交"
+        "（按新文件处理，计入汇总）"
     )
     [notice] = again["findings"]
     assert (
@@ -302,6 +304,12 @@ def test_an_earlier_version_sent_again__is_a_duplicate_that_says_which_version_c
         and "“公安局.xlsx”已被其后收到的“公安局（更正）.xlsx”取代" in notice["message"]
     )
     assert status_json(config)["云溪市公安局"]["file"] == "公安局（更正）.xlsx"
+    # a third version: withdrawing the one counted would bring back the second, not the first; said so
+    report(inbox / "公安局（第三版）.xlsx", "云溪市公安局", seed=3)
+    run(config)
+    (inbox / "公安局（还是第一版）.xlsx").write_bytes(kept)
+    [once_more] = run(config)["files"]
+    assert "withdraw" not in once_more["note"] and "“公安局.xlsx”之后还有别的版本" in once_more["note"]
 
 
 def test_last_years_report_sent_late__is_refused_for_its_year_not_taken_for_a_failed_correction(tmp_path: Path):
@@ -313,25 +321,9 @@ def test_last_years_report_sent_late__is_refused_for_its_year_not_taken_for_a_fa
     report(tmp_path / "inbox" / "公安局2024（补报）.xlsx", "云溪市公安局", year=YEAR - 1, seed=2)
     [late] = run(config)["files"]
     [told] = [f for f in late["findings"] if f["rule"] == "year-mismatch"]
-    assert (
-        f"如确是补报 {YEAR - 1} 年度的报告，请汇总单位把它放进收件文件夹后运行 nianbao run --year {YEAR - 1}"
-        in told["message"]
-    )
+    assert f"运行 nianbao run --year {YEAR - 1} --inbox 补报{YEAR - 1} 处理" in told["message"]  # (its own inbox)
     row = status_json(config)["云溪市公安局"]
     assert (row["status"], row["file"], row["rejected_after"]) == ("accepted", "公安局.xlsx", None)
-
-
-def test_an_unreadable_file__its_feedback_goes_to_the_unit_its_folder_names_or_else_to_未识别单位(tmp_path: Path):
-    """No unit can be read from a broken file: a folder named after a roster unit (公安局, its short name)
-    says whose it is; a folder of a group (乡镇街道) names no unit, so its feedback is not filed as one."""
-    config = city(tmp_path)
-    inbox = tmp_path / "inbox"
-    for folder in ("公安局", "乡镇街道"):
-        (inbox / folder).mkdir(parents=True)
-        (inbox / folder / "年报.xlsx").write_bytes(f"PK\x03\x04 truncated {folder}".encode())
-    files = {f["file"]: f for f in run(config)["files"]}
-    assert "/反馈/云溪市公安局/年报_反馈.txt" in files["公安局/年报.xlsx"]["feedback"]
-    assert "/反馈/未识别单位/年报_反馈.txt" in files["乡镇街道/年报.xlsx"]["feedback"]
 
 
 def test_copies_of_a_refused_file_in_one_batch__are_all_answered_in_that_run(tmp_path: Path):
@@ -349,6 +341,7 @@ def test_copies_of_a_refused_file_in_one_batch__are_all_answered_in_that_run(tmp
     [first] = [f for f in out["files"] if f["status"] == "rejected"]
     for copy in (f for f in out["files"] if f["status"] == "duplicate"):
         assert copy["note"] == f"与本批次被退回的“{first['file']}”内容相同，不重复处理；请按它的反馈修改后重新提交"
+        assert [f["rule"] for f in copy["findings"]] == ["duplicate-of-refused"]  # (not "不重复计入汇总")
     assert not [p for p in inbox.rglob("*") if p.is_file()]
     shutil.copy(next((tmp_path / "outbox").rglob("公安局 - 副本.xlsx")), inbox / "公安局（再次）.xlsx")
     assert [f["status"] for f in run(config)["files"]] == ["rejected"]
@@ -479,6 +472,31 @@ def test_a_file_in_another_units_folder__is_counted_as_written_with_a_warning_na
     assert "以后提交时放在本单位的文件夹中即不再提示" in w["message"]
     for quiet in ("西山县/白沙镇人民政府/年报.xlsx", "西山县/政府.xlsx"):
         assert not [x for x in files[quiet]["findings"] if x["rule"] == "unit-name-mismatch"], quiet
+
+
+def test_a_file_in_a_folder_naming_another_unit__the_cases_that_warn_and_the_ordinary_ones_that_do_not(tmp_path):
+    units = [
+        ("西山县人民政府", "西山县", ""),
+        ("西山县教育局", "西山县/县直部门", ""),
+        ("东山县教育局", "东山县/县直部门", ""),
+        ("西山县白沙镇人民政府", "西山县/乡镇街道", ""),
+        ("西山县青石乡人民政府", "西山县/乡镇街道", ""),
+    ]
+    config = city(tmp_path, units=units)
+    inbox = tmp_path / "inbox"
+    cases = {
+        "东山县教育局/年报.xlsx": ("西山县教育局", "东山县教育局"),  # (a shared short name does not hide it)
+        "白沙镇/年报.xlsx": ("西山县青石乡人民政府", "西山县白沙镇人民政府"),  # (a township's place, no alias)
+        "西山县政府/西山县教育局年报.xlsx": ("西山县教育局", None),  # (the file's name says whose it is)
+        "西山县人民政府/青石乡.xlsx": ("西山县青石乡人民政府", None),  # (its county's folder)
+        "西山县/教育局.xlsx": ("西山县教育局", None),  # (a group's folder)
+    }
+    for i, (rel, (agency, _)) in enumerate(cases.items()):
+        report(inbox / rel, agency, seed=i)
+    files = {f["file"]: f for f in run(config)["files"]}
+    for rel, (_, other) in cases.items():
+        said = [x["expected"] for x in files[rel]["findings"] if x["rule"] == "unit-name-mismatch"]
+        assert said == ([other] if other else []), rel
 
 
 def test_a_correction_that_is_rejected__stays_in_sight_while_the_earlier_report_counts(tmp_path: Path):

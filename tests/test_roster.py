@@ -53,10 +53,22 @@ def test_match__a_government_by_its_place_with_or_without_人民政府():
             ["南山县白沙镇人民政府", "", "南山县/乡镇街道", "白沙镇政府"],
         ]
     )
-    for typed in ("西山县青石乡政府", "西山县青石乡", "青石乡人民政府", "青石乡政府"):
+    for typed in ("西山县青石乡政府", "青石乡人民政府", "青石乡政府"):
         assert roster.match(typed).name == "西山县青石乡人民政府", typed
+    assert roster.match("西山县青石乡") is None  # (a place alone is no government's name: a county's folder)
+    assert roster.government_at("青石乡").name == "西山县青石乡人民政府"  # (… as a folder's name, it may be)
     assert roster.match("西山县白沙镇政府").name == "西山县白沙镇人民政府"
     assert roster.match("白沙镇人民政府") is None  # (两个县都叫它白沙镇)
+    assert roster.government_at("白沙镇") is None
+    both = parse_rows(
+        [
+            ["单位名称", "单位代码", "所属分组", "别名"],
+            ["西山县白沙镇人民政府", "", "西山县", "白沙镇"],
+            ["东山县白沙镇人民政府", "", "东山县", ""],
+        ]
+    )
+    assert both.match("白沙镇人民政府") is None  # (the alias does not make 东山县's 白沙镇 西山县's)
+    assert both.match("白沙镇").name == "西山县白沙镇人民政府"  # (the alias itself, as the coordinator wrote it)
     assert roster.match("西山县人民政府") is None  # (名册上只有它的办公室)
     assert roster.match("西山县人民政府办公室").name == "西山县人民政府办公室"
 

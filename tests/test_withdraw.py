@@ -136,6 +136,7 @@ def test_withdraw__nothing_or_several_match__says_so_and_changes_nothing(tmp_pat
     assert code == 2 and "没有名为“不存在.xlsx”" in text
     code, text = withdraw(config, "年报.xlsx")
     assert code == 2 and "对应多份" in text and "#1" in text and "#2" in text
+    assert '请改用台账编号，如 nianbao withdraw "#' in text and "（# 前后要加引号）" in text  # (the advice is whole)
     assert {r["status"] for r in status_json(config).values() if r["file"]} == {"accepted"}
     assert withdraw(config, "#2")[0] == 0
     assert status_json(config)[UNITS[1][0]]["status"] == "missing"
@@ -207,3 +208,16 @@ def test_withdraw__while_another_job_holds_the_outbox__says_to_stop_watch(tmp_pa
     with job_lock(tmp_path / "outbox", 1):
         code, text = withdraw(config, "测试.xlsx", "--wait", "0.2")
     assert code == 3 and "请先按 Ctrl+C 停止它" in text
+
+
+def test_withdraw__a_unit_outside_the_roster__is_gone_with_its_report_even_after_an_earlier_refusal(tmp_path: Path):
+    from tests.test_batch import BROKEN_E1
+
+    config = city(tmp_path, title="云溪市")
+    report(tmp_path / "inbox" / "测试1.xlsx", "云溪市测试局", values=BROKEN_E1)
+    run(config)
+    report(tmp_path / "inbox" / "测试2.xlsx", "云溪市测试局", seed=2)
+    run(config)
+    assert status_json(config)["云溪市测试局"]["status"] in ("accepted", "warning")
+    assert withdraw(config, "测试2.xlsx")[0] == 0
+    assert "云溪市测试局" not in status_json(config)  # (not listed as 名册以外的单位 未报送)

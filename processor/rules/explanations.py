@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import replace
+from functools import cache
 
 from ..findings import ERROR, WARNING, Finding, finding
 from ..layout import a1, layout, note_code, parse_a1
+from ..spec import Spec
 from ..submission import Note, Submission
 from . import marked_cells
 
@@ -111,11 +113,17 @@ def _label(note: Note, rule_id: str, ids: dict[str, str]) -> str:
 def _ids(submission: Submission) -> dict[str, str]:
     """The catalogue's rule ids by their upper case (a row's rule is compared upper-cased), and by their
     titles (spaces left out) where no two rules share one."""
+    return _ids_of(submission.spec)
+
+
+@cache
+def _ids_of(spec: Spec) -> dict[str, str]:
+    """_ids of an edition, made once (every file asks)."""
     titles: dict[str, str | None] = {}
-    for rule_id, rule in submission.spec.rules.items():
+    for rule_id, rule in spec.rules.items():
         key = "".join(unicodedata.normalize("NFKC", rule.title).split()).upper()
         titles[key] = rule_id if titles.get(key, rule_id) == rule_id else None
-    return {**{k: v for k, v in titles.items() if v is not None}, **{r.upper(): r for r in submission.spec.rules}}
+    return {**{k: v for k, v in titles.items() if v is not None}, **{r.upper(): r for r in spec.rules}}
 
 
 Row = tuple[Note, str, str | None, tuple[str, ...]]  # a 情况说明 row and what it names: rule id, sheet, cells
