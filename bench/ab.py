@@ -52,7 +52,8 @@ def run_once(label: str, corpus: Any, work: Path, workers: int, source: Path | N
 
 def line(label: str, m: dict[str, Any]) -> str:
     shown = ", ".join(f"{k} {m['timings'].get(k, 0):.2f}" for k in SHOWN)
-    return f"  {label:<5} {m['seconds']:7.2f} s wall  {m['cpu_seconds']:7.2f} s CPU  ({shown})"
+    memory = f"{m.get('tree_rss_mb', 0):.0f} MB RSS, {m.get('tree_pss_mb', 0):.0f} MB PSS, {m.get('max_single_mb', 0):.0f} MB largest"
+    return f"  {label:<5} {m['seconds']:7.2f} s wall  {m['cpu_seconds']:7.2f} s CPU  {memory}  ({shown})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         a = statistics.median(m[key] for m in runs["base"])
         b = statistics.median(m[key] for m in runs["head"])
         print(f"  {name:<5} {a:7.2f} → {b:7.2f} s  ({b - a:+.2f} s, {100 * (b - a) / a:+.1f} %)")
+    for key in ("tree_rss_mb", "tree_pss_mb", "max_single_mb"):  # (peak memory of the run's process tree)
+        a = statistics.median(m.get(key, 0) for m in runs["base"])
+        b = statistics.median(m.get(key, 0) for m in runs["head"])
+        print(f"  {key:<13} {a:7.1f} → {b:7.1f} MB  ({b - a:+.1f} MB)")
     for key in SHOWN:
         a = statistics.median(m["timings"].get(key, 0) for m in runs["base"])
         b = statistics.median(m["timings"].get(key, 0) for m in runs["head"])
