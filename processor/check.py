@@ -115,10 +115,13 @@ def drop_consequences(spec: Spec, findings: list[Finding], reading: list[Finding
     E.g. a 「五件」 in 一、本年新收 is an error of its own; the E1 imbalance it causes is not news.
     """
     refused = {f.code for f in reading if f.severity == ERROR and f.code in spec.cells}
-    if not refused:
+    texts = {f.code for f in reading if f.severity == ERROR and f.code and f.code.startswith("text.")}
+    if not refused and not texts:
         return findings
     kept = []
     for f in findings:
+        if f.code in texts:  # (a text the reader could not read: "未填写" would restate it)
+            continue
         involved = set().union(*(input_cells(spec, c) for c in cells_of(f, spec))) if f.code else set()
         if not involved & refused:
             kept.append(f)

@@ -336,7 +336,7 @@ def _read_input(cell: Cell, place: Place, raw: Any, xml: XmlCell | None, found: 
         return 0
     if xml is not None and xml.formula is not None:
         if not xml.cached:
-            found.at("formula-no-value", place, code, where=cell.where, reason=f"={xml.formula}")
+            found.at("formula-no-value", place, code, where=cell.where, reason=f"={xml.formula}", instead="数字")
             return 0
         if xml.formula.upper().removesuffix("()") in ("TRUE", "FALSE"):  # a logical value as LibreOffice saves it
             found.at("value-bool", place, code, where=cell.where, found=xml.formula.upper().removesuffix("()"))
@@ -407,6 +407,9 @@ def _read_texts(spec: Spec, book: Book, located: Located, sub: Submission, found
         place = located.places[t.code]
         text = cell_text(book.value(place.sheet, place.row, place.col))
         sub.texts[t.code] = text
+        xml = None if text else (book.xml_cells(place.sheet) or {}).get((place.row, place.col))
+        if xml is not None and xml.formula is not None and not xml.cached:  # (a formula typed, never calculated)
+            found.at("formula-no-value", place, t.code, where=t.heading, reason=f"={xml.formula}", instead="文字内容")
         if len(text) > MAX_TEXT:
             found.at("text-too-long", place, t.code, where=t.heading, found=len(text))
 

@@ -271,3 +271,17 @@ def test_check__last_years_file_with_the_year_typed_25__one_error_at_the_year_no
     path = set_cells(fill_template(tmp_path / "财政局2025.xlsx", year=2024), {"info.year": "25"})
     rules = [f.rule_id for f in check_workbook(path, options=Options(year=2025)).report.findings]
     assert "year-missing" in rules and "year-mismatch" not in rules
+
+
+def test_check__a_formula_typed_in_a_text_section__is_said_to_have_no_value_not_to_be_blank(tmp_path):
+    """A clerk types =A1&"…" into 一、总体情况 and the file was never calculated (saved by a script): the
+    reader says the formula has no saved result and to type the text; "未填写" would not be the reason."""
+    import openpyxl
+
+    path = fill_template(tmp_path / "民政局.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb["文字部分"]["A5"] = '=A1&"总体情况"'
+    wb.save(path)
+    findings = check_workbook(path).report.findings
+    [said] = [f for f in findings if f.cell == "A5" and f.sheet == "文字部分"]
+    assert said.rule_id == "formula-no-value" and said.message.endswith("或直接填写文字内容。")
