@@ -22,6 +22,7 @@ STATUS_DIR = {
     "explained": "有警告",
     "rejected": "被退回",
     "duplicate": "重复",
+    "withdrawn": "已撤回",
 }
 UNKNOWN_UNIT = "未识别单位"
 

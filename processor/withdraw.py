@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from loguru import logger
+
+from . import archive
 from .batch import Job, Outputs, rollup_name
 from .config import Settings
 from .findings import finding
 from .joblock import job_lock
-from .ledger import FileRow, Ledger
+from .ledger import WITHDRAWN, FileRow, Ledger
 from .roster import Roster, normalise
 
 
@@ -76,8 +80,29 @@ def withdraw(settings: Settings, target: str, *, reason: str = "") -> Withdrawn:
             restored = job.ledger.get(restored_ids[-1]) if restored_ids else None
             done = {"withdrawn": 1}
             feedback = job.retell(row, told, create=True)  # (so its clerk learns of it)
+            _archive_as_withdrawn(job, row)
             units = job.units()
             outputs = job.write_outputs(units, changed=True)
         finally:
             job.close(done)
     return Withdrawn(row, restored, outputs, feedback)
+
+
+def _archive_as_withdrawn(job: Job, row: FileRow) -> None:
+    """Move the withdrawn original from 归档/<年度>/已通过/… to 归档/<年度>/已撤回/<单位>/, where a coordinator
+    browsing the archive looks for it: copied there durably, the ledger pointed at the copy, then the old
+    one removed (a crash in between leaves a second copy of the same bytes, never none)."""
+    old = job.outbox / row.archive_path if row.archive_path else None
+    if old is None or not old.is_file():
+        return
+    try:
+        folder = archive.archive_folder(job.outbox, row.year or job.year, WITHDRAWN, row.unit)
+        new = archive.store(old, row.sha256, folder, row.original_name, root=job.outbox)
+        job.ledger.move_archive(row.id, archive.relative(new, job.outbox))
+        old.unlink()
+        with contextlib.suppress(OSError):  # (the unit's folder under 已通过, left empty)
+            old.parent.rmdir()
+    except OSError as exc:  # (the withdrawal stands; the original stays where it was, and is said)
+        logger.warning(
+            "撤回的原件“{}”未能移到“已撤回”文件夹（{}），仍在 {}", row.original_name, archive.describe_error(exc), old
+        )

@@ -46,7 +46,8 @@ def test_withdraw__a_wrong_file__the_units_earlier_report_counts_again(tmp_path:
     assert ["结论", "已由汇总单位撤回，不计入汇总（原因见下）；如需计入，请重新提交"] in told  # (it said 通过)
     assert any("由汇总单位撤回（民政局误报），不再计入汇总" in str(c) for row in told for c in row)
     assert "已在反馈工作簿中告知该单位：" in text
-    assert list((tmp_path / "outbox").rglob("民政局的文件.xlsx"))  # (the original stays archived)
+    [kept] = (tmp_path / "outbox").rglob("民政局的文件.xlsx")  # (the original stays archived, under 已撤回)
+    assert kept.parent.parent.name == "已撤回" and kept.parent.name == "云溪市教育局"
     # the coordinator changes their mind: the same file dropped again is taken as new, and counts
     shutil.copy(next((tmp_path / "outbox").rglob("民政局的文件.xlsx")), tmp_path / "inbox" / "民政局的文件.xlsx")
     out = run(config)
