@@ -322,7 +322,7 @@ def _named_elsewhere(
     again. A file name that names the unit written settles it; a group's folder (西山县, 西山县政府,
     乡镇街道) and the folder of a unit above it (its county's government) name no other unit."""
     stem = Path(file).stem
-    if roster.names(written, stem):
+    if roster.names(written, stem) or roster.place_in(written, stem):
         return None
     other = roster.speaks_for(stem, written)
     if other is not None:
@@ -455,7 +455,9 @@ def _feedback_unit(ex: Examined, roster: Roster | None) -> str | None:
     folder = ex.task.folders[-1]
     if roster is None or not len(roster):
         return folder
-    named = roster.find_in(folder) or next(iter(roster.named_in(folder)), None)
+    if roster.is_group(folder) or roster.group_named(folder) is not None:  # (西山县: many units' folder)
+        return None
+    named = roster.find_in(folder) or roster.government_at(folder) or next(iter(roster.named_in(folder)), None)
     return named.name if named is not None else None
 
 

@@ -249,6 +249,12 @@ def _validate_edition(s: Settings, where: str) -> None:
     if s.edition is not None:
         if s.edition not in specs:
             raise ConfigError(f"{where}中的 edition = “{s.edition}”不是已有的报告格式（现有：{'、'.join(specs)}）。")
+        if not specs[s.edition].covers(s.year):  # (as `template --year --edition` refuses it)
+            right = next((spec.label for spec in specs.values() if spec.covers(s.year)), None)
+            should = f"，{s.year} 年度的报告应使用 {right}格式" if right else ""
+            raise ConfigError(
+                f"{where}中的 edition = “{s.edition}”与汇总年度 {s.year} 不符{should}。请删去 edition（按年度自动选用）或改正。"
+            )
     elif not any(spec.covers(s.year) for spec in specs.values()):
         first = min(spec.years[0] for spec in specs.values())
         raise ConfigError(

@@ -175,6 +175,20 @@ class Roster:
             found = self._by_place.get(_place_of(key))
         return found
 
+    def place_in(self, unit: Unit, text: str | None) -> bool:
+        """Whether a text (a file name) carries a place `unit`, a government, alone is known by (白沙镇 in
+        白沙镇年报: Roster.names knows only names, aliases and short names)."""
+        key = normalise(text or "")
+        return any(place in key for place in self._places_of.get(unit, ()))
+
+    @cached_property
+    def _places_of(self) -> dict[Unit, list[str]]:
+        out: dict[Unit, list[str]] = {}
+        for place, unit in self._by_place.items():
+            if unit is not None and len(place) >= SHORT:
+                out.setdefault(unit, []).append(place)
+        return out
+
     def government_at(self, place: str | None) -> Unit | None:
         """The government unit a place names alone (a folder called 白沙镇), when only one is called so."""
         return self._by_place.get(_place_of(normalise(place or "")))

@@ -326,6 +326,20 @@ def test_last_years_report_sent_late__is_refused_for_its_year_not_taken_for_a_fa
     assert (row["status"], row["file"], row["rejected_after"]) == ("accepted", "公安局.xlsx", None)
 
 
+def test_an_unreadable_file__its_feedback_goes_to_the_unit_its_folder_names_or_else_to_未识别单位(tmp_path: Path):
+    """No unit can be read from a broken file: a folder named after a roster unit (公安局, its short name)
+    says whose it is; a folder of a group (乡镇街道) names no unit, so its feedback is not filed as one."""
+    config = city(tmp_path)
+    inbox = tmp_path / "inbox"
+    for folder in ("公安局", "乡镇街道", "西山县"):
+        (inbox / folder).mkdir(parents=True)
+        (inbox / folder / "年报.xlsx").write_bytes(f"PK\x03\x04 truncated {folder}".encode())
+    files = {f["file"]: f for f in run(config)["files"]}
+    assert "/反馈/云溪市公安局/年报_反馈.txt" in files["公安局/年报.xlsx"]["feedback"]
+    assert "/反馈/未识别单位/年报_反馈.txt" in files["乡镇街道/年报.xlsx"]["feedback"]
+    assert "/反馈/未识别单位/" in files["西山县/年报.xlsx"]["feedback"]  # (a county's folder: not its government's)
+
+
 def test_copies_of_a_refused_file_in_one_batch__are_all_answered_in_that_run(tmp_path: Path):
     """A clerk drops a broken file three times (a copy, one in a subfolder): the first is 退回, the copies are
     recorded as repeating it in the same run (none left in the inbox for the next run to 退回 again); the same
@@ -490,6 +504,7 @@ def test_a_file_in_a_folder_naming_another_unit__the_cases_that_warn_and_the_ord
         "西山县政府/西山县教育局年报.xlsx": ("西山县教育局", None),  # (the file's name says whose it is)
         "西山县人民政府/青石乡.xlsx": ("西山县青石乡人民政府", None),  # (its county's folder)
         "西山县/教育局.xlsx": ("西山县教育局", None),  # (a group's folder)
+        "青石乡/白沙镇年报.xlsx": ("西山县白沙镇人民政府", None),  # (its own township's place in the file's name)
     }
     for i, (rel, (agency, _)) in enumerate(cases.items()):
         report(inbox / rel, agency, seed=i)
@@ -893,6 +908,7 @@ def test_config__a_syntax_error__is_told_in_chinese_with_line_column_and_what_to
     [
         ("year = 1999", "汇总年度 1999 没有对应的报告格式：现有格式适用于 2019 年及以后的年度报告。请改正 year。"),
         ('edition = "2020"', "edition = “2020”不是已有的报告格式（现有：2019、2021）"),
+        ('edition = "2019"', "edition = “2019”与汇总年度 2025 不符，2025 年度的报告应使用 2021年版格式"),
         ('roster = "名单.csv"', "找不到单位名册.*名单.csv"),
     ],
 )

@@ -51,7 +51,7 @@ def test_explanation__too_short__warning_stays_open_and_a_notice_names_the_row()
     short = findings[-1]
     assert (
         short.message
-        == finding(spec, "explanation-short", sheet="情况说明", cell="D4", found="I1 D7", expected=6).message
+        == finding(spec, "explanation-short", sheet="情况说明", cell="D4", found="I1 D7", expected=6, why="").message
     )
 
 
@@ -60,6 +60,7 @@ def test_explanation__that_says_nothing__is_too_short(text):
     """Punctuation does not count, nor a text of one or two characters over and over."""
     findings = explained(("I1", "D7", text))
     assert status(findings)[0] == ("I1", "D7", "警告") and findings[-1].rule_id == "explanation-short"
+    assert "（标点不算；翻来覆去一两个字，如“无无无无无无”，也不算说明）" in findings[-1].message  # (they counted 6)
 
 
 def test_explanation__names_no_current_warning__unmatched_notice():

@@ -12,6 +12,7 @@ from ..layout import a1, layout, note_code, parse_a1
 from ..spec import Spec
 from ..submission import Note, Submission
 from . import marked_cells
+from .text import text_chars
 
 _A1 = re.compile(r"^[A-Za-z]{1,3}[0-9]{1,7}$")
 # an A1 address at the end, with what clerks put around it: 三、依申请公开 D7, 三、依申请公开：D7, 'x'!$D$7,
@@ -82,6 +83,13 @@ def said_chars(text: str) -> int:
     when it repeats two characters or fewer (无无无无无无, 。。。。。。)."""
     chars = [ch for ch in text if not ch.isspace() and unicodedata.category(ch)[0] not in "PS"]
     return len(chars) if len(set(chars)) >= 3 else 0
+
+
+def _why_short(text: str) -> str:
+    """What said_chars left out of a text long enough as typed: said to the clerk, who counted them."""
+    if text_chars(text) < 6:
+        return ""
+    return "（标点不算；翻来覆去一两个字，如“无无无无无无”，也不算说明）"
 
 
 def _marked(f: Finding, submission: Submission) -> Marked:
@@ -219,6 +227,7 @@ def apply(submission: Submission, findings: list[Finding], *, last_year: bool = 
                     code=note_code(note.index, "text"),
                     found=_label(note, rule_id, ids),
                     expected=spec.notes.min_chars,
+                    why=_why_short(note.text),
                 )
             )
             continue
