@@ -1643,6 +1643,8 @@ def unit_results(
         withdrawn = [r for r in files if r.status == WITHDRAWN]
         since = withdrawn[-1].id if withdrawn else 0  # (refusals before a report later withdrawn were settled by it)
         refused = [r for r in files if r.status not in COUNTED and r.status != WITHDRAWN and r.id > since]
+        if ledger is not None:  # (last year's report sent late, since counted for its own year: settled)
+            refused = [r for r in refused if not (_other_year(r) and _counted_in_its_year(ledger, r))]
         chosen = live[-1] if live else (refused[-1] if refused else None)
         if chosen is None and withdrawn and name not in roster_names:
             continue  # (a unit outside the roster, or a roll-up, left with nothing but a withdrawn report: gone)
@@ -1697,6 +1699,12 @@ def _how_to_count(original: FileRow, current: FileRow) -> str:
         )
     between = f"“{original.original_name}”之后还有别的版本，只撤回“{current.original_name}”计入的将是其间的版本"
     return f"请{again}；{between}。"
+
+
+def _counted_in_its_year(ledger: Ledger, row: FileRow) -> bool:
+    """Whether a file refused for being another year's report was later counted for a year of its own
+    (`run --year 2024 --inbox 补报2024`, as its refusal advised): the same content counted for another year."""
+    return any(r.counted and r.year != row.year for r in ledger.by_hash(row.sha256))
 
 
 def _other_year(row: FileRow) -> bool:

@@ -324,6 +324,15 @@ def test_last_years_report_sent_late__is_refused_for_its_year_not_taken_for_a_fa
     assert f"运行 nianbao run --year {YEAR - 1} --inbox 补报{YEAR - 1} 处理" in told["message"]  # (its own inbox)
     row = status_json(config)["云溪市公安局"]
     assert (row["status"], row["file"], row["rejected_after"]) == ("accepted", "公安局.xlsx", None)
+    # a unit that sent only last year's report: 被退回 until it is taken in for its year as advised, then 未报送
+    late = report(tmp_path / "inbox" / "财政局2024.xlsx", "云溪市财政局", year=YEAR - 1, seed=3)
+    kept = late.read_bytes()
+    run(config)
+    assert status_json(config)["云溪市财政局"]["status"] == "rejected"
+    (tmp_path / f"补报{YEAR - 1}").mkdir()
+    (tmp_path / f"补报{YEAR - 1}" / "财政局2024.xlsx").write_bytes(kept)
+    run(config, "--year", str(YEAR - 1), "--inbox", str(tmp_path / f"补报{YEAR - 1}"))
+    assert status_json(config)["云溪市财政局"]["status"] == "missing"
 
 
 def test_an_unreadable_file__its_feedback_goes_to_the_unit_its_folder_names_or_else_to_未识别单位(tmp_path: Path):
