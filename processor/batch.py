@@ -447,12 +447,17 @@ def _orphaned() -> bool:
 
 
 def _feedback_unit(ex: Examined, roster: Roster | None) -> str | None:
-    """The feedback folder's unit: the unit found, else the roster unit the innermost inbox folder names
-    (公安局: a short name), else none (未识别单位; a folder 乡镇街道 inside 西山县人民政府 is not the county's).
+    """The feedback folder's unit: the unit found, else _folder_unit."""
+    return ex.unit or _folder_unit(ex.task.folders, roster)
+
+
+def _folder_unit(folders: tuple[str, ...], roster: Roster | None) -> str | None:
+    """The roster unit the innermost inbox folder names (公安局: a short name; 青石乡: a township's place),
+    else none (未识别单位; a folder 乡镇街道 inside 西山县人民政府 is not the county's, nor 西山县 a unit).
     Without a roster, the innermost folder itself (the units' own folders)."""
-    if ex.unit or not ex.task.folders:
-        return ex.unit
-    folder = ex.task.folders[-1]
+    if not folders:
+        return None
+    folder = folders[-1]
     if roster is None or not len(roster):
         return folder
     if roster.is_group(folder) or roster.group_named(folder) is not None:  # (西山县: many units' folder)
@@ -1155,6 +1160,7 @@ class Job:
         file_id = self.ledger.receive(sha, cand.size, cand.mtime_ns, cand.name, cand.rel, self.run_id, cand.arrived_ns)
         folder = archive.archive_folder(self.outbox, self.year, DUPLICATE, original.unit)
         stored = archive.store(data, sha, folder, cand.name, root=self.outbox)
+        told = self._feedback_copy(cand, file_id, original) if refused else None
         self.ledger.complete(
             file_id,
             status=DUPLICATE,
@@ -1167,7 +1173,7 @@ class Job:
             phone=original.phone,
             findings=[notice],
             archive_path=archive.relative(stored, self.outbox),
-            feedback_path=None,
+            feedback_path=archive.relative(told, self.outbox) if told else None,
             submission=None,
             duplicate_of=original.id,
         )
@@ -1177,7 +1183,26 @@ class Job:
             note = f"与本批次被退回的“{original.original_name}”内容相同，不重复处理；请按它的反馈修改后重新提交"
         elif current is not None:
             note += f"；现计入的是其后收到的“{current.original_name}”，如应以本文件为准，{how.rstrip('。')}"
-        return FileOutcome(cand.name, cand.rel, DUPLICATE, original.unit, True, sha, [notice], stored, note=note)
+        outcome = FileOutcome(cand.name, cand.rel, DUPLICATE, original.unit, True, sha, [notice], stored, note=note)
+        outcome.feedback = told
+        return outcome
+
+    def _feedback_copy(self, cand: Candidate, file_id: int, twin: FileRow) -> Path | None:
+        """A copy of a refused twin's feedback for a file of the same bytes in another unit's folder (two
+        empty or broken files, from 民政局/ and 公安局/): each unit's folder gets the answer. None when both
+        sit in one folder, or the twin was found to be some unit's (its folder is that unit's already)."""
+        if not twin.feedback_path or twin.unit or Path(twin.inbox_path).parent == Path(cand.rel).parent:
+            return None
+        unit = _folder_unit(cand.folders, self.roster)
+        suffix = Path(twin.feedback_path).suffix
+        path = self.feedback_path(unit, cand.name, file_id, text=suffix == ".txt")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic.write_bytes_atomic(path, (self.outbox / twin.feedback_path).read_bytes())
+            return path
+        except OSError as exc:  # (the file is settled as the twin's copy all the same; said in the log)
+            logger.warning("无法为 {} 写出反馈：{}", cand.rel, archive.describe_error(exc))
+            return None
 
     def _finish(self, cand: Candidate, ex: Examined) -> FileOutcome | None:
         """Steps 4–5 for a checked file (feedback in place, original archived); steps 6–7 (ledger,

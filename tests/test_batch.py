@@ -349,6 +349,20 @@ def test_an_unreadable_file__its_feedback_goes_to_the_unit_its_folder_names_or_e
     assert "/反馈/未识别单位/" in files["西山县/年报.xlsx"]["feedback"]  # (a county's folder: not its government's)
 
 
+def test_identical_empty_files_of_two_units__each_units_folder_gets_the_answer(tmp_path: Path):
+    """Two clerks each drop an empty 年报.xlsx into their own folder: the same bytes, one refused, the other
+    recorded as its copy; its unit's feedback folder gets the same answer, not nothing."""
+    config = city(tmp_path)
+    for folder in ("财政局", "公安局"):
+        (tmp_path / "inbox" / folder).mkdir(parents=True)
+        (tmp_path / "inbox" / folder / "年报.xlsx").write_bytes(b"")
+    files = {f["file"]: f for f in run(config)["files"]}
+    assert sorted(f["status"] for f in files.values()) == ["duplicate", "rejected"]
+    told = {Path(f["feedback"]).parent.name for f in files.values()}
+    assert told == {"云溪市财政局", "云溪市公安局"}
+    assert all(Path(f["feedback"]).read_bytes() for f in files.values())
+
+
 def test_copies_of_a_refused_file_in_one_batch__are_all_answered_in_that_run(tmp_path: Path):
     """A clerk drops a broken file three times (a copy, one in a subfolder): the first is 退回, the copies are
     recorded as repeating it in the same run (none left in the inbox for the next run to 退回 again); the same
