@@ -1875,9 +1875,20 @@ def write_year_summary(
     last = _recorded_outputs(ledger, year)  # (what the outputs on disk were made from)
     typed.update(_typed_on_record(last))
     key = None if changed else outputs_key()
+
+    def stale_groups() -> list[Path]:
+        """Without by_group: the group summaries an earlier --by-group wrote, when what they are made from
+        changed since (their record's key against the key the outputs would have with by_group now)."""
+        written = [outbox / rel for rel in sorted(last.get("group_keys") or {}) if (outbox / rel).is_file()]
+        if by_group or not written or writer is not None:
+            return []
+        now = _outputs_key(ledger, roster, spec, year, title, True)
+        return [] if last.get("groups_for") == now else written
+
     kept = _kept_outputs(last, key, outbox) if key else None
     if kept is not None:
         logger.info("台账、名册和设置自上次生成以来没有变化，汇总表保持原样：{}", kept.summary)
+        kept.stale_groups = stale_groups()
         return kept
     group_keys: dict[str, str] = {}  # each group summary's own key (its outputs are left when it did not change)
     group_files: dict[str, list[int]] = {}  # (without by_group) the group outputs last written, as they were
@@ -1892,7 +1903,10 @@ def write_year_summary(
             earlier = {**(last.get("group_files") or {}), **(last.get("files") or {})}
             known = {**{outbox / rel: stamp for rel, stamp in earlier.items()}, **stamps}
         try:
-            _record_outputs(ledger, year, up_to_date, outbox, outputs, known, group_keys, group_files, typed)
+            groups_for = (up_to_date or None) if by_group else last.get("groups_for")
+            _record_outputs(
+                ledger, year, up_to_date, outbox, outputs, known, group_keys, group_files, typed, groups_for
+            )
         except Exception as exc:  # the outputs are written; only the next run's shortcut is lost
             logger.warning(
                 "汇总表已写出，但未能在台账中记下其来源（{}）：下次运行会重新生成。", archive.describe_error(exc)
@@ -1919,7 +1933,7 @@ def write_year_summary(
     if not by_group:  # kept on record, so that the next --by-group rewrites only the groups changed since
         group_keys = dict(last.get("group_keys") or {})
         group_files = _group_files(last)
-        outputs.stale_groups = [outbox / rel for rel in sorted(group_keys) if (outbox / rel).is_file()]
+        outputs.stale_groups = stale_groups()
     else:
         common = None if writer is not None else _code_and_form(spec, year)
         digests: dict[int, str] = {}
@@ -2165,11 +2179,14 @@ def _record_outputs(
     group_keys: dict[str, str] | None = None,
     group_files: dict[str, list[int]] | None = None,
     typed: dict[str, dict[str, str]] | None = None,
+    groups_for: str | None = None,
 ) -> None:
     """Remember what the outputs were made from and how each was left (size, mtime taken right after
     it was put in place: not a version someone saved over it meanwhile), for _kept_outputs; and what
     each group summary was made from (`group_keys`, by its path), for _group_kept (with `group_files`,
-    the stamps of group outputs not written this time: kept on record without by_group)."""
+    the stamps of group outputs not written this time: kept on record without by_group); `groups_for`:
+    the outputs key of the last --by-group run that wrote them all (a run without it says when they
+    are out of date)."""
     state = {
         "key": key,
         "summary": archive.relative(outputs.summary, outbox),
@@ -2179,6 +2196,7 @@ def _record_outputs(
         "group_keys": group_keys or {},
         "group_files": group_files or {},
         "texts": typed or {},
+        "groups_for": groups_for,
     }
     ledger.set_meta(_outputs_meta(year), json.dumps(state, ensure_ascii=False))
 

@@ -82,6 +82,7 @@ def test_by_group_once__a_later_run_without_it__says_the_group_summaries_were_no
     config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")
     report(tmp_path / "inbox" / "教育局.xlsx", COUNTY_UNITS[0][0], seed=1)
     written = run(config, "--by-group")["group_summaries"]
+    assert run(config)["stale_group_summaries"] == []  # (nothing changed since: they are up to date)
     report(tmp_path / "inbox" / "西山县教育局.xlsx", "西山县教育局", seed=2)
     result = runner.invoke(app, ["run", "--config", str(config)])
     assert result.exit_code == 0
@@ -89,6 +90,7 @@ def test_by_group_once__a_later_run_without_it__says_the_group_summaries_were_no
     assert f"中的分组汇总表 {len(written)} 个是此前用 --by-group 生成的，本次没有更新" in text
     report(tmp_path / "inbox" / "财政局.xlsx", COUNTY_UNITS[1][0], seed=3)
     assert sorted(run(config)["stale_group_summaries"]) == sorted(written)
+    assert sorted(run(config)["stale_group_summaries"]) == sorted(written)  # (nothing new, still out of date)
     assert run(config, "--by-group")["stale_group_summaries"] == []
 
 

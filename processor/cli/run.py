@@ -276,7 +276,7 @@ def render_run(result: RunResult) -> str:
             lines.append(f"  汇总数据（按年报模板填好，可上报或发布）：{report}")
         if result.group_summaries:
             lines.append(f"  分组汇总表 {len(result.group_summaries)} 个：{result.group_summaries[0].parent.parent}")
-        elif result.stale_groups and not result.kept:
+        elif result.stale_groups:
             lines.append(
                 f"  注意：{result.stale_groups[0].parent.parent} 中的分组汇总表 {len(result.stale_groups)} 个是此前用 "
                 "--by-group 生成的，本次没有更新，数字可能已过时；需要时请加 --by-group 再运行一次"
