@@ -231,3 +231,18 @@ def test_explanation__a_cell_alone_explains_the_warning_at_that_cell_not_any_mar
 def test_explanation__for_an_error_at_another_cell__is_still_told_errors_cannot_be_explained():
     findings = explained(("E1", "Z99", REASON), this_values={"s3.r1.c1": 1})
     assert findings[-1].rule_id == "explanation-for-error"
+
+
+def test_explanation__a_cell_as_the_clerk_sees_it_in_a_file_with_rows_inserted__names_the_warning():
+    """The warning said “…D7…（原文件中 D7 为 D9）”; the clerk writes D9, the cell in their own file."""
+    this = submission(
+        year=2020,
+        values={"s3.r2.c1": 1, "s3.r2.c2": 1, "s3.r3_1.c1": 1, "s3.r3_1.c2": 1},
+        notes=[("I1", "D9", REASON)],
+    )
+    this.moved = {"三、依申请公开!D7": "D9", "三、依申请公开!E7": "E9"}
+    last = submission(year=2019, values={"s3.r1.c1": 3, "s3.r4.c1": 3, "s3.r1.c2": 2, "s3.r4.c2": 2})
+    assert status(apply_explanations(this, check(this, previous=last))) == [
+        ("I1", "D7", "已说明"),
+        ("I1", "E7", "警告"),
+    ]

@@ -139,7 +139,21 @@ Row = tuple[Note, str, str | None, tuple[str, ...]]  # a 情况说明 row and wh
 
 def _read_rows(submission: Submission, ids: dict[str, str]) -> list[Row]:
     """Every 情况说明 row with the rule, sheet and cells it names, as `apply` and `named_by_rows` read them."""
-    return [(n, parse_note_rule(n.rule, ids), *parse_note_cells(n.cell)) for n in submission.notes]
+    rows = [(n, parse_note_rule(n.rule, ids), *parse_note_cells(n.cell)) for n in submission.notes]
+    if not submission.moved:
+        return rows
+    # rows or columns inserted: a cell as the clerk sees it in the file names its template cell too
+    home: dict[tuple[str, str], str] = {}
+    for ref, there in submission.moved.items():
+        sheet, _, cell = ref.partition("!")
+        home[(sheet, there)] = cell
+    return [(n, rule, sheet, _both(cells, sheet, home)) for n, rule, sheet, cells in rows]
+
+
+def _both(cells: tuple[str, ...], sheet: str | None, home: dict[tuple[str, str], str]) -> tuple[str, ...]:
+    """Typed cells and the template cells they are in a file whose rows moved (of the sheet typed, or any)."""
+    more = [c for (s, there), c in home.items() if there in cells and (sheet is None or _same_sheet(sheet, s))]
+    return tuple(dict.fromkeys([*cells, *more]))
 
 
 def named_by_rows(submission: Submission, findings: list[Finding]) -> set[int]:
