@@ -251,8 +251,8 @@ def fill_inbox(demo: Demo, year: int = YEAR) -> None:
     make(
         "西山县/西山县城关镇人民政府.xlsx",
         "西山县城关镇人民政府",
-        "有警告：单位名称写成“城关镇政府”，不在名册中；已按文件名识别",
-        agency="城关镇政府",
+        "有警告：单位名称错写成“西山县城官镇人民政府”，不在名册中；已按文件名识别",
+        agency="西山县城官镇人民政府",
     )
     (inbox / "新建 Microsoft Excel 工作表.xlsx").write_bytes(b"PK\x03\x04 this is not a complete workbook")
     demo.cases.append(Case("新建 Microsoft Excel 工作表.xlsx", "（未知）", "被退回：文件已损坏，无法识别单位"))
