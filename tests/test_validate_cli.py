@@ -212,3 +212,15 @@ def test_validate__feedback_of_a_returned_feedback_workbook__never_overwrites_it
     assert result.exit_code == 1
     assert hashlib.sha256(checked.read_bytes()).hexdigest() == before
     assert (tmp_path / "某局年报_反馈 (2).xlsx").is_file()
+
+
+def test_validate__a_pattern_cmd_passes_as_typed__is_expanded_and_a_lock_file_among_the_files_is_skipped(tmp_path):
+    """On Windows, cmd hands `validate 收件\\*.xlsx` over unexpanded; a workbook open in Excel has a ~$ lock
+    file beside it: the workbooks are checked, the lock file is skipped with a line, not the whole command."""
+    fill_template(tmp_path / "教育局.xlsx", agency="测试市教育局")
+    (tmp_path / "~$教育局.xlsx").write_bytes(b"\x0bclerk")
+    result = invoke(str(tmp_path / "*.xlsx"))
+    assert result.exit_code in (0, 1), result.output
+    assert "文件：教育局.xlsx" in result.output
+    assert "跳过：“~$教育局.xlsx”是Office/WPS 打开文件时生成的锁定文件" in result.output
+    assert invoke(str(tmp_path / "*.xls")).exit_code == 2  # (nothing matches: said, as a missing file is)

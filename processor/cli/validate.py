@@ -23,6 +23,36 @@ def _usage_error(message: str) -> typer.Exit:
     return typer.Exit(EXIT_USAGE)
 
 
+def _files(given: list[Path]) -> list[Path]:
+    """The files to check: a pattern the shell did not expand (Windows' cmd passes 收件\\*.xlsx as typed)
+    expanded here; lock files (~$x.xlsx, beside a workbook open in Excel) left out with a line on stderr
+    when other files are given, refused when one is all that was given."""
+    files: list[Path] = []
+    for path in given:
+        if not path.exists() and any(ch in path.name for ch in "*?["):
+            files += sorted(p for p in path.parent.glob(path.name) if p.is_file())
+        else:
+            files.append(path)
+    kept = [p for p in files if not _lock_file(p)]
+    for path in files:
+        why = _lock_file(path)
+        if why is None:
+            continue
+        original = path.name.removeprefix("~$").removeprefix(".~lock.").removesuffix("#")
+        said = f"“{path.name}”是{why}，不是报告，也不会被汇总读取"
+        if not kept:
+            raise _usage_error(f"{said}。请校验原文件“{original}”。")
+        typer.echo(f"跳过：{said}。", err=True)
+    if not kept:
+        raise _usage_error(f"没有找到要校验的文件（{'、'.join(str(p) for p in given)}）。请检查文件名和路径。")
+    return kept
+
+
+def _lock_file(path: Path) -> str | None:
+    why = skip_reason(path.name)
+    return why if why is not None and why.endswith("锁定文件") else None
+
+
 def _check_arguments(files: list[Path], year: int | None, text_limit: int | None, feedback: Path | None) -> None:
     """Refuse, before reading anything, what cannot run: missing files, folders, impossible options."""
     for path in files:
@@ -30,10 +60,6 @@ def _check_arguments(files: list[Path], year: int | None, text_limit: int | None
             raise _usage_error(f"找不到文件“{path}”。请检查文件名和路径。")
         if path.is_dir():
             raise _usage_error(f"“{path}”是文件夹，请指定其中的工作簿文件（如 {path / '某某局.xlsx'}）。")
-        why = skip_reason(path.name)
-        if why is not None and why.endswith("锁定文件"):  # (~$x.xlsx: what run skips, not a bad workbook)
-            original = path.name.removeprefix("~$").removeprefix(".~lock.").removesuffix("#")
-            raise _usage_error(f"“{path.name}”是{why}，不是报告，也不会被汇总读取。请校验原文件“{original}”。")
     if year is not None and not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
         raise _usage_error(f"--year 应为 {YEAR_RANGE[0]}–{YEAR_RANGE[1]} 之间的四位年份，实际为 {year}。")
     if text_limit is not None and text_limit < 1:
@@ -84,6 +110,7 @@ def validate_command(
     退出码：0 表示所有文件都没有错误（可有警告、提示）；1 表示至少一个文件有错误（被退回）；
     2 表示命令本身无法执行（参数有误、文件不存在）。
     """
+    files = _files(files)
     _check_arguments(files, year, text_limit, feedback)
     options = Options(year=year, text_limit=text_limit)
     results = [check_workbook(path, name=path.name, options=options) for path in files]
