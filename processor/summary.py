@@ -672,6 +672,9 @@ def standing(unit: UnitResult, con: Consolidation) -> Standing:
         base = "" if unit.status == MISSING else f"本单位报告{STATUS_LABEL.get(unit.status, '')}；"
         return Standing(COVERED, f"{base}已含于“{con.covered[unit.name]}”的汇总表，不单独计入合计")
     later = f"其后提交的“{unit.rejected_after}”被退回，仍按此前通过的报告计入" if unit.rejected_after else ""
+    said = _said_of_outside(con).get(unit.name) if not unit.listed else None
+    if said and unit.status == ACCEPTED:  # (outside the roster, a warning of summing: 有警告, as status shows it)
+        return Standing(WARNED, f"{said}（见问题清单）")
     if unit.is_rollup and unit.counted:
         n = unit.submission.units  # type: ignore[union-attr]
         return Standing(unit.status, "；".join(filter(None, [f"汇总表，涵盖 {n} 个单位，按一份报送计入", later])))
@@ -682,6 +685,20 @@ def standing(unit: UnitResult, con: Consolidation) -> Standing:
             **{k: f"{unit.withdrawn}，按此前的报告计入" for k in COUNTED},
         }
     return Standing(unit.status, later or notes.get(unit.status, ""))
+
+
+def _said_of_outside(con: Consolidation) -> dict[str, str]:
+    """The units outside the roster that summing warned about (outside-roster-*), with the rule's title."""
+    made = con.__dict__.get("_outside")
+    if made is None:
+        titles = {
+            "outside-roster-twice": "名册以外的单位，可能与名册单位重复计入",
+            "outside-roster-counted": "名册以外的单位计入了汇总",
+        }
+        made = con.__dict__["_outside"] = {
+            f.agency: titles[f.rule_id] for f in con.findings if f.rule_id in titles and f.agency
+        }
+    return made
 
 
 def _standings(con: Consolidation) -> dict[int, Standing]:

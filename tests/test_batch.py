@@ -990,6 +990,12 @@ def test_roster_rename__the_old_names_report_and_the_new_one_both_counted__is_sa
     assert ("outside-roster-twice", said["message"]) in _problems(out)
     old = status_json(config)["云溪市财政局"]
     assert old["warnings"] == 1 and old["findings"][0]["rule"] == "outside-roster-twice"
+    assert (old["status"], old["status_label"]) == ("warning", "有警告")  # (not 已通过 with a warning)
+    import openpyxl
+
+    ws = openpyxl.load_workbook(out["summary"], read_only=True)["报送情况"]
+    [row] = [r for r in ws.iter_rows(values_only=True) if "云溪市财政局" in r]
+    assert "有警告" in row and any("可能与名册单位重复计入" in str(c) for c in row)
     text = runner.invoke(app, ["status", "--config", str(config)]).stdout
     assert "可能重复计入" in text.replace(" ", "").replace("│", "").replace("\n", "")
     # the coordinator does as told: the old name becomes an alias, the later report counts, once

@@ -50,13 +50,16 @@ def unit_row(u: UnitResult, covered_by: str | None = None, more: list[Finding] |
     """A unit as `status` shows it; `covered_by`: the counted roll-up standing for it (consolidate.covering);
     `more`: findings about it beyond its file's own (outside_roster)."""
     open_findings = [f for f in [*u.findings, *(more or [])] if f.is_open]
+    status = u.status
+    if status == ACCEPTED and any(f.severity == "warning" for f in more or [] if f.is_open):
+        status = WARNED  # (a warning of summing about a unit outside the roster: 有警告, as the summary shows it)
     return {
         "unit": u.name,
         "group": "/".join(u.group),
         "on_roster": u.listed,
         "rollup": u.is_rollup,
-        "status": COVERED if covered_by else u.status,
-        "status_label": f"{SHOWN_LABEL[COVERED]}（{covered_by}）" if covered_by else STATUS_LABEL[u.status],
+        "status": COVERED if covered_by else status,
+        "status_label": f"{SHOWN_LABEL[COVERED]}（{covered_by}）" if covered_by else STATUS_LABEL[status],
         "submitted": u.status != MISSING,
         "open_findings": len(open_findings),
         "errors": sum(1 for f in open_findings if f.severity == "error"),
