@@ -90,6 +90,7 @@ def test_explanation__names_the_rule_at_a_cell_without_it__the_notice_says_where
         ("I1", "D7、E7"),
         ("I1", "三、依申请公开!D7:E7"),
         ("本年“上年结转”等于上年报告的“结转下年度继续办理”", "D7"),  # the rule's title alone, as 规则 shows it
+        ("本年上年结转等于上年报告的结转下年度继续办理", "D7"),  # … typed without its quotes
         ("全表空白", "D7"),  # a rule of no name of ours: the cell says which warning
     ],
 )

@@ -70,7 +70,7 @@ def parse_note_rule(typed: str, ids: dict[str, str]) -> str:
     text = unicodedata.normalize("NFKC", typed).strip().upper()
     if not text:
         return text
-    bare = "".join(text.split()).strip("【】[]")  # (a rule's title as the 规则 column shows it: 整张表未填写)
+    bare = _title_key(text)  # (a rule's title as the 规则 column shows it, its quotes typed or not: 整张表未填写)
     known = next((t for t in (text, bare, *_RULE_TOKEN.findall(text[:40])) if t in ids), None)
     return ids[known].upper() if known is not None else text
 
@@ -118,6 +118,12 @@ def _label(note: Note, rule_id: str, ids: dict[str, str]) -> str:
     return " ".join(x for x in (ids.get(rule_id, note.rule.strip()), note.cell.strip()) if x)
 
 
+def _title_key(text: str) -> str:
+    """A rule title as compared: NFKC, upper case, without spaces, punctuation and symbols (“” typed or not)."""
+    text = unicodedata.normalize("NFKC", text).upper()
+    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch)[0] not in "PS")
+
+
 def _ids(submission: Submission) -> dict[str, str]:
     """The catalogue's rule ids by their upper case (a row's rule is compared upper-cased), and by their
     titles (spaces left out) where no two rules share one."""
@@ -129,7 +135,7 @@ def _ids_of(spec: Spec) -> dict[str, str]:
     """_ids of an edition, made once (every file asks)."""
     titles: dict[str, str | None] = {}
     for rule_id, rule in spec.rules.items():
-        key = "".join(unicodedata.normalize("NFKC", rule.title).split()).upper()
+        key = _title_key(rule.title)
         titles[key] = rule_id if titles.get(key, rule_id) == rule_id else None
     return {**{k: v for k, v in titles.items() if v is not None}, **{r.upper(): r for r in spec.rules}}
 
