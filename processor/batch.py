@@ -328,7 +328,7 @@ def _named_elsewhere(
     if other is not None:
         return other, f"文件名“{file}”", "文件名写明本单位名称"
     for folder in reversed(folders):  # (innermost first)
-        if roster.is_group(folder) or roster.group_named(folder) is not None:
+        if roster.is_group(folder):
             continue
         other = roster.match(folder) or roster.government_at(folder)
         if other == written:
@@ -460,7 +460,7 @@ def _folder_unit(folders: tuple[str, ...], roster: Roster | None) -> str | None:
     folder = folders[-1]
     if roster is None or not len(roster):
         return folder
-    if roster.is_group(folder) or roster.group_named(folder) is not None:  # (西山县: many units' folder)
+    if roster.is_group(folder):  # (西山县: many units' folder)
         return None
     named = roster.find_in(folder) or roster.government_at(folder) or next(iter(roster.named_in(folder)), None)
     return named.name if named is not None else None
@@ -1183,9 +1183,7 @@ class Job:
             note = f"与本批次被退回的“{original.original_name}”内容相同，不重复处理；请按它的反馈修改后重新提交"
         elif current is not None:
             note += f"；现计入的是其后收到的“{current.original_name}”，如应以本文件为准，{how.rstrip('。')}"
-        outcome = FileOutcome(cand.name, cand.rel, DUPLICATE, original.unit, True, sha, [notice], stored, note=note)
-        outcome.feedback = told
-        return outcome
+        return FileOutcome(cand.name, cand.rel, DUPLICATE, original.unit, True, sha, [notice], stored, told, note)
 
     def _feedback_copy(self, cand: Candidate, file_id: int, twin: FileRow) -> Path | None:
         """A copy of a refused twin's feedback for a file of the same bytes in another unit's folder (two
@@ -1244,12 +1242,13 @@ class Job:
                 else:
                     note = f"取代 {when} 收到的“{older.original_name}”"
                 gone = finding(spec, "superseded", file=older.original_name, found=task.name, expected=when)
+                gone = replace(gone, agency=older.agency)
                 earlier = self._batch.get(older.id)
                 if earlier is not None:  # (its line is printed already; --json and the run's list say it too)
                     earlier.note = "；".join(filter(None, [earlier.note, f"已被本批次较新的“{task.name}”取代，不计入"]))
-                    earlier.findings.append(replace(gone, agency=older.agency))
-                    self.retell(older, replace(gone, agency=older.agency))  # (its feedback said 通过)
-                supersedes.append((older.id, [*older.findings, replace(gone, agency=older.agency)]))
+                    earlier.findings.append(gone)
+                    self.retell(older, gone)  # (its feedback said 通过)
+                supersedes.append((older.id, [*older.findings, gone]))
         findings = result.report.sorted()
         t0 = time.perf_counter()
         answered = bool(ex.unit) and ex.unit in self._feedback_units  # (a clean file after earlier feedback)

@@ -140,9 +140,10 @@ def where_moved(sub: Submission, findings: list[Finding], read: list[Finding]) -
         return findings
     places = layout(sub.spec).places
     read_ids = {id(f) for f in read}
+    by_sheet = sub.moved_by_sheet()
     out = []
     for f in findings:
-        moved = {k.partition("!")[2]: v for k, v in sub.moved.items() if f.sheet and k.partition("!")[0] == f.sheet}
+        moved = by_sheet.get(f.sheet or "", {})
         if not moved or f.rule_id == "structure-changed":
             out.append(f)
             continue

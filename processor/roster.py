@@ -223,8 +223,9 @@ class Roster:
         return out
 
     def is_group(self, name: str | None) -> bool:
-        """Whether a name (a folder's) is a roster group's, or its path's names run together."""
-        return normalise(name or "") in self._groups
+        """Whether a name (a folder's) is a roster group's, or its path's names run together (also a name
+        two groups share), or one a group is called by (`group_named`: 西山县政府)."""
+        return normalise(name or "") in self._groups or self.group_named(name) is not None
 
     def group_named(self, name: str | None) -> tuple[str, ...] | None:
         """The roster group a roll-up stands for. None when none or ambiguous. Tried in turn:

@@ -55,6 +55,14 @@ class Submission:
     def spec(self) -> Spec:
         return get_spec(self.edition)
 
+    def moved_by_sheet(self) -> dict[str, dict[str, str]]:
+        """`moved` by sheet: the template's A1 → the A1 in the file."""
+        out: dict[str, dict[str, str]] = {}
+        for ref, there in self.moved.items():
+            sheet, _, cell = ref.partition("!")
+            out.setdefault(sheet, {})[cell] = there
+        return out
+
     def value(self, code: str) -> Number:
         return self.values.get(code, 0)
 

@@ -688,7 +688,8 @@ def standing(unit: UnitResult, con: Consolidation) -> Standing:
 
 
 def _said_of_outside(con: Consolidation) -> dict[str, str]:
-    """The units outside the roster that summing warned about (outside-roster-*), with the rule's title."""
+    """The units outside the roster that summing warned about (outside-roster-*), with the few words
+    报送情况 says of each (the rule's message in full is in 问题清单)."""
     made = con.__dict__.get("_outside")
     if made is None:
         titles = {

@@ -124,7 +124,7 @@ def status_command(
 
 
 def _first(f: dict[str, Any], titles: dict[str, str]) -> str:
-    """An open finding in a few words: where and what (E6 三、依申请公开!D9 数字无法识别)."""
+    """An open finding in a few words: where and what (二、主动公开!B14 不是数字)."""
     where = f"{f['sheet']}!{f['cell']}" if f.get("sheet") and f.get("cell") else f.get("sheet") or ""
     return " ".join(filter(None, [where, titles.get(f["rule"], f["rule"])]))
 

@@ -33,11 +33,9 @@ def _files(given: list[Path]) -> list[Path]:
             files += sorted(p for p in path.parent.glob(path.name) if p.is_file())
         else:
             files.append(path)
-    kept = [p for p in files if not _lock_file(p)]
-    for path in files:
-        why = _lock_file(path)
-        if why is None:
-            continue
+    locks = {p: why for p in files if (why := _lock_file(p)) is not None}
+    kept = [p for p in files if p not in locks]
+    for path, why in locks.items():
         original = path.name.removeprefix("~$").removeprefix(".~lock.").removesuffix("#")
         said = f"“{path.name}”是{why}，不是报告，也不会被汇总读取"
         if not kept:

@@ -12,7 +12,7 @@ from ..layout import a1, layout, note_code, parse_a1
 from ..spec import Spec
 from ..submission import Note, Submission
 from . import marked_cells
-from .text import text_chars
+from .text import said, text_chars
 
 _A1 = re.compile(r"^[A-Za-z]{1,3}[0-9]{1,7}$")
 # an A1 address at the end, with what clerks put around it: 三、依申请公开 D7, 三、依申请公开：D7, 'x'!$D$7,
@@ -81,13 +81,13 @@ Marked = frozenset[tuple[str | None, str | None]]  # the (sheet, A1) cells the f
 def said_chars(text: str) -> int:
     """How many 字 an explanation says: punctuation and symbols left out (未收费。。。 is 3), and none at all
     when it repeats two characters or fewer (无无无无无无, 。。。。。。)."""
-    chars = [ch for ch in text if not ch.isspace() and unicodedata.category(ch)[0] not in "PS"]
+    chars = said(text)
     return len(chars) if len(set(chars)) >= 3 else 0
 
 
-def _why_short(text: str) -> str:
+def _why_short(text: str, min_chars: int) -> str:
     """What said_chars left out of a text long enough as typed: said to the clerk, who counted them."""
-    if text_chars(text) < 6:
+    if text_chars(text) < min_chars:
         return ""
     return "（标点不算；翻来覆去一两个字，如“无无无无无无”，也不算说明）"
 
@@ -120,8 +120,7 @@ def _label(note: Note, rule_id: str, ids: dict[str, str]) -> str:
 
 def _title_key(text: str) -> str:
     """A rule title as compared: NFKC, upper case, without spaces, punctuation and symbols (“” typed or not)."""
-    text = unicodedata.normalize("NFKC", text).upper()
-    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch)[0] not in "PS")
+    return said(unicodedata.normalize("NFKC", text).upper())
 
 
 def _ids(submission: Submission) -> dict[str, str]:
@@ -149,16 +148,19 @@ def _read_rows(submission: Submission, ids: dict[str, str]) -> list[Row]:
     if not submission.moved:
         return rows
     # rows or columns inserted: a cell as the clerk sees it in the file names its template cell too
-    home: dict[tuple[str, str], str] = {}
-    for ref, there in submission.moved.items():
-        sheet, _, cell = ref.partition("!")
-        home[(sheet, there)] = cell
-    return [(n, rule, sheet, _both(cells, sheet, home)) for n, rule, sheet, cells in rows]
+    by_sheet = submission.moved_by_sheet()
+    return [(n, rule, sheet, _both(cells, sheet, by_sheet)) for n, rule, sheet, cells in rows]
 
 
-def _both(cells: tuple[str, ...], sheet: str | None, home: dict[tuple[str, str], str]) -> tuple[str, ...]:
+def _both(cells: tuple[str, ...], sheet: str | None, by_sheet: dict[str, dict[str, str]]) -> tuple[str, ...]:
     """Typed cells and the template cells they are in a file whose rows moved (of the sheet typed, or any)."""
-    more = [c for (s, there), c in home.items() if there in cells and (sheet is None or _same_sheet(sheet, s))]
+    more = [
+        home
+        for s, moved in by_sheet.items()
+        if sheet is None or _same_sheet(sheet, s)
+        for home, there in moved.items()
+        if there in cells
+    ]
     return tuple(dict.fromkeys([*cells, *more]))
 
 
@@ -247,7 +249,7 @@ def apply(submission: Submission, findings: list[Finding], *, last_year: bool = 
                     code=note_code(note.index, "text"),
                     found=_label(note, rule_id, ids),
                     expected=spec.notes.min_chars,
-                    why=_why_short(note.text),
+                    why=_why_short(note.text, spec.notes.min_chars),
                 )
             )
             continue

@@ -25,9 +25,14 @@ PLACEHOLDERS = frozenset(
 )
 
 
+def said(text: str) -> str:
+    """The characters a text says something with: no spaces, punctuation or symbols (“”, —, /, 。)."""
+    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch)[0] not in "PS")
+
+
 def placeholder(text: str) -> bool:
     """Whether a text says nothing: only punctuation or symbols (—, /, ……), or a word of PLACEHOLDERS."""
-    core = "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch)[0] not in "PS")
+    core = said(text)
     return core.casefold() in PLACEHOLDERS or not core
 
 
