@@ -740,7 +740,9 @@ class RunResult:
             if k not in ("archive", "feedback", "log", "timings")
         }
 
-    def to_dict(self, *, files: bool = True) -> dict[str, Any]:
+    def to_dict(self, *, files: bool = True, findings: bool = True) -> dict[str, Any]:
+        """What --json prints; `files`, `findings`: False leaves those lists empty (json_chunks writes them
+        one entry at a time)."""
         units = self.unit_counts
         return {
             "year": self.year,
@@ -769,7 +771,7 @@ class RunResult:
             "stale_group_summaries": [str(p) for p in self.stale_groups],
             "failed_outputs": [str(p) for p in self.failed_outputs],
             "set_aside": [str(p) for p in self.set_aside],
-            "summary_findings": [f.to_dict() for f in self.noticed],
+            "summary_findings": [f.to_dict() for f in self.noticed] if findings else [],
             "archive": str(self.outbox / archive.ARCHIVE_DIR),
             "feedback": str(self.outbox / archive.FEEDBACK_DIR),
             "ledger": str(self.outbox / archive.LEDGER_FILE),

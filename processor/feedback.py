@@ -109,11 +109,23 @@ def marks(result: CheckResult) -> dict[str, Mark]:
     out = {}
     for code, found in hits.items():
         severity = min((_mark_severity(f) for f in found), key=_MARK_RANK.__getitem__)
-        comment = "\n\n".join(_comment_line(f) for f in found)
+        comment = "\n\n".join(_comment_line(f) + _as_rebuilt(spec, code, f) for f in found)
         if len(comment) > COMMENT_LIMIT:
             comment = comment[: COMMENT_LIMIT - 20] + f"……（其余见“{SHEET}”工作表）"
         out[code] = Mark(severity, comment)
     return out
+
+
+def _as_rebuilt(spec: Spec, code: str, f: Finding) -> str:
+    """What the feedback workbook shows in a total cell a total rule flagged: not the number the agency's
+    file has (the comment says 请改正 J6), but the template's formula, which adds up the parts as typed."""
+    rule = spec.rules.get(f.rule_id)
+    if code != f.code or rule is None or rule.kind != "total" or not spec.cells[code].is_total:
+        return ""
+    return (
+        f"\n（本反馈工作簿中 {f.cell} 已恢复为合计公式，显示的是各项之和 {f.expected}；报送的文件中为 {f.found}。"
+        f"合计不必手工填写：如 {f.found} 才是正确的合计，请补正参与合计的各项。）"
+    )
 
 
 def _comment_line(f: Finding) -> str:

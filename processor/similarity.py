@@ -123,9 +123,23 @@ def compare(a: Prepared, b: Prepared, threshold: float) -> tuple[str, float] | N
     return (SIMILAR, score) if score >= threshold else None
 
 
-def _near_pairs(
-    reps: list[Prepared], threshold: float, limit: int = SCAN_LIMIT
-) -> tuple[list[tuple[int, int, float]], set[int]]:
+class Pairs(NamedTuple):
+    """Near pairs as three arrays: texts i[k] and j[k] are alike with score[k] (~293,000 pairs in the
+    bench's texts: ~7 MB so, ~45 MB as Python tuples, at the summary's peak of memory)."""
+
+    i: np.ndarray
+    j: np.ndarray
+    score: np.ndarray
+
+    @classmethod
+    def none(cls) -> Pairs:
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
+
+    def tolist(self) -> list[tuple[int, int, float]]:
+        return list(zip(self.i.tolist(), self.j.tolist(), self.score.tolist(), strict=True))
+
+
+def _near_pairs(reps: list[Prepared], threshold: float, limit: int = SCAN_LIMIT) -> tuple[Pairs, set[int]]:
     """Pairs (i, j, score) of texts whose clause sets have Jaccard ≥ threshold, and the texts whose
     candidates were cut at `limit` (0: no limit; then every such pair is found).
 
@@ -141,11 +155,10 @@ def _near_pairs(
     index; ~4 s in Python loops). `limit` cuts each probed clause's texts to its first `limit`.
     """
     n_texts = len(reps)
-    pairs: list[tuple[int, int, float]] = []
     cut: set[int] = set()
     lens = np.fromiter((len(p.clauses) for p in reps), dtype=np.int64, count=n_texts)
     if not lens.any():
-        return pairs, cut
+        return Pairs.none(), cut
     distinct = sorted(set(chain.from_iterable(p.clauses for p in reps)))  # (ids in clause order: not by hash)
     ids = dict(zip(distinct, range(len(distinct)), strict=True))
     clause = np.fromiter(
@@ -186,7 +199,7 @@ def _near_pairs(
     postings = index_pos[np.lexsort((index_pos, index_rank))]
     del indexed, index_pos
     if not postings.size:
-        return pairs, cut
+        return Pairs.none(), cut
     post_start = np.zeros(len(by_rank) + 1, dtype=np.int64)
     np.cumsum(np.bincount(index_rank, minlength=len(by_rank)), out=post_start[1:])
     low, high = _signatures(flat, starts, shared_n)
@@ -238,10 +251,11 @@ def _near_pairs(
                         hits.append((found[hit], pos, score[hit]))
         if keeps[pos]:
             before[flat[a : a + keeps[pos]]] += 1
-    for found, pos, score in hits:
-        i = int(order[pos])
-        pairs.extend((q, i, sc) for q, sc in zip(order[found].tolist(), score.tolist(), strict=True))
-    return pairs, cut
+    if not hits:
+        return Pairs.none(), cut
+    found = np.concatenate([f for f, _, _ in hits])
+    at = np.repeat(np.array([pos for _, pos, _ in hits], dtype=np.int64), [len(f) for f, _, _ in hits])
+    return Pairs(order[found], order[at], np.concatenate([sc for _, _, sc in hits])), cut
 
 
 SIGNATURE_BITS = 128
@@ -508,10 +522,8 @@ class Neighbours:
         return cls(start, other[order], score[order])
 
     @classmethod
-    def of_pairs(cls, pairs: list[tuple[int, int, float]], n: int) -> Neighbours:
-        i = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
-        j = np.fromiter((p[1] for p in pairs), dtype=np.int64, count=len(pairs))
-        score = np.fromiter((p[2] for p in pairs), dtype=np.float64, count=len(pairs))
+    def of_pairs(cls, pairs: Pairs, n: int) -> Neighbours:
+        i, j, score = pairs
         return cls.of(np.concatenate([i, j]), np.concatenate([j, i]), np.concatenate([score, score]), n)
 
     def pairs(self) -> list[tuple[int, int, float]]:
@@ -554,6 +566,8 @@ class _CodePairs:
             self._add(reps)  # (ids 0…n-1: the positions in `reps`)
             near = Neighbours.of_pairs(_near_pairs(reps, self.threshold, 0)[0], len(reps))
             self._put_pairs(near.start, near.other, near.score)
+            self.ready = True
+            return near  # (as the lists below would make it again: ids are the positions)
         else:
             self._add(new)
             sizes = np.frombuffer(self.sizes, dtype=np.int64)

@@ -13,8 +13,9 @@ import gc
 import hashlib
 import os
 import zipfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,6 +249,7 @@ class RowCache:
         self._blocks, self._blocks_now = self._blocks_now, {}
 
 
+_SEALED = object()  # stands for a row of a block that RowsSheet.seal deflated (the block is in its first row)
 BLOCK = 500  # rows of a list sheet deflated as a run of their own (its bytes kept by RowCache while unchanged)
 # first row → (what the block is made of: its rows' numbers, their rendered rows and 序号; the block deflated)
 Blocks = dict[int, tuple[tuple[Any, ...], Deflated]]
@@ -575,6 +577,23 @@ class RowsSheet(Worksheet):
                 if isinstance(piece, Block) and piece.keep is not None:
                     deflate(piece)
 
+    def seal(self, deflate: Callable[[bytes], Future[Deflated]]) -> None:
+        """A summary without a RowCache: render write_row's rows now and have `deflate` deflate them,
+        block by block as _body_chunks cuts them, letting go of their Rows. At 10,000 units the four
+        list sheets' Rows weigh ~75 MB held together until the workbook is closed; so each sheet's
+        are gone before the next sheet's are made (the main process's peak of memory: issue 7). The
+        workbook's bytes are the same (each block is a run of its own either way)."""
+        body: dict[int, tuple[_Rendered | Row | Future[Deflated], int | None]] = self.__dict__.get("_body", {})
+        if not body or self.rows is not None or self.splices is None or crc32_combine is None or not _FAST_LOOPS:
+            return
+        for batch, _ in self._in_order():
+            for start in range(0, len(batch), BLOCK):
+                numbers = batch[start : start + BLOCK]
+                text = self._block_text(numbers, [body[row] for row in numbers])  # type: ignore[misc]
+                body[numbers[0]] = (deflate(text), len(numbers))  # (the block, and how many rows it holds)
+                for row in numbers[1:]:
+                    body[row] = (_SEALED, None)
+
     def _write_body(self, rows: list[int]) -> None:
         """Write these rows of write_row's. Zipped by ThreadedZip (`splices`), the sheet gets a mark
         and the zip the rows' bytes in its place: no text file of ~120 MB written and read back."""
@@ -602,6 +621,11 @@ class RowsSheet(Worksheet):
         for start in range(0, len(rows), BLOCK):
             numbers = rows[start : start + BLOCK]
             entries = [body.pop(row) for row in numbers]
+            if isinstance(entries[0][0], Future):  # (sealed: deflated already, cut the same way)
+                if entries[0][1] != len(numbers) or any(item is not _SEALED for item, _ in entries[1:]):
+                    raise RuntimeError(f"summary: the rows of “{self.name}” changed after they were sealed")
+                yield entries[0][0].result()
+                continue
             if self.splices is None:
                 yield self._block_text(numbers, entries)
                 continue
@@ -860,18 +884,31 @@ def _write_lists(
         ws.splices = splices
         return ws
 
-    _write_detail(rows_sheet(DETAIL), data, con, styles)
-    _write_status(rows_sheet(STATUS), data, con, styles)
-    _write_issues(rows_sheet(ISSUES), data, con, styles)
-    _write_texts(rows_sheet(TEXTS), data, con, styles)
+    with ThreadPoolExecutor(2) as pool:  # (zlib lets go of the GIL)
+        waiting: deque[Future[Deflated]] = deque()
+
+        def deflate(text: bytes) -> Future[Deflated]:
+            while len(waiting) >= 4:  # (a few blocks' text held at a time)
+                waiting.popleft().result()
+            waiting.append(pool.submit(deflate_block, text, ZIP_LEVEL))
+            return waiting[-1]
+
+        for write, name in (
+            (_write_detail, DETAIL),
+            (_write_status, STATUS),
+            (_write_issues, ISSUES),
+            (_write_texts, TEXTS),
+        ):
+            ws = rows_sheet(name)
+            write(ws, data, con, styles)
+            if rows is None:
+                ws.seal(deflate)
 
 
 def warm_rows(data: SummaryData, con: Consolidation, rows: RowCache) -> None:
     """Render the list sheets' rows into `rows` as write_summary would, and deflate their blocks as it
     would, without writing a workbook: `watch` started on a summary left as it was, so that its first
     refresh is as fast as the next (at 10,000 units ~130 MB of rows not deflated again then)."""
-    from concurrent.futures import Future, ThreadPoolExecutor
-
     with gc_paused(), ThreadPoolExecutor(2) as pool:  # (zlib lets go of the GIL)
         wb = xlsxwriter.Workbook(os.devnull)  # (never closed: nothing is written)
         _write_lists(wb, data, con, _Styles(wb), rows, {})

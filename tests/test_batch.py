@@ -1082,3 +1082,23 @@ def test_run__a_file_refused_for_the_jobs_reason__counts_when_sent_again_to_the_
     path.write_bytes(data)
     [entry] = run(config, "--year", "2024")["files"]
     assert entry["status"] in ("accepted", "warning")
+
+
+def test_run_json__written_entry_by_entry__is_exactly_what_json_dumps_writes(tmp_path):
+    """`run --json` writes its long lists (files, and the summary's findings: ~13,000 内容雷同 at 10,000
+    units) one entry at a time, so that they are never all in memory as text: the output is still, to
+    the character, json.dumps(…, indent=2) of what it says."""
+    config = city(tmp_path)
+    same = (
+        "本机关认真贯彻落实政府信息公开条例，"
+        + "，".join(f"扎实推进第{k}项重点工作并取得明显成效" for k in range(8))
+        + "。"
+    )
+    for k, (name, _, _) in enumerate(UNITS[:3]):
+        report(tmp_path / "inbox" / f"{k}.xlsx", name, seed=k, texts={"text.s1": same})
+    report(tmp_path / "inbox" / "broken.xlsx", "西山县人民政府", values=BROKEN_E1)
+    result = runner.invoke(app, ["run", "--config", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert len(out["files"]) == 4 and any(f["rule"] == "text-similar" for f in out["summary_findings"])
+    assert result.stdout.rstrip("\n") == json.dumps(out, ensure_ascii=False, indent=2)

@@ -522,7 +522,7 @@ def test_near_pairs__exactly_the_pairs_at_or_over_the_threshold() -> None:
         for threshold in (0.5, 0.8, 0.9):
             pairs, cut = _near_pairs(reps, threshold, limit=0)
             assert not cut
-            found = {frozenset((i, j)): score for i, j, score in pairs}
+            found = {frozenset((i, j)): score for i, j, score in pairs.tolist()}
             brute = {
                 frozenset((i, j)): jaccard(sets[i], sets[j])
                 for i in range(len(sets))
@@ -545,7 +545,7 @@ def test_near_pairs__a_pair_of_63_clause_texts_at_exactly_the_threshold_is_found
     sets = [x, y, frozenset(common), frozenset(only_x), frozenset(only_y)]
     assert jaccard(x, y) == 0.8
     pairs, _ = _near_pairs([Prepared(str(k), str(k), s) for k, s in enumerate(sets)], 0.8, limit=0)
-    assert {frozenset((i, j)) for i, j, _ in pairs} == {frozenset(p) for p in ((0, 1), (0, 2), (1, 2))}
+    assert {frozenset((i, j)) for i, j, _ in pairs.tolist()} == {frozenset(p) for p in ((0, 1), (0, 2), (1, 2))}
 
 
 def test_near_pairs__a_scan_limit_can_miss_pairs_and_says_which_texts_it_cut_short() -> None:
@@ -555,9 +555,9 @@ def test_near_pairs__a_scan_limit_can_miss_pairs_and_says_which_texts_it_cut_sho
     common = [f"大家都写的第{k}句话" for k in range(9)]
     reps = [Prepared(str(n), str(n), frozenset([*common, f"只有第{n}个单位写的话"])) for n in range(60)]
     everything, cut = _near_pairs(reps, 0.8, limit=0)
-    assert len(everything) == 60 * 59 // 2 and not cut
+    assert len(everything.tolist()) == 60 * 59 // 2 and not cut
     limited, cut = _near_pairs(reps, 0.8, limit=10)
-    assert len(limited) < len(everything) and cut  # the later texts met only 10 of the earlier ones
+    assert len(limited.tolist()) < len(everything.tolist()) and cut  # the later texts met only 10 of the earlier ones
 
 
 def test_near_pairs__with_a_scan_limit__the_same_pairs_in_every_process() -> None:
@@ -574,7 +574,7 @@ def test_near_pairs__with_a_scan_limit__the_same_pairs_in_every_process() -> Non
         " {'丙丙丙丙', '乙乙乙乙', '甲甲甲甲'}]\n"
         "sets += [{f'第{k}句话的内容' for k in range(n, n + 6)} | {'共同的一句话'} for n in range(40)]\n"
         "pairs, cut = _near_pairs([Prepared(str(i), str(i), frozenset(s)) for i, s in enumerate(sets)], 0.5, 1)\n"
-        "print(sorted(pairs), sorted(cut))\n"
+        "print(sorted(pairs.tolist()), sorted(cut))\n"
     )
     root = Path(__file__).resolve().parents[1]
     outputs = set()

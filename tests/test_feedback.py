@@ -115,6 +115,15 @@ def test_feedback__total_cell_highlighted_and_formula_kept(mixed):
     assert fill(ws, "E6") == colour("error") and ws["E6"].value == "=SUM(A6:D6)" and ws["E6"].comment
 
 
+def test_feedback__a_flagged_total_says_the_feedback_shows_the_formulas_sum_not_the_number_typed(mixed):
+    """The comment's "请改正 E6" is about the agency's file: in the feedback workbook E6 is the template's
+    formula again, showing the parts' sum. The comment says so, and that a typed total is not needed."""
+    _, wb = mixed
+    comment = wb["四、复议诉讼"]["E6"].comment.text
+    assert "本反馈工作簿中 E6 已恢复为合计公式，显示的是各项之和" in comment
+    assert "合计不必手工填写" in comment
+
+
 def test_feedback__agency_values_written_back_totals_stay_formulas(mixed):
     _, wb = mixed
     ws = wb["三、依申请公开"]

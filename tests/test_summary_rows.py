@@ -368,3 +368,35 @@ def test_zip_difference__a_file_that_is_not_a_sound_zip__is_said_not_raised():
     for other in (good[: len(good) // 2], b"", bad_crc):
         assert "bytes, first difference at byte" in zip_difference(good, other)
         assert "bytes, first difference at byte" in zip_difference(other, good)
+
+
+def test_summary_without_a_row_cache__lets_go_of_each_list_sheets_rows_before_the_next_is_made(tmp_path, monkeypatch):
+    """`run` keeps no rows: each list sheet's rows are deflated as soon as the sheet is written, so that
+    the four sheets' rows (~75 MB at 10,000 units) are never held together (issue 7's peak of memory);
+    the workbook is the same bytes as one written by a `watch` that keeps them."""
+    from concurrent.futures import Future
+
+    from tests.test_consolidate import synthetic
+
+    if package.crc32_combine is None:
+        pytest.skip("without ISA-L's crc32_combine, deflated runs cannot be put in")
+    monkeypatch.setattr(summary, "BLOCK", 7)
+    data = synthetic(40)
+    held: list[list[str]] = []
+    sealed: list[summary.RowsSheet] = []
+    real_status, real_seal = summary._write_status, summary.RowsSheet.seal
+    monkeypatch.setattr(summary.RowsSheet, "seal", lambda ws, deflate: (sealed.append(ws), real_seal(ws, deflate)))
+
+    def status_after_detail(ws, *args):
+        assert [s.name for s in sealed] == [summary.DETAIL]
+        body = sealed[0].__dict__["_body"]
+        held.append([type(item).__name__ for item, _ in body.values() if not isinstance(item, Future)])
+        assert any(isinstance(item, Future) for item, _ in body.values())
+        return real_status(ws, *args)
+
+    monkeypatch.setattr(summary, "_write_status", status_after_detail)
+    fresh = summary.write_summary(tmp_path / "fresh.xlsx", data)
+    assert held and not [name for name in held[0] if name != "object"]  # only the sealed rows' placeholders
+    monkeypatch.setattr(summary, "_write_status", real_status)
+    kept = summary.write_summary(tmp_path / "kept.xlsx", data, rows=summary.RowCache())
+    assert kept.read_bytes() == fresh.read_bytes(), zip_difference(kept.read_bytes(), fresh.read_bytes())
