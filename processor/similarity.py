@@ -311,7 +311,7 @@ class Comparisons:
         read when first needed; a store that is missing, of another tag or unreadable is left alone (the
         texts are compared afresh). `once`: for one comparison (a run), then save(): only the pairs are
         kept, not the texts prepared, the findings or the closest others (~40 MB less at 10,000 units)."""
-        self._codes: dict[tuple[str, float], _CodePairs] = {}
+        self._codes: dict[tuple[str, float], _CodePairs | _Packed] = {}
         self._store = (store, tag) if store is not None else None
         self._once = once
         self._prepared: Memo[tuple[str, str]] = Memo()  # text → (norm, masked): 0.25 s a refresh at 10,000 units
@@ -409,6 +409,8 @@ class Comparisons:
                 pass
         key = (code, threshold)
         state = self._codes.get(key)
+        if isinstance(state, _Packed):  # (a run's second comparison of these texts: a group's summary)
+            state = _CodePairs.restore(threshold, state.arrays())
         if state is not None and state.restored is not None:
             try:
                 return self._update(key, state, reps)
@@ -419,10 +421,13 @@ class Comparisons:
     def _update(self, key: tuple[str, float], state: _CodePairs, reps: list[Prepared]) -> Neighbours:
         self._codes[key] = state
         try:
-            return state.update(reps)
+            near = state.update(reps)
         except BaseException:  # half updated: its new texts would never be compared; start afresh next time
             self._codes.pop(key, None)
             raise
+        if self._once:  # (only saved from now on: its flat arrays, not the texts and lists it is made of)
+            self._codes[key] = _Packed(state.arrays())
+        return near
 
     def save(self, path: Path, tag: str) -> None:
         """Write the near pairs found so far to `path` (numpy arrays, no pickle) for load() in another
@@ -442,6 +447,20 @@ class Comparisons:
         self._codes.clear()
         self._prepared, self._said = Memo(), Memo()
         self._closest.clear()
+
+
+class _Packed:
+    """A text code's pairs as _CodePairs.arrays() gave them, kept by a Comparisons made for one comparison
+    (`once`) until save(): at 10,000 units ~14 MB of flat arrays where the _CodePairs, with the masked
+    texts it is keyed by, held ~30 MB through the comparison of the next text code and the save."""
+
+    ready = True
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self._arrays = arrays
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return self._arrays
 
 
 def _read_store(path: Path, tag: str) -> dict[tuple[str, float], _CodePairs]:

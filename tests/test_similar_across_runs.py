@@ -157,3 +157,25 @@ def test_stored_pairs_that_do_not_hold_together__are_not_used__the_texts_are_com
 
     again = similarity.find_matches(texts, comparisons=similarity.Comparisons(path, "tag", once=True))
     assert shown(again) == shown(similarity.find_matches(texts)) and again
+
+
+def test_comparisons_for_one_run__a_second_comparison_of_some_of_the_texts__finds_what_a_fresh_one_finds(tmp_path):
+    """A run's Comparisons keeps each text code's pairs packed once compared (only saved from then on);
+    a second comparison in the same run (a group's summary, with --by-group) unpacks them: the same
+    findings as comparing afresh, and the pairs saved afterwards serve the next run alike."""
+    texts = {
+        f"单位{k}": {"text.s1": _text(k % 6) + ("" if k < 6 else f"第{k}次补充说明事项已经办结")} for k in range(9)
+    }
+    some = {unit: by_code for unit, by_code in texts.items() if unit in ("单位1", "单位2", "单位7")}
+
+    def shown(found):
+        return [(a.unit, a.count, [(m.other, m.degree, m.score) for m in a.matches]) for a in found]
+
+    once = similarity.Comparisons(once=True)
+    first = shown(similarity.find_matches(texts, comparisons=once))
+    assert first == shown(similarity.find_matches(texts)) and any(count > 1 for _, count, _ in first)
+    assert all(isinstance(state, similarity._Packed) for state in once._codes.values())
+    assert shown(similarity.find_matches(some, comparisons=once)) == shown(similarity.find_matches(some))
+    once.save(tmp_path / "pairs.npz", "tag")
+    later = similarity.Comparisons(tmp_path / "pairs.npz", "tag", once=True)
+    assert shown(similarity.find_matches(texts, comparisons=later)) == shown(similarity.find_matches(texts))
