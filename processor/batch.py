@@ -261,7 +261,7 @@ def _rollup_findings(roster: Roster | None, result: Any, agency: str | None) -> 
     spec = result.submission.spec
     place = layout(spec).places["info.agency"]
     closest = roster.closest_groups(agency)
-    nearest = "、".join(f"“{n}”" for n in closest) if closest else "（无相近的分组）"
+    nearest = "、".join(f"“{n}”" for n in closest) if closest else None
     f = finding(
         spec,
         "rollup-group-unknown",
@@ -270,6 +270,7 @@ def _rollup_findings(roster: Roster | None, result: Any, agency: str | None) -> 
         code="info.agency",
         found=agency or "（空）",
         expected=nearest,
+        closest=f"最接近的分组：{nearest}" if nearest else "名册中没有相近的分组",
         file=result.file,
     )
     return [replace(f, agency=agency)]
@@ -1709,9 +1710,31 @@ def unit_results(
             made[name] = (made_of, result)
     if kept is not None:
         kept.results = made
+    settled = _resent_rollups(results)
+    if settled:
+        results = [u for u in results if u.name not in settled]
     if submissions:
         attach_submissions(ledger, results, light=light, cache=cache if kept is None else kept.submissions)
     return results, unidentified
+
+
+def _resent_rollups(results: list[UnitResult]) -> set[str]:
+    """Roll-ups refused for a name no roster group has (本级, a county's nianbao.toml without its title) that a
+    later counted roll-up of some of the same units settled: the county sent it again, named right. Shown,
+    they would stay 被退回 for good (the name is no unit's, nor can `withdraw` take back a refusal)."""
+    counted = [u for u in results if u.is_rollup and u.status in COUNTED and u.covers]  # (submissions not attached yet)
+    return {
+        u.name
+        for u in results
+        if u.is_rollup
+        and u.status == REJECTED
+        and u.group[:1] == (OUTSIDE_ROSTER,)
+        and u.covers
+        and any(
+            (c.file_id or 0) > (u.file_id or 0) and set(c.covers) & set(u.covers)  # type: ignore[arg-type]  # (later: by ledger row)
+            for c in counted
+        )
+    }
 
 
 def _how_to_count(original: FileRow, current: FileRow) -> str:
@@ -1841,7 +1864,37 @@ def write_year_summary(
             texts = typed_texts(aside, spec, year)
             if texts is not None:
                 typed[rel] = texts
+        if rel not in typed and report.parent == outbox / archive.SUMMARY_DIR:
+            carried = typed_before_renamed(rel)
+            if carried is not None:
+                typed[rel] = carried
         return typed.get(rel)
+
+    def typed_before_renamed(rel: str) -> dict[str, str] | None:
+        """The main 上报用 report written under another name before (title set or changed since: 本级 →
+        西山县): what was typed into it, from the file itself when edited since it was written, else as on
+        record. That file is left as it is."""
+        recorded = last.get("files") or {}
+        before = [
+            r
+            for r in recorded
+            if isinstance(r, str) and r != rel and Path(r).parent == Path(rel).parent and r.endswith("_上报用.xlsx")
+        ]
+        if len(before) != 1:
+            return None
+        [old] = before
+        try:
+            edited = not _as_written(outbox, old, recorded[old])
+        except (OSError, TypeError, AttributeError, ValueError):
+            edited = False
+        texts = typed_texts(outbox / old, spec, year) if edited else typed.get(old)
+        if texts:
+            logger.info(
+                "上报用汇总报告改名为“{}”：“{}”中填写的文字部分、填报信息和情况说明已带入。",
+                Path(rel).name,
+                Path(old).name,
+            )
+        return texts or None
 
     def summary_and_report(
         part: SummaryData,
@@ -1866,7 +1919,14 @@ def write_year_summary(
         texts = typed_in(report)
         return written, stamped(
             write_rollup_report(
-                report, spec, year, name, con.root, texts=texts, created=part.produced_at, covers=con.names_counted()
+                report,
+                spec,
+                year,
+                name,
+                con.root,
+                texts=texts,
+                created=part.produced_at,
+                covers=con.names_counted(name),
             )
         )
 
@@ -1921,7 +1981,7 @@ def write_year_summary(
             data,
             archive.summary_path(outbox, year),
             outbox / archive.SUMMARY_DIR,
-            title or "本级",
+            title or UNTITLED,
             comparisons,
             rows,
             sums,
@@ -2111,6 +2171,9 @@ def set_aside_edited(path: Path, outbox: Path, last: dict[str, Any]) -> Path | N
         n += 1
     atomic.replace(path, aside, held=path)  # (open in Excel: FileInUse naming it, as writing it would be)
     return aside
+
+
+UNTITLED = "本级"  # the name of the 上报用 report (its 单位名称) where nianbao.toml sets no title
 
 
 def _typed_on_record(last: dict[str, Any]) -> dict[str, dict[str, str]]:

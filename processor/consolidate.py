@@ -155,10 +155,11 @@ class Consolidation:
     previous: dict[str, Number] | None  # last year's headline figures (same scope) by Figure.key
     previous_units: int = 0  # the units last year's figures are of (a roll-up counts its units)
 
-    def names_counted(self) -> tuple[str, ...]:
-        """The names of the units in the sums, for a roll-up report to carry. For a counted roll-up: the
-        units of this roster it stands for, by this roster's names, and the names it says that are none
-        of them (units this roster lacks) with its place in front (`_qualified`); else its name."""
+    def names_counted(self, place: str | None = None) -> tuple[str, ...]:
+        """The names of the units in the sums, for a roll-up report to carry, as the level above can know
+        them (`_passed_up`; `place`: whose units they are, 西山县). For a counted roll-up: the units of this
+        roster it stands for, and the names it says that are none of them (units this roster lacks) with
+        its place in front (`_qualified`); else its name."""
         standing: dict[str, list[str]] = {}
         for name, rollup in self.covered.items():
             standing.setdefault(rollup, []).append(name)
@@ -166,18 +167,31 @@ class Consolidation:
         names: list[str] = []
         for u in self.counted:
             if not u.is_rollup:
-                names.append(u.name)
+                names.append(_passed_up(u, place))
                 continue
             mine = [by_name[n] for n in standing.get(u.name, []) if n in by_name and not by_name[n].is_rollup]
             _, unmatched = _match_names(u.covers or [], mine)
-            place = next((p for p in reversed((*u.group, u.name)) if is_place(p)), u.name)  # (西山县)
-            names.extend([*(m.name for m in mine), *(_qualified(n, place) for n in unmatched)] or [u.name])
+            where = next((p for p in reversed((*u.group, u.name)) if is_place(p)), u.name)  # (西山县)
+            names.extend([*(m.name for m in mine), *(_qualified(n, where) for n in unmatched)] or [u.name])
         return tuple(names)
 
     @cached_property
     def placed(self) -> list[tuple[UnitResult, Node]]:
         """Every unit with the node it is shown under, in tree order (roster order within a node)."""
         return [(u, node) for node in self.root.walk() for u in node.members]
+
+
+def _passed_up(u: UnitResult, place: str | None) -> str:
+    """A unit's name as a roll-up passes it up: its roster name when that starts with a place, else a full
+    name the roster also knows it by (an alias: 西山县人民政府办公室 for a county roster's 县政府办公室), else
+    its name with `place` in front (`_qualified`). A bare 县政府办公室 matches nothing in the city's roster,
+    and a name it cannot match makes the roll-up stand for its whole group (named_in)."""
+    if starts_with_place(u.name):
+        return u.name
+    full = next((a for a in u.aliases if starts_with_place(a)), None)
+    if full is not None:
+        return full
+    return _qualified(u.name, place) if place and is_place(place) else u.name
 
 
 def sum_values(submissions: list[Submission]) -> dict[str, Number]:
@@ -252,7 +266,7 @@ def _cover(
     rollups = [(covered_path(u, groups), u) for u in units if u.status in COUNTED and u.is_rollup]
     rollups = sorted(((p, u) for p, u in rollups if p is not None), key=lambda pu: len(pu[0]))
     covered: dict[str, str] = {}
-    inside_of: list[tuple[UnitResult, list[UnitResult]]] = []
+    inside_of: list[tuple[UnitResult, list[UnitResult], list[str]]] = []
     if not rollups:
         return covered, inside_of
     below: dict[Path_, list[UnitResult]] = {}  # every group → the units placed under it, in order (not a
@@ -264,12 +278,17 @@ def _cover(
         if rollup.name in covered:
             continue  # nested inside a roll-up already counted
         inside = [u for u in below.get(path, ()) if u is not rollup and u.name not in covered]
+        unknown: list[str] = []
         if rollup.covers is not None and not any(u.is_rollup for u in inside):
-            inside = named_in(rollup.covers, inside)
+            inside, unknown = _named(rollup.covers, inside)
         for u in inside:
             covered[u.name] = rollup.name
-        inside_of.append((rollup, inside))
+        inside_of.append((rollup, inside, unknown))
     return covered, inside_of
+
+
+def _some_names(units: list[UnitResult]) -> str:
+    return "、".join(u.name for u in units[:5]) + ("等" if len(units) > 5 else "")
 
 
 def named_in(covers: Iterable[str], inside: list[UnitResult]) -> list[UnitResult]:
@@ -280,8 +299,13 @@ def named_in(covers: Iterable[str], inside: list[UnitResult]) -> list[UnitResult
     Every unit when a name is found for no unit, or for more than one: a unit the city's roster lacks, or
     named past recognition — the roll-up then stands for its whole group, as one that does not say its
     units (summing a unit's own report beside a roll-up that has it would count it twice)."""
+    return _named(covers, inside)[0]
+
+
+def _named(covers: Iterable[str], inside: list[UnitResult]) -> tuple[list[UnitResult], list[str]]:
+    """(named_in(covers, inside), the names that name no unit or several: why it is all of them)."""
     chosen, unmatched = _match_names(covers, inside)
-    return inside if unmatched else [u for i, u in enumerate(inside) if i in chosen]
+    return (inside if unmatched else [u for i, u in enumerate(inside) if i in chosen]), unmatched
 
 
 def _match_names(covers: Iterable[str], inside: list[UnitResult]) -> tuple[set[int], list[str]]:
@@ -328,11 +352,22 @@ def resolve_rollups(
     """
     covered, inside_of = _cover(units, groups)
     findings: list[Finding] = []
-    for rollup, inside in inside_of:
+    for rollup, inside, unknown in inside_of:
         arrived = [u for u in inside if u.counted]
+        if arrived and unknown:  # (the whole group, for want of knowing which units the names are: said)
+            spec = spec or rollup.submission.spec  # type: ignore[union-attr]
+            f = finding(
+                spec,
+                "rollup-names-unknown",
+                agency=rollup.name,
+                unknown="、".join(f"“{n}”" for n in unknown[:5]) + ("等" if len(unknown) > 5 else ""),
+                group=(rollup.group or (rollup.name,))[-1] if not is_place(rollup.name) else rollup.name,
+                names=_some_names(arrived),
+            )
+            findings.append(f.about(agency=rollup.name, file=rollup.file))
         if arrived:
             spec = spec or rollup.submission.spec  # type: ignore[union-attr]
-            names = "、".join(u.name for u in arrived[:5]) + ("等" if len(arrived) > 5 else "")
+            names = _some_names(arrived)
             f = finding(
                 spec,
                 "rollup-overlap",

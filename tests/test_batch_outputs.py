@@ -92,6 +92,11 @@ def test_by_group_once__a_later_run_without_it__says_the_group_summaries_were_no
     assert sorted(run(config)["stale_group_summaries"]) == sorted(written)
     assert sorted(run(config)["stale_group_summaries"]) == sorted(written)  # (nothing new, still out of date)
     assert run(config, "--by-group")["stale_group_summaries"] == []
+    withdrawn = runner.invoke(app, ["withdraw", "西山县教育局", "--config", str(config)])
+    assert withdrawn.exit_code == 0, withdrawn.output
+    # (the advice works as given: running withdraw again would find nothing left to withdraw)
+    assert "没有随本次撤回更新，数字可能已过时：请运行 nianbao run --by-group 更新它们" in withdrawn.stdout
+    assert "不要再运行一次本命令" in withdrawn.stdout
 
 
 def test_a_county_report_in_the_city_inbox_counts_once_for_its_units(tmp_path):
@@ -628,7 +633,7 @@ def test_three_levels__a_city_report_names_its_counties_units_as_the_city_roster
     set_cells(
         county_report, {"text.s1": "全县汇总：本年度共收到申请若干件，均已办结。", "text.s5": "个别乡镇更新不及时。"}
     )
-    assert check_workbook(county_report).submission.covers == ["教育局", "城关镇"]
+    assert check_workbook(county_report).submission.covers == ["西山县教育局", "西山县城关镇"]  # (title in front)
     city_dir = tmp_path / "city"
     city_dir.mkdir()
     units = [
@@ -708,3 +713,114 @@ def test_run__says_on_screen_what_summing_found(tmp_path):
     report(tmp_path / "inbox" / "西山县教育局.xlsx", "西山县教育局", seed=20)
     text = runner.invoke(app, ["run", "--config", str(config)]).output
     assert "汇总时发现（详见汇总表“问题清单”）：西山县：汇总表与其所含单位的报告重复报送" in text
+
+
+CITY_OF_WESTHILL = [
+    (name, "西山县", "") for name in ("西山县人民政府办公室", "西山县教育局", "西山县公安局", "西山县白沙镇人民政府")
+]
+
+
+def test_a_county_roster_in_short_names__its_report_names_its_units_so_the_city_counts_the_others_too(tmp_path):
+    """西山县's roster says 县政府办公室 (full name as an alias), 教育局, 公安局, 白沙镇; only the first two
+    reported to the county, the other two sent their reports to the city. The county's report names its
+    units so that the city recognises them (the alias, else 西山县 in front): the city counts 公安局 and
+    白沙镇 beside the roll-up, instead of taking the roll-up for the whole county and dropping them."""
+    county_dir = tmp_path / "county"
+    county_dir.mkdir()
+    roster = [
+        ("县政府办公室", "县直部门", "西山县人民政府办公室"),
+        ("教育局", "县直部门", ""),
+        ("公安局", "县直部门", ""),
+    ]
+    conf = city(county_dir, units=[*roster, ("白沙镇", "乡镇", "")], title="西山县")
+    office = report(county_dir / "inbox" / "a.xlsx", "西山县人民政府办公室", seed=1)
+    school = report(county_dir / "inbox" / "b.xlsx", "西山县教育局", seed=2)
+    county_sum = _input_sum([office, school], NEW)
+    [county_report] = [Path(p) for p in run(conf)["reports"]]
+    set_cells(
+        county_report, {"text.s1": "全县汇总：本年度共收到申请若干件，均已办结。", "text.s5": "个别单位更新不及时。"}
+    )
+    assert check_workbook(county_report).submission.covers == ["西山县人民政府办公室", "西山县教育局"]
+    (tmp_path / "city").mkdir()
+    config = city(tmp_path / "city", units=CITY_OF_WESTHILL, title="云溪市")
+    shutil.copy(county_report, tmp_path / "city" / "inbox" / "西山县汇总.xlsx")
+    direct = [
+        report(tmp_path / "city" / "inbox" / "公安局.xlsx", "西山县公安局", seed=3),
+        report(tmp_path / "city" / "inbox" / "白沙镇.xlsx", "西山县白沙镇人民政府", seed=5),
+    ]
+    direct_sum = _input_sum(direct, NEW)
+    out = run(config)
+    assert out["units"]["covered"] == 2 and not [f for f in out["summary_findings"] if f["rule"].startswith("rollup-")]
+    [city_report] = [Path(p) for p in out["reports"]]
+    assert check_workbook(city_report).submission.values[NEW] == county_sum + direct_sum
+    status = status_json(config)
+    assert status["西山县公安局"]["status"] in ("accepted", "warning")
+    assert status["西山县教育局"]["status"] == "covered"
+
+
+def test_a_county_report_naming_a_unit_the_city_cannot_place__says_which_reports_it_took_the_place_of(tmp_path):
+    """A name the city cannot place makes the roll-up stand for the whole group; the reports units of that
+    group sent themselves are then not summed. A warning names the name and those units, and says how
+    to settle it (an alias), so that figures left out are not left out unseen."""
+    config = city(tmp_path, units=CITY_OF_WESTHILL, title="云溪市")
+    _rollup_file(tmp_path / "inbox" / "西山县汇总.xlsx", "西山县", ("西山县教育局", "县府办"), 80)
+    report(tmp_path / "inbox" / "公安局.xlsx", "西山县公安局", seed=3)
+    out = run(config)
+    [said] = [f for f in out["summary_findings"] if f["rule"] == "rollup-names-unknown"]
+    assert "其中“县府办”在名册中找不到对应的单位" in said["message"]
+    assert "按涵盖“西山县”的全部单位处理：西山县公安局自己报送的报告没有单独计入合计" in said["message"]
+    assert "请在名册中把上述名称加为对应单位的别名" in said["message"]
+    assert [f["rule"] for f in out["summary_findings"] if f["rule"].startswith("rollup-")] == [
+        "rollup-names-unknown",
+        "rollup-overlap",
+    ]
+
+
+def test_a_county_without_a_title__is_told_to_set_it_and_what_it_typed_follows_the_report_renamed(tmp_path):
+    """Without `title`, the 上报用 report is 本级's, which the city refuses: the run says to set it. Once set,
+    the report has the county's name, and what the county had typed into 本级's comes with it."""
+    config = city(tmp_path, units=[("教育局", "县直部门", ""), ("公安局", "县直部门", "")])
+    report(tmp_path / "inbox" / "教育局.xlsx", "教育局", seed=1)
+    result = runner.invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 0
+    assert (
+        '其中的单位名称为“本级”：要交给上级汇总时，请先在 nianbao.toml 中写明本级名称（如 title = "西山县"）'
+        in result.stdout
+    )
+    [untitled] = (tmp_path / "outbox").rglob("*本级*上报用.xlsx")
+    typed = {"text.s1": "全县政府信息公开工作总体情况良好，各单位按要求报送。" * 2, "info.filler": "李四"}
+    set_cells(untitled, typed)
+    config.write_text(config.read_text(encoding="utf-8") + 'title = "西山县"\n', encoding="utf-8")
+    out = run(config)
+    [path] = [Path(p) for p in out["reports"]]
+    assert path.name == f"{YEAR}年西山县政府信息公开年报汇总_上报用.xlsx"
+    sub = check_workbook(path).submission
+    assert sub.agency == "西山县" and {code: sub.texts[code] for code in typed} == typed
+    assert untitled.exists()  # (left as it is)
+    report(tmp_path / "inbox" / "公安局.xlsx", "公安局", seed=2)
+    sub = check_workbook(Path(run(config)["reports"][0])).submission
+    assert sub.units == 2 and {code: sub.texts[code] for code in typed} == typed  # (carried on from then on)
+    assert "本级" not in runner.invoke(app, ["run", "--config", str(config)]).stdout
+
+
+def test_a_rollup_refused_for_its_name__once_sent_again_named_right__is_no_longer_shown_refused(tmp_path):
+    """A county without its title sends 本级's report: refused (rollup-group-unknown). It sets the title and
+    sends it again as 西山县's: counted. 本级 is then no longer listed as 被退回 anywhere (run, status,
+    summary): it was the same county's report, settled by the one that counts."""
+    import openpyxl
+
+    config = city(tmp_path, units=CITY_OF_WESTHILL, title="云溪市")
+    covers = ("西山县教育局", "西山县公安局")
+    _rollup_file(tmp_path / "inbox" / "西山县汇总.xlsx", "本级", covers, 81)
+    first = run(config)
+    assert [f["status"] for f in first["files"]] == ["rejected"]
+    _rollup_file(tmp_path / "inbox" / "西山县汇总（改）.xlsx", "西山县", covers, 81)
+    out = run(config)
+    assert out["units"]["rejected"] == 0 and out["units"]["covered"] == 2
+    assert "本级" not in status_json(config)
+    text = runner.invoke(app, ["run", "--config", str(config)]).stdout
+    assert "本级" not in text and "被退回（需重新提交）" not in text
+    shown = openpyxl.load_workbook(
+        out["summary"] or next((tmp_path / "outbox").rglob("*年报汇总.xlsx")), read_only=True
+    )
+    assert not [r for r in shown["报送情况"].iter_rows(values_only=True) if "本级" in r]

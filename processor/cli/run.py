@@ -12,7 +12,8 @@ from typing import Any
 import typer
 from loguru import logger
 
-from ..batch import RunResult, run_batch
+from ..archive import rollup_report_name
+from ..batch import UNTITLED, RunResult, run_batch
 from ..config import ConfigError, Settings, load_settings
 from ..consolidate import COUNTED, COVERED, REJECTED, STATUS_LABEL
 from ..joblock import EXIT_BUSY, JobBusy
@@ -287,6 +288,11 @@ def render_run(result: RunResult) -> str:
         lines.append(f"  汇总表：{result.summary}{unchanged}")
         for report in result.reports[:1]:
             lines.append(f"  汇总数据（按年报模板填好，可上报或发布）：{report}")
+            if report.name == rollup_report_name(result.year, UNTITLED):  # (nianbao.toml sets no title)
+                lines.append(
+                    f"    其中的单位名称为“{UNTITLED}”：要交给上级汇总时，请先在 nianbao.toml 中写明本级名称"
+                    '（如 title = "西山县"），再运行 nianbao run，否则上级对应不到分组，会退回。'
+                )
         if result.group_summaries:
             lines.append(f"  分组汇总表 {len(result.group_summaries)} 个：{result.group_summaries[0].parent.parent}")
         elif result.stale_groups:

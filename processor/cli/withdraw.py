@@ -74,7 +74,9 @@ def render_withdrawn(done: Withdrawn) -> str:
         lines.append(f"汇总表已更新：{done.outputs.summary}")
         if done.outputs.stale_groups and not done.outputs.groups:
             lines.append(
-                f"注意：分组汇总表 {len(done.outputs.stale_groups)} 个没有更新，请加 --by-group 再运行一次本命令或 nianbao run --by-group。"
+                f"注意：{done.outputs.stale_groups[0].parent.parent} 中的分组汇总表（{len(done.outputs.stale_groups)} 个）是此前用 "
+                "--by-group 生成的，没有随本次撤回更新，数字可能已过时：请运行 nianbao run --by-group 更新它们"
+                "（撤回已经完成，不要再运行一次本命令）。"
             )
     else:
         lines.append("汇总表未能更新（原因见上方和日志）；排除问题后运行 nianbao run 即可生成。")
