@@ -52,6 +52,7 @@ from .consolidate import (
     SummaryData,
     UnitResult,
     covering,
+    named_in,
 )
 from .findings import ERROR, NOTICE, WARNING, Finding, Report, finding
 from .inbox import Candidate, Changing, Skipped, read_snapshot, wait_for_complete
@@ -70,7 +71,7 @@ from .ledger import (
     submission_to_blob,
 )
 from .logs import progress
-from .roster import Roster, RosterError, Unit, load_roster
+from .roster import Roster, RosterError, Unit, load_roster, normalise, short_name
 from .spec import Spec, edition_for_year, get_spec
 from .submission import Submission
 
@@ -1656,6 +1657,7 @@ def unit_results(
         by_unit[name].append(row)
     results = []
     made: dict[str, tuple[tuple[Any, ...], UnitResult]] = {}  # (this call's, for `kept`)
+    gone_rollups: dict[tuple[str, ...], tuple[str, list[str] | None]] = {}  # withdrawn: group → (words, covers)
     for name in order:
         files = by_unit[name]
         if kept is not None:
@@ -1674,6 +1676,10 @@ def unit_results(
             refused = [r for r in refused if not (_other_year(r) and _counted_in_its_year(ledger, r))]
         chosen = live[-1] if live else (refused[-1] if refused else None)
         if chosen is None and withdrawn and name not in roster_names:
+            if withdrawn[-1].kind == ROLLUP:  # (its units, none reported since: said why they are 未报送)
+                path = (*groups[name], name[len("".join(groups[name])) :])
+                sub = ledger.submission(withdrawn[-1].id) if ledger is not None else None
+                gone_rollups[path] = (f"“{name}”的汇总表{_withdrawn_text(withdrawn[-1])}", sub.covers if sub else None)
             continue  # (a unit outside the roster, or a roll-up, left with nothing but a withdrawn report: gone)
         listed = not roster or name in roster_names  # (without a roster, every unit found is one to expect)
         result = UnitResult(
@@ -1698,9 +1704,7 @@ def unit_results(
             later = [r for r in files if r.id > chosen.id and r.status == REJECTED and not _other_year(r)]
             result.rejected_after = later[-1].original_name if later and result.status in COUNTED else None
         if withdrawn and (chosen is None or withdrawn[-1].id > chosen.id):  # (the unit's last word: withdrawn)
-            gone = withdrawn[-1]
-            why = next((f.found for f in reversed(gone.findings) if f.rule_id == WITHDRAWN), None)
-            result.withdrawn = f"“{gone.original_name}”已撤回（{why or '未注明原因'}）"
+            result.withdrawn = _withdrawn_text(withdrawn[-1])
         if files:
             last = max((r.processed_at for r in files if r.processed_at), default=None)
             if last is not None:
@@ -1710,6 +1714,8 @@ def unit_results(
             made[name] = (made_of, result)
     if kept is not None:
         kept.results = made
+    if gone_rollups:
+        results = _under_gone_rollups(results, gone_rollups)
     settled = _resent_rollups(results)
     if settled:
         results = [u for u in results if u.name not in settled]
@@ -1718,10 +1724,39 @@ def unit_results(
     return results, unidentified
 
 
+def _withdrawn_text(row: FileRow) -> str:
+    """“X”已撤回（原因）: what status, --json and 报送情况 say of a withdrawn report."""
+    why = next((f.found for f in reversed(row.findings) if f.rule_id == WITHDRAWN), None)
+    return f"“{row.original_name}”已撤回（{why or '未注明原因'}）"
+
+
+def _under_gone_rollups(
+    results: list[UnitResult], gone: dict[tuple[str, ...], tuple[str, list[str] | None]]
+) -> list[UnitResult]:
+    """The roster units a withdrawn roll-up stood for (its group's, or those it named: consolidate.named_in),
+    未报送 since: copies saying why (the roll-up itself is no longer listed; a kept result is not changed:
+    `watch` reuses it)."""
+    told: dict[str, str] = {}
+    for path, (text, covers) in gone.items():
+        inside = [u for u in results if u.listed and not u.is_rollup and u.group[: len(path)] == path]
+        named = named_in(covers, inside) if covers is not None else inside
+        told.update((u.name, text) for u in named if u.name not in told)
+    return [
+        replace(u, withdrawn=told[u.name]) if u.name in told and u.status == MISSING and not u.withdrawn else u
+        for u in results
+    ]
+
+
 def _resent_rollups(results: list[UnitResult]) -> set[str]:
     """Roll-ups refused for a name no roster group has (本级, a county's nianbao.toml without its title) that a
-    later counted roll-up of some of the same units settled: the county sent it again, named right. Shown,
-    they would stay 被退回 for good (the name is no unit's, nor can `withdraw` take back a refusal)."""
+    later counted roll-up of all the same units settled: the county sent it again, named right. Shown,
+    they would stay 被退回 for good (the name is no unit's, nor can `withdraw` take back a refusal). Units
+    are compared without the place in front (本级's report says 教育局, the same county's once titled
+    西山县教育局)."""
+
+    def units(covers: list[str]) -> set[str]:
+        return {short_name(n) or n for n in map(normalise, covers)}
+
     counted = [u for u in results if u.is_rollup and u.status in COUNTED and u.covers]  # (submissions not attached yet)
     return {
         u.name
@@ -1730,10 +1765,7 @@ def _resent_rollups(results: list[UnitResult]) -> set[str]:
         and u.status == REJECTED
         and u.group[:1] == (OUTSIDE_ROSTER,)
         and u.covers
-        and any(
-            (c.file_id or 0) > (u.file_id or 0) and set(c.covers) & set(u.covers)  # type: ignore[arg-type]  # (later: by ledger row)
-            for c in counted
-        )
+        and any((c.file_id or 0) > (u.file_id or 0) and units(u.covers) <= units(c.covers) for c in counted)  # type: ignore[arg-type]
     }
 
 

@@ -172,8 +172,9 @@ class Consolidation:
             mine = [by_name[n] for n in standing.get(u.name, []) if n in by_name and not by_name[n].is_rollup]
             _, unmatched = _match_names(u.covers or [], mine)
             where = next((p for p in reversed((*u.group, u.name)) if is_place(p)), u.name)  # (西山县)
-            names.extend([*(m.name for m in mine), *(_qualified(n, where) for n in unmatched)] or [u.name])
-        return tuple(names)
+            passed = [_passed_up(m, place) for m in mine]
+            names.extend([*passed, *(_qualified(n, where) for n in unmatched)] or [u.name])
+        return tuple(dict.fromkeys(names))
 
     @cached_property
     def placed(self) -> list[tuple[UnitResult, Node]]:
@@ -184,14 +185,17 @@ class Consolidation:
 def _passed_up(u: UnitResult, place: str | None) -> str:
     """A unit's name as a roll-up passes it up: its roster name when that starts with a place, else a full
     name the roster also knows it by (an alias: 西山县人民政府办公室 for a county roster's 县政府办公室), else
-    its name with `place` in front (`_qualified`). A bare 县政府办公室 matches nothing in the city's roster,
-    and a name it cannot match makes the roll-up stand for its whole group (named_in)."""
+    its name with the place it is in in front (`_qualified`): its innermost group that is a place (西山县 of
+    a city roster's 西山县/县直部门), else `place` (the title: the roster's own units). A bare 县政府办公室
+    matches nothing in the city's roster, and a name it cannot match makes the roll-up stand for its whole
+    group (named_in)."""
     if starts_with_place(u.name):
         return u.name
     full = next((a for a in u.aliases if starts_with_place(a)), None)
     if full is not None:
         return full
-    return _qualified(u.name, place) if place and is_place(place) else u.name
+    where = next((p for p in reversed(u.group) if is_place(p)), None) or (place if place and is_place(place) else None)
+    return _qualified(u.name, where) if where else u.name
 
 
 def sum_values(submissions: list[Submission]) -> dict[str, Number]:
@@ -361,7 +365,7 @@ def resolve_rollups(
                 "rollup-names-unknown",
                 agency=rollup.name,
                 unknown="、".join(f"“{n}”" for n in unknown[:5]) + ("等" if len(unknown) > 5 else ""),
-                group=(rollup.group or (rollup.name,))[-1] if not is_place(rollup.name) else rollup.name,
+                group=rollup.name,  # (the group it stands for, by the name roll-ups are known by: 西山县乡镇街道)
                 names=_some_names(arrived),
             )
             findings.append(f.about(agency=rollup.name, file=rollup.file))

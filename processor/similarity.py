@@ -409,7 +409,7 @@ class Comparisons:
                 pass
         key = (code, threshold)
         state = self._codes.get(key)
-        if isinstance(state, _Packed):  # (a run's second comparison of these texts: a group's summary)
+        if isinstance(state, _Packed):  # (a second comparison of these texts by a `once` Comparisons: none today)
             state = _CodePairs.restore(threshold, state.arrays())
         if state is not None and state.restored is not None:
             try:
@@ -452,7 +452,8 @@ class Comparisons:
 class _Packed:
     """A text code's pairs as _CodePairs.arrays() gave them, kept by a Comparisons made for one comparison
     (`once`) until save(): at 10,000 units ~14 MB of flat arrays where the _CodePairs, with the masked
-    texts it is keyed by, held ~30 MB through the comparison of the next text code and the save."""
+    texts it is keyed by, held ~30 MB through the comparison of the next text code and the save. (Compared
+    again by the same Comparisons, it is unpacked: no run does so today, group summaries compare without one.)"""
 
     ready = True
 

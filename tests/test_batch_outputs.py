@@ -806,17 +806,21 @@ def test_a_county_without_a_title__is_told_to_set_it_and_what_it_typed_follows_t
 def test_a_rollup_refused_for_its_name__once_sent_again_named_right__is_no_longer_shown_refused(tmp_path):
     """A county without its title sends 本级's report: refused (rollup-group-unknown). It sets the title and
     sends it again as 西山县's: counted. 本级 is then no longer listed as 被退回 anywhere (run, status,
-    summary): it was the same county's report, settled by the one that counts."""
+    summary): it was the same county's report (the same units, now with 西山县 in front), settled by the one
+    that counts. Another county's report of other units settles nothing."""
     import openpyxl
 
-    config = city(tmp_path, units=CITY_OF_WESTHILL, title="云溪市")
-    covers = ("西山县教育局", "西山县公安局")
-    _rollup_file(tmp_path / "inbox" / "西山县汇总.xlsx", "本级", covers, 81)
+    units = [*CITY_OF_WESTHILL, ("东山县教育局", "东山县", ""), ("东山县财政局", "东山县", "")]
+    config = city(tmp_path, units=units, title="云溪市")
+    _rollup_file(tmp_path / "inbox" / "西山县汇总.xlsx", "本级", ("教育局", "公安局"), 81)  # (untitled: bare names)
     first = run(config)
     assert [f["status"] for f in first["files"]] == ["rejected"]
-    _rollup_file(tmp_path / "inbox" / "西山县汇总（改）.xlsx", "西山县", covers, 81)
+    _rollup_file(tmp_path / "inbox" / "东山县汇总.xlsx", "东山县", ("东山县教育局", "东山县财政局"), 83)
+    run(config)
+    assert status_json(config)["本级"]["status"] == "rejected"  # (财政局 is none of the units 本级's said)
+    _rollup_file(tmp_path / "inbox" / "西山县汇总（改）.xlsx", "西山县", ("西山县教育局", "西山县公安局"), 81)
     out = run(config)
-    assert out["units"]["rejected"] == 0 and out["units"]["covered"] == 2
+    assert out["units"]["rejected"] == 0 and out["units"]["covered"] == 4
     assert "本级" not in status_json(config)
     text = runner.invoke(app, ["run", "--config", str(config)]).stdout
     assert "本级" not in text and "被退回（需重新提交）" not in text
@@ -824,3 +828,47 @@ def test_a_rollup_refused_for_its_name__once_sent_again_named_right__is_no_longe
         out["summary"] or next((tmp_path / "outbox").rglob("*年报汇总.xlsx")), read_only=True
     )
     assert not [r for r in shown["报送情况"].iter_rows(values_only=True) if "本级" in r]
+
+
+def test_a_county_rollup_withdrawn__its_units_are_told_why_they_are_missing(tmp_path):
+    """After `withdraw 西山县` the roll-up is no longer listed (it is no roster unit); the units it stood for
+    show 未报送, and status, --json and 报送情况 say that 西山县's roll-up was withdrawn, and why."""
+    import openpyxl
+
+    config = city(tmp_path, units=CITY_OF_WESTHILL, title="云溪市")
+    _rollup_file(tmp_path / "inbox" / "西山县汇总.xlsx", "西山县", ("西山县教育局", "西山县公安局"), 82)
+    assert run(config)["units"]["covered"] == 2
+    result = runner.invoke(app, ["withdraw", "西山县", "--reason", "应按各单位报告计入", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    status = status_json(config)
+    said = "“西山县”的汇总表“西山县汇总.xlsx”已撤回（应按各单位报告计入）"
+    assert status["西山县教育局"]["status"] == "missing" and status["西山县教育局"]["withdrawn"] == said
+    assert status["西山县人民政府办公室"]["withdrawn"] is None  # (in its group, but not one the roll-up named)
+    summary = next((tmp_path / "outbox").rglob("*年报汇总.xlsx"))
+    rows = openpyxl.load_workbook(summary, read_only=True)["报送情况"].iter_rows(values_only=True)
+    assert any("西山县教育局" in r and any(isinstance(c, str) and said in c for c in r) for r in rows)
+    report(tmp_path / "inbox" / "教育局.xlsx", "西山县教育局", seed=4)
+    run(config)
+    assert status_json(config)["西山县教育局"]["withdrawn"] is None  # (it reported since: nothing to explain)
+
+
+def test_a_city_report_names_each_unit_with_the_place_it_is_in(tmp_path):
+    """The city's roster says 教育局 and 县政府办公室 under 西山县/县直部门, 城关镇 under 西山县/乡镇 (as the county
+    calls them), 教育局 under 市直部门 too. Its 上报用 report names each with its own place in front: 西山县's
+    for the county's units, the title (云溪市) for the city's own; none named twice, none as another's."""
+    units = [
+        ("教育局", "市直部门", ""),
+        ("县教育局", "西山县/县直部门", ""),
+        ("县政府办公室", "西山县/县直部门", ""),
+        ("城关镇", "西山县/乡镇", ""),
+    ]
+    config = city(tmp_path, units=units, title="云溪市")
+    for k, (name, _, _) in enumerate(units):
+        report(tmp_path / "inbox" / f"{k}.xlsx", name, seed=90 + k)
+    [path] = [Path(p) for p in run(config)["reports"]]
+    assert check_workbook(path).submission.covers == [
+        "云溪市教育局",
+        "西山县教育局",
+        "西山县政府办公室",
+        "西山县城关镇",
+    ]
