@@ -263,6 +263,14 @@ def _rollup_findings(roster: Roster | None, result: Any, agency: str | None) -> 
     place = layout(spec).places["info.agency"]
     closest = roster.closest_groups(agency)
     nearest = "、".join(f"“{n}”" for n in closest) if closest else None
+    covers = result.submission.covers or []
+    ours = [n for n in covers if roster.match(n) is not None or roster.match(short_name(n) or n) is not None]
+    own = (  # (most of the units it says are this roster's: likely this level's own 上报用 report, dropped in)
+        f"它所列的单位（如“{ours[0]}”）大多是本级名册中的单位：如这是本级自己生成的上报用汇总报告，"
+        "请把它交给上级汇总单位，不要放进本级的收件文件夹；否则，"
+        if covers and len(ours) * 2 > len(covers)
+        else ""
+    )
     f = finding(
         spec,
         "rollup-group-unknown",
@@ -272,6 +280,7 @@ def _rollup_findings(roster: Roster | None, result: Any, agency: str | None) -> 
         found=agency or "（空）",
         expected=nearest,
         closest=f"最接近的分组：{nearest}" if nearest else "名册中没有相近的分组",
+        own=own,
         file=result.file,
     )
     return [replace(f, agency=agency)]

@@ -872,3 +872,23 @@ def test_a_city_report_names_each_unit_with_the_place_it_is_in(tmp_path):
         "西山县政府办公室",
         "西山县城关镇",
     ]
+
+
+def test_a_countys_own_report_dropped_into_its_own_inbox__is_refused_saying_it_looks_like_its_own(tmp_path):
+    """The county's 上报用 report is for the city; put in the county's own inbox it is a roll-up of no group
+    of that roster (refused, as before), and the refusal says why it probably is here: its units are this
+    roster's own, so it is likely this level's own report, to be sent up instead."""
+    config = city(tmp_path, units=[("教育局", "县直部门", ""), ("公安局", "县直部门", "")], title="西山县")
+    report(tmp_path / "inbox" / "教育局.xlsx", "教育局", seed=1)
+    report(tmp_path / "inbox" / "公安局.xlsx", "公安局", seed=2)
+    [own] = [Path(p) for p in run(config)["reports"]]
+    set_cells(own, {"text.s1": "全县汇总：本年度共收到申请若干件，均已办结。", "text.s5": "个别单位更新不及时。"})
+    shutil.copy(own, tmp_path / "inbox" / own.name)
+    out = run(config)
+    [entry] = out["files"]
+    assert entry["status"] == "rejected"
+    [said] = [f for f in entry["findings"] if f["rule"] == "rollup-group-unknown"]
+    assert (
+        "大多是本级名册中的单位：如这是本级自己生成的上报用汇总报告，请把它交给上级汇总单位，不要放进本级的收件文件夹"
+        in said["message"]
+    )
