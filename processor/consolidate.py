@@ -6,7 +6,7 @@ import datetime as dt
 import difflib
 import itertools
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
@@ -355,32 +355,7 @@ def resolve_rollups(
     `groups`: _group_paths(units), when the caller has it.
     """
     covered, inside_of = _cover(units, groups)
-    findings: list[Finding] = []
-    for rollup, inside, unknown in inside_of:
-        arrived = [u for u in inside if u.counted]
-        if arrived and unknown:  # (the whole group, for want of knowing which units the names are: said)
-            spec = spec or rollup.submission.spec  # type: ignore[union-attr]
-            f = finding(
-                spec,
-                "rollup-names-unknown",
-                agency=rollup.name,
-                unknown="、".join(f"“{n}”" for n in unknown[:5]) + ("等" if len(unknown) > 5 else ""),
-                group=rollup.name,  # (the group it stands for, by the name roll-ups are known by: 西山县乡镇街道)
-                names=_some_names(arrived),
-            )
-            findings.append(f.about(agency=rollup.name, file=rollup.file))
-        if arrived:
-            spec = spec or rollup.submission.spec  # type: ignore[union-attr]
-            names = _some_names(arrived)
-            f = finding(
-                spec,
-                "rollup-overlap",
-                found=rollup.submission.units,  # type: ignore[union-attr]
-                agency=rollup.name,
-                count=len(arrived),
-                names=names,
-            )
-            findings.append(f.about(agency=rollup.name, file=rollup.file))
+    findings = _rollup_findings(spec, inside_of, lambda u: u.counted)
     counted = [u for u in units if u.counted and u.name not in covered]
     return counted, findings, covered
 
@@ -413,6 +388,47 @@ def _leading_place(key: str) -> str:
     """The place a normalised name starts with (西山县 of 西山县教育局), or its first two characters."""
     rest = short_name(key)
     return key[: len(key) - len(rest)] if rest is not None else key[:2]
+
+
+def rollup_findings(spec: Spec, units: list[UnitResult]) -> list[Finding]:
+    """resolve_rollups' findings (rollup-overlap, rollup-names-unknown) from the units' statuses (`status`:
+    its units are listed without their submissions but the roll-ups', which say how many units they sum)."""
+    return _rollup_findings(spec, _cover(units)[1], lambda u: u.status in COUNTED)
+
+
+def _rollup_findings(
+    spec: Spec | None,
+    inside_of: list[tuple[UnitResult, list[UnitResult], list[str]]],
+    counted: Callable[[UnitResult], bool],
+) -> list[Finding]:
+    """A counted roll-up whose units' own reports arrived too (`counted`): rollup-overlap, and
+    rollup-names-unknown when it stands for its whole group for want of placing a name it says."""
+    findings: list[Finding] = []
+    for rollup, inside, unknown in inside_of:
+        arrived = [u for u in inside if counted(u)]
+        if not arrived or rollup.submission is None:
+            continue
+        spec = spec or rollup.submission.spec
+        if unknown:  # (the whole group, for want of knowing which units the names are: said)
+            f = finding(
+                spec,
+                "rollup-names-unknown",
+                agency=rollup.name,
+                unknown="、".join(f"“{n}”" for n in unknown[:5]) + ("等" if len(unknown) > 5 else ""),
+                group=rollup.name,  # (the group it stands for, by the name roll-ups are known by: 西山县乡镇街道)
+                names=_some_names(arrived),
+            )
+            findings.append(f.about(agency=rollup.name, file=rollup.file))
+        f = finding(
+            spec,
+            "rollup-overlap",
+            found=rollup.submission.units,
+            agency=rollup.name,
+            count=len(arrived),
+            names=_some_names(arrived),
+        )
+        findings.append(f.about(agency=rollup.name, file=rollup.file))
+    return findings
 
 
 def outside_roster(spec: Spec, units: list[UnitResult]) -> list[Finding]:

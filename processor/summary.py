@@ -701,7 +701,9 @@ def standing(unit: UnitResult, con: Consolidation) -> Standing:
         return Standing(WARNED, f"{said}（见问题清单）")
     if unit.is_rollup and unit.counted:
         n = unit.submission.units  # type: ignore[union-attr]
-        return Standing(unit.status, "；".join(filter(None, [f"汇总表，涵盖 {n} 个单位，按一份报送计入", later])))
+        said = "汇总时发现问题（见问题清单）" if unit.name in _warned_rollups(con) else ""
+        key = WARNED if said and unit.status == ACCEPTED else unit.status  # (as status shows it)
+        return Standing(key, "；".join(filter(None, [f"汇总表，涵盖 {n} 个单位，按一份报送计入", said, later])))
     notes = {MISSING: "未收到报告，不计入合计", REJECTED: "报告有错误被退回，不计入合计"}
     if unit.withdrawn:  # (its last report was withdrawn by the coordinator: said, with why)
         notes = {
@@ -722,6 +724,17 @@ def _said_of_outside(con: Consolidation) -> dict[str, str]:
         }
         made = con.__dict__["_outside"] = {
             f.agency: titles[f.rule_id] for f in con.findings if f.rule_id in titles and f.agency
+        }
+    return made
+
+
+def _warned_rollups(con: Consolidation) -> set[str]:
+    """The counted roll-ups summing warned about (rollup-overlap, rollup-names-unknown): 有警告, as status shows them."""
+    made = con.__dict__.get("_warned_rollups")
+    if made is None:
+        rules = ("rollup-overlap", "rollup-names-unknown")
+        made = con.__dict__["_warned_rollups"] = {
+            f.agency for f in con.findings if f.rule_id in rules and f.is_open and f.agency
         }
     return made
 
@@ -979,14 +992,15 @@ def _not_counted(con: Consolidation) -> dict[str, list[str]]:
 def _counts(con: Consolidation, left_out: dict[str, list[str]]) -> dict[str, int]:
     """概览's boxes; `left_out`: _not_counted(con), which 概览 also lists by name."""
     counts = dict.fromkeys(("submitted", "flagged", "covered"), 0)
+    shown = _standings(con)
     for u, _ in con.placed:
         if u.is_rollup:
             continue
         status, covered = u.status, u.name in con.covered
         counts["submitted"] += status != MISSING or covered  # (reported through its county's roll-up)
         counts["covered"] += covered
-        if not covered:
-            counts["flagged"] += status in (WARNED, EXPLAINED) and u.counted
+        if not covered:  # (as 报送情况 shows it: a unit outside the roster summing warned about is 有警告)
+            counts["flagged"] += shown[id(u)].key in (WARNED, EXPLAINED) and u.counted
     return {
         "expected": con.root.expected,
         "submitted": counts["submitted"],

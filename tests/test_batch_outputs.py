@@ -892,3 +892,22 @@ def test_a_countys_own_report_dropped_into_its_own_inbox__is_refused_saying_it_l
         "大多是本级名册中的单位：如这是本级自己生成的上报用汇总报告，请把它交给上级汇总单位，不要放进本级的收件文件夹"
         in said["message"]
     )
+
+
+def test_a_rollup_summing_warned_about__is_shown_with_its_warning_alike_in_status_and_the_summary(tmp_path):
+    """西山县's roll-up and 西山县教育局's own report both arrived (rollup-overlap): status lists the roll-up as
+    有警告 with that warning to chase, and 报送情况 shows it 有警告 too (it said 已通过 beside 警告 1)."""
+    import openpyxl
+
+    rollup, _ = _county_rollup(tmp_path)
+    config = city(tmp_path, units=COUNTY_UNITS, title="云溪市")
+    shutil.copy(rollup, tmp_path / "inbox" / "西山县汇总.xlsx")
+    report(tmp_path / "inbox" / "西山县教育局.xlsx", "西山县教育局", seed=20)
+    out = run(config)
+    shown = status_json(config)["西山县"]
+    assert shown["status"] == "warning" and "rollup-overlap" in [f["rule"] for f in shown["findings"]]
+    table = runner.invoke(app, ["status", "--config", str(config)]).stdout
+    assert "另收到县区汇总表 1 份：西山县（有警告）" in table
+    rows = openpyxl.load_workbook(out["summary"], read_only=True)["报送情况"].iter_rows(values_only=True)
+    [row] = [r for r in rows if r[1] == "西山县"]
+    assert "有警告" in row and any(isinstance(c, str) and "汇总时发现问题（见问题清单）" in c for c in row)

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from ..archive import LEDGER_FILE
-from ..batch import unit_results
+from ..batch import attach_submissions, unit_results
 from ..consolidate import (
     ACCEPTED,
     COVERED,
@@ -24,6 +24,7 @@ from ..consolidate import (
     UnitResult,
     covering,
     outside_roster,
+    rollup_findings,
 )
 from ..findings import Finding, sort_key
 from ..ledger import Ledger, LedgerError
@@ -38,10 +39,11 @@ SHOWN_ORDER = (ACCEPTED, WARNED, EXPLAINED, COVERED, REJECTED, MISSING)  # the c
 
 def status_rows(units: list[UnitResult], spec: Spec | None = None) -> list[dict[str, Any]]:
     """Every unit as `status` shows it (a unit a counted roll-up stands for: 由汇总表涵盖), with what the
-    summary's 问题清单 says of a counted unit outside the roster (`spec`: the year's edition)."""
+    summary's 问题清单 says of a counted unit outside the roster and of a counted roll-up whose units reported
+    too (`spec`: the year's edition)."""
     covered = covering(units)
     said: dict[str, list[Finding]] = {}
-    for f in outside_roster(spec, units) if spec is not None else []:
+    for f in [*outside_roster(spec, units), *rollup_findings(spec, units)] if spec is not None else []:
         said.setdefault(f.agency or "", []).append(f)
     return [unit_row(u, covered.get(u.name), said.get(u.name, [])) for u in units]
 
@@ -106,6 +108,7 @@ def status_command(
         else:
             with Ledger(path, readonly=True) as ledger:
                 units, unidentified = unit_results(ledger, units_roster, settings.year, submissions=False)
+                attach_submissions(ledger, [u for u in units if u.is_rollup])  # (how many units each says it sums)
     except (RosterError, LedgerError) as exc:
         raise fail(exc) from exc
     spec = get_spec(settings.edition) if settings.edition else edition_for_year(settings.year)
