@@ -1238,27 +1238,30 @@ class Job:
             if older is not None and older.id != task.file_id:
                 spec = sub.spec if sub else self.spec
                 when = older.received.strftime("%Y-%m-%d %H:%M")
+                # (two 年报.xlsx from two folders: each named by its path in the inbox, or neither could be told)
+                alike = older.original_name.casefold() == task.name.casefold()
+                this, that = (task.rel, older.inbox_path) if alike else (task.name, older.original_name)
                 if older.id in self._batch:
                     warn = finding(
                         spec,
                         "same-batch-duplicate",
                         file=task.name,
-                        found=older.original_name,
-                        expected=task.name,
+                        found=that,
+                        expected=this,
                         unit=ex.unit,
                     )
                     result.report = Report([*result.report.findings, replace(warn, agency=ex.unit, file=task.name)])
                     status = status_of(result.report)
                     _discard(ex.feedback_draft)  # written without this warning
                     ex.feedback_draft = None
-                    note = f"本批次中同一单位的另一文件“{older.original_name}”较早，以本文件为准"
+                    note = f"本批次中同一单位的另一文件“{that}”较早，以本文件为准"
                 else:
-                    note = f"取代 {when} 收到的“{older.original_name}”"
-                gone = finding(spec, "superseded", file=older.original_name, found=task.name, expected=when)
+                    note = f"取代 {when} 收到的“{that}”"
+                gone = finding(spec, "superseded", file=older.original_name, found=this, expected=when)
                 gone = replace(gone, agency=older.agency)
                 earlier = self._batch.get(older.id)
                 if earlier is not None:  # (its line is printed already; --json and the run's list say it too)
-                    earlier.note = "；".join(filter(None, [earlier.note, f"已被本批次较新的“{task.name}”取代，不计入"]))
+                    earlier.note = "；".join(filter(None, [earlier.note, f"已被本批次较新的“{this}”取代，不计入"]))
                     earlier.findings.append(gone)
                     self.retell(older, gone)  # (its feedback said 通过)
                 supersedes.append((older.id, [*older.findings, gone]))

@@ -902,6 +902,8 @@ def similar_texts(
         cut=cut,
         comparisons=comparisons,
     )
+    raw = {u.name: {c: u.submission.texts.get(c, "") for c in codes} for u in units if u.submission is not None}
+    alikes = _copied_as_is(alikes, raw, texts, codes, threshold, min_chars)
     partial = [
         finding(spec, "text-similar-partial", code=code, where=spec.text(code).heading, found=n, expected=limit)
         for code, n in cut.items()
@@ -921,6 +923,58 @@ def similar_texts(
 
 
 OWN = "〔本单位〕"  # what a unit's own name becomes in its texts before they are compared
+
+
+def _copied_as_is(
+    alikes: list[Alike],
+    raw: Mapping[str, Mapping[str, str]],
+    masked: Mapping[str, Mapping[str, str]],
+    codes: list[str],
+    threshold: float,
+    min_chars: int,
+) -> list[Alike]:
+    """`alikes` with the texts that are the same as typed (`raw`: the strings _own_texts was given) but were
+    not found alike: another unit's report sent with only the name in 基本信息 changed. Its texts still say the other unit's name, which is
+    masked in that unit's texts only (_own_texts), so the two differ by a clause or two when compared.
+    Such a pair is IDENTICAL; counted already when the masked texts were alike (≥ threshold), else added."""
+
+    # Only a text whose unit's names were masked can differ from its copy once masked; the copy is that
+    # text as typed (a file sent on with only 单位名称 changed), found by its string: no text made again.
+    wanted = {
+        (code, text)
+        for unit, by_code in raw.items()
+        for code in codes
+        if (text := by_code.get(code) or "") is not masked[unit].get(code) and len(text) >= min_chars
+    }
+    if not wanted:
+        return alikes
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for unit, by_code in raw.items():
+        for code in codes:
+            if (code, by_code.get(code) or "") in wanted:
+                groups[(code, by_code[code])].append(unit)
+    copies = [(code, members) for (code, _), members in groups.items() if len(members) > 1]
+    if not copies:
+        return alikes
+    found = {(a.unit, a.code): a for a in alikes if not a.own}
+    order = {unit: k for k, unit in enumerate(raw)}
+    for code, members in copies:
+        for unit in members:
+            others = [o for o in members if o != unit and masked[unit].get(code) != masked[o].get(code)]
+            if not others:
+                continue  # (the same once masked too: found as IDENTICAL already)
+            alike = found.get((unit, code))
+            if alike is None:
+                alike = found[(unit, code)] = Alike(unit, code, False, [], 0)
+            for other in others:
+                counted = compare(prepare(masked[unit][code]), prepare(masked[other][code]), threshold) is not None
+                alike.count += not counted
+                alike.matches = [m for m in alike.matches if m.other != other]
+                alike.matches.append(Match(unit, code, other, IDENTICAL, 1.0))
+            alike.matches = sorted(alike.matches, key=lambda m: (*m.rank, order.get(m.other or "", 0)))[:NAMED]
+    code_order = {code: k for k, code in enumerate(codes)}
+    own = [a for a in alikes if a.own]
+    return sorted(found.values(), key=lambda a: (order.get(a.unit, 0), code_order.get(a.code, 0))) + own
 
 
 def _own_texts(sub: Submission, codes: list[str], unit: str, aliases: tuple[str, ...] = ()) -> dict[str, str]:

@@ -30,6 +30,7 @@ class Withdrawn:
     restored: FileRow | None  # the unit's earlier report that counts again, if any
     outputs: Outputs | None  # the outputs written again (None: they could not be: the log says why)
     feedback: Path | None = None  # the file's feedback workbook, written again to say it was withdrawn
+    restored_feedback: Path | None = None  # the restored report's, written again to say it counts again
 
 
 def counted_matching(ledger: Ledger, roster: Roster | None, year: int, target: str) -> list[FileRow]:
@@ -80,12 +81,16 @@ def withdraw(settings: Settings, target: str, *, reason: str = "") -> Withdrawn:
             restored = job.ledger.get(restored_ids[-1]) if restored_ids else None
             done = {"withdrawn": 1}
             feedback = job.retell(row, told, create=True)  # (so its clerk learns of it)
+            again = None
+            if restored is not None:  # (its feedback said it was superseded: it counts again, and says so)
+                back = finding(spec, "reinstated", file=restored.original_name, found=row.original_name, expected=when)
+                again = job.retell(restored, back.about(agency=restored.agency, file=restored.original_name))
             _archive_as_withdrawn(job, row)
             units = job.units()
             outputs = job.write_outputs(units, changed=True)
         finally:
             job.close(done)
-    return Withdrawn(row, restored, outputs, feedback)
+    return Withdrawn(row, restored, outputs, feedback, again)
 
 
 def _archive_as_withdrawn(job: Job, row: FileRow) -> None:

@@ -1102,3 +1102,49 @@ def test_run_json__written_entry_by_entry__is_exactly_what_json_dumps_writes(tmp
     out = json.loads(result.stdout)
     assert len(out["files"]) == 4 and any(f["rule"] == "text-similar" for f in out["summary_findings"])
     assert result.stdout.rstrip("\n") == json.dumps(out, ensure_ascii=False, indent=2)
+
+
+def test_text_similar__another_units_report_sent_with_only_its_name_changed__is_flagged_as_the_same(tmp_path):
+    """财政局 sends 教育局's file with only 单位名称 changed: its texts still say 云溪市教育局. Own names are
+    masked before texts are compared, and there they are 教育局's own, not 财政局's, so the two texts came
+    out different by a clause. The most blatant copy must not be the one that escapes: 完全相同, both ways;
+    a copy with the names changed in the texts too is flagged as before."""
+    config = city(tmp_path)
+    s1 = (
+        "云溪市教育局坚持以习近平新时代中国特色社会主义思想为指导，认真贯彻落实《条例》，全年主动公开政府信息48条，"
+        "围绕重点领域做好解读回应，依申请公开办理规范，按期答复率100%。加强平台建设，信息公开质量稳步提升。"
+    )
+    s5 = "一是栏目更新不够及时；二是工作人员业务能力有待提高。下一步，云溪市教育局将完善审核机制，确保按时准确公开。"
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", seed=1, texts={"text.s1": s1, "text.s5": s5})
+    report(tmp_path / "inbox" / "财政局.xlsx", "云溪市财政局", seed=1, texts={"text.s1": s1, "text.s5": s5})
+    swapped = {"text.s1": s1.replace("教育局", "公安局"), "text.s5": s5.replace("教育局", "公安局")}
+    report(tmp_path / "inbox" / "公安局.xlsx", "云溪市公安局", seed=1, texts=swapped)
+    out = run(config)
+    said = [f for f in out["summary_findings"] if f["rule"] == "text-similar" and f["sheet"]]
+    by_unit = {}
+    for f in said:
+        by_unit.setdefault(f["agency"], []).append(f["message"])
+    assert set(by_unit) == {"云溪市教育局", "云溪市财政局", "云溪市公安局"}
+    assert any("云溪市教育局" in m and "完全相同" in m for m in by_unit["云溪市财政局"])
+    assert any("云溪市财政局" in m and "完全相同" in m for m in by_unit["云溪市教育局"])
+
+
+def test_two_files_of_one_name_from_two_folders__the_messages_name_each_by_its_path(tmp_path):
+    """Two 年报.xlsx of one unit in one batch, from two folders: "以较晚的“年报.xlsx”为准，“年报.xlsx”不计入" told
+    nobody which counts. Each is named by its path in the inbox then."""
+    import time
+
+    config = city(tmp_path)
+    now = time.time()
+    report(tmp_path / "inbox" / "第一批" / "年报.xlsx", "云溪市教育局", seed=1, mtime=now - 7200)
+    report(tmp_path / "inbox" / "第二批" / "年报.xlsx", "云溪市教育局", seed=2, mtime=now - 600)
+    result = runner.invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "已被本批次较新的“第二批/年报.xlsx”取代，不计入" in result.output
+    from processor.ledger import Ledger
+
+    with Ledger(tmp_path / "outbox" / LEDGER_FILE, readonly=True) as ledger:
+        later = next(r for r in ledger.files(YEAR) if r.inbox_path == "第二批/年报.xlsx")
+    [said] = [f for f in later.findings if f.rule_id == "same-batch-duplicate"]
+    assert "“第一批/年报.xlsx”和“第二批/年报.xlsx”" in said.message
+    assert "以较晚的“第二批/年报.xlsx”为准计入汇总，“第一批/年报.xlsx”不计入" in said.message

@@ -222,3 +222,35 @@ def test_withdraw__a_unit_outside_the_roster__is_gone_with_its_report_even_after
     assert status_json(config)["云溪市测试局"]["status"] in ("accepted", "warning")
     assert withdraw(config, "测试2.xlsx")[0] == 0
     assert "云溪市测试局" not in status_json(config)  # (not listed as 名册以外的单位 未报送)
+
+
+def test_withdraw__the_later_of_two_versions_sent_together__the_earlier_ones_feedback_says_it_counts_again(
+    tmp_path: Path,
+):
+    """Two versions in one batch: the earlier one's feedback was rewritten to say the later one replaced it
+    (无需再改本文件). The later one is withdrawn: the earlier counts again, and its feedback says so instead
+    of still saying it does not count."""
+    import os
+    import time
+
+    config = city(tmp_path, title="云溪市")
+    now = time.time()
+    earlier = report(tmp_path / "inbox" / "住建局年报.xlsx", UNITS[0][0], seed=1)
+    later = report(tmp_path / "inbox" / "住建局年报（修改）.xlsx", UNITS[0][0], seed=2)
+    os.utime(earlier, (now - 3600, now - 3600))
+    os.utime(later, (now - 60, now - 60))
+    run(config)
+    feedback = tmp_path / "outbox" / "反馈" / "云溪市教育局" / "住建局年报_反馈.xlsx"
+    assert any(str(c).startswith("已被本单位后来提交的文件取代") for row in _results(feedback) for c in row)
+    code, text = withdraw(config, "住建局年报（修改）.xlsx", "--reason", "测试")
+    assert code == 0, text
+    assert "现按此前收到的“住建局年报.xlsx”计入" in text
+    assert f"“住建局年报.xlsx”的反馈工作簿已改写为重新计入：{feedback}" in text
+    told = _results(feedback)
+    assert not any("取代，不计入汇总" in str(c) for row in told for c in row)
+    assert ["结论", "通过"] in told
+    assert any(
+        "取代本文件的“住建局年报（修改）.xlsx”已于" in str(c) and "本文件重新计入汇总" in str(c)
+        for row in told
+        for c in row
+    )

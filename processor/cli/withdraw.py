@@ -70,6 +70,8 @@ def render_withdrawn(done: Withdrawn) -> str:
         lines.append(f"{row.unit} 现在没有计入汇总的报告。")
     if done.feedback is not None:
         lines.append(f"已在反馈工作簿中告知该单位：{done.feedback}")
+    if done.restored_feedback is not None:
+        lines.append(f"“{done.restored.original_name}”的反馈工作簿已改写为重新计入：{done.restored_feedback}")  # type: ignore[union-attr]
     if done.outputs is not None:
         lines.append(f"汇总表已更新：{done.outputs.summary}")
         if done.outputs.stale_groups and not done.outputs.groups:
@@ -89,4 +91,5 @@ def _as_dict(done: Withdrawn) -> dict[str, object]:
         "restored": {"id": done.restored.id, "file": done.restored.original_name} if done.restored else None,
         "summary": str(done.outputs.summary) if done.outputs is not None else None,
         "feedback": str(done.feedback) if done.feedback is not None else None,
+        "restored_feedback": str(done.restored_feedback) if done.restored_feedback is not None else None,
     }
