@@ -66,6 +66,7 @@ from .ledger import (
     FileRow,
     KeptRows,
     Ledger,
+    findings_from_json,
     findings_to_json,
     light_submission,
     submission_to_blob,
@@ -2272,6 +2273,7 @@ def _kept_outputs(state: dict[str, Any], key: str, outbox: Path) -> Outputs | No
             reports=[outbox / rel for rel in state["reports"]],
             groups=[outbox / rel for rel in state["groups"]],
             kept=True,
+            noticed=findings_from_json(state.get("noticed")) if isinstance(state.get("noticed"), str) else [],
         )
     except (OSError, ValueError, KeyError, TypeError):  # gone, changed, or an older record: write them again
         return None
@@ -2305,6 +2307,8 @@ def _record_outputs(
         "group_files": group_files or {},
         "texts": typed or {},
         "groups_for": groups_for,
+        # (what summing found: said again by a run that leaves the outputs as they are)
+        "noticed": findings_to_json(outputs.noticed),
     }
     ledger.set_meta(_outputs_meta(year), json.dumps(state, ensure_ascii=False))
 

@@ -1127,6 +1127,11 @@ def test_text_similar__another_units_report_sent_with_only_its_name_changed__is_
     assert set(by_unit) == {"云溪市教育局", "云溪市财政局", "云溪市公安局"}
     assert any("云溪市教育局" in m and "完全相同" in m for m in by_unit["云溪市财政局"])
     assert any("云溪市财政局" in m and "完全相同" in m for m in by_unit["云溪市教育局"])
+    # a run with nothing new leaves the summary as it is, and still says what summing found
+    again = run(config)
+    assert again["summary_unchanged"] and again["summary_findings"] == out["summary_findings"]
+    text = runner.invoke(app, ["run", "--config", str(config)]).stdout
+    assert "汇总时发现（详见汇总表“问题清单”）：3 个单位的文字部分内容雷同" in text
 
 
 def test_two_files_of_one_name_from_two_folders__the_messages_name_each_by_its_path(tmp_path):
