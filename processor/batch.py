@@ -707,6 +707,7 @@ class RunResult:
     failed_outputs: list[Path] = field(default_factory=list)  # group summaries not written (see Outputs.failed)
     set_aside: list[Path] = field(default_factory=list)  # edited outputs kept under another name (Outputs)
     noticed: list[Finding] = field(default_factory=list)  # what summing found (Outputs.noticed)
+    alike_units: int = 0  # units whose texts summing found alike (内容雷同; Outputs.alike_units)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per part of the job (--json)
 
     def take(self, outputs: Outputs | None) -> None:
@@ -715,6 +716,7 @@ class RunResult:
             self.summary, self.reports, self.group_summaries = outputs.summary, outputs.reports, outputs.groups
             self.kept, self.failed_outputs, self.set_aside = outputs.kept, outputs.failed, outputs.set_aside
             self.noticed, self.stale_groups = outputs.noticed, outputs.stale_groups
+            self.alike_units = outputs.alike_units
 
     def count(self, *statuses: str) -> int:
         return sum(1 for f in self.files if f.status in statuses)
@@ -784,6 +786,7 @@ class RunResult:
             "failed_outputs": [str(p) for p in self.failed_outputs],
             "set_aside": [str(p) for p in self.set_aside],
             "summary_findings": [f.to_dict() for f in self.noticed] if findings else [],
+            "text_similar_units": self.alike_units,
             "archive": str(self.outbox / archive.ARCHIVE_DIR),
             "feedback": str(self.outbox / archive.FEEDBACK_DIR),
             "ledger": str(self.outbox / archive.LEDGER_FILE),
@@ -2079,6 +2082,7 @@ def write_year_summary(
             outputs.groups.append(summary)
             outputs.reports.append(report)
     outputs.set_aside, outputs.noticed = set_aside, noticed
+    outputs.alike_units = len({f.agency for f in noticed if f.rule_id == SIMILAR_RULE})
     if changed:
         key = outputs_key()
     # (with a failure, not recorded as up to date: the next run writes what is missing)
@@ -2218,6 +2222,7 @@ def set_aside_edited(path: Path, outbox: Path, last: dict[str, Any]) -> Path | N
     return aside
 
 
+SIMILAR_RULE = "text-similar"  # 内容雷同's findings: a province's run has ~13,000 of them
 UNTITLED = "本级"  # the name of the 上报用 report (its 单位名称) where nianbao.toml sets no title
 
 
@@ -2274,6 +2279,7 @@ def _kept_outputs(state: dict[str, Any], key: str, outbox: Path) -> Outputs | No
             groups=[outbox / rel for rel in state["groups"]],
             kept=True,
             noticed=findings_from_json(state.get("noticed")) if isinstance(state.get("noticed"), str) else [],
+            alike_units=state.get("alike_units") if isinstance(state.get("alike_units"), int) else 0,
         )
     except (OSError, ValueError, KeyError, TypeError):  # gone, changed, or an older record: write them again
         return None
@@ -2307,8 +2313,10 @@ def _record_outputs(
         "group_files": group_files or {},
         "texts": typed or {},
         "groups_for": groups_for,
-        # (what summing found: said again by a run that leaves the outputs as they are)
-        "noticed": findings_to_json(outputs.noticed),
+        # (what summing found, said again by a run that leaves the outputs as they are: in full but 内容雷同,
+        # ~13,000 findings at 10,000 units, which would weigh ~30 MB at the run's end: how many units)
+        "noticed": findings_to_json([f for f in outputs.noticed if f.rule_id != SIMILAR_RULE]),
+        "alike_units": outputs.alike_units,
     }
     ledger.set_meta(_outputs_meta(year), json.dumps(state, ensure_ascii=False))
 
@@ -2325,6 +2333,7 @@ class Outputs:
     set_aside: list[Path] = field(default_factory=list)  # outputs someone had edited, kept under another name
     # what summing the year found (roll-up overlaps, reports not summed, 内容雷同): said on screen too
     noticed: list[Finding] = field(default_factory=list)
+    alike_units: int = 0  # the units 内容雷同 was found of (kept outputs: their findings are not at hand)
     stale_groups: list[Path] = field(
         default_factory=list
     )  # group summaries an earlier --by-group wrote, left as they were

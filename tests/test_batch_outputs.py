@@ -713,6 +713,10 @@ def test_run__says_on_screen_what_summing_found(tmp_path):
     report(tmp_path / "inbox" / "西山县教育局.xlsx", "西山县教育局", seed=20)
     text = runner.invoke(app, ["run", "--config", str(config)]).output
     assert "汇总时发现（详见汇总表“问题清单”）：西山县：汇总表与其所含单位的报告重复报送" in text
+    again = run(config)  # (nothing new: the summary is left as it is, what summing found is said again)
+    assert again["summary_unchanged"] and [f["rule"] for f in again["summary_findings"]] == ["rollup-overlap"]
+    text = runner.invoke(app, ["run", "--config", str(config)]).output
+    assert "汇总时发现（详见汇总表“问题清单”）：西山县：汇总表与其所含单位的报告重复报送" in text
 
 
 CITY_OF_WESTHILL = [

@@ -13,7 +13,7 @@ import typer
 from loguru import logger
 
 from ..archive import rollup_report_name
-from ..batch import UNTITLED, RunResult, run_batch
+from ..batch import SIMILAR_RULE, UNTITLED, RunResult, run_batch
 from ..config import ConfigError, Settings, load_settings
 from ..consolidate import COUNTED, COVERED, REJECTED, STATUS_LABEL
 from ..joblock import EXIT_BUSY, JobBusy
@@ -200,14 +200,14 @@ def _key(key: Any) -> str:
 def noticed_lines(result: RunResult) -> list[str]:
     """What summing the year found, in brief (the summary's 问题清单 has every message): roll-up overlaps and
     reports not summed by unit, 内容雷同 by how many units."""
-    if not result.noticed:
+    if not result.noticed and not result.alike_units:
         return []
     rules = get_spec(result.edition).rules
-    found = [f for f in result.noticed if f.rule_id != "text-similar"]
-    alike = {f.agency for f in result.noticed if f.rule_id == "text-similar"}
+    found = [f for f in result.noticed if f.rule_id != SIMILAR_RULE]
+    alike = len({f.agency for f in result.noticed if f.rule_id == SIMILAR_RULE}) or result.alike_units
     bits = [f"{f.agency}：{rules[f.rule_id].title if f.rule_id in rules else f.rule_id}" for f in found]
     if alike:
-        bits.append(f"{len(alike)} 个单位的文字部分内容雷同")
+        bits.append(f"{alike} 个单位的文字部分内容雷同")
     return ["汇总时发现（详见汇总表“问题清单”）：" + "；".join(bits)]
 
 
