@@ -934,9 +934,10 @@ def _copied_as_is(
     min_chars: int,
 ) -> list[Alike]:
     """`alikes` with the texts that are the same as typed (`raw`: the strings _own_texts was given) but were
-    not found alike: another unit's report sent with only the name in 基本信息 changed. Its texts still say the other unit's name, which is
-    masked in that unit's texts only (_own_texts), so the two differ by a clause or two when compared.
-    Such a pair is IDENTICAL; counted already when the masked texts were alike (≥ threshold), else added."""
+    not found alike: another unit's report sent with only the name in 基本信息 changed. Its texts still say
+    the other unit's name, which is masked in that unit's texts only (_own_texts), so the two differ by a
+    clause or two when compared. Such a pair is IDENTICAL; counted already when the masked texts were alike
+    (≥ threshold), else added."""
 
     # Only a text whose unit's names were masked can differ from its copy once masked; the copy is that
     # text as typed (a file sent on with only 单位名称 changed), found by its string: no text made again.
