@@ -283,9 +283,12 @@ def summary_path(outbox: Path, year: int, suffix: str = ".xlsx") -> Path:
     return outbox / SUMMARY_DIR / f"{year}年政府信息公开年报汇总{suffix}"
 
 
+ROLLUP_REPORT_SUFFIX = "_上报用.xlsx"
+
+
 def rollup_report_name(year: int, name: str) -> str:
     """<年度>年<名称>政府信息公开年报汇总_上报用.xlsx: the consolidated figures as a filled report template."""
-    return safe_component(f"{year}年{name}政府信息公开年报汇总_上报用.xlsx")
+    return safe_component(f"{year}年{name}政府信息公开年报汇总{ROLLUP_REPORT_SUFFIX}")
 
 
 def group_summary_folder(outbox: Path, group: tuple[str, ...]) -> Path:

@@ -48,9 +48,11 @@ from .consolidate import (
     MISSING,
     REJECTED,
     ROLLUP,
+    SIMILAR_RULE,
     STATUS_LABEL,
     SummaryData,
     UnitResult,
+    alike_units,
     covering,
     named_in,
 )
@@ -1692,8 +1694,8 @@ def unit_results(
             refused = [r for r in refused if not (_other_year(r) and _counted_in_its_year(ledger, r))]
         chosen = live[-1] if live else (refused[-1] if refused else None)
         if chosen is None and withdrawn and name not in roster_names:
-            if withdrawn[-1].kind == ROLLUP:  # (its units, none reported since: said why they are 未报送)
-                path = (*groups[name], name[len("".join(groups[name])) :])
+            path = _rollup_path(roster, withdrawn[-1]) if withdrawn[-1].kind == ROLLUP else None
+            if path is not None:  # (a group's roll-up: its units, none reported since, say why they are 未报送)
                 sub = ledger.submission(withdrawn[-1].id) if ledger is not None else None
                 gone_rollups[path] = (f"“{name}”的汇总表{_withdrawn_text(withdrawn[-1])}", sub.covers if sub else None)
             continue  # (a unit outside the roster, or a roll-up, left with nothing but a withdrawn report: gone)
@@ -1834,7 +1836,7 @@ def _place(roster: Roster | None, row: FileRow) -> tuple[str | None, tuple[str, 
     if roster is None or not len(roster):
         return row.unit, ()
     if row.kind == ROLLUP:
-        path = roster.group_named(row.agency) or roster.group_named(row.unit)
+        path = _rollup_path(roster, row)
         if path is not None:
             return rollup_name(path), path[:-1]
         unit = roster.match(row.agency) or roster.match(row.unit)
@@ -1843,6 +1845,13 @@ def _place(roster: Roster | None, row: FileRow) -> tuple[str | None, tuple[str, 
     if match is not None:
         return match.name, match.group
     return row.unit, (OUTSIDE_ROSTER,)
+
+
+def _rollup_path(roster: Roster | None, row: FileRow) -> tuple[str, ...] | None:
+    """The roster group a roll-up's ledger row stands for, with the roster as it is now (None: no group's)."""
+    if roster is None or not len(roster):
+        return None
+    return roster.group_named(row.agency) or roster.group_named(row.unit)
 
 
 def write_year_summary(
@@ -1926,7 +1935,10 @@ def write_year_summary(
         before = [
             r
             for r in recorded
-            if isinstance(r, str) and r != rel and Path(r).parent == Path(rel).parent and r.endswith("_上报用.xlsx")
+            if isinstance(r, str)
+            and r != rel
+            and Path(r).parent == Path(rel).parent
+            and r.endswith(archive.ROLLUP_REPORT_SUFFIX)
         ]
         if len(before) != 1:
             return None
@@ -2082,7 +2094,7 @@ def write_year_summary(
             outputs.groups.append(summary)
             outputs.reports.append(report)
     outputs.set_aside, outputs.noticed = set_aside, noticed
-    outputs.alike_units = len({f.agency for f in noticed if f.rule_id == SIMILAR_RULE})
+    outputs.alike_units = alike_units(noticed)
     if changed:
         key = outputs_key()
     # (with a failure, not recorded as up to date: the next run writes what is missing)
@@ -2222,7 +2234,6 @@ def set_aside_edited(path: Path, outbox: Path, last: dict[str, Any]) -> Path | N
     return aside
 
 
-SIMILAR_RULE = "text-similar"  # 内容雷同's findings: a province's run has ~13,000 of them
 UNTITLED = "本级"  # the name of the 上报用 report (its 单位名称) where nianbao.toml sets no title
 
 

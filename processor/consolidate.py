@@ -291,8 +291,18 @@ def _cover(
     return covered, inside_of
 
 
-def _some_names(units: list[UnitResult]) -> str:
-    return "、".join(u.name for u in units[:5]) + ("等" if len(units) > 5 else "")
+def _some_names(names: list[str], *, quoted: bool = False) -> str:
+    """The first five names (“quoted”), and 等 when there are more."""
+    shown = [f"“{n}”" if quoted else n for n in names[:5]]
+    return "、".join(shown) + ("等" if len(names) > 5 else "")
+
+
+SIMILAR_RULE = "text-similar"  # 内容雷同 (similarity.similar_texts): ~13,000 findings at 10,000 units
+
+
+def alike_units(findings: Iterable[Finding]) -> int:
+    """How many units 内容雷同 was found of."""
+    return len({f.agency for f in findings if f.rule_id == SIMILAR_RULE})
 
 
 def named_in(covers: Iterable[str], inside: list[UnitResult]) -> list[UnitResult]:
@@ -355,7 +365,7 @@ def resolve_rollups(
     `groups`: _group_paths(units), when the caller has it.
     """
     covered, inside_of = _cover(units, groups)
-    findings = _rollup_findings(spec, inside_of, lambda u: u.counted)
+    findings = _covering_findings(spec, inside_of, lambda u: u.counted)
     counted = [u for u in units if u.counted and u.name not in covered]
     return counted, findings, covered
 
@@ -393,10 +403,10 @@ def _leading_place(key: str) -> str:
 def rollup_findings(spec: Spec, units: list[UnitResult]) -> list[Finding]:
     """resolve_rollups' findings (rollup-overlap, rollup-names-unknown) from the units' statuses (`status`:
     its units are listed without their submissions but the roll-ups', which say how many units they sum)."""
-    return _rollup_findings(spec, _cover(units)[1], lambda u: u.status in COUNTED)
+    return _covering_findings(spec, _cover(units)[1], lambda u: u.status in COUNTED)
 
 
-def _rollup_findings(
+def _covering_findings(
     spec: Spec | None,
     inside_of: list[tuple[UnitResult, list[UnitResult], list[str]]],
     counted: Callable[[UnitResult], bool],
@@ -414,9 +424,9 @@ def _rollup_findings(
                 spec,
                 "rollup-names-unknown",
                 agency=rollup.name,
-                unknown="、".join(f"“{n}”" for n in unknown[:5]) + ("等" if len(unknown) > 5 else ""),
+                unknown=_some_names(unknown, quoted=True),
                 group=rollup.name,  # (the group it stands for, by the name roll-ups are known by: 西山县乡镇街道)
-                names=_some_names(arrived),
+                names=_some_names([u.name for u in arrived]),
             )
             findings.append(f.about(agency=rollup.name, file=rollup.file))
         f = finding(
@@ -425,7 +435,7 @@ def _rollup_findings(
             found=rollup.submission.units,
             agency=rollup.name,
             count=len(arrived),
-            names=_some_names(arrived),
+            names=_some_names([u.name for u in arrived]),
         )
         findings.append(f.about(agency=rollup.name, file=rollup.file))
     return findings

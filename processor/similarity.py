@@ -768,12 +768,17 @@ def find_matches(
     out = sorted(found, key=lambda a: (order[a.unit], code_order[a.code]))
     for alike in out:
         if not alike.ordered:
-            alike.matches = sorted(alike.matches, key=lambda m: (*m.rank, order.get(m.other or "", 0)))[:NAMED]
+            alike.matches = _closest_named(alike.matches, order)
     for unit, by_code in texts.items():
         for code in by_code:
             if (unit, code) in own:
                 out.append(own[(unit, code)])
     return out
+
+
+def _closest_named(matches: list[Match], order: Mapping[str, int]) -> list[Match]:
+    """The NAMED matches a finding names: best first, then in unit order (`order`)."""
+    return sorted(matches, key=lambda m: (*m.rank, order.get(m.other or "", 0)))[:NAMED]
 
 
 def _match_code(
@@ -967,12 +972,12 @@ def _copied_as_is(
             alike = found.get((unit, code))
             if alike is None:
                 alike = found[(unit, code)] = Alike(unit, code, False, [], 0)
+            mine = prepare(masked[unit][code])
             for other in others:
-                counted = compare(prepare(masked[unit][code]), prepare(masked[other][code]), threshold) is not None
-                alike.count += not counted
+                alike.count += compare(mine, prepare(masked[other][code]), threshold) is None  # (else counted)
                 alike.matches = [m for m in alike.matches if m.other != other]
                 alike.matches.append(Match(unit, code, other, IDENTICAL, 1.0))
-            alike.matches = sorted(alike.matches, key=lambda m: (*m.rank, order.get(m.other or "", 0)))[:NAMED]
+            alike.matches = _closest_named(alike.matches, order)
     code_order = {code: k for k, code in enumerate(codes)}
     own = [a for a in alikes if a.own]
     return sorted(found.values(), key=lambda a: (order.get(a.unit, 0), code_order.get(a.code, 0))) + own

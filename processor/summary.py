@@ -16,7 +16,7 @@ import zipfile
 from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -47,10 +47,11 @@ from .consolidate import (
     Node,
     SummaryData,
     UnitResult,
+    alike_units,
     consolidate,
     vector,
 )
-from .findings import SEVERITY_LABEL, SEVERITY_ORDER, Finding
+from .findings import SEVERITY_LABEL, SEVERITY_ORDER, WARNING, Finding
 from .kept import Memo
 from .layout import META, META_KEYS, Layout, layout, meta_code
 from .package import Block, Deflated, Splices, ThreadedZip, crc32_combine, deflate_block
@@ -701,7 +702,7 @@ def standing(unit: UnitResult, con: Consolidation) -> Standing:
         return Standing(WARNED, f"{said}（见问题清单）")
     if unit.is_rollup and unit.counted:
         n = unit.submission.units  # type: ignore[union-attr]
-        said = "汇总时发现问题（见问题清单）" if unit.name in _warned_rollups(con) else ""
+        said = "汇总时发现问题（见问题清单）" if unit.name in _warned_in_summing(con) else ""
         key = WARNED if said and unit.status == ACCEPTED else unit.status  # (as status shows it)
         return Standing(key, "；".join(filter(None, [f"汇总表，涵盖 {n} 个单位，按一份报送计入", said, later])))
     notes = {MISSING: "未收到报告，不计入合计", REJECTED: "报告有错误被退回，不计入合计"}
@@ -728,13 +729,12 @@ def _said_of_outside(con: Consolidation) -> dict[str, str]:
     return made
 
 
-def _warned_rollups(con: Consolidation) -> set[str]:
-    """The counted roll-ups summing warned about (rollup-overlap, rollup-names-unknown): 有警告, as status shows them."""
-    made = con.__dict__.get("_warned_rollups")
+def _warned_in_summing(con: Consolidation) -> set[str]:
+    """The units summing left an open warning about (a roll-up's rollup-overlap …): 有警告, as status shows them."""
+    made = con.__dict__.get("_warned_in_summing")
     if made is None:
-        rules = ("rollup-overlap", "rollup-names-unknown")
-        made = con.__dict__["_warned_rollups"] = {
-            f.agency for f in con.findings if f.rule_id in rules and f.is_open and f.agency
+        made = con.__dict__["_warned_in_summing"] = {
+            f.agency for f in con.findings if f.severity == WARNING and f.is_open and f.agency
         }
     return made
 
@@ -897,15 +897,8 @@ def _write_lists(
         ws.splices = splices
         return ws
 
-    with ThreadPoolExecutor(2) as pool:  # (zlib lets go of the GIL)
-        waiting: deque[Future[Deflated]] = deque()
-
-        def deflate(text: bytes) -> Future[Deflated]:
-            while len(waiting) >= 4:  # (a few blocks' text held at a time)
-                waiting.popleft().result()
-            waiting.append(pool.submit(deflate_block, text, ZIP_LEVEL))
-            return waiting[-1]
-
+    # (without a RowCache, each sheet's rows are deflated as soon as it is written: RowsSheet.seal)
+    with _few_at_a_time() if rows is None else nullcontext(None) as submit:
         for write, name in (
             (_write_detail, DETAIL),
             (_write_status, STATUS),
@@ -914,31 +907,44 @@ def _write_lists(
         ):
             ws = rows_sheet(name)
             write(ws, data, con, styles)
-            if rows is None:
-                ws.seal(deflate)
+            if submit is not None:
+                ws.seal(lambda text: submit(deflate_block, text, ZIP_LEVEL))
 
 
 def warm_rows(data: SummaryData, con: Consolidation, rows: RowCache) -> None:
     """Render the list sheets' rows into `rows` as write_summary would, and deflate their blocks as it
     would, without writing a workbook: `watch` started on a summary left as it was, so that its first
     refresh is as fast as the next (at 10,000 units ~130 MB of rows not deflated again then)."""
-    with gc_paused(), ThreadPoolExecutor(2) as pool:  # (zlib lets go of the GIL)
+    with gc_paused(), _few_at_a_time() as submit:
         wb = xlsxwriter.Workbook(os.devnull)  # (never closed: nothing is written)
         _write_lists(wb, data, con, _Styles(wb), rows, {})
-        waiting: list[Future[None]] = []
 
         def deflate(block: Block) -> None:
-            while len(waiting) >= 4:  # (a few blocks' text held at a time)
-                waiting.pop(0).result()
             keep, text = block.keep, block.text
-            waiting.append(pool.submit(lambda: keep(deflate_block(text, ZIP_LEVEL))))  # type: ignore[misc]
+            submit(lambda: keep(deflate_block(text, ZIP_LEVEL)))  # type: ignore[misc]
 
         for ws in wb.worksheets():
             if isinstance(ws, RowsSheet):
                 ws.deflate_ahead(deflate)
+    rows.written()
+
+
+@contextmanager
+def _few_at_a_time(ahead: int = 4) -> Iterator[Callable[..., Future[Any]]]:
+    """submit(fn, *args) on two threads (zlib lets go of the GIL), waiting for the oldest while `ahead`
+    are unfinished: a few blocks' text held at a time. Every one is done, its error raised, by the end."""
+    with ThreadPoolExecutor(2) as pool:
+        waiting: deque[Future[Any]] = deque()
+
+        def submit(fn: Callable[..., Any], *args: Any) -> Future[Any]:
+            while len(waiting) >= ahead:
+                waiting.popleft().result()
+            waiting.append(pool.submit(fn, *args))
+            return waiting[-1]
+
+        yield submit
         for future in waiting:
             future.result()
-    rows.written()
 
 
 def _page(ws: Worksheet, data: SummaryData, *, landscape: bool, fit_width: bool = True) -> None:
@@ -1105,7 +1111,7 @@ def _write_overview(
         )
     if c["excluded"]:
         notes.append(f"另有 {c['excluded']} 份已通过的报告因格式版本或年度不符未计入，见“问题清单”。")
-    copied = len({f.agency for f in con.similar if f.rule_id == "text-similar"})
+    copied = alike_units(con.similar)
     if copied:  # (found in summing, after each unit's own check: not in the boxes above, which are per file)
         notes.append(
             f"汇总时发现 {copied} 个单位的文字部分与本单位上年或其他单位内容雷同（不影响计入），"

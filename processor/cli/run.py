@@ -13,9 +13,9 @@ import typer
 from loguru import logger
 
 from ..archive import rollup_report_name
-from ..batch import SIMILAR_RULE, UNTITLED, RunResult, run_batch
+from ..batch import UNTITLED, RunResult, run_batch
 from ..config import ConfigError, Settings, load_settings
-from ..consolidate import COUNTED, COVERED, REJECTED, STATUS_LABEL
+from ..consolidate import COUNTED, COVERED, REJECTED, SIMILAR_RULE, STATUS_LABEL
 from ..joblock import EXIT_BUSY, JobBusy
 from ..ledger import LedgerError
 from ..logs import setup_logging
@@ -204,10 +204,9 @@ def noticed_lines(result: RunResult) -> list[str]:
         return []
     rules = get_spec(result.edition).rules
     found = [f for f in result.noticed if f.rule_id != SIMILAR_RULE]
-    alike = len({f.agency for f in result.noticed if f.rule_id == SIMILAR_RULE}) or result.alike_units
     bits = [f"{f.agency}：{rules[f.rule_id].title if f.rule_id in rules else f.rule_id}" for f in found]
-    if alike:
-        bits.append(f"{alike} 个单位的文字部分内容雷同")
+    if result.alike_units:  # (counted with the outputs: a summary left as it was keeps no 内容雷同 findings)
+        bits.append(f"{result.alike_units} 个单位的文字部分内容雷同")
     return ["汇总时发现（详见汇总表“问题清单”）：" + "；".join(bits)]
 
 
