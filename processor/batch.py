@@ -48,7 +48,6 @@ from .consolidate import (
     MISSING,
     REJECTED,
     ROLLUP,
-    SIMILAR_RULE,
     STATUS_LABEL,
     SummaryData,
     UnitResult,
@@ -56,7 +55,7 @@ from .consolidate import (
     covering,
     named_in,
 )
-from .findings import ERROR, NOTICE, WARNING, Finding, Report, finding
+from .findings import ERROR, NOTICE, WARNING, Finding, Report, finding, findings_as_rows, findings_from_rows
 from .inbox import Candidate, Changing, Skipped, read_snapshot, wait_for_complete
 from .joblock import job_lock
 from .kept import Memo
@@ -68,7 +67,6 @@ from .ledger import (
     FileRow,
     KeptRows,
     Ledger,
-    findings_from_json,
     findings_to_json,
     light_submission,
     submission_to_blob,
@@ -709,7 +707,6 @@ class RunResult:
     failed_outputs: list[Path] = field(default_factory=list)  # group summaries not written (see Outputs.failed)
     set_aside: list[Path] = field(default_factory=list)  # edited outputs kept under another name (Outputs)
     noticed: list[Finding] = field(default_factory=list)  # what summing found (Outputs.noticed)
-    alike_units: int = 0  # units whose texts summing found alike (内容雷同; Outputs.alike_units)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per part of the job (--json)
 
     def take(self, outputs: Outputs | None) -> None:
@@ -718,7 +715,11 @@ class RunResult:
             self.summary, self.reports, self.group_summaries = outputs.summary, outputs.reports, outputs.groups
             self.kept, self.failed_outputs, self.set_aside = outputs.kept, outputs.failed, outputs.set_aside
             self.noticed, self.stale_groups = outputs.noticed, outputs.stale_groups
-            self.alike_units = outputs.alike_units
+
+    @property
+    def alike_units(self) -> int:
+        """How many units summing found 内容雷同 of."""
+        return alike_units(self.noticed)
 
     def count(self, *statuses: str) -> int:
         return sum(1 for f in self.files if f.status in statuses)
@@ -2094,7 +2095,6 @@ def write_year_summary(
             outputs.groups.append(summary)
             outputs.reports.append(report)
     outputs.set_aside, outputs.noticed = set_aside, noticed
-    outputs.alike_units = alike_units(noticed)
     if changed:
         key = outputs_key()
     # (with a failure, not recorded as up to date: the next run writes what is missing)
@@ -2134,6 +2134,12 @@ def _recorded_outputs(ledger: Ledger, year: int) -> dict[str, Any]:
     except ValueError:
         return {}
     return state if isinstance(state, dict) else {}
+
+
+def recorded_noticed(ledger: Ledger, year: int) -> list[Finding]:
+    """What summing found when the year's outputs were last written (内容雷同 and the rest), as recorded
+    with them: what the summary's 问题清单 lists, for `status`, which reads only the ledger."""
+    return findings_from_rows(_recorded_outputs(ledger, year).get("noticed"))
 
 
 def _code_and_form(spec: Spec, year: int) -> str:
@@ -2289,8 +2295,7 @@ def _kept_outputs(state: dict[str, Any], key: str, outbox: Path) -> Outputs | No
             reports=[outbox / rel for rel in state["reports"]],
             groups=[outbox / rel for rel in state["groups"]],
             kept=True,
-            noticed=findings_from_json(state.get("noticed")) if isinstance(state.get("noticed"), str) else [],
-            alike_units=state.get("alike_units") if isinstance(state.get("alike_units"), int) else 0,
+            noticed=findings_from_rows(state.get("noticed")),
         )
     except (OSError, ValueError, KeyError, TypeError):  # gone, changed, or an older record: write them again
         return None
@@ -2324,10 +2329,9 @@ def _record_outputs(
         "group_files": group_files or {},
         "texts": typed or {},
         "groups_for": groups_for,
-        # (what summing found, said again by a run that leaves the outputs as they are: in full but 内容雷同,
-        # ~13,000 findings at 10,000 units, which would weigh ~30 MB at the run's end: how many units)
-        "noticed": findings_to_json([f for f in outputs.noticed if f.rule_id != SIMILAR_RULE]),
-        "alike_units": outputs.alike_units,
+        # (what summing found, said again by a run that leaves the outputs as they are and by `status`: in
+        # rows, not dicts: ~13,000 内容雷同 findings at 10,000 units, ~7 MB so, would be ~30 MB as dicts)
+        "noticed": findings_as_rows(outputs.noticed),
     }
     ledger.set_meta(_outputs_meta(year), json.dumps(state, ensure_ascii=False))
 
@@ -2344,7 +2348,6 @@ class Outputs:
     set_aside: list[Path] = field(default_factory=list)  # outputs someone had edited, kept under another name
     # what summing the year found (roll-up overlaps, reports not summed, 内容雷同): said on screen too
     noticed: list[Finding] = field(default_factory=list)
-    alike_units: int = 0  # the units 内容雷同 was found of (kept outputs: their findings are not at hand)
     stale_groups: list[Path] = field(
         default_factory=list
     )  # group summaries an earlier --by-group wrote, left as they were

@@ -561,13 +561,17 @@ class Ledger:
                 "UPDATE files SET status=?, findings=?, processed_at=? WHERE id=?",
                 (WITHDRAWN, findings_to_json([*row.findings, notice]), now(), file_id),
             )
-            older = self._rows("WHERE superseded_by=? ORDER BY id", (file_id,))
+            older = self.superseded_rows(file_id)
             for r in older:
                 kept = [f for f in r.findings if f.rule_id != "superseded"]
                 self.db.execute(
                     "UPDATE files SET superseded_by=NULL, findings=? WHERE id=?", (findings_to_json(kept), r.id)
                 )
         return [r.id for r in older]
+
+    def superseded_rows(self, file_id: int) -> list[FileRow]:
+        """The reports this one superseded, oldest first: the last of them counts again if it is withdrawn."""
+        return self._rows("WHERE superseded_by=? ORDER BY id", (file_id,))
 
     def release(self, file_id: int) -> None:
         """Undo `receive` for a file left unprocessed on purpose (the job was stopped before checking it)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,14 @@ from .roster import Roster, normalise
 
 class WithdrawError(ValueError):
     """Nothing (or more than one report) answers to what was asked; the message (Chinese) says what to do."""
+
+
+class WithdrawCancelled(WithdrawError):
+    """The coordinator, shown what would be withdrawn, said no: nothing was changed."""
+
+
+# Asked before anything changes: (the report to withdraw, the unit's report that would count again) → go on?
+Confirm = Callable[[FileRow, FileRow | None], bool]
 
 
 @dataclass
@@ -49,9 +58,10 @@ def counted_matching(ledger: Ledger, roster: Roster | None, year: int, target: s
     return [r for r in rows if normalise(r.unit or "") in keys]
 
 
-def withdraw(settings: Settings, target: str, *, reason: str = "") -> Withdrawn:
+def withdraw(settings: Settings, target: str, *, reason: str = "", confirm: Confirm | None = None) -> Withdrawn:
     """Withdraw the one counted report of settings.year that `target` names (counted_matching), then
-    write the outputs again. Holds the outbox lock (raises JobBusy while `run` or `watch` runs)."""
+    write the outputs again. Holds the outbox lock (raises JobBusy while `run` or `watch` runs). With
+    `confirm`, it is asked first, with what would change; if it says no, WithdrawCancelled (nothing changed)."""
     with job_lock(settings.outbox, settings.lock_wait_seconds):
         job = Job(settings, mode="withdraw")
         done: dict[str, int] = {}
@@ -71,6 +81,10 @@ def withdraw(settings: Settings, target: str, *, reason: str = "") -> Withdrawn:
                     f'如 nianbao withdraw "#{rows[0].id}"（# 前后要加引号）。'
                 )
             row = rows[0]
+            if confirm is not None:
+                older = job.ledger.superseded_rows(row.id)
+                if not confirm(row, older[-1] if older else None):
+                    raise WithdrawCancelled(f"未撤回“{row.original_name}”（{row.unit}）：已取消，什么都没有改动。")
             spec = job.spec
             when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
             notice = finding(

@@ -1130,9 +1130,16 @@ def test_text_similar__another_units_report_sent_with_only_its_name_changed__is_
     # a run with nothing new leaves the summary as it is, and still says what summing found
     again = run(config)
     assert again["summary_unchanged"] and again["text_similar_units"] == out["text_similar_units"] == 3
-    assert again["summary_findings"] == [f for f in out["summary_findings"] if f["rule"] != "text-similar"]
+    assert again["summary_findings"] == out["summary_findings"]  # (内容雷同 too, in full)
     text = runner.invoke(app, ["run", "--config", str(config)]).stdout
     assert "汇总时发现（详见汇总表“问题清单”）：3 个单位的文字部分内容雷同" in text
+    # status, which reads only the ledger, lists it among a unit's open problems as the summary's 报送情况 does
+    row = status_json(config)["云溪市财政局"]
+    assert row["status"] == "accepted" and row["warnings"] == 2
+    assert [f["rule"] for f in row["findings"]] == ["text-similar", "text-similar"]
+    assert any("云溪市教育局" in f["message"] for f in row["findings"])
+    table = runner.invoke(app, ["status", "--config", str(config)]).stdout
+    assert "警告 2：文字部分!A" in table and "文字内容雷同" in table
 
 
 def test_two_files_of_one_name_from_two_folders__the_messages_name_each_by_its_path(tmp_path):

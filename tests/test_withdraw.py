@@ -55,6 +55,29 @@ def test_withdraw__a_wrong_file__the_units_earlier_report_counts_again(tmp_path:
     assert status_json(config)["云溪市教育局"]["file"] == "民政局的文件.xlsx"
 
 
+def test_withdraw__at_a_terminal__says_what_would_change_and_withdraws_only_on_yes(tmp_path: Path, monkeypatch):
+    config = city(tmp_path, title="云溪市")
+    report(tmp_path / "inbox" / "教育局.xlsx", UNITS[0][0], seed=1)
+    run(config)
+    report(tmp_path / "inbox" / "民政局的文件.xlsx", UNITS[0][0], seed=2)
+    run(config)
+    monkeypatch.setattr("processor.cli.withdraw.interactive", lambda: True)
+    said_no = runner.invoke(app, ["withdraw", "--config", str(config), UNITS[0][0]], input="\n")
+    assert said_no.exit_code == 2, said_no.output
+    assert "将撤回：" in said_no.output and "“民政局的文件.xlsx”" in said_no.output
+    assert "撤回后 云溪市教育局 改按此前收到的“教育局.xlsx”" in said_no.output
+    assert "已取消，什么都没有改动" in said_no.output
+    assert status_json(config)["云溪市教育局"]["file"] == "民政局的文件.xlsx"  # (unchanged)
+    said_yes = runner.invoke(app, ["withdraw", "--config", str(config), UNITS[0][0]], input="y\n")
+    assert said_yes.exit_code == 0, said_yes.output
+    assert status_json(config)["云溪市教育局"]["file"] == "教育局.xlsx"
+    # --yes (or --json, or no terminal: a script) does not ask
+    report(tmp_path / "inbox" / "第三份.xlsx", UNITS[0][0], seed=3)
+    run(config)
+    quiet = runner.invoke(app, ["withdraw", "--config", str(config), "--yes", "第三份.xlsx"], input="")
+    assert quiet.exit_code == 0 and "确认撤回吗" not in quiet.output
+
+
 def _results(path: Path) -> list[list[object]]:
     """A feedback workbook's 校验结果 sheet, row by row, blank cells left out."""
     sheet = openpyxl.load_workbook(path, read_only=True)["校验结果"]

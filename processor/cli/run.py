@@ -200,12 +200,12 @@ def _key(key: Any) -> str:
 def noticed_lines(result: RunResult) -> list[str]:
     """What summing the year found, in brief (the summary's 问题清单 has every message): roll-up overlaps and
     reports not summed by unit, 内容雷同 by how many units."""
-    if not result.noticed and not result.alike_units:
+    if not result.noticed:
         return []
     rules = get_spec(result.edition).rules
     found = [f for f in result.noticed if f.rule_id != SIMILAR_RULE]
     bits = [f"{f.agency}：{rules[f.rule_id].title if f.rule_id in rules else f.rule_id}" for f in found]
-    if result.alike_units:  # (counted with the outputs: a summary left as it was keeps no 内容雷同 findings)
+    if result.alike_units:
         bits.append(f"{result.alike_units} 个单位的文字部分内容雷同")
     return ["汇总时发现（详见汇总表“问题清单”）：" + "；".join(bits)]
 

@@ -11,14 +11,16 @@ from typing import Any
 import typer
 
 from ..archive import LEDGER_FILE
-from ..batch import attach_submissions, unit_results
+from ..batch import attach_submissions, recorded_noticed, unit_results
 from ..consolidate import (
     ACCEPTED,
+    COUNTED,
     COVERED,
     EXPLAINED,
     MISSING,
     REJECTED,
     SHOWN_LABEL,
+    SIMILAR_RULE,
     STATUS_LABEL,
     WARNED,
     UnitResult,
@@ -37,21 +39,37 @@ from .run import CONFIG, OUTBOX, ROSTER, YEAR, fail, settings_from
 SHOWN_ORDER = (ACCEPTED, WARNED, EXPLAINED, COVERED, REJECTED, MISSING)  # the count line's order
 
 
-def status_rows(units: list[UnitResult], spec: Spec | None = None) -> list[dict[str, Any]]:
+def status_rows(
+    units: list[UnitResult], spec: Spec | None = None, noticed: list[Finding] | None = None
+) -> list[dict[str, Any]]:
     """Every unit as `status` shows it (a unit a counted roll-up stands for: 由汇总表涵盖), with what the
     summary's 问题清单 says of a counted unit outside the roster and of a counted roll-up whose units reported
-    too (`spec`: the year's edition)."""
+    too (`spec`: the year's edition), and the 内容雷同 found of it when the summary was last written
+    (`noticed`: batch.recorded_noticed)."""
     covered = covering(units)
     said: dict[str, list[Finding]] = {}
     for f in [*outside_roster(spec, units), *rollup_findings(spec, units)] if spec is not None else []:
         said.setdefault(f.agency or "", []).append(f)
-    return [unit_row(u, covered.get(u.name), said.get(u.name, [])) for u in units]
+    alike: dict[str, list[Finding]] = {}
+    for f in noticed or []:
+        if f.rule_id == SIMILAR_RULE:
+            alike.setdefault(f.agency or "", []).append(f)
+    return [
+        unit_row(u, covered.get(u.name), said.get(u.name, []), alike.get(u.name, []) if u.status in COUNTED else [])
+        for u in units
+    ]
 
 
-def unit_row(u: UnitResult, covered_by: str | None = None, more: list[Finding] | None = None) -> dict[str, Any]:
+def unit_row(
+    u: UnitResult,
+    covered_by: str | None = None,
+    more: list[Finding] | None = None,
+    alike: list[Finding] | None = None,
+) -> dict[str, Any]:
     """A unit as `status` shows it; `covered_by`: the counted roll-up standing for it (consolidate.covering);
-    `more`: findings about it beyond its file's own (outside_roster)."""
-    open_findings = [f for f in [*u.findings, *(more or [])] if f.is_open]
+    `more`: findings about it beyond its file's own (outside_roster); `alike`: its 内容雷同, counted and
+    listed as the summary's 报送情况 does, without changing its standing (已通过 stays 已通过)."""
+    open_findings = [f for f in [*u.findings, *(more or []), *(alike or [])] if f.is_open]
     status = u.status
     if status == ACCEPTED and any(f.severity == "warning" for f in more or [] if f.is_open):
         status = WARNED  # (a warning of summing about a unit outside the roster: 有警告, as the summary shows it)
@@ -97,6 +115,7 @@ def status_command(
     if missing and not settings.roster:
         typer.echo(f"输出文件夹“{settings.outbox}”中还没有台账：请先运行 nianbao run 处理收件文件夹。", err=True)
         raise typer.Exit(2)
+    noticed: list[Finding] = []
     try:
         units_roster = load_roster(settings.roster) if settings.roster else None
         if missing:  # (the season has not started: every roster unit is still to report)
@@ -109,10 +128,11 @@ def status_command(
             with Ledger(path, readonly=True) as ledger:
                 units, unidentified = unit_results(ledger, units_roster, settings.year, submissions=False)
                 attach_submissions(ledger, [u for u in units if u.is_rollup])  # (how many units each says it sums)
+                noticed = recorded_noticed(ledger, settings.year)
     except (RosterError, LedgerError) as exc:
         raise fail(exc) from exc
     spec = get_spec(settings.edition) if settings.edition else edition_for_year(settings.year)
-    rows = status_rows(units, spec)
+    rows = status_rows(units, spec, noticed)
     if as_json:
         obj = {
             "year": settings.year,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
 
 from ..config import ConfigError
 from ..joblock import EXIT_BUSY, JobBusy
-from ..ledger import LedgerError
+from ..ledger import FileRow, LedgerError
 from ..logs import setup_logging
 from ..roster import RosterError
 from ..withdraw import WithdrawError, Withdrawn, withdraw
@@ -30,18 +31,23 @@ def withdraw_command(
     as_json: bool = typer.Option(
         False, "--json", help="以一个 JSON 对象输出结果（撤回的文件、重新计入的文件、汇总表和反馈工作簿的路径）。"
     ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="不再询问，直接撤回（在终端中运行时，默认先列出将撤回哪份报告并请你确认）。"
+    ),
 ) -> None:
     """撤回一份正在计入汇总的报告：它不再计入，该单位此前计入的报告（如有）重新计入，汇总表随即更新。
 
     用于收到了不该计入的文件（如别的单位的文件、测试文件），或县区汇总表应改为按各单位的报告计入。
     原件仍在归档中保存，台账记下撤回时间和原因；同一文件以后再放入收件文件夹会重新处理。
     watch 运行时请先停止它（同一时间只能有一个任务）。分组汇总表（--by-group 或 nianbao.toml 的 by_group）也随之更新。
-    退出码：0 已撤回；1 已撤回但汇总表未能写出；2 找不到或不止一份对应（未改动）；3 另一个任务正在运行（未改动）。
+    在终端中运行时，先列出将撤回的报告和撤回后计入的报告，输入 y 确认后才撤回（--yes 不询问）。
+    退出码：0 已撤回；1 已撤回但汇总表未能写出；2 找不到、不止一份对应或确认时取消（未改动）；3 另一个任务正在运行（未改动）。
     """
     settings = settings_from(config, outbox=outbox, roster=roster, year=year, wait=wait, by_group=by_group)
     try:
         setup_logging(settings.outbox)
-        done = withdraw(settings, target, reason=reason)
+        ask = None if yes or as_json or not interactive() else confirm_withdrawal
+        done = withdraw(settings, target, reason=reason, confirm=ask)
     except WithdrawError as exc:
         typer.echo(f"错误：{exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from exc
@@ -59,6 +65,25 @@ def withdraw_command(
     else:
         typer.echo(render_withdrawn(done))
     raise typer.Exit(EXIT_OK if done.outputs is not None else EXIT_FAILED)
+
+
+def interactive() -> bool:
+    """Someone at a terminal can answer (a script, a scheduled task or a pipe cannot: they are not asked)."""
+    return sys.stdin.isatty()
+
+
+def confirm_withdrawal(row: FileRow, restored: FileRow | None) -> bool:
+    typer.echo(
+        f"将撤回：#{row.id} “{row.original_name}”（{row.unit}，{row.received:%Y-%m-%d %H:%M} 收到，正在计入汇总）。",
+        err=True,
+    )
+    if restored is not None:
+        then = f"撤回后 {row.unit} 改按此前收到的“{restored.original_name}”（#{restored.id}）计入。"
+    else:
+        then = f"撤回后 {row.unit} 没有计入汇总的报告。"
+    typer.echo(then, err=True)
+    typer.echo("确认撤回吗？输入 y 并回车撤回，直接回车取消：", nl=False, err=True)
+    return sys.stdin.readline().strip().casefold() in {"y", "yes", "是", "确认"}
 
 
 def render_withdrawn(done: Withdrawn) -> str:
