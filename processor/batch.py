@@ -35,7 +35,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from loguru import logger
 
@@ -69,10 +69,20 @@ from .ledger import (
     Ledger,
     findings_to_json,
     light_submission,
+    now,
     submission_to_blob,
 )
 from .logs import progress
-from .roster import Roster, RosterError, Unit, load_roster, normalise, short_name
+from .roster import (
+    Roster,
+    RosterError,
+    Unit,
+    load_roster,
+    normalise,
+    roster_from_json,
+    roster_json,
+    short_name,
+)
 from .spec import Spec, edition_for_year, get_spec
 from .submission import Submission
 
@@ -150,7 +160,8 @@ class Context:
     """What the per-file step needs besides the file: roster, last year's data, the check function."""
 
     roster: Roster | None
-    previous: Callable[[str, int], Submission | None]  # (unit, year) → that year's counted submission
+    # (a unit's names: its roster name, then its aliases; year) → that year's counted submission of it
+    previous: Callable[[tuple[str, ...], int], Submission | None]
     check: CheckFn | None = None
     answered: Callable[[str, int], bool] | None = None  # (unit, year) → it has a feedback workbook already
 
@@ -230,7 +241,10 @@ def examine(task: Task, ctx: Context) -> Examined:
             """The same unit's counted report of the year before (cross-year rules I1–I3), if any."""
             credit = sub.texts.get("info.credit_code")
             unit, on_roster, _ = identify(ctx.roster, sub.agency, credit, hints, sub.kind)
-            return ctx.previous(unit, task.year - 1) if unit and on_roster and task.year else None
+            if not (unit and on_roster and task.year):
+                return None
+            known = ctx.roster.match(unit) if ctx.roster is not None else None
+            return ctx.previous((unit, *(known.aliases if known is not None else ())), task.year - 1)
 
         kwargs = {"name": task.name, "options": _options(task), "limits": _limits(task)}
         result = check(task.source, previous=last_year, **kwargs)
@@ -483,11 +497,14 @@ def _previous(ledger: Ledger, unit: str, year: int) -> Submission | None:
     return ledger.submission(row.id) if row else None
 
 
-def _per_year(query: Callable[[int], set[str]]) -> Callable[[int], set[str]]:
-    """query(year), asked once per year (a query per file cost ~0.3 ms while the main process commits)."""
-    known: dict[int, set[str]] = {}
+_T = TypeVar("_T")
 
-    def of(year: int) -> set[str]:
+
+def _per_year(query: Callable[[int], _T]) -> Callable[[int], _T]:
+    """query(year), asked once per year (a query per file cost ~0.3 ms while the main process commits)."""
+    known: dict[int, _T] = {}
+
+    def of(year: int) -> _T:
         if year not in known:
             known[year] = query(year)
         return known[year]
@@ -495,11 +512,21 @@ def _per_year(query: Callable[[int], set[str]]) -> Callable[[int], set[str]]:
     return of
 
 
-def _last_year_lookup(ledger: Ledger) -> Callable[[str, int], Submission | None]:
+def _last_year_lookup(ledger: Ledger) -> Callable[[tuple[str, ...], int], Submission | None]:
     """_previous for a worker: the units counted in a year are listed once; a job writes only its own
-    year, never the one before."""
-    counted = _per_year(ledger.counted_units)
-    return lambda unit, year: _previous(ledger, unit, year) if unit in counted(year) else None
+    year, never the one before. A unit renamed since (机构改革) is found by an alias: the ledger keeps last
+    year's reports under the names they were counted under. Its own name first; two or more aliases
+    counted (units merged into it) give none: no one report to compare with."""
+    counted = _per_year(lambda year: {normalise(u): u for u in ledger.counted_units(year)})
+
+    def previous(names: tuple[str, ...], year: int) -> Submission | None:
+        known = counted(year)
+        found = list(dict.fromkeys(known[k] for k in map(normalise, names) if k in known))
+        if not found or (len(found) > 1 and normalise(names[0]) not in known):
+            return None
+        return _previous(ledger, found[0], year)
+
+    return previous
 
 
 def _feedback_lookup(ledger: Ledger) -> Callable[[str, int], bool]:
@@ -707,6 +734,7 @@ class RunResult:
     failed_outputs: list[Path] = field(default_factory=list)  # group summaries not written (see Outputs.failed)
     set_aside: list[Path] = field(default_factory=list)  # edited outputs kept under another name (Outputs)
     noticed: list[Finding] = field(default_factory=list)  # what summing found (Outputs.noticed)
+    roster_note: str | None = None  # which roster a past year's job used (Job.roster_note)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per part of the job (--json)
 
     def take(self, outputs: Outputs | None) -> None:
@@ -783,6 +811,7 @@ class RunResult:
             },
             "summary": str(self.summary) if self.summary else None,
             "summary_unchanged": self.kept,
+            "roster_note": self.roster_note,
             "reports": [str(p) for p in self.reports],
             "group_summaries": [str(p) for p in self.group_summaries],
             "stale_group_summaries": [str(p) for p in self.stale_groups],
@@ -838,18 +867,19 @@ class _Finished:
     light: Submission | None = None  # its submission as the summary loads it (ledger.light_submission)
 
 
-def _known(cand: Candidate, rows: list[FileRow]) -> FileRow | None:
+def _known(cand: Candidate, rows: list[FileRow], year: int) -> FileRow | None:
     """Of the ledger rows of a file's content (Ledger.by_hash), the finished one it repeats, if any
     (its original, not a duplicate record). The very file left behind (same place, size and mtime: its
-    unlink failed) is known whatever became of it. Else only a report that counted is: the same content
-    as a refused one is checked again (the refusal may have been the job's: another year, a size limit
-    since raised — and else the clerk gets the same answer again, not "不重复计入"), and as a withdrawn
-    one it is taken as new."""
+    unlink failed) is known whatever became of it. Else only a report that counted for this `year` is:
+    the same content as a refused one is checked again (the refusal may have been the job's: another year,
+    a size limit since raised — and else the clerk gets the same answer again, not "不重复计入"), as a
+    withdrawn one it is taken as new, and last year's report sent again this year is checked (and refused
+    for its year, with feedback saying so: a duplicate of it would tell nobody anything)."""
     done = [r for r in rows if r.state == DONE]
     left = [r for r in done if r.inbox_path == cand.rel and r.mtime_ns == cand.mtime_ns and r.size == cand.size]
     if left:
         return left[-1]
-    counted = {r.id for r in done if r.status in COUNTED}
+    counted = {r.id for r in done if r.status in COUNTED and r.year == year}
     done = [r for r in done if r.id in counted or r.duplicate_of in counted]
     if not done:
         return None
@@ -871,6 +901,81 @@ def _discard_draft(path: str | None) -> None:
             Path(path).parent.rmdir()
         except OSError:  # not empty (the usual case), or already gone
             pass
+
+
+SAVED_ROSTER_WORDS = "按台账中保存的"  # (how Job.roster_note starts when the roster saved with the year is used)
+
+
+def _roster_meta(year: int) -> str:
+    return f"roster.{year}"
+
+
+def saved_roster(ledger: Ledger, year: int) -> tuple[Roster, dict[str, Any]] | None:
+    """The roster a year was collected with, as the ledger keeps it (_save_roster), and when it was saved.
+    The same text gives the same Roster object (watch's listing of last year keeps its units while the
+    roster it was made with is the same one)."""
+    text = ledger.meta(_roster_meta(year))
+    if not text:
+        return None
+    if _saved_rosters.get(text) is None:
+        state = json.loads(text)
+        _saved_rosters.clear()
+        _saved_rosters[text] = (
+            roster_from_json(state["units"], Path(state["source"]) if state.get("source") else None),
+            state,
+        )
+    return _saved_rosters[text]
+
+
+_saved_rosters: dict[str, tuple[Roster, dict[str, Any]]] = {}  # (saved_roster's last answer)
+
+
+def _named_now(name: str, roster: Roster | None) -> str:
+    """A unit of last year's roster by this year's name: the unit whose name or alias it is (renamed), or
+    its own name."""
+    unit = roster.match(name) if roster is not None else None
+    return unit.name if unit is not None else name
+
+
+def _save_roster(ledger: Ledger, year: int, roster: Roster) -> None:
+    """Keep the roster a year is collected with in the ledger, when it changed (a later year's job reading
+    this year again uses it: saved_roster)."""
+    units = roster_json(roster)
+    known = ledger.meta(_roster_meta(year))
+    if known and json.loads(known).get("units") == units:
+        return
+    state = {"units": units, "source": str(roster.source or ""), "saved": now()}
+    ledger.set_meta(_roster_meta(year), json.dumps(state, ensure_ascii=False))
+
+
+def year_roster(settings: Settings, ledger: Ledger | None, *, save: bool) -> tuple[Roster | None, str | None]:
+    """The roster a job for settings.year uses, and a line to say about it (None: nothing to say).
+
+    The roster file is this year's: once a later year has files in the ledger, a job for this one (a late
+    correction, `run --year 2025` in 2026) uses the roster saved with this year instead — the units as they
+    were then, not as renamed, merged or added since — unless `--roster` names a file. `save`: keep the
+    roster file's units with the year (a writable ledger; not for a past year read with today's file)."""
+    later = ledger is not None and (ledger.latest_year() or 0) > settings.year
+    kept = saved_roster(ledger, settings.year) if later and ledger is not None else None
+    if kept is not None and not settings.roster_given:
+        roster, state = kept
+        when = str(state.get("saved") or "")[:16].replace("T", " ")
+        return roster, (
+            f"{SAVED_ROSTER_WORDS} {settings.year} 年度名册处理（{len(roster)} 个单位，{when} 保存自"
+            f"“{roster.source or '名册'}”）：台账中已有 {settings.year + 1} 年度以后的报告，现在的名册是新年度的。"
+            "要改用其他名册，请加 --roster 指定。"
+        )
+    roster = load_roster(settings.roster) if settings.roster else None
+    if roster is None:
+        return None, None
+    if later and not settings.roster_given:
+        return roster, (
+            f"台账中没有保存 {settings.year} 年度的名册（它是用较早的版本收集的），按现在的名册“{settings.roster}”处理；"
+            f"如果 {settings.year} 年度的单位与现在的不同（更名、合并、撤销、新设），请加 --roster 指定当年的名册。"
+        )
+    if save and ledger is not None:
+        _save_roster(ledger, settings.year, roster)
+    return roster, None
 
 
 class Job:
@@ -902,10 +1007,15 @@ class Job:
             _clean_temp_files(self.outbox)
         self._untidy = False  # a draft of this job may be left behind (see close)
         self._in_process = False
-        self.roster = load_roster(settings.roster) if settings.roster else None
+        self.ledger = Ledger(self.outbox / archive.LEDGER_FILE)
+        try:
+            self.roster, self.roster_note = year_roster(settings, self.ledger, save=True)
+        except BaseException:
+            self.ledger.close()
+            raise
+        self._roster_saved = self.roster_note is not None and self.roster_note.startswith(SAVED_ROSTER_WORDS)
         self._roster_mtime = _mtime(settings.roster)
         self._roster_refused: int | None = NOT_REFUSED  # (watch) the mtime of a roster file that could not be read
-        self.ledger = Ledger(self.outbox / archive.LEDGER_FILE)
         self.run_id = self.ledger.start_run(mode, self.year)
         self._batch: dict[int, FileOutcome] = {}
         self._pending: list[_Finished] = []  # archived, waiting for the batch's ledger transaction
@@ -942,7 +1052,7 @@ class Job:
         read again when the file changes again."""
         path = self.settings.roster
         mtime = _mtime(path)
-        if path is None or mtime in (self._roster_mtime, self._roster_refused):
+        if path is None or self._roster_saved or mtime in (self._roster_mtime, self._roster_refused):
             return False
         try:
             roster = load_roster(path)
@@ -954,6 +1064,7 @@ class Job:
             )
             return False
         self.roster, self._roster_mtime, self._roster_refused = roster, mtime, NOT_REFUSED
+        _save_roster(self.ledger, self.year, roster)
         logger.info("单位名册已更新，重新载入：{}（{} 个单位）", path, len(self.roster))
         return True
 
@@ -1042,7 +1153,7 @@ class Job:
                     continue
                 seen.add(sha)
                 rows = self.ledger.by_hash(sha)
-                done = _known(cand, rows)
+                done = _known(cand, rows, self.year)
                 if done is not None:
                     self._record(outcomes, self._settle_known(cand, data, sha, done), advance)
                     continue
@@ -1087,7 +1198,7 @@ class Job:
             except OSError:
                 continue
             rows = self.ledger.by_hash(sha)
-            done = _known(cand, rows)
+            done = _known(cand, rows, self.year)
             if done is None:  # its twin was refused in this batch: the same answer, recorded once
                 twin = next((r for r in rows if r.state == DONE and r.id in self._batch and not r.duplicate_of), None)
                 if twin is None:  # its twin failed (the log says why): both are tried on the next run
@@ -1566,7 +1677,9 @@ def run_batch(
     """
     with job_lock(settings.outbox, settings.lock_wait_seconds):
         job = Job(settings, mode="run", check=check, feedback=feedback, summary=summary)
-        result = RunResult(job.year, job.spec.edition, job.outbox, roster=settings.roster)
+        result = RunResult(job.year, job.spec.edition, job.outbox, roster=settings.roster, roster_note=job.roster_note)
+        if job.roster_note:
+            logger.info(job.roster_note)
         try:
             t0 = time.perf_counter()
             complete, result.waiting, result.skipped = wait_for_complete(
@@ -1691,8 +1804,10 @@ def unit_results(
         withdrawn = [r for r in files if r.status == WITHDRAWN]
         since = withdrawn[-1].id if withdrawn else 0  # (refusals before a report later withdrawn were settled by it)
         refused = [r for r in files if r.status not in COUNTED and r.status != WITHDRAWN and r.id > since]
+        settled: list[FileRow] = []
         if ledger is not None:  # (last year's report sent late, since counted for its own year: settled)
-            refused = [r for r in refused if not (_other_year(r) and _counted_in_its_year(ledger, r))]
+            settled = [r for r in refused if _other_year(r) and _counted_in_its_year(ledger, r)]
+            refused = [r for r in refused if r not in settled]
         chosen = live[-1] if live else (refused[-1] if refused else None)
         if chosen is None and withdrawn and name not in roster_names:
             path = _rollup_path(roster, withdrawn[-1]) if withdrawn[-1].kind == ROLLUP else None
@@ -1724,6 +1839,8 @@ def unit_results(
             result.rejected_after = later[-1].original_name if later and result.status in COUNTED else None
         if withdrawn and (chosen is None or withdrawn[-1].id > chosen.id):  # (the unit's last word: withdrawn)
             result.withdrawn = _withdrawn_text(withdrawn[-1])
+        if chosen is None and settled:  # (未报送, though a file of it came: another year's report, refused)
+            result.other_year = _other_year_text(settled[-1])
         if files:
             last = max((r.processed_at for r in files if r.processed_at), default=None)
             if last is not None:
@@ -1805,6 +1922,13 @@ def _counted_in_its_year(ledger: Ledger, row: FileRow) -> bool:
     """Whether a file refused for being another year's report was later counted for a year of its own
     (`run --year 2024 --inbox 补报2024`, as its refusal advised): the same content counted for another year."""
     return any(r.counted and r.year != row.year for r in ledger.by_hash(row.sha256))
+
+
+def _other_year_text(row: FileRow) -> str:
+    """What 报送情况 and status say of a unit whose only file this year was another year's report."""
+    [year] = [f.found for f in row.findings if f.rule_id == "year-mismatch"][:1] or [None]
+    which = f" {year} 年度" if year else "其他年度"
+    return f"收到的“{row.original_name}”是{which}的报告，已退回（反馈已写明），本年度的报告尚未收到"
 
 
 def _other_year(row: FileRow) -> bool:
@@ -2104,9 +2228,11 @@ def write_year_summary(
 
 def _outputs_key(ledger: Ledger, roster: Roster | None, spec: Spec, year: int, title: str, by_group: bool) -> str:
     """A digest of everything the year's outputs are made from: the ledger rows of the year and the
-    year before, the roster, the form (with its job settings), the title, by_group and the writers."""
+    year before, the roster (and the one saved with the year before), the form (with its job settings),
+    the title, by_group and the writers."""
     units = repr([tuple(vars(u).values()) for u in roster.units]) if roster is not None else None  # (no dataclass repr)
-    parts = (_code_and_form(spec, year), title, by_group, units, ledger.digest((year, year - 1)))
+    before = ledger.meta(_roster_meta(year - 1))  # (last year's units as saved: what 上年 is summed by)
+    parts = (_code_and_form(spec, year), title, by_group, units, ledger.digest((year, year - 1)), before)
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
@@ -2373,9 +2499,19 @@ def summary_data(
     """
     units, unidentified = units or unit_results(ledger, roster, year, submissions=False)
     attach_submissions(ledger, units, light=True, cache=cache)
-    before, _ = unit_results(ledger, roster, year - 1, light=True, kept=last_year)
+    kept_before = saved_roster(ledger, year - 1)  # (last year's units as they were: none renamed or merged)
+    before_roster = kept_before[0] if kept_before is not None else roster
+    before, _ = unit_results(ledger, before_roster, year - 1, light=True, kept=last_year)
     counted_before = [u for u in before if u.counted and u.submission is not None]
-    previous = {u.name: u.submission for u in counted_before}
+    previous: dict[str, Submission] = {}
+    previous_ids: dict[str, int] = {}
+    for u in counted_before:
+        name = _named_now(u.name, roster) if before_roster is not roster else u.name
+        if name in previous:  # (two of last year's units merged into one: the other kept under its own name)
+            name = u.name
+        previous[name] = u.submission  # type: ignore[assignment]
+        if u.file_id is not None:
+            previous_ids[name] = u.file_id
     # (duplicates left out: they are not in the summary, so they do not make it newer)
     first, last = ledger.db.execute(
         "SELECT min(processed_at), max(processed_at) FROM files WHERE year=? AND status IS NOT ?", (year, DUPLICATE)
@@ -2388,7 +2524,7 @@ def summary_data(
         units=units,
         title=title,
         previous=previous or None,
-        previous_ids={u.name: u.file_id for u in counted_before if u.file_id is not None} or None,
+        previous_ids=previous_ids or None,
         produced_at=produced.replace(microsecond=0),
         started_at=started,
         findings=[f for row in unidentified for f in row.findings],

@@ -90,6 +90,8 @@ def year_mismatch(submission: Submission, options: Options) -> list[Finding]:
     if options.year is None or submission.year is None or submission.year == options.year:
         return []
     place = layout(submission.spec).places["info.year"]
+    params = submission.spec.rule("year-mismatch").params
+    how = params["how_later" if submission.year > options.year else "how_earlier"]
     return [
         finding(
             submission.spec,
@@ -99,6 +101,7 @@ def year_mismatch(submission: Submission, options: Options) -> list[Finding]:
             code="info.year",
             expected=options.year,
             found=submission.year,
+            how=how.format(found=submission.year, expected=options.year),
         )
     ]
 

@@ -63,6 +63,7 @@ class Settings:
     limits: dict[str, Any] = field(default_factory=dict)  # passed to the reader's Limits
     similar_scan_limit: int | None = None  # the text-similar rule's scan_limit for this job (0: every pair)
     source: Path | None = None  # the nianbao.toml these came from, if any
+    roster_given: bool = False  # `roster` was given on the command line (a past year: not the one saved with it)
 
     def with_options(self, **options: Any) -> Settings:
         """These settings with every option that was actually given (not None) applied."""
@@ -72,6 +73,8 @@ class Settings:
                 given[key] = Path(given[key]).expanduser().resolve()
         if "edition" in given:
             given["edition"] = str(given["edition"])
+        if "roster" in given:
+            given["roster_given"] = True
         return replace(self, **given)
 
 

@@ -69,6 +69,7 @@ class UnitResult:
     listed: bool = True  # a unit of the roster (False: a unit outside it, or a roll-up standing for a group)
     rejected_after: str | None = None  # a file received after the one counted, rejected: its name (a failed correction)
     withdrawn: str | None = None  # its last report was withdrawn (`nianbao withdraw`): which, and why, in words
+    other_year: str | None = None  # 未报送, though a file of it came: another year's report, refused (in words)
     aliases: tuple[str, ...] = ()  # other names the roster knows it by (内容雷同 masks them as its own name)
     covers: list[str] | None = None  # a roll-up: the names of the units it sums, as it says them (None: not said)
 
@@ -154,6 +155,7 @@ class Consolidation:
     figures: list[Figure]  # headline figures of the sums
     previous: dict[str, Number] | None  # last year's headline figures (same scope) by Figure.key
     previous_units: int = 0  # the units last year's figures are of (a roll-up counts its units)
+    spec: Spec | None = None  # the year's edition (its rules' titles name a unit's first problem in 报送情况)
 
     def names_counted(self, place: str | None = None) -> tuple[str, ...]:
         """The names of the units in the sums, for a roll-up report to carry, as the level above can know
@@ -579,6 +581,7 @@ def consolidate(
         figures=headlines(spec, root.values),
         previous=previous,
         previous_units=previous_units,
+        spec=spec,
     )
 
 

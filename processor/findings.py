@@ -153,6 +153,17 @@ def findings_from_rows(data: Any) -> list[Finding]:
     return out
 
 
+def in_brief(f: Finding, spec: Spec | None) -> str:
+    """A finding in a few words, where and what (二、主动公开!B14 不是数字): whom to call about what."""
+    title = spec.rules[f.rule_id].title if spec is not None and f.rule_id in spec.rules else f.rule_id
+    return " ".join(filter(None, [f.location, title]))
+
+
+def first_open(findings: Iterable[Finding], severity: str) -> Finding | None:
+    """The first open finding of a severity, in the order 问题清单 lists them (sort_key)."""
+    return min((f for f in findings if f.severity == severity and f.is_open), key=sort_key, default=None)
+
+
 def sort_key(f: Finding) -> tuple[Any, ...]:
     return (SEVERITY_ORDER.get(f.severity, 9), f.sheet or "", len(f.cell or ""), f.cell or "", f.rule_id)
 

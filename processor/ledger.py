@@ -665,6 +665,10 @@ class Ledger:
         ).fetchall()
         return hashlib.sha256(repr(rows).encode()).hexdigest()
 
+    def latest_year(self) -> int | None:
+        """The latest year any file was received for (None: no file yet)."""
+        return self.db.execute("SELECT max(year) FROM files").fetchone()[0]
+
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -414,6 +415,19 @@ EXAMPLE_ROWS = [
     ["某某县教育局", "", "某某县/县直部门", ""],
     ["某某县城关镇人民政府", "", "某某县/乡镇街道", "城关镇政府"],
 ]
+
+
+def roster_json(roster: Roster) -> str:
+    """The units as JSON (kept with a year in the ledger: the roster that year was collected with)."""
+    return json.dumps([[u.name, u.code, list(u.group), list(u.aliases)] for u in roster.units], ensure_ascii=False)
+
+
+def roster_from_json(text: str, source: Path | None = None) -> Roster:
+    """What roster_json made (RosterError when it is not that)."""
+    try:
+        return Roster([Unit(n, c, tuple(g), tuple(a)) for n, c, g, a in json.loads(text)], source)
+    except (ValueError, TypeError) as exc:
+        raise RosterError(f"台账中保存的名册无法读取（{exc}）。请用 --roster 指定名册文件。") from exc
 
 
 def roster_csv(rows: list[list[str]]) -> str:

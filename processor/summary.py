@@ -41,6 +41,7 @@ from .consolidate import (
     MISSING,
     REJECTED,
     SHOWN_LABEL,
+    SIMILAR_RULE,
     STATUS_LABEL,
     WARNED,
     Consolidation,
@@ -51,7 +52,7 @@ from .consolidate import (
     consolidate,
     vector,
 )
-from .findings import SEVERITY_LABEL, SEVERITY_ORDER, WARNING, Finding
+from .findings import ERROR, SEVERITY_LABEL, SEVERITY_ORDER, WARNING, Finding, first_open, in_brief
 from .kept import Memo
 from .layout import META, META_KEYS, Layout, layout, meta_code
 from .package import Block, Deflated, Splices, ThreadedZip, crc32_combine, deflate_block
@@ -706,12 +707,31 @@ def standing(unit: UnitResult, con: Consolidation) -> Standing:
         key = WARNED if said and unit.status == ACCEPTED else unit.status  # (as status shows it)
         return Standing(key, "；".join(filter(None, [f"汇总表，涵盖 {n} 个单位，按一份报送计入", said, later])))
     notes = {MISSING: "未收到报告，不计入合计", REJECTED: "报告有错误被退回，不计入合计"}
+    error, warning = first_open(unit.findings, ERROR), first_open(unit.findings, WARNING)
+    if error is not None:  # (the first to see to, as status says it: whom to call about what)
+        notes[REJECTED] += f"；首个错误：{in_brief(error, con.spec)}"
+    if warning is not None:
+        notes[WARNED] = f"首个警告：{in_brief(warning, con.spec)}"
+    if unit.name in _alike(con) and unit.status in COUNTED:
+        notes[unit.status] = "；".join(
+            filter(None, [notes.get(unit.status), "汇总时发现文字部分内容雷同（见“各单位文字部分”）"])
+        )
+    if unit.other_year:
+        notes[MISSING] = f"{unit.other_year}，不计入合计"
     if unit.withdrawn:  # (its last report was withdrawn by the coordinator: said, with why)
         notes = {
             MISSING: f"{unit.withdrawn}，不计入合计",
             **{k: f"{unit.withdrawn}，按此前的报告计入" for k in COUNTED},
         }
     return Standing(unit.status, later or notes.get(unit.status, ""))
+
+
+def _alike(con: Consolidation) -> set[str]:
+    """The units 内容雷同 was found of (made once per consolidation)."""
+    made = con.__dict__.get("_alike")
+    if made is None:
+        made = con.__dict__["_alike"] = {f.agency for f in con.similar if f.rule_id == SIMILAR_RULE and f.agency}
+    return made
 
 
 def _said_of_outside(con: Consolidation) -> dict[str, str]:
@@ -1331,7 +1351,7 @@ def _write_detail(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
     # (each printed page says whose row it is and its 状态: a missing unit's row has no numbers)
     ws.repeat_columns(0, 4)
     ws.set_print_scale(60)
-    ws.outline_settings(True, False, True, False)
+    ws.outline_settings(True, True, True, False)  # (the buttons on the 小计 rows: below their units)
 
 
 # ---- 报送情况 ---------------------------------------------------------------------------------
@@ -1449,9 +1469,15 @@ def _write_status(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
 # ---- 问题清单 ---------------------------------------------------------------------------------
 
 
+def rule_words(rule_id: str, spec: Spec) -> str:
+    """A rule as 问题清单 names it: its title, with its id to look it up by (不是数字（value-not-number）)."""
+    rule = spec.rules.get(rule_id)
+    return f"{rule.title}（{rule_id}）" if rule is not None else rule_id
+
+
 def _write_issues(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: _Styles) -> None:
-    heads = ("序号", "单位", "所属分组", "严重程度", "规则", "位置", "问题及处理办法", "文件")
-    widths = (6, 26, 16, 9, 14, 20, 80, 26)
+    heads = ("序号", "单位", "所属分组", "严重程度", "规则", "位置（在该单位的报告中）", "问题及处理办法", "文件")
+    widths = (6, 26, 16, 9, 24, 20, 80, 26)
     last = _list_frame(
         ws,
         data,
@@ -1459,13 +1485,16 @@ def _write_issues(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
         heads,
         widths,
         f"问题清单：{data.name} {data.year} 年度",
-        "各单位报告中尚未解决的错误和警告（已说明的警告和提示不列），以及汇总时发现的问题。",
+        "各单位报告中尚未解决的错误和警告（已说明的警告和提示不列），以及汇总时发现的问题；按单位排列，与“报送情况”同序，"
+        "可按“严重程度”筛选。“位置”指该单位报告文件中的单元格，不是本汇总表的。",
     )
     order = con.placed
     position = {u.name: k for k, (u, _) in enumerate(order)}
     group_of = {u.name: _group_text(node, con.root) for u, node in order}
     # (finding, unit, file): a unit's own findings are listed as its (f.about(…), without making them)
-    issues = [(f, f.agency, f.file) for f in (*data.findings, *con.findings, *con.checks, *con.similar)]
+    files = {u.name: u.file for u, _ in order}  # (内容雷同 is of the unit's counted report)
+    issues = [(f, f.agency, f.file) for f in (*data.findings, *con.findings, *con.checks)]
+    issues.extend((f, f.agency, f.file or files.get(f.agency or "")) for f in con.similar)
     for unit, _ in order:
         issues.extend((f, unit.name, f.file or unit.file) for f in unit.findings if f.is_open)
     issues.sort(key=lambda i: (position.get(i[1] or "", -1), SEVERITY_ORDER.get(i[0].severity, 9), i[0].rule_id))
@@ -1477,7 +1506,7 @@ def _write_issues(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
             _as_text(agency or ("（未能识别单位）" if file else "（汇总）"), styles, "text"),
             _as_text(group, styles, "text"),
             (SEVERITY_LABEL.get(f.severity, f.severity), styles("text", bg_color=fill)),
-            _as_text(f.rule_id, styles, "text"),
+            _as_text(rule_words(f.rule_id, data.spec), styles, "text"),
             _as_text(f.location, styles, "text"),
             _as_text(f.message, styles, "wrap"),
             _as_text(file, styles, "text"),

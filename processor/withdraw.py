@@ -58,6 +58,14 @@ def counted_matching(ledger: Ledger, roster: Roster | None, year: int, target: s
     return [r for r in rows if normalise(r.unit or "") in keys]
 
 
+def _other_years(ledger: Ledger, roster: Roster | None, year: int, target: str) -> list[int]:
+    """The other years in which `target` names a counted report (the latest first)."""
+    years = [
+        y for (y,) in ledger.db.execute("SELECT DISTINCT year FROM files WHERE year<>? ORDER BY year DESC", (year,))
+    ]
+    return [y for y in years if y is not None and counted_matching(ledger, roster, y, target)]
+
+
 def withdraw(settings: Settings, target: str, *, reason: str = "", confirm: Confirm | None = None) -> Withdrawn:
     """Withdraw the one counted report of settings.year that `target` names (counted_matching), then
     write the outputs again. Holds the outbox lock (raises JobBusy while `run` or `watch` runs). With
@@ -68,9 +76,16 @@ def withdraw(settings: Settings, target: str, *, reason: str = "", confirm: Conf
         try:
             rows = counted_matching(job.ledger, job.roster, job.year, target)
             if not rows:
+                other = _other_years(job.ledger, job.roster, job.year, target)
+                hint = (
+                    f"它是 {other[0]} 年度的报告：要撤回它，请加 --year {other[0]}（如 nianbao withdraw "
+                    f'"{target}" --year {other[0]}）。'
+                    if other
+                    else "请用 nianbao status 查看各单位计入的文件名。"
+                )
                 raise WithdrawError(
                     f"{job.year} 年度没有名为“{target}”的、正在计入汇总的报告（按文件名、单位名称或台账编号 #N 查找）。"
-                    "请用 nianbao status 查看各单位计入的文件名。"
+                    + hint
                 )
             if len(rows) > 1:
                 listed = "；".join(

@@ -970,7 +970,7 @@ def _problems(out: dict[str, Any]) -> list[tuple[str, str]]:
     import openpyxl
 
     ws = openpyxl.load_workbook(out["summary"], read_only=True)["问题清单"]
-    return [(r[4], r[6]) for r in ws.iter_rows(min_row=4, values_only=True) if r[4]]
+    return [(r[4].rpartition("（")[2].rstrip("）"), r[6]) for r in ws.iter_rows(min_row=4, values_only=True) if r[4]]
 
 
 def test_roster_rename__the_old_names_report_and_the_new_one_both_counted__is_said_to_be_likely_twice(tmp_path):

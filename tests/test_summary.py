@@ -26,6 +26,7 @@ from processor.consolidate import (
     consolidate,
     subtree,
 )
+from processor.findings import finding
 from processor.layout import defined_name, layout
 from processor.spec import Spec, get_spec
 from processor.submission import Submission, recompute_totals
@@ -112,7 +113,15 @@ def _build_city(folder: Path) -> City:
             texts={**texts, "info.filler": "张三", "info.phone": "+86 453 3921234"},
             file=path.name,
         )
-        units.append(UnitResult(name=name, group=group, status=status, submission=sub, file=path.name, sha256="0" * 64))
+        found = {  # (what the unit's own check found: 报送情况's 说明 names the first)
+            REJECTED: [finding(SPEC, "value-not-number", sheet="二、主动公开", cell="B14", found="十二")],
+            WARNED: [finding(SPEC, "I1", sheet="三、依申请公开", cell="D7", found=1, expected=2, column="自然人")],
+        }.get(status, [])
+        units.append(
+            UnitResult(
+                name=name, group=group, status=status, submission=sub, file=path.name, sha256="0" * 64, findings=found
+            )
+        )
     data = SummaryData(spec=SPEC, year=YEAR, units=units, title="某某市")
     return City(data, files, write_summary(folder / "汇总.xlsx", data))
 
@@ -177,10 +186,25 @@ def test_detail__subtotals_add_up_to_the_grand_total_and_units_to_their_subtotal
     assert total[col] == expected["s3.r1.c7"]
 
 
+def test_detail__the_outline_buttons_sit_on_the_subtotal_rows_below_their_units(city: City) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(city.path) as z:
+        names = {n for n in z.namelist() if n.startswith("xl/worksheets/sheet")}
+        xml = next(z.read(n).decode() for n in names if 'outlineLevel="2"' in z.read(n).decode())
+    assert "<outlinePr" in xml and 'summaryBelow="0"' not in xml  # (Excel's default: the summary row below)
+
+
 def test_missing_unit__is_listed_first_and_not_counted(city: City) -> None:
     status = _rows(city.path, "报送情况", first=4)
     assert [(r[1], r[3]) for r in status[:2]] == [("市教育局", "未报送"), ("甲县河口乡", "被退回")]
     assert status[0][4] == "未收到报告，不计入合计"
+    # a rejected unit's 说明 names its first error, where and what, as `status` does: whom to call about what
+    assert status[1][4] == "报告有错误被退回，不计入合计；首个错误：二、主动公开!B14 不是数字"
+    [warned] = [r for r in status if r[3] == "有警告"]
+    alike = "汇总时发现文字部分内容雷同（见“各单位文字部分”）"  # (甲县教育局 and 市发展改革委 share a 五)
+    assert warned[4] == f"首个警告：三、依申请公开!D7 本年“上年结转”等于上年报告的“结转下年度继续办理”；{alike}"
+    assert next(r[4] for r in status if r[1] == "市发展改革委") == alike  # (已通过: why its 警告 is not 0)
     assert {r[1] for r in status} == {name for name, _, _ in ROSTER}
     detail = _rows(city.path, "分单位明细", first=5)
     missing = next(r for r in detail if r[1] == "市教育局")
@@ -219,9 +243,11 @@ def test_markup_like_names_and_texts__stay_text_and_shift_nothing(tmp_path: Path
 
 def test_issues_and_texts__show_open_findings_and_copied_texts(city: City) -> None:
     issues = _rows(city.path, "问题清单", first=4)
-    similar = [r for r in issues if r[4] == "text-similar"]
+    similar = [r for r in issues if r[4] == "文字内容雷同（text-similar）"]
     assert {r[1] for r in similar} == {"市发展改革委", "甲县教育局"}
     assert all(r[3] == "警告" and r[5] == "文字部分!A9" for r in similar)
+    assert all(r[7] == city.files[r[1]].name for r in similar)  # (the report it is about, as for any other)
+    assert next(r[4] for r in _rows(city.path, "问题清单", first=3)) == "规则"
     assert "“甲县教育局”的同一部分完全相同" in next(r[6] for r in similar if r[1] == "市发展改革委")
     texts = _rows(city.path, "各单位文字部分", first=4)
     assert [r[1] for r in texts] == ["市发展改革委", "=1+2", "甲县教育局", "甲县城关镇", "乙县财政局"]
@@ -309,7 +335,7 @@ def test_county_rollup_and_its_units__are_counted_once(city: City, tmp_path: Pat
     path = write_summary(tmp_path / "汇总.xlsx", data)
     assert _summary_tables(SPEC, path) == pytest.approx(_expected_sums(SPEC, _counted_files(city)))
     issues = _rows(path, "问题清单", first=4)
-    overlap = next(r for r in issues if r[4] == "rollup-overlap")
+    overlap = next(r for r in issues if r[4].endswith("（rollup-overlap）"))
     assert overlap[1] == "甲县" and "甲县教育局、甲县城关镇" in overlap[6]
     status = {r[1]: r for r in _rows(path, "报送情况", first=4)}
     assert status["甲县城关镇"][3] == "由汇总表涵盖" and "已含于“甲县”的汇总表" in status["甲县城关镇"][4]

@@ -15,7 +15,8 @@ from loguru import logger
 from ..archive import rollup_report_name
 from ..batch import UNTITLED, RunResult, run_batch
 from ..config import ConfigError, Settings, load_settings
-from ..consolidate import COUNTED, COVERED, REJECTED, SIMILAR_RULE, STATUS_LABEL
+from ..consolidate import ACCEPTED, COUNTED, COVERED, REJECTED, SIMILAR_RULE, STATUS_LABEL, WARNED
+from ..findings import WARNING
 from ..joblock import EXIT_BUSY, JobBusy
 from ..ledger import LedgerError
 from ..logs import setup_logging
@@ -210,10 +211,30 @@ def noticed_lines(result: RunResult) -> list[str]:
     return ["汇总时发现（详见汇总表“问题清单”）：" + "；".join(bits)]
 
 
+def later_year_lines(result: RunResult) -> list[str]:
+    """Files refused for being next year's reports: most likely the collection of that year has begun and
+    nianbao.toml still names this one (their feedback tells the clerks; this tells the coordinator)."""
+    later = [
+        f.name
+        for f in result.files
+        if any(x.rule_id == "year-mismatch" and x.found == str(result.year + 1) for x in f.findings)
+    ]
+    if not later:
+        return []
+    return [
+        f"被退回的文件中有 {len(later)} 份是 {result.year + 1} 年度的报告（{'、'.join(later[:5])}"
+        + ("等" if len(later) > 5 else "")
+        + f"）：如果已开始收集 {result.year + 1} 年度，请把 nianbao.toml 中的 year 改为 {result.year + 1}"
+        f"（或运行时加 --year {result.year + 1}），再把这些文件从“归档/{result.year}年度/被退回”中放回收件文件夹，重新运行。"
+    ]
+
+
 def render_run(result: RunResult) -> str:
     """What a run did, in the words a coordinator uses."""
     d = result.to_dict()
     lines = [f"{result.year} 年度政府信息公开年报（{result.edition}年版格式）"]
+    if result.roster_note:
+        lines.append(result.roster_note)
     received = d["received"]
     if received or d["recovered"] or d["errors"]:
         parts = [
@@ -260,10 +281,11 @@ def render_run(result: RunResult) -> str:
     rollups = [u for u in result.units if u.is_rollup and not u.listed]
     if rollups:
         under = Counter(result.covered().values())
+        warned = {f.agency for f in result.noticed if f.rule_id != SIMILAR_RULE and f.severity == WARNING and f.is_open}
         lines.append(
             f"县区汇总表 {len(rollups)} 份："
             + "、".join(
-                f"{u.name}（{STATUS_LABEL[u.status]}"
+                f"{u.name}（{STATUS_LABEL[WARNED if u.status == ACCEPTED and u.name in warned else u.status]}"
                 + (f"，涵盖名册单位 {under[u.name]} 个）" if under[u.name] else "）")
                 for u in rollups
             )
@@ -276,6 +298,7 @@ def render_run(result: RunResult) -> str:
         )
     said = noticed_lines(result)
     lines.extend(said)
+    lines.extend(later_year_lines(result))
     if result.unidentified:
         lines.append(
             f"未能识别单位的文件 {len(result.unidentified)} 个："

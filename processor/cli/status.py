@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from ..archive import LEDGER_FILE
-from ..batch import attach_submissions, recorded_noticed, unit_results
+from ..batch import attach_submissions, recorded_noticed, unit_results, year_roster
 from ..consolidate import (
     ACCEPTED,
     COUNTED,
@@ -28,7 +28,7 @@ from ..consolidate import (
     outside_roster,
     rollup_findings,
 )
-from ..findings import Finding, sort_key
+from ..findings import Finding, in_brief, sort_key
 from ..ledger import Ledger, LedgerError
 from ..roster import RosterError, load_roster
 from ..spec import Spec, edition_for_year, get_spec
@@ -88,6 +88,7 @@ def unit_row(
         "file": u.file,
         "rejected_after": u.rejected_after,
         "withdrawn": u.withdrawn,
+        "other_year": u.other_year,
         "received_at": u.received_at.isoformat(timespec="seconds") if u.received_at else None,
         "filler": u.filler,
         "phone": u.phone,
@@ -116,9 +117,10 @@ def status_command(
         typer.echo(f"输出文件夹“{settings.outbox}”中还没有台账：请先运行 nianbao run 处理收件文件夹。", err=True)
         raise typer.Exit(2)
     noticed: list[Finding] = []
+    note = None
     try:
-        units_roster = load_roster(settings.roster) if settings.roster else None
         if missing:  # (the season has not started: every roster unit is still to report)
+            units_roster = load_roster(settings.roster) if settings.roster else None
             units, unidentified = unit_results(None, units_roster, settings.year, submissions=False)
             typer.echo(
                 f"输出文件夹“{settings.outbox}”中还没有台账（还没有运行过 nianbao run）：名册单位都显示为未报送。",
@@ -126,6 +128,7 @@ def status_command(
             )
         else:
             with Ledger(path, readonly=True) as ledger:
+                units_roster, note = year_roster(settings, ledger, save=False)  # (a past year: the one saved with it)
                 units, unidentified = unit_results(ledger, units_roster, settings.year, submissions=False)
                 attach_submissions(ledger, [u for u in units if u.is_rollup])  # (how many units each says it sums)
                 noticed = recorded_noticed(ledger, settings.year)
@@ -136,6 +139,7 @@ def status_command(
     if as_json:
         obj = {
             "year": settings.year,
+            "roster_note": note,
             "units": rows,
             "unidentified": [
                 {"file": r.original_name, "status": r.status, "received_at": r.received_at} for r in unidentified
@@ -143,13 +147,14 @@ def status_command(
         }
         typer.echo(json_text(obj))
         return
+    if note:
+        typer.echo(note, err=True)
     typer.echo(render_status(settings.year, rows, [r.original_name for r in unidentified], spec=spec))
 
 
-def _first(f: dict[str, Any], titles: dict[str, str]) -> str:
-    """An open finding in a few words: where and what (二、主动公开!B14 不是数字)."""
-    where = f"{f['sheet']}!{f['cell']}" if f.get("sheet") and f.get("cell") else f.get("sheet") or ""
-    return " ".join(filter(None, [where, titles.get(f["rule"], f["rule"])]))
+def _first(f: dict[str, Any], spec: Spec | None) -> str:
+    """An open finding (as --json gives it) in a few words: where and what (二、主动公开!B14 不是数字)."""
+    return in_brief(Finding(f["rule"], f["severity"], f["message"], f.get("sheet"), f.get("cell")), spec)
 
 
 def render_status(
@@ -168,18 +173,19 @@ def render_status(
     from rich.table import Table
 
     plain = plain_lines() if ascii_lines is None else ascii_lines
-    titles = {rule_id: rule.title for rule_id, rule in spec.rules.items()} if spec is not None else {}
     table = Table(title=f"{year} 年度报送情况", show_lines=False, box=box.ASCII2 if plain else box.HEAVY_HEAD)
     for header in ("单位", "分组", "状态", "待处理问题", "报送时间", "文件", "填报人", "电话"):
         table.add_column(header, overflow="fold")
     for r in rows:
         problems = "，".join(f"{k} {r[key]}" for key, k in (("errors", "错误"), ("warnings", "警告")) if r[key])
         if r["findings"]:  # (the first to see to, as the summary's 问题清单 lists it: whom to call about what)
-            problems += f"：{_first(r['findings'][0], titles)}"
+            problems += f"：{_first(r['findings'][0], spec)}"
         if r["rejected_after"]:  # (counted still, by its earlier file: the correction did not pass)
             problems = "，".join(filter(None, [problems, f"其后的“{r['rejected_after']}”被退回"]))
         if r["withdrawn"]:
             problems = "，".join(filter(None, [problems, r["withdrawn"]]))
+        if r["other_year"]:
+            problems = "，".join(filter(None, [problems, r["other_year"]]))
         when = (r["received_at"] or "").replace("T", " ")[:16]
         table.add_row(
             r["unit"],

@@ -1,0 +1,132 @@
+"""The change of year in one outbox: each year keeps the roster it was collected with, and this year's reports
+are compared with last year's through renames (the roster's aliases)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from processor.cli import app
+from tests.test_batch import YEAR, city, report, run, runner, status_json
+
+LAST = YEAR - 1
+ROSTER_LAST = [  # (name, group, aliases)
+    ("云溪市教育局", "市直部门", ""),
+    ("云溪市自然资源局", "市直部门", ""),
+    ("云溪市文化局", "市直部门", ""),
+    ("云溪市旅游局", "市直部门", ""),
+]
+ROSTER_NOW = [  # 自然资源局 renamed, 文化局 and 旅游局 merged (their old names as aliases), 数据局 new
+    ("云溪市教育局", "市直部门", ""),
+    ("云溪市自然资源和规划局", "市直部门", "云溪市自然资源局"),
+    ("云溪市文化和旅游局", "市直部门", "云溪市文化局；云溪市旅游局"),
+    ("云溪市数据局", "市直部门", ""),
+]
+
+
+def last_year_collected(tmp_path: Path) -> Path:
+    """LAST's reports of the four units collected with LAST's roster; then the roster and year of YEAR."""
+    city(tmp_path, units=ROSTER_LAST, year=LAST)
+    for seed, (name, _, _) in enumerate(ROSTER_LAST, start=1):
+        report(tmp_path / "inbox" / f"{name}{LAST}.xlsx", name, year=LAST, seed=seed)
+    out = run(city(tmp_path, units=ROSTER_LAST, year=LAST))
+    assert out["units"]["accepted"] == 4
+    return city(tmp_path, units=ROSTER_NOW, year=YEAR)  # (the coordinator's edits for the new year)
+
+
+def test_a_renamed_unit_is_compared_with_its_report_under_the_old_name(tmp_path: Path):
+    config = last_year_collected(tmp_path)
+    report(tmp_path / "inbox" / "自然资源和规划局.xlsx", "云溪市自然资源和规划局", seed=7)  # (its 上年结转 ≠ last 结转)
+    report(tmp_path / "inbox" / "文旅局.xlsx", "云溪市文化和旅游局", seed=8)
+    out = run(config)
+    by_file = {f["file"]: f for f in out["files"]}
+    assert "I1" in {f["rule"] for f in by_file["自然资源和规划局.xlsx"]["findings"]}
+    # two of last year's units merged into one: no one report to compare with, so no I1 against either
+    assert "I1" not in {f["rule"] for f in by_file["文旅局.xlsx"]["findings"]}
+
+
+def test_a_late_correction_to_last_year__uses_the_roster_last_year_was_collected_with(tmp_path: Path):
+    config = last_year_collected(tmp_path)
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", seed=9)
+    run(config)
+    late = tmp_path / f"补报{LAST}"
+    report(late / "教育局更正.xlsx", "云溪市教育局", year=LAST, seed=10)
+    result = runner.invoke(app, ["run", "--config", str(config), "--year", str(LAST), "--inbox", str(late)])
+    assert result.exit_code == 0, result.output
+    assert f"按台账中保存的 {LAST} 年度名册处理（4 个单位" in result.output
+    old = json.loads(runner.invoke(app, ["status", "--config", str(config), "--year", str(LAST), "--json"]).stdout)
+    assert [u["unit"] for u in old["units"]] == [n for n, _, _ in ROSTER_LAST]  # (none 名册以外, none 未报送)
+    assert {u["status"] for u in old["units"]} == {"accepted"} and old["roster_note"]
+    # this year's summary sums last year by last year's units: the merged two are both in 上年
+    assert "上年已通过的 4 个单位" in _overview(tmp_path)
+    assert status_json(config)["云溪市数据局"]["status"] == "missing"  # (this year: this year's roster)
+    # --roster names the file to use for that year, whatever was saved
+    given = ["status", "--config", str(config), "--year", str(LAST), "--json", "--roster", str(tmp_path / "名册.csv")]
+    told = json.loads(runner.invoke(app, given).stdout)
+    assert told["roster_note"] is None and "云溪市数据局" in {u["unit"] for u in told["units"]}
+
+
+def test_a_past_year_without_a_saved_roster__says_it_uses_todays(tmp_path: Path):
+    """A ledger whose last year was collected by an older version keeps no roster for it."""
+    config = last_year_collected(tmp_path)
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "outbox" / "ledger.sqlite") as db:
+        db.execute("DELETE FROM meta WHERE key=?", (f"roster.{LAST}",))
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", seed=9)
+    run(config)
+    result = runner.invoke(app, ["status", "--config", str(config), "--year", str(LAST)])
+    assert f"台账中没有保存 {LAST} 年度的名册" in result.output and "--roster" in result.output
+
+
+def _overview(tmp_path: Path) -> str:
+    return _sheet(tmp_path, "概览")
+
+
+def _sheet(tmp_path: Path, name: str) -> str:
+    import openpyxl
+
+    [path] = (tmp_path / "outbox" / "汇总").glob(f"{YEAR}年*汇总.xlsx")
+    sheet = openpyxl.load_workbook(path, read_only=True)[name]
+    return "\n".join(str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None)
+
+
+def test_withdraw_of_last_years_file__says_which_year_it_is_in(tmp_path: Path):
+    config = last_year_collected(tmp_path)
+    result = runner.invoke(app, ["withdraw", "--config", str(config), f"云溪市旅游局{LAST}.xlsx"])
+    assert result.exit_code == 2
+    assert f"它是 {LAST} 年度的报告：要撤回它，请加 --year {LAST}" in result.output
+
+
+def test_last_years_report_sent_again_this_year__is_refused_for_its_year_with_feedback(tmp_path: Path):
+    config = last_year_collected(tmp_path)
+    [kept] = (tmp_path / "outbox").rglob(f"云溪市教育局{LAST}.xlsx")
+    (tmp_path / "inbox" / "教育局年报.xlsx").write_bytes(kept.read_bytes())  # (the clerk picked last year's file)
+    [entry] = run(config)["files"]
+    assert entry["status"] == "rejected" and "year-mismatch" in {f["rule"] for f in entry["findings"]}
+    assert entry["feedback"] and Path(entry["feedback"]).is_file()  # (the clerk is told, not "重复提交")
+    # 未报送 still (that file counted for its own year), and said why wherever the unit is listed
+    row = status_json(config)["云溪市教育局"]
+    assert row["status"] == "missing"
+    assert (
+        row["other_year"] == f"收到的“教育局年报.xlsx”是 {LAST} 年度的报告，已退回（反馈已写明），本年度的报告尚未收到"
+    )
+    table = runner.invoke(app, ["status", "--config", str(config)]).stdout
+    assert "收到的“" in table  # (the table folds long cells: the start of the words)
+    assert f"收到的“教育局年报.xlsx”是 {LAST} 年度的报告" in _sheet(tmp_path, "报送情况")
+
+
+def test_next_years_reports_while_the_config_still_names_this_year__the_coordinator_is_told_to_change_it(tmp_path):
+    config = city(tmp_path)
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", year=YEAR + 1, seed=1)
+    result = runner.invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert f"被退回的文件中有 1 份是 {YEAR + 1} 年度的报告（教育局.xlsx）" in result.output
+    assert f"请把 nianbao.toml 中的 year 改为 {YEAR + 1}" in result.output
+    assert len(list((tmp_path / "outbox" / "归档" / f"{YEAR}年度" / "被退回").rglob("教育局.xlsx"))) == 1  # (as said)
+    # the clerk's feedback does not send them to 补报 a later year
+    told = run(config, "--year", str(YEAR))  # (nothing new)
+    assert told["files"] == []
+    [row] = [u for u in status_json(config).values() if u["unit"] == "云溪市教育局"]
+    [mismatch] = [f for f in row["findings"] if f["rule"] == "year-mismatch"]
+    assert "补报" not in mismatch["message"] and f"year 改为 {YEAR + 1}" in mismatch["message"]
