@@ -249,15 +249,19 @@ def _folders_up_to(folders: list[Path], root: Path | None) -> list[Path]:
     return list(out)
 
 
+def year_folder(year: int | None) -> str:
+    """A year's folder under 归档 and 反馈: 2025年度."""
+    return f"{year}年度" if year else "年度不明"
+
+
 def archive_folder(outbox: Path, year: int | None, status: str, unit: str | None) -> Path:
     """outbox/归档/<年度>/<已通过|有警告|被退回|重复>/<单位>/"""
-    year_part = f"{year}年度" if year else "年度不明"
-    return outbox / ARCHIVE_DIR / year_part / STATUS_DIR[status] / safe_component(unit, fallback=UNKNOWN_UNIT)
+    return outbox / ARCHIVE_DIR / year_folder(year) / STATUS_DIR[status] / safe_component(unit, fallback=UNKNOWN_UNIT)
 
 
-def feedback_folder(outbox: Path, unit: str | None) -> Path:
-    """outbox/反馈/<单位>/"""
-    return outbox / FEEDBACK_DIR / safe_component(unit, fallback=UNKNOWN_UNIT)
+def feedback_folder(outbox: Path, year: int | None, unit: str | None) -> Path:
+    """outbox/反馈/<年度>/<单位>/: a unit's folder holds the year's feedback only (forwarded as it is)."""
+    return outbox / FEEDBACK_DIR / year_folder(year) / safe_component(unit, fallback=UNKNOWN_UNIT)
 
 
 FEEDBACK_SUFFIX = "_反馈"

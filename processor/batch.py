@@ -164,6 +164,7 @@ class Context:
     previous: Callable[[tuple[str, ...], int], Submission | None]
     check: CheckFn | None = None
     answered: Callable[[str, int], bool] | None = None  # (unit, year) → it has a feedback workbook already
+    counted_in: Callable[[str], set[int]] | None = None  # (sha256) → the years a file of that content counted for
 
 
 def status_of(report: Report) -> str:
@@ -258,6 +259,7 @@ def examine(task: Task, ctx: Context) -> Examined:
             extra = _unit_findings(ctx.roster, result, agency, unit, on_roster, Path(task.name).stem, task.folders)
         if extra:
             result.report = Report([*result.report.findings, *extra])
+        _as_counted_elsewhere(result, task, ctx)
         return Examined(task, result, unit, on_roster, group)
     except Exception as exc:  # a bug must not stop the job: the file stays in the inbox, the log says why
         return Examined(task, None, None, False, (), f"{type(exc).__name__}: {exc}", traceback.format_exc())
@@ -392,7 +394,7 @@ def _init_worker(
     for sig in _STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
     ledger = Ledger(Path(ledger_path), readonly=True)
-    _worker_ctx = Context(roster, _last_year_lookup(ledger), check, _feedback_lookup(ledger))
+    _worker_ctx = Context(roster, _last_year_lookup(ledger), check, _feedback_lookup(ledger), _counted_lookup(ledger))
     _worker_out = (Path(outbox) if outbox else None, feedback)
 
 
@@ -427,7 +429,7 @@ def examine_and_prepare(task: Task, ctx: Context, outbox: Path | None, feedback:
                 ex.archive_draft = None
         answered = bool(ex.unit) and ctx.answered is not None and ctx.answered(ex.unit, task.year)  # type: ignore[arg-type]
         if (result.report.findings or answered) and outbox is not None:
-            folder = archive.feedback_folder(outbox, _feedback_unit(ex, ctx.roster))
+            folder = archive.feedback_folder(outbox, task.year, _feedback_unit(ex, ctx.roster))
             draft = folder / f"{TEMP_PREFIX}fb-{task.file_id}-{task.sha256[:12]}{TEMP_SUFFIX}"
             try:
                 folder.mkdir(parents=True, exist_ok=True)
@@ -500,6 +502,22 @@ def _previous(ledger: Ledger, unit: str, year: int) -> Submission | None:
 _T = TypeVar("_T")
 
 
+def _as_counted_elsewhere(result: Any, task: Task, ctx: Context) -> None:
+    """Another year's report whose very content counted for that year (last year's report sent again: the
+    wrong file picked) is told so, instead of how to send it in late (year-mismatch's `how_same`)."""
+    findings = result.report.findings
+    at = next((k for k, f in enumerate(findings) if f.rule_id == "year-mismatch"), None)
+    if at is None or ctx.counted_in is None or result.spec is None:
+        return
+    f = findings[at]
+    if not (f.found and f.found.isdigit() and int(f.found) in ctx.counted_in(task.sha256)):
+        return
+    from .check import year_finding
+
+    told = year_finding(result.spec, int(f.found), int(f.expected or 0), "how_same")
+    result.report = Report([*findings[:at], told, *findings[at + 1 :]])
+
+
 def _per_year(query: Callable[[int], _T]) -> Callable[[int], _T]:
     """query(year), asked once per year (a query per file cost ~0.3 ms while the main process commits)."""
     known: dict[int, _T] = {}
@@ -515,18 +533,23 @@ def _per_year(query: Callable[[int], _T]) -> Callable[[int], _T]:
 def _last_year_lookup(ledger: Ledger) -> Callable[[tuple[str, ...], int], Submission | None]:
     """_previous for a worker: the units counted in a year are listed once; a job writes only its own
     year, never the one before. A unit renamed since (机构改革) is found by an alias: the ledger keeps last
-    year's reports under the names they were counted under. Its own name first; two or more aliases
-    counted (units merged into it) give none: no one report to compare with."""
+    year's reports under the names they were counted under. Two or more of its names counted (units merged
+    into it, under its own name or not) give none: no one report to compare with."""
     counted = _per_year(lambda year: {normalise(u): u for u in ledger.counted_units(year)})
 
     def previous(names: tuple[str, ...], year: int) -> Submission | None:
         known = counted(year)
         found = list(dict.fromkeys(known[k] for k in map(normalise, names) if k in known))
-        if not found or (len(found) > 1 and normalise(names[0]) not in known):
+        if len(found) != 1:
             return None
         return _previous(ledger, found[0], year)
 
     return previous
+
+
+def _counted_lookup(ledger: Ledger) -> Callable[[str], set[int]]:
+    """The years a file of some content counted for (asked only of a file refused for its year)."""
+    return lambda sha: {r.year for r in ledger.by_hash(sha) if r.counted and r.year is not None}
 
 
 def _feedback_lookup(ledger: Ledger) -> Callable[[str, int], bool]:
@@ -735,6 +758,7 @@ class RunResult:
     set_aside: list[Path] = field(default_factory=list)  # edited outputs kept under another name (Outputs)
     noticed: list[Finding] = field(default_factory=list)  # what summing found (Outputs.noticed)
     roster_note: str | None = None  # which roster a past year's job used (Job.roster_note)
+    past_year: bool = False  # a job for another year than the current one (roster_is_current)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per part of the job (--json)
 
     def take(self, outputs: Outputs | None) -> None:
@@ -820,7 +844,7 @@ class RunResult:
             "summary_findings": [f.to_dict() for f in self.noticed] if findings else [],
             "text_similar_units": self.alike_units,
             "archive": str(self.outbox / archive.ARCHIVE_DIR),
-            "feedback": str(self.outbox / archive.FEEDBACK_DIR),
+            "feedback": str(self.outbox / archive.FEEDBACK_DIR / archive.year_folder(self.year)),
             "ledger": str(self.outbox / archive.LEDGER_FILE),
             "log": str(self.outbox / archive.LOG_DIR / "nianbao.log"),
             "interrupted": self.interrupted,
@@ -911,19 +935,22 @@ def _roster_meta(year: int) -> str:
 
 
 def saved_roster(ledger: Ledger, year: int) -> tuple[Roster, dict[str, Any]] | None:
-    """The roster a year was collected with, as the ledger keeps it (_save_roster), and when it was saved.
-    The same text gives the same Roster object (watch's listing of last year keeps its units while the
-    roster it was made with is the same one)."""
+    """The roster a year was collected with, as the ledger keeps it (_save_roster), and when it was saved
+    (None: none kept, or not readable — said in the log). The same text gives the same Roster object
+    (watch's listing of last year keeps its units while the roster it was made with is the same one)."""
     text = ledger.meta(_roster_meta(year))
     if not text:
         return None
     if _saved_rosters.get(text) is None:
-        state = json.loads(text)
+        try:
+            state = json.loads(text)
+            source = Path(state["source"]) if state.get("source") else None
+            made = roster_from_json(state["units"], source), state
+        except (ValueError, KeyError, TypeError, RosterError) as exc:  # (damaged, or a newer version's)
+            logger.warning("台账中保存的 {} 年度名册无法读取（{}），改按名册文件处理", year, exc)
+            return None
         _saved_rosters.clear()
-        _saved_rosters[text] = (
-            roster_from_json(state["units"], Path(state["source"]) if state.get("source") else None),
-            state,
-        )
+        _saved_rosters[text] = made
     return _saved_rosters[text]
 
 
@@ -941,40 +968,49 @@ def _save_roster(ledger: Ledger, year: int, roster: Roster) -> None:
     """Keep the roster a year is collected with in the ledger, when it changed (a later year's job reading
     this year again uses it: saved_roster)."""
     units = roster_json(roster)
-    known = ledger.meta(_roster_meta(year))
-    if known and json.loads(known).get("units") == units:
+    kept = saved_roster(ledger, year)
+    if kept is not None and kept[1].get("units") == units:
         return
     state = {"units": units, "source": str(roster.source or ""), "saved": now()}
     ledger.set_meta(_roster_meta(year), json.dumps(state, ensure_ascii=False))
 
 
+def roster_is_current(settings: Settings, ledger: Ledger | None) -> bool:
+    """Whether the roster file is settings.year's: the year nianbao.toml names (not another given with
+    --year), and no later year has counted reports yet (a later year begun, the file is that year's)."""
+    if settings.config_year is not None and settings.year != settings.config_year:
+        return False
+    return ledger is None or (ledger.latest_counted_year() or 0) <= settings.year
+
+
 def year_roster(settings: Settings, ledger: Ledger | None, *, save: bool) -> tuple[Roster | None, str | None]:
     """The roster a job for settings.year uses, and a line to say about it (None: nothing to say).
 
-    The roster file is this year's: once a later year has files in the ledger, a job for this one (a late
-    correction, `run --year 2025` in 2026) uses the roster saved with this year instead — the units as they
-    were then, not as renamed, merged or added since — unless `--roster` names a file. `save`: keep the
-    roster file's units with the year (a writable ledger; not for a past year read with today's file)."""
-    later = ledger is not None and (ledger.latest_year() or 0) > settings.year
-    kept = saved_roster(ledger, settings.year) if later and ledger is not None else None
+    The roster file is the current year's (roster_is_current). A job for another year (a late correction,
+    `run --year 2025` in 2026) uses the roster saved with that year instead — its units as they were then,
+    not as renamed, merged or added since — unless `--roster` names a file, which is then kept as that
+    year's. `save`: keep the units of the file used with the year (a writable ledger), when it is the
+    current year's or was named with --roster."""
+    current = roster_is_current(settings, ledger)
+    kept = saved_roster(ledger, settings.year) if not current and ledger is not None else None
     if kept is not None and not settings.roster_given:
         roster, state = kept
         when = str(state.get("saved") or "")[:16].replace("T", " ")
         return roster, (
             f"{SAVED_ROSTER_WORDS} {settings.year} 年度名册处理（{len(roster)} 个单位，{when} 保存自"
-            f"“{roster.source or '名册'}”）：台账中已有 {settings.year + 1} 年度以后的报告，现在的名册是新年度的。"
-            "要改用其他名册，请加 --roster 指定。"
+            f"“{roster.source or '名册'}”）：名册文件是当前年度的，不是 {settings.year} 年度的。"
+            f"要改用其他名册，请加 --roster 指定（指定的名册随即保存为 {settings.year} 年度的名册）。"
         )
     roster = load_roster(settings.roster) if settings.roster else None
     if roster is None:
         return None, None
-    if later and not settings.roster_given:
-        return roster, (
-            f"台账中没有保存 {settings.year} 年度的名册（它是用较早的版本收集的），按现在的名册“{settings.roster}”处理；"
-            f"如果 {settings.year} 年度的单位与现在的不同（更名、合并、撤销、新设），请加 --roster 指定当年的名册。"
-        )
-    if save and ledger is not None:
+    if save and ledger is not None and (current or settings.roster_given):
         _save_roster(ledger, settings.year, roster)
+    if not current and not settings.roster_given:
+        return roster, (
+            f"台账中没有保存 {settings.year} 年度的名册，按现在的名册“{settings.roster}”处理；如果 {settings.year} "
+            "年度的单位与现在的不同（更名、合并、撤销、新设），请加 --roster 指定当年的名册。"
+        )
     return roster, None
 
 
@@ -1014,6 +1050,8 @@ class Job:
             self.ledger.close()
             raise
         self._roster_saved = self.roster_note is not None and self.roster_note.startswith(SAVED_ROSTER_WORDS)
+        # (watch: a roster file re-read is kept with the year as year_roster keeps it: only if it is this year's)
+        self._roster_keep = settings.roster_given or roster_is_current(settings, self.ledger)
         self._roster_mtime = _mtime(settings.roster)
         self._roster_refused: int | None = NOT_REFUSED  # (watch) the mtime of a roster file that could not be read
         self.run_id = self.ledger.start_run(mode, self.year)
@@ -1064,7 +1102,8 @@ class Job:
             )
             return False
         self.roster, self._roster_mtime, self._roster_refused = roster, mtime, NOT_REFUSED
-        _save_roster(self.ledger, self.year, roster)
+        if self._roster_keep:
+            _save_roster(self.ledger, self.year, roster)
         logger.info("单位名册已更新，重新载入：{}（{} 个单位）", path, len(self.roster))
         return True
 
@@ -1221,7 +1260,13 @@ class Job:
         workers = min(self.settings.workers, count)
         initargs = (self.roster, str(self.ledger.path), self.check, str(self.outbox), self.feedback_fn)
         if workers <= 1 or count < MIN_POOL_FILES:
-            ctx = Context(self.roster, _last_year_lookup(self.ledger), self.check, _feedback_lookup(self.ledger))
+            ctx = Context(
+                self.roster,
+                _last_year_lookup(self.ledger),
+                self.check,
+                _feedback_lookup(self.ledger),
+                _counted_lookup(self.ledger),
+            )
             spare = Workers(1, initargs)  # a retried file is checked in a process of its own
             try:
                 for task in tasks:
@@ -1485,9 +1530,9 @@ class Job:
         return done
 
     def feedback_path(self, unit: str | None, name: str, file_id: int, *, text: bool = False) -> Path:
-        """outbox/反馈/<单位>/<原文件名>_反馈.xlsx (.txt: `text`), numbered past the names other files'
+        """outbox/反馈/<年度>/<单位>/<原文件名>_反馈.xlsx (.txt: `text`), numbered past the names other files'
         feedback already uses."""
-        folder = archive.feedback_folder(self.outbox, unit)
+        folder = archive.feedback_folder(self.outbox, self.year, unit)
         base = archive.feedback_name(name)
         if text:
             base = str(Path(base).with_suffix(".txt"))
@@ -1678,8 +1723,7 @@ def run_batch(
     with job_lock(settings.outbox, settings.lock_wait_seconds):
         job = Job(settings, mode="run", check=check, feedback=feedback, summary=summary)
         result = RunResult(job.year, job.spec.edition, job.outbox, roster=settings.roster, roster_note=job.roster_note)
-        if job.roster_note:
-            logger.info(job.roster_note)
+        result.past_year = not roster_is_current(settings, job.ledger)
         try:
             t0 = time.perf_counter()
             complete, result.waiting, result.skipped = wait_for_complete(
@@ -2295,6 +2339,8 @@ def _group_key(common: str, part: SummaryData, digests: dict[int, str]) -> str:
     findings and last year's row (which the roster as it is now decides). `digests`: each unit's part,
     by id, made once for all the groups it is in."""
     parts = [common, repr(part.root), part.produced_at.isoformat(), repr(sorted(part.covered_outside.items()))]
+    merged = {k: (v, (part.previous_ids or {}).get(k)) for k, v in part.previous_as.items()}
+    parts.append(repr(sorted(merged.items())))  # (last year's units merged into one of the group's, their rows)
     last = part.previous_ids or {}
     for u in part.units:
         digest = digests.get(id(u))
@@ -2503,15 +2549,23 @@ def summary_data(
     before_roster = kept_before[0] if kept_before is not None else roster
     before, _ = unit_results(ledger, before_roster, year - 1, light=True, kept=last_year)
     counted_before = [u for u in before if u.counted and u.submission is not None]
+    by_now: dict[str, list[UnitResult]] = {}  # (this year's name → last year's units it is made of)
+    for u in counted_before:
+        by_now.setdefault(_named_now(u.name, roster) if before_roster is not roster else u.name, []).append(u)
     previous: dict[str, Submission] = {}
     previous_ids: dict[str, int] = {}
-    for u in counted_before:
-        name = _named_now(u.name, roster) if before_roster is not roster else u.name
-        if name in previous:  # (two of last year's units merged into one: the other kept under its own name)
-            name = u.name
-        previous[name] = u.submission  # type: ignore[assignment]
-        if u.file_id is not None:
-            previous_ids[name] = u.file_id
+    previous_as: dict[str, str] = {}
+    for name, made_of in by_now.items():  # (units merged into one: each kept, the others under their own names)
+        keeper = next((u for u in made_of if u.name == name), made_of[0])
+        for u in made_of:
+            key = name if u is keeper else u.name
+            if u is not keeper and (key in by_now or key in previous):
+                key = f"{u.name}（{year - 1} 年度）"
+            previous[key] = u.submission  # type: ignore[assignment]
+            if u.file_id is not None:
+                previous_ids[key] = u.file_id
+            if key != name:
+                previous_as[key] = name
     # (duplicates left out: they are not in the summary, so they do not make it newer)
     first, last = ledger.db.execute(
         "SELECT min(processed_at), max(processed_at) FROM files WHERE year=? AND status IS NOT ?", (year, DUPLICATE)
@@ -2525,6 +2579,7 @@ def summary_data(
         title=title,
         previous=previous or None,
         previous_ids=previous_ids or None,
+        previous_as=previous_as,
         produced_at=produced.replace(microsecond=0),
         started_at=started,
         findings=[f for row in unidentified for f in row.findings],

@@ -89,21 +89,25 @@ def year_mismatch(submission: Submission, options: Options) -> list[Finding]:
     """A report of another year than the one being collected is an error at 报告年度."""
     if options.year is None or submission.year is None or submission.year == options.year:
         return []
-    place = layout(submission.spec).places["info.year"]
-    params = submission.spec.rule("year-mismatch").params
-    how = params["how_later" if submission.year > options.year else "how_earlier"]
-    return [
-        finding(
-            submission.spec,
-            "year-mismatch",
-            sheet=place.sheet,
-            cell=place.a1,
-            code="info.year",
-            expected=options.year,
-            found=submission.year,
-            how=how.format(found=submission.year, expected=options.year),
-        )
-    ]
+    how = "how_later" if submission.year > options.year else "how_earlier"
+    return [year_finding(submission.spec, submission.year, options.year, how)]
+
+
+def year_finding(spec: Spec, found: int, expected: int, how: str) -> Finding:
+    """year-mismatch at 报告年度, with what to do said by the rule's parameter `how` (how_earlier: a late
+    report, how_later: next year's, how_same: the very report counted for its year)."""
+    place = layout(spec).places["info.year"]
+    words = spec.rule("year-mismatch").params[how].format(found=found, expected=expected)
+    return finding(
+        spec,
+        "year-mismatch",
+        sheet=place.sheet,
+        cell=place.a1,
+        code="info.year",
+        expected=expected,
+        found=found,
+        how=words,
+    )
 
 
 def apply_explanations(submission: Submission, findings: list[Finding], *, last_year: bool = True) -> list[Finding]:

@@ -64,6 +64,7 @@ class Settings:
     similar_scan_limit: int | None = None  # the text-similar rule's scan_limit for this job (0: every pair)
     source: Path | None = None  # the nianbao.toml these came from, if any
     roster_given: bool = False  # `roster` was given on the command line (a past year: not the one saved with it)
+    config_year: int | None = None  # the year nianbao.toml names (or the default): the one its roster file is of
 
     def with_options(self, **options: Any) -> Settings:
         """These settings with every option that was actually given (not None) applied."""
@@ -103,6 +104,7 @@ def load_settings(folder: Path | None = None, config: Path | None = None, **opti
         outbox=_path(base, data.get("outbox", "outbox")),
         roster=_path(base, data["roster"]) if data.get("roster") else None,
         year=data.get("year", default_year()),
+        config_year=data.get("year", default_year()),
         edition=str(data["edition"]) if "edition" in data else None,
         stable_seconds=float(data.get("stable_seconds", 3.0)),
         max_wait_seconds=float(data.get("max_wait_seconds", 30.0)),

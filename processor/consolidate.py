@@ -115,6 +115,8 @@ class SummaryData:
     root: Path_ = ()  # the node this summary covers; subtree() sets it for a per-group summary
     previous: dict[str, Submission] | None = None  # last year's accepted submissions by unit name
     previous_ids: dict[str, int] | None = None  # … and their ledger rows (what a group summary's key names)
+    # a key of `previous` that is not a unit's name now → the unit it is part of now (merged into it)
+    previous_as: dict[str, str] = field(default_factory=dict)
     produced_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
     started_at: dt.datetime | None = None  # the year's first ledger change: 生成时间 of a group that has nothing yet
     tool_version: str = __version__
@@ -730,7 +732,7 @@ def _previous_figures(data: SummaryData, units: list[UnitResult]) -> tuple[dict[
     by_name = {u.name: u for u in units}
     pseudo: list[UnitResult] = []
     for name, sub in data.previous.items():
-        unit = by_name.get(name)
+        unit = by_name.get(data.previous_as.get(name, name))
         if unit is None and data.root:
             continue
         group = unit.group if unit else ()
@@ -791,8 +793,9 @@ def _part(data: SummaryData, path: Path_, units: list[UnitResult], covered: dict
     summary only (a county's summary is about its own units)."""
     names = {u.name for u in units}
     outside = {u.name: covered[u.name] for u in units if u.name in covered and covered[u.name] not in names}
-    previous = {k: v for k, v in data.previous.items() if k in names} if data.previous else None
-    previous_ids = {k: v for k, v in data.previous_ids.items() if k in names} if data.previous_ids else None
+    now = data.previous_as.get
+    previous = {k: v for k, v in data.previous.items() if now(k, k) in names} if data.previous else None
+    previous_ids = {k: v for k, v in data.previous_ids.items() if now(k, k) in names} if data.previous_ids else None
     times = [u.changed_at for u in units if u.changed_at is not None]
     produced = max(times) if times else (data.started_at or data.produced_at)
     return replace(

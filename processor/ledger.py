@@ -665,9 +665,11 @@ class Ledger:
         ).fetchall()
         return hashlib.sha256(repr(rows).encode()).hexdigest()
 
-    def latest_year(self) -> int | None:
-        """The latest year any file was received for (None: no file yet)."""
-        return self.db.execute("SELECT max(year) FROM files").fetchone()[0]
+    def latest_counted_year(self) -> int | None:
+        """The latest year a report counted for (None: none yet; a refused file, a typo's --year, is not one)."""
+        return self.db.execute(
+            "SELECT max(year) FROM files WHERE state=? AND status IN (?, ?, ?)", (DONE, *COUNTED_STATUSES)
+        ).fetchone()[0]
 
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()

@@ -698,24 +698,22 @@ def standing(unit: UnitResult, con: Consolidation) -> Standing:
         base = "" if unit.status == MISSING else f"本单位报告{STATUS_LABEL.get(unit.status, '')}；"
         return Standing(COVERED, f"{base}已含于“{con.covered[unit.name]}”的汇总表，不单独计入合计")
     later = f"其后提交的“{unit.rejected_after}”被退回，仍按此前通过的报告计入" if unit.rejected_after else ""
+    alike = "汇总时发现文字部分内容雷同（见“各单位文字部分”）" if unit.name in _alike(con) and unit.counted else ""
     said = _said_of_outside(con).get(unit.name) if not unit.listed else None
     if said and unit.status == ACCEPTED:  # (outside the roster, a warning of summing: 有警告, as status shows it)
-        return Standing(WARNED, f"{said}（见问题清单）")
+        return Standing(WARNED, "；".join(filter(None, [f"{said}（见问题清单）", alike])))
     if unit.is_rollup and unit.counted:
         n = unit.submission.units  # type: ignore[union-attr]
         said = "汇总时发现问题（见问题清单）" if unit.name in _warned_in_summing(con) else ""
         key = WARNED if said and unit.status == ACCEPTED else unit.status  # (as status shows it)
-        return Standing(key, "；".join(filter(None, [f"汇总表，涵盖 {n} 个单位，按一份报送计入", said, later])))
+        parts = [f"汇总表，涵盖 {n} 个单位，按一份报送计入", said, later, alike]
+        return Standing(key, "；".join(filter(None, parts)))
     notes = {MISSING: "未收到报告，不计入合计", REJECTED: "报告有错误被退回，不计入合计"}
     error, warning = first_open(unit.findings, ERROR), first_open(unit.findings, WARNING)
     if error is not None:  # (the first to see to, as status says it: whom to call about what)
         notes[REJECTED] += f"；首个错误：{in_brief(error, con.spec)}"
     if warning is not None:
         notes[WARNED] = f"首个警告：{in_brief(warning, con.spec)}"
-    if unit.name in _alike(con) and unit.status in COUNTED:
-        notes[unit.status] = "；".join(
-            filter(None, [notes.get(unit.status), "汇总时发现文字部分内容雷同（见“各单位文字部分”）"])
-        )
     if unit.other_year:
         notes[MISSING] = f"{unit.other_year}，不计入合计"
     if unit.withdrawn:  # (its last report was withdrawn by the coordinator: said, with why)
@@ -723,7 +721,7 @@ def standing(unit: UnitResult, con: Consolidation) -> Standing:
             MISSING: f"{unit.withdrawn}，不计入合计",
             **{k: f"{unit.withdrawn}，按此前的报告计入" for k in COUNTED},
         }
-    return Standing(unit.status, later or notes.get(unit.status, ""))
+    return Standing(unit.status, "；".join(filter(None, [later or notes.get(unit.status, ""), alike])))
 
 
 def _alike(con: Consolidation) -> set[str]:

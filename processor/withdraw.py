@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from loguru import logger
 
 from . import archive
-from .batch import Job, Outputs, rollup_name
+from .batch import Job, Outputs, rollup_name, year_roster
 from .config import Settings
 from .findings import finding
 from .joblock import job_lock
@@ -23,14 +22,6 @@ class WithdrawError(ValueError):
     """Nothing (or more than one report) answers to what was asked; the message (Chinese) says what to do."""
 
 
-class WithdrawCancelled(WithdrawError):
-    """The coordinator, shown what would be withdrawn, said no: nothing was changed."""
-
-
-# Asked before anything changes: (the report to withdraw, the unit's report that would count again) → go on?
-Confirm = Callable[[FileRow, FileRow | None], bool]
-
-
 @dataclass
 class Withdrawn:
     """What `withdraw` did."""
@@ -40,6 +31,7 @@ class Withdrawn:
     outputs: Outputs | None  # the outputs written again (None: they could not be: the log says why)
     feedback: Path | None = None  # the file's feedback workbook, written again to say it was withdrawn
     restored_feedback: Path | None = None  # the restored report's, written again to say it counts again
+    roster_note: str | None = None  # which roster a past year's withdrawal used (Job.roster_note)
 
 
 def counted_matching(ledger: Ledger, roster: Roster | None, year: int, target: str) -> list[FileRow]:
@@ -66,40 +58,63 @@ def _other_years(ledger: Ledger, roster: Roster | None, year: int, target: str) 
     return [y for y in years if y is not None and counted_matching(ledger, roster, y, target)]
 
 
-def withdraw(settings: Settings, target: str, *, reason: str = "", confirm: Confirm | None = None) -> Withdrawn:
+def _the_one(ledger: Ledger, roster: Roster | None, year: int, target: str) -> FileRow:
+    """The one counted report of `year` that `target` names, or WithdrawError saying what to do."""
+    rows = counted_matching(ledger, roster, year, target)
+    if not rows:
+        other = _other_years(ledger, roster, year, target)
+        text = target.strip()
+        by_file = (text.startswith("#") and text[1:].isdigit()) or any(
+            r.original_name.casefold() == text.casefold() for y in other[:1] for r in ledger.files(y)
+        )
+        if other and by_file:
+            hint = f'它是 {other[0]} 年度的报告：要撤回它，请加 --year {other[0]}（如 nianbao withdraw "{text}" --year {other[0]}）。'
+        elif other:
+            hint = (
+                f"（它在 {other[0]} 年度有正在计入的报告；要撤回 {other[0]} 年度的那份，才加 --year {other[0]}。）"
+                "请用 nianbao status 查看各单位计入的文件名。"
+            )
+        else:
+            hint = "请用 nianbao status 查看各单位计入的文件名。"
+        raise WithdrawError(
+            f"{year} 年度没有名为“{target}”的、正在计入汇总的报告（按文件名、单位名称或台账编号 #N 查找）。" + hint
+        )
+    if len(rows) > 1:
+        listed = "；".join(f"#{r.id} “{r.original_name}”（{r.unit}，{r.received:%Y-%m-%d %H:%M} 收到）" for r in rows)
+        raise WithdrawError(
+            f"“{target}”对应多份正在计入的报告：{listed}。请改用台账编号，"
+            f'如 nianbao withdraw "#{rows[0].id}"（# 前后要加引号）。'
+        )
+    return rows[0]
+
+
+def preview(settings: Settings, target: str) -> tuple[FileRow, FileRow | None]:
+    """What withdraw would take out and what would count again in its place, read without the outbox lock
+    (so that a `run` due meanwhile is not kept waiting while the coordinator decides); WithdrawError as
+    withdraw raises it."""
+    path = settings.outbox / archive.LEDGER_FILE
+    if not path.is_file():
+        raise WithdrawError(f"输出文件夹“{settings.outbox}”中还没有台账：没有可撤回的报告。")
+    with Ledger(path, readonly=True) as ledger:
+        roster, _ = year_roster(settings, ledger, save=False)
+        row = _the_one(ledger, roster, settings.year, target)
+        older = ledger.superseded_rows(row.id)
+    return row, older[-1] if older else None
+
+
+def withdraw(settings: Settings, target: str, *, reason: str = "", expect: int | None = None) -> Withdrawn:
     """Withdraw the one counted report of settings.year that `target` names (counted_matching), then
-    write the outputs again. Holds the outbox lock (raises JobBusy while `run` or `watch` runs). With
-    `confirm`, it is asked first, with what would change; if it says no, WithdrawCancelled (nothing changed)."""
+    write the outputs again. Holds the outbox lock (raises JobBusy while `run` or `watch` runs). `expect`:
+    the ledger id `preview` showed the coordinator; another report answering by now is a WithdrawError."""
     with job_lock(settings.outbox, settings.lock_wait_seconds):
         job = Job(settings, mode="withdraw")
         done: dict[str, int] = {}
         try:
-            rows = counted_matching(job.ledger, job.roster, job.year, target)
-            if not rows:
-                other = _other_years(job.ledger, job.roster, job.year, target)
-                hint = (
-                    f"它是 {other[0]} 年度的报告：要撤回它，请加 --year {other[0]}（如 nianbao withdraw "
-                    f'"{target}" --year {other[0]}）。'
-                    if other
-                    else "请用 nianbao status 查看各单位计入的文件名。"
-                )
+            row = _the_one(job.ledger, job.roster, job.year, target)
+            if expect is not None and row.id != expect:
                 raise WithdrawError(
-                    f"{job.year} 年度没有名为“{target}”的、正在计入汇总的报告（按文件名、单位名称或台账编号 #N 查找）。"
-                    + hint
+                    f"确认期间“{target}”对应的报告有了变化（现在是 #{row.id} “{row.original_name}”），未撤回。请重新运行本命令。"
                 )
-            if len(rows) > 1:
-                listed = "；".join(
-                    f"#{r.id} “{r.original_name}”（{r.unit}，{r.received:%Y-%m-%d %H:%M} 收到）" for r in rows
-                )
-                raise WithdrawError(
-                    f"“{target}”对应多份正在计入的报告：{listed}。请改用台账编号，"
-                    f'如 nianbao withdraw "#{rows[0].id}"（# 前后要加引号）。'
-                )
-            row = rows[0]
-            if confirm is not None:
-                older = job.ledger.superseded_rows(row.id)
-                if not confirm(row, older[-1] if older else None):
-                    raise WithdrawCancelled(f"未撤回“{row.original_name}”（{row.unit}）：已取消，什么都没有改动。")
             spec = job.spec
             when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
             notice = finding(
@@ -119,7 +134,7 @@ def withdraw(settings: Settings, target: str, *, reason: str = "", confirm: Conf
             outputs = job.write_outputs(units, changed=True)
         finally:
             job.close(done)
-    return Withdrawn(row, restored, outputs, feedback, again)
+    return Withdrawn(row, restored, outputs, feedback, again, job.roster_note)
 
 
 def _archive_as_withdrawn(job: Job, row: FileRow) -> None:

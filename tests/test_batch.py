@@ -151,7 +151,7 @@ def test_run__every_input_is_kept_under_the_outbox_and_the_inbox_keeps_only_what
     assert "/归档/2025年度/被退回/云溪市公安局/" in by_file["公安局.xlsx"]["archive"]
     assert "/归档/2025年度/被退回/未识别单位/" in by_file["说明.pdf"]["archive"]
     assert by_file["西山县/教育局.xlsx"]["unit"] == "西山县人民政府"  # matched through the alias
-    assert "/反馈/云溪市公安局/公安局_反馈.xlsx" in by_file["公安局.xlsx"]["feedback"]
+    assert f"/反馈/{YEAR}年度/云溪市公安局/公安局_反馈.xlsx" in by_file["公安局.xlsx"]["feedback"]
     assert Path(by_file["新建 Microsoft Excel 工作表.xlsx"]["feedback"]).suffix == ".txt"
     assert Path(out["summary"]).is_file() and out["summary"].startswith(str(outbox / "汇总"))
     assert out["missing"] == []
@@ -211,7 +211,7 @@ def test_run__a_clean_resubmission_after_a_rejection_gets_feedback_saying_it_pas
     (inbox / good.name).write_bytes(good.read_bytes())
     [second] = run(config)["files"]
     assert second["status"] == "accepted" and second["findings"] == []
-    assert second["feedback"].endswith("/反馈/云溪市公安局/公安局年报_反馈 (2).xlsx")
+    assert second["feedback"].endswith(f"/反馈/{YEAR}年度/云溪市公安局/公安局年报_反馈 (2).xlsx")
     sheet = openpyxl.load_workbook(second["feedback"])["校验结果"]
     assert ["结论", "通过"] in [[c for c in row if c is not None] for row in sheet.iter_rows(values_only=True)]
 
@@ -344,9 +344,11 @@ def test_an_unreadable_file__its_feedback_goes_to_the_unit_its_folder_names_or_e
         (inbox / folder).mkdir(parents=True)
         (inbox / folder / "年报.xlsx").write_bytes(f"PK\x03\x04 truncated {folder}".encode())
     files = {f["file"]: f for f in run(config)["files"]}
-    assert "/反馈/云溪市公安局/年报_反馈.txt" in files["公安局/年报.xlsx"]["feedback"]
-    assert "/反馈/未识别单位/年报_反馈.txt" in files["乡镇街道/年报.xlsx"]["feedback"]
-    assert "/反馈/未识别单位/" in files["西山县/年报.xlsx"]["feedback"]  # (a county's folder: not its government's)
+    assert f"/反馈/{YEAR}年度/云溪市公安局/年报_反馈.txt" in files["公安局/年报.xlsx"]["feedback"]
+    assert f"/反馈/{YEAR}年度/未识别单位/年报_反馈.txt" in files["乡镇街道/年报.xlsx"]["feedback"]
+    assert (
+        f"/反馈/{YEAR}年度/未识别单位/" in files["西山县/年报.xlsx"]["feedback"]
+    )  # (a county's folder: not its government's)
 
 
 def test_identical_empty_files_of_two_units__each_units_folder_gets_the_answer(tmp_path: Path):

@@ -12,7 +12,7 @@ from processor.archive import LEDGER_FILE
 from processor.check import check_workbook
 from processor.cli import app
 from processor.ledger import Ledger
-from tests.test_batch import UNITS, city, report, run, runner, status_json
+from tests.test_batch import UNITS, YEAR, city, report, run, runner, status_json
 from tests.test_batch_outputs import COUNTY_UNITS, NEW, _county_rollup, _input_sum
 from tests.workbooks import needs_soffice, roundtrip
 
@@ -42,7 +42,7 @@ def test_withdraw__a_wrong_file__the_units_earlier_report_counts_again(tmp_path:
     row = status_json(config)["云溪市教育局"]
     assert (row["file"], row["status"]) == ("教育局.xlsx", "accepted")
     assert city_total(out) == first_sum  # (the summary was written again by withdraw itself)
-    told = _results(tmp_path / "outbox" / "反馈" / "云溪市教育局" / "民政局的文件_反馈.xlsx")
+    told = _results(tmp_path / "outbox" / "反馈" / f"{YEAR}年度" / "云溪市教育局" / "民政局的文件_反馈.xlsx")
     assert ["结论", "已由汇总单位撤回，不计入汇总（原因见下）；如需计入，请重新提交"] in told  # (it said 通过)
     assert any("由汇总单位撤回（民政局误报），不再计入汇总" in str(c) for row in told for c in row)
     assert "已在反馈工作簿中告知该单位：" in text
@@ -106,12 +106,12 @@ def test_withdraw__a_clean_report_that_had_no_feedback__gets_one_saying_it_was_w
     assert file["findings"] == [] and file["feedback"] is None
     _, text = withdraw(config, "公安局.xlsx", "--reason", "测试文件", "--json")
     done = json.loads(text)
-    assert done["feedback"].endswith("/反馈/云溪市公安局/公安局_反馈.xlsx")
+    assert done["feedback"].endswith(f"/反馈/{YEAR}年度/云溪市公安局/公安局_反馈.xlsx")
     assert ["结论", "已由汇总单位撤回，不计入汇总（原因见下）；如需计入，请重新提交"] in _results(
         Path(done["feedback"])
     )
     with Ledger(tmp_path / "outbox" / LEDGER_FILE) as ledger:  # (so no later file's feedback takes its name)
-        assert ledger.get(done["withdrawn"]["id"]).feedback_path == "反馈/云溪市公安局/公安局_反馈.xlsx"
+        assert ledger.get(done["withdrawn"]["id"]).feedback_path == f"反馈/{YEAR}年度/云溪市公安局/公安局_反馈.xlsx"
 
 
 def test_withdraw__after_a_rejected_file_and_its_correction__the_unit_is_missing_not_rejected_again(tmp_path: Path):
@@ -263,7 +263,7 @@ def test_withdraw__the_later_of_two_versions_sent_together__the_earlier_ones_fee
     os.utime(earlier, (now - 3600, now - 3600))
     os.utime(later, (now - 60, now - 60))
     run(config)
-    feedback = tmp_path / "outbox" / "反馈" / "云溪市教育局" / "住建局年报_反馈.xlsx"
+    feedback = tmp_path / "outbox" / "反馈" / f"{YEAR}年度" / "云溪市教育局" / "住建局年报_反馈.xlsx"
     assert any(str(c).startswith("已被本单位后来提交的文件取代") for row in _results(feedback) for c in row)
     code, text = withdraw(config, "住建局年报（修改）.xlsx", "--reason", "测试")
     assert code == 0, text

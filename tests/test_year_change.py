@@ -103,8 +103,13 @@ def test_last_years_report_sent_again_this_year__is_refused_for_its_year_with_fe
     [kept] = (tmp_path / "outbox").rglob(f"云溪市教育局{LAST}.xlsx")
     (tmp_path / "inbox" / "教育局年报.xlsx").write_bytes(kept.read_bytes())  # (the clerk picked last year's file)
     [entry] = run(config)["files"]
-    assert entry["status"] == "rejected" and "year-mismatch" in {f["rule"] for f in entry["findings"]}
+    assert entry["status"] == "rejected"
+    [mismatch] = [f for f in entry["findings"] if f["rule"] == "year-mismatch"]
+    assert f"与已计入 {LAST} 年度汇总的该单位报告完全相同，可能是选错了文件" in mismatch["message"]
+    assert "补报" not in mismatch["message"]  # (sending it in late would only be a duplicate)
     assert entry["feedback"] and Path(entry["feedback"]).is_file()  # (the clerk is told, not "重复提交")
+    # each year's feedback in a folder of its own: a unit's folder is forwarded as it is, this year's only
+    assert Path(entry["feedback"]).parent == tmp_path / "outbox" / "反馈" / f"{YEAR}年度" / "云溪市教育局"
     # 未报送 still (that file counted for its own year), and said why wherever the unit is listed
     row = status_json(config)["云溪市教育局"]
     assert row["status"] == "missing"
@@ -129,4 +134,79 @@ def test_next_years_reports_while_the_config_still_names_this_year__the_coordina
     assert told["files"] == []
     [row] = [u for u in status_json(config).values() if u["unit"] == "云溪市教育局"]
     [mismatch] = [f for f in row["findings"] if f["rule"] == "year-mismatch"]
-    assert "补报" not in mismatch["message"] and f"year 改为 {YEAR + 1}" in mismatch["message"]
+    assert "补报" not in mismatch["message"] and f"year 如果还是 {YEAR}，先改为 {YEAR + 1}" in mismatch["message"]
+
+
+def test_a_run_for_a_later_year_by_mistake__does_not_make_this_year_a_past_one(tmp_path: Path):
+    """A typo'd --year whose files were all refused: this year's roster file is still read, and kept."""
+    config = city(tmp_path)
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", seed=1)
+    run(config)
+    report(tmp_path / "typo" / "财政局.xlsx", "云溪市财政局", seed=2)  # (a report of YEAR, refused in YEAR + 1)
+    run(config, "--year", str(YEAR + 1), "--inbox", str(tmp_path / "typo"))
+    city(tmp_path, units=[*ROSTER_NOW, ("云溪市新设局", "市直部门", "")])  # (the roster file edited meanwhile)
+    out = run(config)
+    assert out["roster_note"] is None and "云溪市新设局" in status_json(config)
+
+
+def test_watch_for_a_past_year__does_not_keep_todays_roster_as_that_years(tmp_path: Path):
+    import os
+    import sqlite3
+
+    from processor.batch import Job, saved_roster
+    from processor.config import load_settings
+    from processor.ledger import Ledger
+
+    config = last_year_collected(tmp_path)
+    with sqlite3.connect(tmp_path / "outbox" / "ledger.sqlite") as db:
+        db.execute("DELETE FROM meta WHERE key=?", (f"roster.{LAST}",))
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", seed=9)
+    run(config)  # (YEAR begun)
+    job = Job(load_settings(config=config, year=LAST), mode="watch")
+    try:
+        later = (tmp_path / "名册.csv").stat().st_mtime + 5
+        os.utime(tmp_path / "名册.csv", (later, later))
+        assert job.reload_roster()
+    finally:
+        job.close()
+    with Ledger(tmp_path / "outbox" / "ledger.sqlite", readonly=True) as ledger:
+        assert saved_roster(ledger, LAST) is None  # (still none: today's file is not that year's)
+
+
+def test_a_unit_merged_into_one_that_keeps_its_name__both_count_in_last_year_and_no_comparison(tmp_path: Path):
+    """文化局 merged into 旅游局, which keeps its name (文化局 its alias)."""
+    city(tmp_path, units=ROSTER_LAST, year=LAST)
+    for seed, (name, _, _) in enumerate(ROSTER_LAST, start=1):
+        report(tmp_path / "inbox" / f"{name}{LAST}.xlsx", name, year=LAST, seed=seed)
+    run(city(tmp_path, units=ROSTER_LAST, year=LAST))
+    kept = [
+        ("云溪市教育局", "市直部门", ""),
+        ("云溪市自然资源局", "市直部门", ""),
+        ("云溪市旅游局", "市直部门", "云溪市文化局"),
+    ]
+    config = city(tmp_path, units=kept, year=YEAR, by_group=True)
+    report(tmp_path / "inbox" / "旅游局.xlsx", "云溪市旅游局", seed=8)
+    [entry] = run(config)["files"]
+    assert "I1" not in {f["rule"] for f in entry["findings"]}  # (half of the merged unit is nothing to compare with)
+    assert "上年已通过的 4 个单位" in _overview(tmp_path)
+    [group] = (tmp_path / "outbox" / "汇总" / "分组").rglob(f"{YEAR}年*市直部门*汇总.xlsx")
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(group, read_only=True)["概览"]
+    assert "上年已通过的 4 个单位" in "\n".join(str(c) for row in sheet.iter_rows(values_only=True) for c in row if c)
+
+
+def test_withdraw_by_unit_name__with_a_report_only_last_year__does_not_say_it_is_last_years(tmp_path: Path):
+    config = last_year_collected(tmp_path)
+    result = runner.invoke(app, ["withdraw", "--config", str(config), "云溪市教育局"])
+    assert result.exit_code == 2
+    assert f"{YEAR} 年度没有名为“云溪市教育局”的、正在计入汇总的报告" in result.output
+    assert f"它在 {LAST} 年度有正在计入的报告" in result.output and "它是" not in result.output
+
+
+def test_a_late_correction_job__does_not_tell_to_change_the_year_already_set(tmp_path: Path):
+    config = last_year_collected(tmp_path)
+    late = tmp_path / f"补报{LAST}"
+    report(late / "教育局.xlsx", "云溪市教育局", year=YEAR, seed=3)  # (this year's report, in the late folder)
+    result = runner.invoke(app, ["run", "--config", str(config), "--year", str(LAST), "--inbox", str(late)])
+    assert result.exit_code == 0 and "请把 nianbao.toml 中的 year 改为" not in result.output

@@ -214,6 +214,8 @@ def noticed_lines(result: RunResult) -> list[str]:
 def later_year_lines(result: RunResult) -> list[str]:
     """Files refused for being next year's reports: most likely the collection of that year has begun and
     nianbao.toml still names this one (their feedback tells the clerks; this tells the coordinator)."""
+    if result.past_year:  # (a late correction's job: the current year is set already)
+        return []
     later = [
         f.name
         for f in result.files

@@ -12,7 +12,7 @@ from ..joblock import EXIT_BUSY, JobBusy
 from ..ledger import FileRow, LedgerError
 from ..logs import setup_logging
 from ..roster import RosterError
-from ..withdraw import WithdrawError, Withdrawn, withdraw
+from ..withdraw import WithdrawError, Withdrawn, preview, withdraw
 from . import app
 from .output import json_text
 from .run import BY_GROUP, CONFIG, EXIT_FAILED, EXIT_OK, EXIT_USAGE, OUTBOX, ROSTER, WAIT, YEAR, fail, settings_from
@@ -46,8 +46,14 @@ def withdraw_command(
     settings = settings_from(config, outbox=outbox, roster=roster, year=year, wait=wait, by_group=by_group)
     try:
         setup_logging(settings.outbox)
-        ask = None if yes or as_json or not interactive() else confirm_withdrawal
-        done = withdraw(settings, target, reason=reason, confirm=ask)
+        expect = None
+        if not (yes or as_json or not interactive()):  # (asked before the outbox is locked: see preview)
+            row, restored = preview(settings, target)
+            if not confirm_withdrawal(row, restored):
+                typer.echo(f"未撤回“{row.original_name}”（{row.unit}）：已取消，什么都没有改动。", err=True)
+                raise typer.Exit(EXIT_USAGE)
+            expect = row.id
+        done = withdraw(settings, target, reason=reason, expect=expect)
     except WithdrawError as exc:
         typer.echo(f"错误：{exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from exc
@@ -88,7 +94,10 @@ def confirm_withdrawal(row: FileRow, restored: FileRow | None) -> bool:
 
 def render_withdrawn(done: Withdrawn) -> str:
     row = done.file
-    lines = [f"已撤回：“{row.original_name}”（{row.unit}，{row.received:%Y-%m-%d %H:%M} 收到，台账编号 #{row.id}）。"]
+    lines = [done.roster_note] if done.roster_note else []
+    lines.append(
+        f"已撤回：“{row.original_name}”（{row.unit}，{row.received:%Y-%m-%d %H:%M} 收到，台账编号 #{row.id}）。"
+    )
     if done.restored is not None:
         lines.append(f"{row.unit} 现按此前收到的“{done.restored.original_name}”计入。")
     else:
