@@ -55,7 +55,7 @@ from .consolidate import (
     covering,
     named_in,
 )
-from .findings import ERROR, NOTICE, WARNING, Finding, Report, finding, findings_as_rows, findings_from_rows
+from .findings import ERROR, NOTICE, WARNING, Finding, Report, finding, findings_packed, findings_unpacked
 from .inbox import Candidate, Changing, Skipped, read_snapshot, wait_for_complete
 from .joblock import job_lock
 from .kept import Memo
@@ -801,8 +801,8 @@ class RunResult:
 
     def counts(self) -> dict[str, Any]:
         """The numbers of to_dict() without the lists (what the ledger's runs table keeps)."""
-        d = self.to_dict(files=False)
-        d["files"] = self.files
+        d = self.to_dict(files=False, findings=False)
+        d["files"], d["summary_findings"] = self.files, self.noticed  # (counted, not made into dicts)
         return {
             k: len(v) if isinstance(v, list) else v
             for k, v in d.items()
@@ -968,8 +968,11 @@ def _save_roster(ledger: Ledger, year: int, roster: Roster) -> None:
     """Keep the roster a year is collected with in the ledger, when it changed (a later year's job reading
     this year again uses it: saved_roster)."""
     units = roster_json(roster)
-    kept = saved_roster(ledger, year)
-    if kept is not None and kept[1].get("units") == units:
+    try:
+        known = json.loads(ledger.meta(_roster_meta(year)) or "{}").get("units")
+    except (ValueError, AttributeError):  # (damaged: replaced)
+        known = None
+    if known == units:
         return
     state = {"units": units, "source": str(roster.source or ""), "saved": now()}
     ledger.set_meta(_roster_meta(year), json.dumps(state, ensure_ascii=False))
@@ -2309,7 +2312,7 @@ def _recorded_outputs(ledger: Ledger, year: int) -> dict[str, Any]:
 def recorded_noticed(ledger: Ledger, year: int) -> list[Finding]:
     """What summing found when the year's outputs were last written (内容雷同 and the rest), as recorded
     with them: what the summary's 问题清单 lists, for `status`, which reads only the ledger."""
-    return findings_from_rows(_recorded_outputs(ledger, year).get("noticed"))
+    return findings_unpacked(_recorded_outputs(ledger, year).get("noticed"))
 
 
 def _code_and_form(spec: Spec, year: int) -> str:
@@ -2467,7 +2470,7 @@ def _kept_outputs(state: dict[str, Any], key: str, outbox: Path) -> Outputs | No
             reports=[outbox / rel for rel in state["reports"]],
             groups=[outbox / rel for rel in state["groups"]],
             kept=True,
-            noticed=findings_from_rows(state.get("noticed")),
+            noticed=findings_unpacked(state.get("noticed")),
         )
     except (OSError, ValueError, KeyError, TypeError):  # gone, changed, or an older record: write them again
         return None
@@ -2501,9 +2504,9 @@ def _record_outputs(
         "group_files": group_files or {},
         "texts": typed or {},
         "groups_for": groups_for,
-        # (what summing found, said again by a run that leaves the outputs as they are and by `status`: in
-        # rows, not dicts: ~13,000 内容雷同 findings at 10,000 units, ~7 MB so, would be ~30 MB as dicts)
-        "noticed": findings_as_rows(outputs.noticed),
+        # (what summing found, said again by a run that leaves the outputs as they are and by `status`:
+        # ~13,000 内容雷同 findings at 10,000 units, packed to ~0.5 MB, made a finding at a time)
+        "noticed": findings_packed(outputs.noticed),
     }
     ledger.set_meta(_outputs_meta(year), json.dumps(state, ensure_ascii=False))
 

@@ -424,3 +424,33 @@ def test_files_kept__a_kept_listing_asked_of_another_connection_or_for_another_y
         assert ledger.files_kept(2025, kept) == ledger.files(2025) and len(kept.rows) == 2
         assert ledger.files_kept(2024, kept) == ledger.files(2024) == []
         assert ledger.files_kept(2025, kept) == ledger.files(2025)
+
+
+def test_findings_packed__come_back_as_they_were_and_anything_else_as_none():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from processor.findings import Finding, findings_packed, findings_unpacked
+
+    text = st.one_of(st.none(), st.text(max_size=20))
+    finding = st.builds(
+        Finding,
+        st.text(min_size=1, max_size=10),
+        st.sampled_from(["error", "warning", "notice"]),
+        st.text(max_size=40),
+        text,
+        text,
+        text,
+        text,
+        text,
+        text,
+        text,
+        text,
+    )
+
+    @given(st.lists(finding, max_size=20))
+    def round_trip(findings):
+        assert findings_unpacked(findings_packed(findings)) == findings
+
+    round_trip()
+    assert findings_unpacked(None) == [] and findings_unpacked("not base64!") == [] and findings_unpacked("") == []
