@@ -41,7 +41,7 @@ from loguru import logger
 
 from . import archive, atomic
 from .atomic import TEMP_PREFIX, TEMP_SUFFIX, atomic_path
-from .config import Settings
+from .config import Settings, configured_year
 from .consolidate import (
     COUNTED,
     COVERED,
@@ -536,8 +536,11 @@ def _last_year_lookup(ledger: Ledger) -> Callable[[tuple[str, ...], int], Submis
     year's reports under the names they were counted under. Two or more of its names counted (units merged
     into it, under its own name or not) give none: no one report to compare with."""
     counted = _per_year(lambda year: {normalise(u): u for u in ledger.counted_units(year)})
+    then = _per_year(lambda year: _as_it_was(None, ledger, year))
 
     def previous(names: tuple[str, ...], year: int) -> Submission | None:
+        if _merged(names, then(year)):  # (units merged into it: no one report to compare with)
+            return None
         known = counted(year)
         found = list(dict.fromkeys(known[k] for k in map(normalise, names) if k in known))
         if len(found) != 1:
@@ -545,6 +548,25 @@ def _last_year_lookup(ledger: Ledger) -> Callable[[tuple[str, ...], int], Submis
         return _previous(ledger, found[0], year)
 
     return previous
+
+
+def _merged(names: tuple[str, ...], then: tuple[Roster | None, set[str]]) -> bool:
+    """Whether a unit's names (its roster name, then its aliases) are those of two or more of a year's units:
+    by that year's roster as saved, or by the names that year's files were recorded under (_as_it_was)."""
+    roster, recorded = then
+    if roster is not None and len({id(u) for u in map(roster.match, names) if u is not None}) > 1:
+        return True
+    return len({k for k in map(normalise, names) if k in recorded}) > 1
+
+
+def _as_it_was(roster: Roster | None, ledger: Ledger, year: int) -> tuple[Roster | None, set[str]]:
+    """A year's roster as it was, as far as the ledger knows it: the one saved with the year (else None),
+    and the names its files were recorded under (normalised)."""
+    try:
+        kept = saved_roster(ledger, year)
+    except RosterError:
+        kept = None
+    return (kept[0] if kept is not None else roster), {normalise(u) for u in ledger.units_of(year)}
 
 
 def _counted_lookup(ledger: Ledger) -> Callable[[str], set[int]]:
@@ -836,6 +858,7 @@ class RunResult:
             "summary": str(self.summary) if self.summary else None,
             "summary_unchanged": self.kept,
             "roster_note": self.roster_note,
+            "past_year": self.past_year,
             "reports": [str(p) for p in self.reports],
             "group_summaries": [str(p) for p in self.group_summaries],
             "stale_group_summaries": [str(p) for p in self.stale_groups],
@@ -936,8 +959,8 @@ def _roster_meta(year: int) -> str:
 
 def saved_roster(ledger: Ledger, year: int) -> tuple[Roster, dict[str, Any]] | None:
     """The roster a year was collected with, as the ledger keeps it (_save_roster), and when it was saved
-    (None: none kept, or not readable — said in the log). The same text gives the same Roster object
-    (watch's listing of last year keeps its units while the roster it was made with is the same one)."""
+    (None: none kept; RosterError: not readable). The same text gives the same Roster object (watch's
+    listing of last year keeps its units while the roster it was made with is the same one)."""
     text = ledger.meta(_roster_meta(year))
     if not text:
         return None
@@ -946,15 +969,40 @@ def saved_roster(ledger: Ledger, year: int) -> tuple[Roster, dict[str, Any]] | N
             state = json.loads(text)
             source = Path(state["source"]) if state.get("source") else None
             made = roster_from_json(state["units"], source), state
-        except (ValueError, KeyError, TypeError, RosterError) as exc:  # (damaged, or a newer version's)
-            logger.warning("台账中保存的 {} 年度名册无法读取（{}），改按名册文件处理", year, exc)
-            return None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # (damaged, or a newer version's)
+            raise RosterError(f"台账中保存的 {year} 年度名册无法读取（{exc}）") from exc
         _saved_rosters.clear()
         _saved_rosters[text] = made
     return _saved_rosters[text]
 
 
 _saved_rosters: dict[str, tuple[Roster, dict[str, Any]]] = {}  # (saved_roster's last answer)
+
+
+def _last_roster(roster: Roster | None, ledger: Ledger, year: int) -> Roster | None:
+    """The roster to list a past year's reports with: the one saved with it; else today's, but with each of
+    today's units that two or more of that year's units were merged into split back into them, under the
+    names their files were recorded under (else the merged ones' reports would supersede each other). The
+    same answer for the same inputs is the same object (watch keeps its listing of last year while it is)."""
+    then, recorded = _as_it_was(roster, ledger, year)
+    if then is not roster or roster is None:
+        return then
+    last = _split_rosters[0] if _split_rosters else None
+    if last is not None and last[0] is roster and last[1] == recorded:
+        return last[2]
+    units: list[Unit] = []
+    for unit in roster:
+        names = list(dict.fromkeys(n for n in (unit.name, *unit.aliases) if normalise(n) in recorded))
+        if len(names) < 2:
+            units.append(unit)
+            continue
+        units.extend(Unit(n, None, unit.group) for n in names)  # (merged since: as they were)
+    made = roster if len(units) == len(roster) else Roster(units, roster.source)
+    _split_rosters[:] = [(roster, recorded, made)]
+    return made
+
+
+_split_rosters: list[tuple[Roster, set[str], Roster]] = []  # (_last_roster's last answer)
 
 
 def _named_now(name: str, roster: Roster | None) -> str:
@@ -964,24 +1012,29 @@ def _named_now(name: str, roster: Roster | None) -> str:
     return unit.name if unit is not None else name
 
 
-def _save_roster(ledger: Ledger, year: int, roster: Roster) -> None:
+def _save_roster(ledger: Ledger, year: int, roster: Roster) -> int | None:
     """Keep the roster a year is collected with in the ledger, when it changed (a later year's job reading
-    this year again uses it: saved_roster)."""
+    this year again uses it: saved_roster); returns how many units the one it replaced had (None: none)."""
     units = roster_json(roster)
     try:
         known = json.loads(ledger.meta(_roster_meta(year)) or "{}").get("units")
     except (ValueError, AttributeError):  # (damaged: replaced)
         known = None
     if known == units:
-        return
+        return None
     state = {"units": units, "source": str(roster.source or ""), "saved": now()}
     ledger.set_meta(_roster_meta(year), json.dumps(state, ensure_ascii=False))
+    try:
+        return len(json.loads(known)) if known else None
+    except (ValueError, TypeError):
+        return None
 
 
 def roster_is_current(settings: Settings, ledger: Ledger | None) -> bool:
-    """Whether the roster file is settings.year's: the year nianbao.toml names (not another given with
-    --year), and no later year has counted reports yet (a later year begun, the file is that year's)."""
-    if settings.config_year is not None and settings.year != settings.config_year:
+    """Whether the roster file is settings.year's: not a year before the one nianbao.toml names (given with
+    --year), and no later year has counted reports yet (a later year begun, the file is that year's; a
+    refused file of a typo'd --year does not begin one)."""
+    if settings.config_year is not None and settings.year < settings.config_year:
         return False
     return ledger is None or (ledger.latest_counted_year() or 0) <= settings.year
 
@@ -995,26 +1048,40 @@ def year_roster(settings: Settings, ledger: Ledger | None, *, save: bool) -> tup
     year's. `save`: keep the units of the file used with the year (a writable ledger), when it is the
     current year's or was named with --roster."""
     current = roster_is_current(settings, ledger)
-    kept = saved_roster(ledger, settings.year) if not current and ledger is not None else None
+    damaged = ""
+    try:
+        kept = saved_roster(ledger, settings.year) if not current and ledger is not None else None
+    except RosterError as exc:
+        kept, damaged = None, f"{exc}，"
     if kept is not None and not settings.roster_given:
         roster, state = kept
         when = str(state.get("saved") or "")[:16].replace("T", " ")
         return roster, (
             f"{SAVED_ROSTER_WORDS} {settings.year} 年度名册处理（{len(roster)} 个单位，{when} 保存自"
             f"“{roster.source or '名册'}”）：名册文件是当前年度的，不是 {settings.year} 年度的。"
-            f"要改用其他名册，请加 --roster 指定（指定的名册随即保存为 {settings.year} 年度的名册）。"
+            + (
+                f"要改用其他名册，请加 --roster 指定（处理或撤回时，指定的名册随即保存为 {settings.year} 年度的名册）。"
+                if save
+                else "要改用其他名册，请加 --roster 指定。"
+            )
         )
     roster = load_roster(settings.roster) if settings.roster else None
     if roster is None:
         return None, None
+    note = None
     if save and ledger is not None and (current or settings.roster_given):
-        _save_roster(ledger, settings.year, roster)
+        replaced = _save_roster(ledger, settings.year, roster)
+        if replaced is not None and not current:  # (a past year's roster replaced by --roster: said, with what it was)
+            note = (
+                f"已用 --roster 指定的名册（{len(roster)} 个单位）替换台账中保存的 {settings.year} 年度名册"
+                f"（原为 {replaced} 个单位）。"
+            )
     if not current and not settings.roster_given:
         return roster, (
-            f"台账中没有保存 {settings.year} 年度的名册，按现在的名册“{settings.roster}”处理；如果 {settings.year} "
-            "年度的单位与现在的不同（更名、合并、撤销、新设），请加 --roster 指定当年的名册。"
+            f"{damaged or f'台账中没有保存 {settings.year} 年度的名册，'}按现在的名册“{settings.roster}”处理；"
+            f"如果 {settings.year} 年度的单位与现在的不同（更名、合并、撤销、新设），请加 --roster 指定当年的名册。"
         )
-    return roster, None
+    return roster, note
 
 
 class Job:
@@ -1105,7 +1172,16 @@ class Job:
             )
             return False
         self.roster, self._roster_mtime, self._roster_refused = roster, mtime, NOT_REFUSED
-        if self._roster_keep:
+        now_year = configured_year(self.settings.source)
+        if now_year is not None and now_year != self.settings.config_year:  # (the change of year, watch running)
+            logger.warning(
+                "nianbao.toml 中的年度已改为 {}，本 watch 仍在处理 {} 年度：改后的名册不作为 {} 年度的名册保存。"
+                "请按 Ctrl+C 停止 watch 后重新启动。",
+                now_year,
+                self.year,
+                self.year,
+            )
+        elif self._roster_keep:
             _save_roster(self.ledger, self.year, roster)
         logger.info("单位名册已更新，重新载入：{}（{} 个单位）", path, len(self.roster))
         return True
@@ -1574,7 +1650,7 @@ class Job:
             return None
 
     def _write_feedback(self, task: Task, result: Any, unit: str | None, ex: Examined | None = None) -> Path | None:
-        """outbox/反馈/<单位>/<原文件名>_反馈.xlsx (a .txt for a file that could not be read at all).
+        """outbox/反馈/<年度>/<单位>/<原文件名>_反馈.xlsx (a .txt for a file that could not be read at all).
 
         A name another file's feedback already uses gets a number; this file's own earlier attempt
         (an interrupted run) is simply replaced.
@@ -1856,6 +1932,8 @@ def unit_results(
             settled = [r for r in refused if _other_year(r) and _counted_in_its_year(ledger, r)]
             refused = [r for r in refused if r not in settled]
         chosen = live[-1] if live else (refused[-1] if refused else None)
+        if chosen is None and settled and not withdrawn and name not in roster_names and roster_names:
+            continue  # (a unit not of this year's roster whose only file here was another year's report: not this year's)
         if chosen is None and withdrawn and name not in roster_names:
             path = _rollup_path(roster, withdrawn[-1]) if withdrawn[-1].kind == ROLLUP else None
             if path is not None:  # (a group's roll-up: its units, none reported since, say why they are 未报送)
@@ -2279,7 +2357,8 @@ def _outputs_key(ledger: Ledger, roster: Roster | None, spec: Spec, year: int, t
     the title, by_group and the writers."""
     units = repr([tuple(vars(u).values()) for u in roster.units]) if roster is not None else None  # (no dataclass repr)
     before = ledger.meta(_roster_meta(year - 1))  # (last year's units as saved: what 上年 is summed by)
-    parts = (_code_and_form(spec, year), title, by_group, units, ledger.digest((year, year - 1)), before)
+    # (the year after too: a refused file of another year's counts there is settled here, see unit_results)
+    parts = (_code_and_form(spec, year), title, by_group, units, ledger.digest((year, year - 1, year + 1)), before)
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
@@ -2548,8 +2627,7 @@ def summary_data(
     """
     units, unidentified = units or unit_results(ledger, roster, year, submissions=False)
     attach_submissions(ledger, units, light=True, cache=cache)
-    kept_before = saved_roster(ledger, year - 1)  # (last year's units as they were: none renamed or merged)
-    before_roster = kept_before[0] if kept_before is not None else roster
+    before_roster = _last_roster(roster, ledger, year - 1)  # (last year's units as they were: none merged)
     before, _ = unit_results(ledger, before_roster, year - 1, light=True, kept=last_year)
     counted_before = [u for u in before if u.counted and u.submission is not None]
     by_now: dict[str, list[UnitResult]] = {}  # (this year's name → last year's units it is made of)

@@ -64,6 +64,7 @@ class Settings:
     similar_scan_limit: int | None = None  # the text-similar rule's scan_limit for this job (0: every pair)
     source: Path | None = None  # the nianbao.toml these came from, if any
     roster_given: bool = False  # `roster` was given on the command line (a past year: not the one saved with it)
+    inbox_given: bool = False  # `inbox` was given on the command line (a past year's job needs one of its own)
     config_year: int | None = None  # the year nianbao.toml names (or the default): the one its roster file is of
 
     def with_options(self, **options: Any) -> Settings:
@@ -76,6 +77,8 @@ class Settings:
             given["edition"] = str(given["edition"])
         if "roster" in given:
             given["roster_given"] = True
+        if "inbox" in given:
+            given["inbox_given"] = True
         return replace(self, **given)
 
 
@@ -122,6 +125,35 @@ def load_settings(folder: Path | None = None, config: Path | None = None, **opti
     settings = settings.with_options(**options)
     _validate(settings, path)
     return settings
+
+
+def past_year_in_inbox(s: Settings) -> str | None:
+    """Why a job for a year before the configured one must not take the configured inbox (None: it may):
+    this year's reports in it would be refused as the wrong year's, and stand in that year's records."""
+    if s.config_year is None or s.year >= s.config_year or s.inbox_given:
+        return None
+    try:
+        waiting = any(p.is_file() and not p.name.startswith((".", "~$")) for p in s.inbox.rglob("*"))
+    except OSError:
+        waiting = False
+    if not waiting:
+        return None
+    return (
+        f"要处理的是 {s.year} 年度（nianbao.toml 中的当前年度是 {s.config_year}），而收件文件夹“{s.inbox}”中有文件："
+        f"它们多半是 {s.config_year} 年度的报告，会被当作 {s.year} 年度的文件退回。请把 {s.year} 年度补报、更正的文件放进"
+        f"单独的文件夹，用 --inbox 指定，如 nianbao run --year {s.year} --inbox 补报{s.year}。"
+    )
+
+
+def configured_year(source: Path | None) -> int | None:
+    """The year nianbao.toml names now (None: no file, no year, or not readable as it is now)."""
+    if source is None:
+        return None
+    try:
+        year = _read_toml(source).get("year")
+    except ConfigError:
+        return None
+    return year if isinstance(year, int) else None
 
 
 def _path(base: Path, value: str) -> Path:

@@ -150,12 +150,15 @@ def findings_packed(findings: Iterable[Finding]) -> str:
 
 def findings_unpacked(text: Any) -> list[Finding]:
     """What findings_packed made (a field this version does not know, written by a newer one, left out);
-    [] for anything else."""
-    try:
-        head, *lines = zlib.decompress(base64.b64decode(text, validate=True)).decode().split("\n")
-        names = json.loads(head)
-    except (TypeError, ValueError, zlib.error):
-        return []
+    [] for anything else. The rows of a record an earlier version kept ({"fields": […], "rows": […]}) too."""
+    if isinstance(text, dict) and isinstance(text.get("fields"), list) and isinstance(text.get("rows"), list):
+        names, lines = text["fields"], [json.dumps(row) for row in text["rows"]]
+    else:
+        try:
+            head, *lines = zlib.decompress(base64.b64decode(text, validate=True)).decode().split("\n")
+            names = json.loads(head)
+        except (TypeError, ValueError, zlib.error):
+            return []
     known = [i for i, name in enumerate(names) if name in _FIELDS]
     out = []
     for line in lines:

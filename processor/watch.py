@@ -75,6 +75,8 @@ def watch(
     out = WatchResult()
     with job_lock(settings.outbox, settings.lock_wait_seconds):
         job = Job(settings, mode="watch", check=check, feedback=feedback, summary=summary)
+        if job.roster_note:  # (a past year's watch: which roster it uses)
+            logger.info(job.roster_note)
         job.warm_intake()
         wake = threading.Event()
         observer = None if force_poll else _start_observer(settings.inbox, wake)

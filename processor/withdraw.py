@@ -10,7 +10,7 @@ from pathlib import Path
 from loguru import logger
 
 from . import archive
-from .batch import Job, Outputs, rollup_name, year_roster
+from .batch import Job, Outputs, rollup_name, roster_is_current, year_roster
 from .config import Settings
 from .findings import finding
 from .joblock import job_lock
@@ -32,6 +32,7 @@ class Withdrawn:
     feedback: Path | None = None  # the file's feedback workbook, written again to say it was withdrawn
     restored_feedback: Path | None = None  # the restored report's, written again to say it counts again
     roster_note: str | None = None  # which roster a past year's withdrawal used (Job.roster_note)
+    past_year: int | None = None  # the year withdrawn from, when it is not the current one (roster_is_current)
 
 
 def counted_matching(ledger: Ledger, roster: Roster | None, year: int, target: str) -> list[FileRow]:
@@ -71,7 +72,7 @@ def _the_one(ledger: Ledger, roster: Roster | None, year: int, target: str) -> F
             hint = f'它是 {other[0]} 年度的报告：要撤回它，请加 --year {other[0]}（如 nianbao withdraw "{text}" --year {other[0]}）。'
         elif other:
             hint = (
-                f"（它在 {other[0]} 年度有正在计入的报告；要撤回 {other[0]} 年度的那份，才加 --year {other[0]}。）"
+                f"（它在 {other[0]} 年度有正在计入的报告；如要撤回 {other[0]} 年度的那份，请加 --year {other[0]}。）"
                 "请用 nianbao status 查看各单位计入的文件名。"
             )
         else:
@@ -88,18 +89,18 @@ def _the_one(ledger: Ledger, roster: Roster | None, year: int, target: str) -> F
     return rows[0]
 
 
-def preview(settings: Settings, target: str) -> tuple[FileRow, FileRow | None]:
-    """What withdraw would take out and what would count again in its place, read without the outbox lock
-    (so that a `run` due meanwhile is not kept waiting while the coordinator decides); WithdrawError as
-    withdraw raises it."""
+def preview(settings: Settings, target: str) -> tuple[FileRow, FileRow | None, str | None]:
+    """What withdraw would take out and what would count again in its place, and which roster a past year's
+    withdrawal uses (year_roster's note), read without the outbox lock (so that a `run` due meanwhile is not
+    kept waiting while the coordinator decides); WithdrawError as withdraw raises it."""
     path = settings.outbox / archive.LEDGER_FILE
     if not path.is_file():
         raise WithdrawError(f"输出文件夹“{settings.outbox}”中还没有台账：没有可撤回的报告。")
     with Ledger(path, readonly=True) as ledger:
-        roster, _ = year_roster(settings, ledger, save=False)
+        roster, note = year_roster(settings, ledger, save=False)
         row = _the_one(ledger, roster, settings.year, target)
         older = ledger.superseded_rows(row.id)
-    return row, older[-1] if older else None
+    return row, older[-1] if older else None, note
 
 
 def withdraw(settings: Settings, target: str, *, reason: str = "", expect: int | None = None) -> Withdrawn:
@@ -111,6 +112,7 @@ def withdraw(settings: Settings, target: str, *, reason: str = "", expect: int |
         done: dict[str, int] = {}
         try:
             row = _the_one(job.ledger, job.roster, job.year, target)
+            past = None if roster_is_current(settings, job.ledger) else job.year
             if expect is not None and row.id != expect:
                 raise WithdrawError(
                     f"确认期间“{target}”对应的报告有了变化（现在是 #{row.id} “{row.original_name}”），未撤回。请重新运行本命令。"
@@ -134,7 +136,7 @@ def withdraw(settings: Settings, target: str, *, reason: str = "", expect: int |
             outputs = job.write_outputs(units, changed=True)
         finally:
             job.close(done)
-    return Withdrawn(row, restored, outputs, feedback, again, job.roster_note)
+    return Withdrawn(row, restored, outputs, feedback, again, job.roster_note, past)
 
 
 def _archive_as_withdrawn(job: Job, row: FileRow) -> None:

@@ -1081,8 +1081,10 @@ def test_run__a_file_refused_for_the_jobs_reason__counts_when_sent_again_to_the_
     data = path.read_bytes()
     [entry] = run(config)["files"]
     assert entry["status"] == "rejected"
-    path.write_bytes(data)
-    [entry] = run(config, "--year", "2024")["files"]
+    late = tmp_path / "补报2024"  # (as its refusal says: a folder of its own)
+    late.mkdir()
+    (late / path.name).write_bytes(data)
+    [entry] = run(config, "--year", "2024", "--inbox", str(late))["files"]
     assert entry["status"] in ("accepted", "warning")
 
 

@@ -454,3 +454,7 @@ def test_findings_packed__come_back_as_they_were_and_anything_else_as_none():
 
     round_trip()
     assert findings_unpacked(None) == [] and findings_unpacked("not base64!") == [] and findings_unpacked("") == []
+    one = Finding("text-similar", "warning", "雷同", "文字部分", "A5", agency="云溪市教育局")
+    names = ["rule_id", "severity", "message", "sheet", "cell", "code", "expected", "found", "agency", "file"]
+    older = {"fields": names, "rows": [[getattr(one, n) for n in names]]}  # (a record of an earlier version)
+    assert findings_unpacked(older) == [one]

@@ -38,7 +38,7 @@ def test_withdraw__a_wrong_file__the_units_earlier_report_counts_again(tmp_path:
     assert status_json(config)["云溪市教育局"]["file"] == "民政局的文件.xlsx"
     code, text = withdraw(config, "民政局的文件.xlsx", "--reason", "民政局误报")
     assert code == 0, text
-    assert "已撤回：“民政局的文件.xlsx”" in text and "现按此前收到的“教育局.xlsx”计入" in text
+    assert "已撤回：“民政局的文件.xlsx”" in text and "现按此前收到的“教育局.xlsx”（台账编号 #1，" in text
     row = status_json(config)["云溪市教育局"]
     assert (row["file"], row["status"]) == ("教育局.xlsx", "accepted")
     assert city_total(out) == first_sum  # (the summary was written again by withdraw itself)
@@ -267,7 +267,7 @@ def test_withdraw__the_later_of_two_versions_sent_together__the_earlier_ones_fee
     assert any(str(c).startswith("已被本单位后来提交的文件取代") for row in _results(feedback) for c in row)
     code, text = withdraw(config, "住建局年报（修改）.xlsx", "--reason", "测试")
     assert code == 0, text
-    assert "现按此前收到的“住建局年报.xlsx”计入" in text
+    assert "现按此前收到的“住建局年报.xlsx”（台账编号 #" in text
     assert f"“住建局年报.xlsx”的反馈工作簿已改写为重新计入：{feedback}" in text
     told = _results(feedback)
     assert not any("取代，不计入汇总" in str(c) for row in told for c in row)

@@ -134,7 +134,7 @@ def test_next_years_reports_while_the_config_still_names_this_year__the_coordina
     assert told["files"] == []
     [row] = [u for u in status_json(config).values() if u["unit"] == "云溪市教育局"]
     [mismatch] = [f for f in row["findings"] if f["rule"] == "year-mismatch"]
-    assert "补报" not in mismatch["message"] and f"year 如果还是 {YEAR}，先改为 {YEAR + 1}" in mismatch["message"]
+    assert "补报" not in mismatch["message"] and f"year 应为 {YEAR + 1}" in mismatch["message"]
 
 
 def test_a_run_for_a_later_year_by_mistake__does_not_make_this_year_a_past_one(tmp_path: Path):
@@ -150,27 +150,14 @@ def test_a_run_for_a_later_year_by_mistake__does_not_make_this_year_a_past_one(t
 
 
 def test_watch_for_a_past_year__does_not_keep_todays_roster_as_that_years(tmp_path: Path):
-    import os
     import sqlite3
-
-    from processor.batch import Job, saved_roster
-    from processor.config import load_settings
-    from processor.ledger import Ledger
 
     config = last_year_collected(tmp_path)
     with sqlite3.connect(tmp_path / "outbox" / "ledger.sqlite") as db:
         db.execute("DELETE FROM meta WHERE key=?", (f"roster.{LAST}",))
     report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", seed=9)
     run(config)  # (YEAR begun)
-    job = Job(load_settings(config=config, year=LAST), mode="watch")
-    try:
-        later = (tmp_path / "名册.csv").stat().st_mtime + 5
-        os.utime(tmp_path / "名册.csv", (later, later))
-        assert job.reload_roster()
-    finally:
-        job.close()
-    with Ledger(tmp_path / "outbox" / "ledger.sqlite", readonly=True) as ledger:
-        assert saved_roster(ledger, LAST) is None  # (still none: today's file is not that year's)
+    assert _watch_rereads_roster(config, year=LAST) is None  # (still none: today's file is not that year's)
 
 
 def test_a_unit_merged_into_one_that_keeps_its_name__both_count_in_last_year_and_no_comparison(tmp_path: Path):
@@ -210,3 +197,87 @@ def test_a_late_correction_job__does_not_tell_to_change_the_year_already_set(tmp
     report(late / "教育局.xlsx", "云溪市教育局", year=YEAR, seed=3)  # (this year's report, in the late folder)
     result = runner.invoke(app, ["run", "--config", str(config), "--year", str(LAST), "--inbox", str(late)])
     assert result.exit_code == 0 and "请把 nianbao.toml 中的 year 改为" not in result.output
+
+
+def test_a_merged_unit_of_which_only_one_reported_last_year__is_not_compared_with_half_of_it(tmp_path: Path):
+    city(tmp_path, units=ROSTER_LAST, year=LAST)
+    report(tmp_path / "inbox" / f"文化局{LAST}.xlsx", "云溪市文化局", year=LAST, seed=3)  # (旅游局 sent nothing)
+    run(city(tmp_path, units=ROSTER_LAST, year=LAST))
+    config = city(tmp_path, units=ROSTER_NOW, year=YEAR)
+    report(tmp_path / "inbox" / "文旅局.xlsx", "云溪市文化和旅游局", seed=8)
+    [entry] = run(config)["files"]
+    assert not {"I1", "I2"} & {f["rule"] for f in entry["findings"]}
+
+
+def test_merged_units_of_a_ledger_that_kept_no_roster_for_last_year__both_count_in_last_year(tmp_path: Path):
+    """A ledger from before rosters were kept: last year's units are told apart by the names their files
+    were recorded under."""
+    import sqlite3
+
+    config = last_year_collected(tmp_path)
+    with sqlite3.connect(tmp_path / "outbox" / "ledger.sqlite") as db:
+        db.execute("DELETE FROM meta WHERE key=?", (f"roster.{LAST}",))
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", seed=9)
+    run(config)
+    assert "上年已通过的 4 个单位" in _overview(tmp_path)
+
+
+def test_a_past_years_run_on_the_inbox_with_files_in_it__is_refused_before_anything_is_done(tmp_path: Path):
+    config = last_year_collected(tmp_path)
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", seed=9)  # (this year's, waiting in the inbox)
+    result = runner.invoke(app, ["run", "--config", str(config), "--year", str(LAST)])
+    assert result.exit_code == 2 and f"--inbox 补报{LAST}" in result.output
+    assert (tmp_path / "inbox" / "教育局.xlsx").is_file()  # (left where it was)
+
+
+def test_templates_for_a_past_year__are_made_for_that_years_units(tmp_path: Path):
+    config = last_year_collected(tmp_path)
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", seed=9)
+    run(config)
+    out = tmp_path / f"下发{LAST}"
+    result = runner.invoke(app, ["templates", "--config", str(config), "--year", str(LAST), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name.split("_")[0] for p in out.iterdir()) == sorted(n for n, _, _ in ROSTER_LAST)
+
+
+def test_watch_through_the_change_of_year__keeps_no_new_roster_as_the_old_years(tmp_path: Path):
+
+    config = city(tmp_path, units=ROSTER_LAST, year=LAST)
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", year=LAST, seed=1)
+    run(config)
+    # started in LAST, still running while the coordinator changes year and roster
+    kept = _watch_rereads_roster(config, change=lambda: city(tmp_path, units=ROSTER_NOW, year=YEAR))
+    assert kept is not None and [u.name for u in kept[0]] == [n for n, _, _ in ROSTER_LAST]
+
+
+def _watch_rereads_roster(config: Path, *, year: int | None = None, change=lambda: None):
+    """A watch job of `year` (default: the configured one) re-reading the roster file after `change` (and a
+    touch of it); returns the roster then kept with LAST in the ledger."""
+    import os
+
+    from processor.batch import Job, saved_roster
+    from processor.config import load_settings
+    from processor.ledger import Ledger
+
+    job = Job(load_settings(config=config, year=year), mode="watch")
+    try:
+        change()
+        roster = config.parent / "名册.csv"
+        later = roster.stat().st_mtime + 5
+        os.utime(roster, (later, later))
+        assert job.reload_roster()
+    finally:
+        job.close()
+    with Ledger(config.parent / "outbox" / "ledger.sqlite", readonly=True) as ledger:
+        return saved_roster(ledger, LAST)
+
+
+def test_another_years_report_of_a_unit_outside_that_years_roster__does_not_list_it_in_that_year(tmp_path: Path):
+    config = last_year_collected(tmp_path)
+    late = tmp_path / f"补报{LAST}"
+    report(late / "数据局.xlsx", "云溪市数据局", seed=4)  # (YEAR's report of a unit new in YEAR, in LAST's folder)
+    runner.invoke(app, ["run", "--config", str(config), "--year", str(LAST), "--inbox", str(late)])
+    (tmp_path / "inbox" / "数据局.xlsx").write_bytes(next((tmp_path / "outbox").rglob("数据局.xlsx")).read_bytes())
+    run(config)  # (counted in YEAR, where it belongs)
+    old = json.loads(runner.invoke(app, ["status", "--config", str(config), "--year", str(LAST), "--json"]).stdout)
+    assert "云溪市数据局" not in {u["unit"] for u in old["units"]}

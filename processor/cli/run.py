@@ -12,13 +12,13 @@ from typing import Any
 import typer
 from loguru import logger
 
-from ..archive import rollup_report_name
+from ..archive import LEDGER_FILE, rollup_report_name
 from ..batch import UNTITLED, RunResult, run_batch
-from ..config import ConfigError, Settings, load_settings
+from ..config import ConfigError, Settings, load_settings, past_year_in_inbox
 from ..consolidate import ACCEPTED, COUNTED, COVERED, REJECTED, SIMILAR_RULE, STATUS_LABEL, WARNED
 from ..findings import WARNING
 from ..joblock import EXIT_BUSY, JobBusy
-from ..ledger import LedgerError
+from ..ledger import Ledger, LedgerError
 from ..logs import setup_logging
 from ..roster import RosterError
 from ..spec import get_spec
@@ -55,6 +55,30 @@ def settings_from(config: Path | None, **options: Any) -> Settings:
         raise typer.Exit(EXIT_USAGE) from exc
 
 
+def refuse_past_year_in_inbox(settings: Settings) -> None:
+    """A job for an earlier year than the configured one on the configured inbox, with files in it, once the
+    configured year's collection has begun or the earlier year's was done: exit 2, nothing done
+    (config.past_year_in_inbox). Before either, last year's reports are loaded that way on purpose (README:
+    先运行一次 nianbao run --year 2024)."""
+    why = past_year_in_inbox(settings)
+    if why and _begun(settings):
+        typer.echo(f"错误：{why}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+
+
+def _begun(settings: Settings) -> bool:
+    """Whether the ledger has files of the configured year or of the job's (either collection has begun)."""
+    path = settings.outbox / LEDGER_FILE
+    if settings.config_year is None or not path.is_file():
+        return False
+    years = (settings.config_year, settings.year)
+    try:
+        with Ledger(path, readonly=True) as ledger:
+            return bool(ledger.db.execute("SELECT 1 FROM files WHERE year IN (?, ?) LIMIT 1", years).fetchone())
+    except LedgerError:
+        return False
+
+
 def fail(exc: Exception) -> typer.Exit:
     """The job could not run: one Chinese line, and the matching exit code."""
     if isinstance(exc, JobBusy):
@@ -88,6 +112,7 @@ def run_command(
     settings = settings_from(
         config, inbox=inbox, outbox=outbox, roster=roster, year=year, workers=workers, wait=wait, by_group=by_group
     )
+    refuse_past_year_in_inbox(settings)
     try:
         setup_logging(settings.outbox)
         with stop_on_interrupt() as stop:

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import typer
 
-from ..archive import safe_component
-from ..roster import RosterError, load_roster
+from ..archive import LEDGER_FILE, safe_component
+from ..batch import year_roster
+from ..config import Settings
+from ..ledger import Ledger, LedgerError
+from ..roster import Roster, RosterError, load_roster
 from ..spec import edition_for_year, get_spec
 from ..template import write_template
 from . import app
@@ -16,6 +19,17 @@ from .run import CONFIG, ROSTER, YEAR, settings_from
 
 def template_name(unit: str, year: int) -> str:
     return safe_component(f"{unit}_{year}年度政府信息公开工作年度报告.xlsx", max_chars=80)
+
+
+def _roster_of_year(settings: Settings) -> tuple[Roster, str | None]:
+    """The roster of settings.year as a job for it would use it (a past year: the one saved with it in the
+    ledger, batch.year_roster), and what to say about it."""
+    path = settings.outbox / LEDGER_FILE
+    if not path.is_file():
+        return load_roster(settings.roster), None  # type: ignore[arg-type]
+    with Ledger(path, readonly=True) as ledger:
+        roster, note = year_roster(settings, ledger, save=False)
+    return roster or load_roster(settings.roster), note  # type: ignore[arg-type]
 
 
 @app.command("templates")
@@ -33,14 +47,16 @@ def templates_command(
         typer.echo("错误：请用 --roster 指定单位名册，或在 nianbao.toml 中设置 roster。", err=True)
         raise typer.Exit(2)
     try:
-        units = load_roster(settings.roster)
+        units, note = _roster_of_year(settings)
         spec = get_spec(settings.edition) if settings.edition else edition_for_year(settings.year)
-    except (RosterError, KeyError) as exc:
+    except (RosterError, KeyError, LedgerError) as exc:
         typer.echo(f"错误：{exc.args[0] if isinstance(exc, KeyError) else exc}", err=True)
         raise typer.Exit(2) from exc
     if not spec.covers(settings.year):
         typer.echo(f"错误：{settings.year} 年度不能使用 {spec.label}格式。请去掉 --edition。", err=True)
         raise typer.Exit(2)
+    if note:
+        typer.echo(note, err=True)
     output.mkdir(parents=True, exist_ok=True)
     for unit in units:
         write_template(

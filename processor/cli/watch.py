@@ -14,7 +14,19 @@ from ..logs import setup_logging
 from ..roster import RosterError
 from ..watch import stop_on_interrupt, watch
 from . import app
-from .run import BY_GROUP, CONFIG, INBOX, OUTBOX, ROSTER, WAIT, WORKERS, YEAR, fail, settings_from
+from .run import (
+    BY_GROUP,
+    CONFIG,
+    INBOX,
+    OUTBOX,
+    ROSTER,
+    WAIT,
+    WORKERS,
+    YEAR,
+    fail,
+    refuse_past_year_in_inbox,
+    settings_from,
+)
 
 
 @app.command("watch")
@@ -49,6 +61,7 @@ def watch_command(
         poll_seconds=poll,
         by_group=by_group,
     )
+    refuse_past_year_in_inbox(settings)
     try:
         setup_logging(settings.outbox)
         with stop_on_interrupt() as stop:

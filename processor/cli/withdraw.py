@@ -48,7 +48,9 @@ def withdraw_command(
         setup_logging(settings.outbox)
         expect = None
         if not (yes or as_json or not interactive()):  # (asked before the outbox is locked: see preview)
-            row, restored = preview(settings, target)
+            row, restored, note = preview(settings, target)
+            if note:
+                typer.echo(note, err=True)
             if not confirm_withdrawal(row, restored):
                 typer.echo(f"未撤回“{row.original_name}”（{row.unit}）：已取消，什么都没有改动。", err=True)
                 raise typer.Exit(EXIT_USAGE)
@@ -99,7 +101,10 @@ def render_withdrawn(done: Withdrawn) -> str:
         f"已撤回：“{row.original_name}”（{row.unit}，{row.received:%Y-%m-%d %H:%M} 收到，台账编号 #{row.id}）。"
     )
     if done.restored is not None:
-        lines.append(f"{row.unit} 现按此前收到的“{done.restored.original_name}”计入。")
+        r = done.restored
+        lines.append(
+            f"{row.unit} 现按此前收到的“{r.original_name}”（台账编号 #{r.id}，{r.received:%Y-%m-%d %H:%M} 收到）计入。"
+        )
     else:
         lines.append(f"{row.unit} 现在没有计入汇总的报告。")
     if done.feedback is not None:
@@ -111,8 +116,14 @@ def render_withdrawn(done: Withdrawn) -> str:
         if done.outputs.stale_groups and not done.outputs.groups:
             lines.append(
                 f"注意：{done.outputs.stale_groups[0].parent.parent} 中的分组汇总表（{len(done.outputs.stale_groups)} 个）是此前用 "
-                "--by-group 生成的，没有随本次撤回更新，数字可能已过时：请运行 nianbao run --by-group 更新它们"
-                "（撤回已经完成，不要再运行一次本命令）。"
+                "--by-group 生成的，没有随本次撤回更新，数字可能已过时：请运行 "
+                + (
+                    f"nianbao run --year {done.past_year} --inbox 补报{done.past_year} --by-group"
+                    f"（补报{done.past_year} 是单独的文件夹，可以是空的）"
+                    if done.past_year
+                    else "nianbao run --by-group"
+                )
+                + " 更新它们（撤回已经完成，不要再运行一次本命令）。"
             )
     else:
         lines.append("汇总表未能更新（原因见上方和日志）；排除问题后运行 nianbao run 即可生成。")
