@@ -536,7 +536,7 @@ def _last_year_lookup(ledger: Ledger) -> Callable[[tuple[str, ...], int], Submis
     year's reports under the names they were counted under. Two or more of its names counted (units merged
     into it, under its own name or not) give none: no one report to compare with."""
     counted = _per_year(lambda year: {normalise(u): u for u in ledger.counted_units(year)})
-    then = _per_year(lambda year: _as_it_was(None, ledger, year))
+    then = _per_year(lambda year: _as_it_was(ledger, year))
 
     def previous(names: tuple[str, ...], year: int) -> Submission | None:
         if _merged(names, then(year)):  # (units merged into it: no one report to compare with)
@@ -550,23 +550,50 @@ def _last_year_lookup(ledger: Ledger) -> Callable[[tuple[str, ...], int], Submis
     return previous
 
 
-def _merged(names: tuple[str, ...], then: tuple[Roster | None, set[str]]) -> bool:
+@dataclass
+class _YearAsItWas:
+    """A year's units as far as the ledger knows them: the roster saved with the year (else None), and,
+    when none was saved, the names its counted reports were recorded under (normalised → as recorded),
+    each report's 统一社会信用代码 read when asked (names of one unit — renamed within the year, reports
+    under both — and of several — merged since — are told apart by it)."""
+
+    roster: Roster | None
+    counted: dict[str, str]
+    ledger: Ledger
+    year: int
+    codes: dict[str, str] = field(default_factory=dict)
+
+    def code(self, key: str) -> str:
+        if key not in self.codes:
+            row = self.ledger.counted(self.counted[key], self.year)
+            sub = self.ledger.submission(row.id) if row is not None else None
+            self.codes[key] = normalise((sub.texts.get("info.credit_code") if sub is not None else "") or "")
+        return self.codes[key]
+
+
+def _merged(names: tuple[str, ...], then: _YearAsItWas) -> bool:
     """Whether a unit's names (its roster name, then its aliases) are those of two or more of a year's units:
-    by that year's roster as saved, or by the names that year's files were recorded under (_as_it_was)."""
-    roster, recorded = then
-    if roster is not None and len({id(u) for u in map(roster.match, names) if u is not None}) > 1:
-        return True
-    return len({k for k in map(normalise, names) if k in recorded}) > 1
+    by that year's roster as saved, else by the names its counted reports were recorded under, when those
+    reports give different 统一社会信用代码 (none given: taken for one unit)."""
+    if then.roster is not None:
+        return len({id(u) for u in map(then.roster.match, names) if u is not None}) > 1
+    keys = list(dict.fromkeys(k for k in map(normalise, names) if k in then.counted))
+    if len(keys) < 2:
+        return False
+    codes = [then.code(k) for k in keys]
+    return all(codes) and len(set(codes)) == len(codes)
 
 
-def _as_it_was(roster: Roster | None, ledger: Ledger, year: int) -> tuple[Roster | None, set[str]]:
-    """A year's roster as it was, as far as the ledger knows it: the one saved with the year (else None),
-    and the names its files were recorded under (normalised)."""
+def _as_it_was(ledger: Ledger, year: int) -> _YearAsItWas:
+    """A year's units as the ledger knows them (_YearAsItWas); a saved roster that cannot be read is said."""
     try:
         kept = saved_roster(ledger, year)
-    except RosterError:
+    except RosterError as exc:
+        logger.warning("{}，按现在的名册处理", exc)
         kept = None
-    return (kept[0] if kept is not None else roster), {normalise(u) for u in ledger.units_of(year)}
+    if kept is not None:
+        return _YearAsItWas(kept[0], {}, ledger, year)
+    return _YearAsItWas(None, {normalise(u): u for u in ledger.counted_units(year)}, ledger, year)
 
 
 def _counted_lookup(ledger: Ledger) -> Callable[[str], set[int]]:
@@ -969,6 +996,8 @@ def saved_roster(ledger: Ledger, year: int) -> tuple[Roster, dict[str, Any]] | N
             state = json.loads(text)
             source = Path(state["source"]) if state.get("source") else None
             made = roster_from_json(state["units"], source), state
+        except RosterError as exc:
+            raise RosterError(f"台账中保存的 {year} 年度名册无法读取（{exc.__cause__ or exc}）") from exc
         except (ValueError, KeyError, TypeError, AttributeError) as exc:  # (damaged, or a newer version's)
             raise RosterError(f"台账中保存的 {year} 年度名册无法读取（{exc}）") from exc
         _saved_rosters.clear()
@@ -981,28 +1010,31 @@ _saved_rosters: dict[str, tuple[Roster, dict[str, Any]]] = {}  # (saved_roster's
 
 def _last_roster(roster: Roster | None, ledger: Ledger, year: int) -> Roster | None:
     """The roster to list a past year's reports with: the one saved with it; else today's, but with each of
-    today's units that two or more of that year's units were merged into split back into them, under the
-    names their files were recorded under (else the merged ones' reports would supersede each other). The
+    today's units that two or more of that year's units were merged into (_merged) split back into them,
+    under the names their reports were counted under (else they would supersede each other). The
     same answer for the same inputs is the same object (watch keeps its listing of last year while it is)."""
-    then, recorded = _as_it_was(roster, ledger, year)
-    if then is not roster or roster is None:
-        return then
+    then = _as_it_was(ledger, year)
+    if then.roster is not None or roster is None:
+        return then.roster or roster
     last = _split_rosters[0] if _split_rosters else None
-    if last is not None and last[0] is roster and last[1] == recorded:
+    if last is not None and last[0] is roster and last[1] == then.counted:
         return last[2]
     units: list[Unit] = []
     for unit in roster:
-        names = list(dict.fromkeys(n for n in (unit.name, *unit.aliases) if normalise(n) in recorded))
-        if len(names) < 2:
+        names = (unit.name, *unit.aliases)
+        if not _merged(names, then):
             units.append(unit)
             continue
-        units.extend(Unit(n, None, unit.group) for n in names)  # (merged since: as they were)
+        # (merged since: as they were, by the names their reports were counted under)
+        units.extend(
+            Unit(then.counted[k], None, unit.group) for k in dict.fromkeys(map(normalise, names)) if k in then.counted
+        )
     made = roster if len(units) == len(roster) else Roster(units, roster.source)
-    _split_rosters[:] = [(roster, recorded, made)]
+    _split_rosters[:] = [(roster, then.counted, made)]
     return made
 
 
-_split_rosters: list[tuple[Roster, set[str], Roster]] = []  # (_last_roster's last answer)
+_split_rosters: list[tuple[Roster, dict[str, str], Roster]] = []  # (_last_roster's last answer)
 
 
 def _named_now(name: str, roster: Roster | None) -> str:
@@ -1171,17 +1203,19 @@ class Job:
                 "单位名册有改动，但现在无法读取（{}）：继续使用原来的名册；改好并保存后会自动重新载入。", why
             )
             return False
-        self.roster, self._roster_mtime, self._roster_refused = roster, mtime, NOT_REFUSED
         now_year = configured_year(self.settings.source)
         if now_year is not None and now_year != self.settings.config_year:  # (the change of year, watch running)
+            self._roster_refused = mtime  # (said once; the roster in use stays: it is this watch's year's)
             logger.warning(
-                "nianbao.toml 中的年度已改为 {}，本 watch 仍在处理 {} 年度：改后的名册不作为 {} 年度的名册保存。"
+                "nianbao.toml 中的年度已改为 {}，本 watch 仍在处理 {} 年度：改后的名册不用于 {} 年度，也不保存。"
                 "请按 Ctrl+C 停止 watch 后重新启动。",
                 now_year,
                 self.year,
                 self.year,
             )
-        elif self._roster_keep:
+            return False
+        self.roster, self._roster_mtime, self._roster_refused = roster, mtime, NOT_REFUSED
+        if self._roster_keep:
             _save_roster(self.ledger, self.year, roster)
         logger.info("单位名册已更新，重新载入：{}（{} 个单位）", path, len(self.roster))
         return True

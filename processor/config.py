@@ -132,15 +132,20 @@ def past_year_in_inbox(s: Settings) -> str | None:
     this year's reports in it would be refused as the wrong year's, and stand in that year's records."""
     if s.config_year is None or s.year >= s.config_year or s.inbox_given:
         return None
+    from .inbox import skip_reason
+
     try:
-        waiting = any(p.is_file() and not p.name.startswith((".", "~$")) for p in s.inbox.rglob("*"))
+        waiting = any(
+            p.is_file() and skip_reason(p.name) is None and not any(part.startswith(".") for part in p.parts)
+            for p in s.inbox.rglob("*")
+        )
     except OSError:
         waiting = False
     if not waiting:
         return None
     return (
-        f"要处理的是 {s.year} 年度（nianbao.toml 中的当前年度是 {s.config_year}），而收件文件夹“{s.inbox}”中有文件："
-        f"它们多半是 {s.config_year} 年度的报告，会被当作 {s.year} 年度的文件退回。请把 {s.year} 年度补报、更正的文件放进"
+        f"要处理的是 {s.year} 年度（当前年度是 {s.config_year}），而收件文件夹“{s.inbox}”中有文件："
+        f"其中 {s.config_year} 年度的报告会被当作 {s.year} 年度的文件退回。请把 {s.year} 年度补报、更正的文件放进"
         f"单独的文件夹，用 --inbox 指定，如 nianbao run --year {s.year} --inbox 补报{s.year}。"
     )
 

@@ -636,14 +636,6 @@ class Ledger:
         )
         return rows[0] if rows else None
 
-    def units_of(self, year: int) -> set[str]:
-        """Every unit a file of `year` was recorded for (whatever became of it; duplicates aside)."""
-        rows = self.db.execute(
-            "SELECT DISTINCT unit FROM files WHERE year=? AND state=? AND status IS NOT ? AND unit IS NOT NULL",
-            (year, DONE, DUPLICATE),
-        )
-        return {unit for (unit,) in rows}
-
     def counted_units(self, year: int) -> set[str]:
         """Every unit with a counted submission for `year` (one query: callers skip `counted` for the rest)."""
         rows = self.db.execute(

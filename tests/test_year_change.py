@@ -25,10 +25,12 @@ ROSTER_NOW = [  # 自然资源局 renamed, 文化局 and 旅游局 merged (their
 
 
 def last_year_collected(tmp_path: Path) -> Path:
-    """LAST's reports of the four units collected with LAST's roster; then the roster and year of YEAR."""
+    """LAST's reports of the four units collected with LAST's roster (each with its 统一社会信用代码); then
+    the roster and year of YEAR."""
     city(tmp_path, units=ROSTER_LAST, year=LAST)
     for seed, (name, _, _) in enumerate(ROSTER_LAST, start=1):
-        report(tmp_path / "inbox" / f"{name}{LAST}.xlsx", name, year=LAST, seed=seed)
+        code = {"info.credit_code": f"11530100MB0{seed:07d}"}
+        report(tmp_path / "inbox" / f"{name}{LAST}.xlsx", name, year=LAST, seed=seed, texts=code)
     out = run(city(tmp_path, units=ROSTER_LAST, year=LAST))
     assert out["units"]["accepted"] == 4
     return city(tmp_path, units=ROSTER_NOW, year=YEAR)  # (the coordinator's edits for the new year)
@@ -157,7 +159,7 @@ def test_watch_for_a_past_year__does_not_keep_todays_roster_as_that_years(tmp_pa
         db.execute("DELETE FROM meta WHERE key=?", (f"roster.{LAST}",))
     report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", seed=9)
     run(config)  # (YEAR begun)
-    assert _watch_rereads_roster(config, year=LAST) is None  # (still none: today's file is not that year's)
+    assert _watch_rereads_roster(config, year=LAST)[1] is None  # (still none: today's file is not that year's)
 
 
 def test_a_unit_merged_into_one_that_keeps_its_name__both_count_in_last_year_and_no_comparison(tmp_path: Path):
@@ -210,8 +212,8 @@ def test_a_merged_unit_of_which_only_one_reported_last_year__is_not_compared_wit
 
 
 def test_merged_units_of_a_ledger_that_kept_no_roster_for_last_year__both_count_in_last_year(tmp_path: Path):
-    """A ledger from before rosters were kept: last year's units are told apart by the names their files
-    were recorded under."""
+    """A ledger from before rosters were kept: last year's units are told apart by the names their reports
+    were counted under, when the reports give different 统一社会信用代码."""
     import sqlite3
 
     config = last_year_collected(tmp_path)
@@ -222,12 +224,39 @@ def test_merged_units_of_a_ledger_that_kept_no_roster_for_last_year__both_count_
     assert "上年已通过的 4 个单位" in _overview(tmp_path)
 
 
+def test_a_unit_renamed_within_last_year__reports_under_both_names__counts_once_in_last_year(tmp_path: Path):
+    """Renamed in the middle of LAST (the old name made an alias), its correction came under the new name:
+    both reports stand counted under their names. With no roster kept for LAST, the same 统一社会信用代码 (or
+    none) says they are one unit, not two merged."""
+    import sqlite3
+
+    units = [("云溪市教育局", "市直部门", ""), ("云溪市自然资源局", "市直部门", "")]
+    city(tmp_path, units=units, year=LAST)
+    code = {"info.credit_code": "11530100MB00000017"}
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", year=LAST, seed=1)
+    report(tmp_path / "inbox" / "自然资源局.xlsx", "云溪市自然资源局", year=LAST, seed=2, texts=code)
+    run(city(tmp_path, units=units, year=LAST))
+    renamed = [units[0], ("云溪市自然资源和规划局", "市直部门", "云溪市自然资源局")]
+    report(tmp_path / "inbox" / "自然资源和规划局.xlsx", "云溪市自然资源和规划局", year=LAST, seed=3, texts=code)
+    run(city(tmp_path, units=renamed, year=LAST))
+    config = city(tmp_path, units=renamed, year=YEAR)
+    with sqlite3.connect(tmp_path / "outbox" / "ledger.sqlite") as db:
+        db.execute("DELETE FROM meta WHERE key=?", (f"roster.{LAST}",))
+    report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", seed=9)
+    run(config)
+    assert "上年已通过的 2 个单位" in _overview(tmp_path)
+
+
 def test_a_past_years_run_on_the_inbox_with_files_in_it__is_refused_before_anything_is_done(tmp_path: Path):
     config = last_year_collected(tmp_path)
     report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", seed=9)  # (this year's, waiting in the inbox)
     result = runner.invoke(app, ["run", "--config", str(config), "--year", str(LAST)])
     assert result.exit_code == 2 and f"--inbox 补报{LAST}" in result.output
     assert (tmp_path / "inbox" / "教育局.xlsx").is_file()  # (left where it was)
+    (tmp_path / "inbox" / "教育局.xlsx").unlink()
+    (tmp_path / "inbox" / "Thumbs.db").write_bytes(b"\0")  # (what run itself skips is not in the way)
+    (tmp_path / "inbox" / "~$教育局.xlsx").write_bytes(b"\0")
+    assert runner.invoke(app, ["run", "--config", str(config), "--year", str(LAST)]).exit_code == 0
 
 
 def test_templates_for_a_past_year__are_made_for_that_years_units(tmp_path: Path):
@@ -245,14 +274,15 @@ def test_watch_through_the_change_of_year__keeps_no_new_roster_as_the_old_years(
     config = city(tmp_path, units=ROSTER_LAST, year=LAST)
     report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", year=LAST, seed=1)
     run(config)
-    # started in LAST, still running while the coordinator changes year and roster
-    kept = _watch_rereads_roster(config, change=lambda: city(tmp_path, units=ROSTER_NOW, year=YEAR))
+    # started in LAST, still running while the coordinator changes year and roster: it goes on with LAST's
+    in_use, kept = _watch_rereads_roster(config, change=lambda: city(tmp_path, units=ROSTER_NOW, year=YEAR))
+    assert in_use == [n for n, _, _ in ROSTER_LAST]
     assert kept is not None and [u.name for u in kept[0]] == [n for n, _, _ in ROSTER_LAST]
 
 
 def _watch_rereads_roster(config: Path, *, year: int | None = None, change=lambda: None):
     """A watch job of `year` (default: the configured one) re-reading the roster file after `change` (and a
-    touch of it); returns the roster then kept with LAST in the ledger."""
+    touch of it); returns the names of the roster it then uses, and the roster kept with LAST in the ledger."""
     import os
 
     from processor.batch import Job, saved_roster
@@ -265,11 +295,12 @@ def _watch_rereads_roster(config: Path, *, year: int | None = None, change=lambd
         roster = config.parent / "名册.csv"
         later = roster.stat().st_mtime + 5
         os.utime(roster, (later, later))
-        assert job.reload_roster()
+        job.reload_roster()
+        in_use = [u.name for u in job.roster or []]
     finally:
         job.close()
     with Ledger(config.parent / "outbox" / "ledger.sqlite", readonly=True) as ledger:
-        return saved_roster(ledger, LAST)
+        return in_use, saved_roster(ledger, LAST)
 
 
 def test_another_years_report_of_a_unit_outside_that_years_roster__does_not_list_it_in_that_year(tmp_path: Path):

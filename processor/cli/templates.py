@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import typer
@@ -27,8 +28,11 @@ def _roster_of_year(settings: Settings) -> tuple[Roster, str | None]:
     path = settings.outbox / LEDGER_FILE
     if not path.is_file():
         return load_roster(settings.roster), None  # type: ignore[arg-type]
-    with Ledger(path, readonly=True) as ledger:
-        roster, note = year_roster(settings, ledger, save=False)
+    try:
+        with Ledger(path, readonly=True) as ledger:
+            roster, note = year_roster(settings, ledger, save=False)
+    except (LedgerError, sqlite3.Error) as exc:  # (a damaged ledger: the roster file, and it is said)
+        return load_roster(settings.roster), f"台账无法读取（{exc}），按名册文件生成。"  # type: ignore[arg-type]
     return roster or load_roster(settings.roster), note  # type: ignore[arg-type]
 
 
