@@ -1018,7 +1018,9 @@ def _counts(con: Consolidation, left_out: dict[str, list[str]]) -> dict[str, int
     counts = dict.fromkeys(("submitted", "flagged", "covered"), 0)
     shown = _standings(con)
     for u, _ in con.placed:
-        if u.is_rollup:
+        if u.is_rollup:  # (counted as the units it sums, as 计入汇总 counts it; 有警告 as 报送情况 shows it)
+            if u.counted and u.name not in con.covered and shown[id(u)].key in (WARNED, EXPLAINED):
+                counts["flagged"] += u.submission.units  # type: ignore[union-attr]
             continue
         status, covered = u.status, u.name in con.covered
         counts["submitted"] += status != MISSING or covered  # (reported through its county's roll-up)

@@ -915,3 +915,9 @@ def test_a_rollup_summing_warned_about__is_shown_with_its_warning_alike_in_statu
     rows = openpyxl.load_workbook(out["summary"], read_only=True)["报送情况"].iter_rows(values_only=True)
     [row] = [r for r in rows if r[1] == "西山县"]
     assert "有警告" in row and any(isinstance(c, str) and "汇总时发现问题（见问题清单）" in c for c in row)
+    # 概览's 其中有警告或已说明 counts it as 计入汇总 does: as the units it sums
+    overview = list(openpyxl.load_workbook(out["summary"], read_only=True)["概览"].iter_rows(values_only=True))
+    at = next(k for k, r in enumerate(overview) if r[0] == "应报单位")
+    counted, flagged = overview[at + 1][2], overview[at + 1][3]
+    units = check_workbook(rollup).submission.units
+    assert flagged >= units and counted >= flagged
