@@ -35,7 +35,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from loguru import logger
 
@@ -535,13 +535,12 @@ def _last_year_lookup(ledger: Ledger) -> Callable[[tuple[str, ...], int], Submis
     year, never the one before. A unit renamed since (机构改革) is found by an alias: the ledger keeps last
     year's reports under the names they were counted under. Two or more of its names counted (units merged
     into it, under its own name or not) give none: no one report to compare with."""
-    counted = _per_year(lambda year: {normalise(u): u for u in ledger.counted_units(year)})
     then = _per_year(lambda year: _as_it_was(ledger, year))
 
     def previous(names: tuple[str, ...], year: int) -> Submission | None:
         if _merged(names, then(year)):  # (units merged into it: no one report to compare with)
             return None
-        known = counted(year)
+        known = then(year).counted
         found = list(dict.fromkeys(known[k] for k in map(normalise, names) if k in known))
         if len(found) != 1:
             return None
@@ -552,10 +551,10 @@ def _last_year_lookup(ledger: Ledger) -> Callable[[tuple[str, ...], int], Submis
 
 @dataclass
 class _YearAsItWas:
-    """A year's units as far as the ledger knows them: the roster saved with the year (else None), and,
-    when none was saved, the names its counted reports were recorded under (normalised → as recorded),
-    each report's 统一社会信用代码 read when asked (names of one unit — renamed within the year, reports
-    under both — and of several — merged since — are told apart by it)."""
+    """A year's units as far as the ledger knows them: the roster saved with the year (else None), and the
+    names its counted reports were recorded under (normalised → as recorded), each report's 统一社会信用代码
+    read when asked (without a saved roster, names of one unit — renamed within the year, reports under
+    both — and of several — merged since — are told apart by it)."""
 
     roster: Roster | None
     counted: dict[str, str]
@@ -591,9 +590,8 @@ def _as_it_was(ledger: Ledger, year: int) -> _YearAsItWas:
     except RosterError as exc:
         logger.warning("{}，按现在的名册处理", exc)
         kept = None
-    if kept is not None:
-        return _YearAsItWas(kept[0], {}, ledger, year)
-    return _YearAsItWas(None, {normalise(u): u for u in ledger.counted_units(year)}, ledger, year)
+    counted = {normalise(u): u for u in ledger.counted_units(year)}
+    return _YearAsItWas(kept[0] if kept is not None else None, counted, ledger, year)
 
 
 def _counted_lookup(ledger: Ledger) -> Callable[[str], set[int]]:
@@ -977,9 +975,6 @@ def _discard_draft(path: str | None) -> None:
             pass
 
 
-SAVED_ROSTER_WORDS = "按台账中保存的"  # (how Job.roster_note starts when the roster saved with the year is used)
-
-
 def _roster_meta(year: int) -> str:
     return f"roster.{year}"
 
@@ -996,8 +991,6 @@ def saved_roster(ledger: Ledger, year: int) -> tuple[Roster, dict[str, Any]] | N
             state = json.loads(text)
             source = Path(state["source"]) if state.get("source") else None
             made = roster_from_json(state["units"], source), state
-        except RosterError as exc:
-            raise RosterError(f"台账中保存的 {year} 年度名册无法读取（{exc.__cause__ or exc}）") from exc
         except (ValueError, KeyError, TypeError, AttributeError) as exc:  # (damaged, or a newer version's)
             raise RosterError(f"台账中保存的 {year} 年度名册无法读取（{exc}）") from exc
         _saved_rosters.clear()
@@ -1071,8 +1064,17 @@ def roster_is_current(settings: Settings, ledger: Ledger | None) -> bool:
     return ledger is None or (ledger.latest_counted_year() or 0) <= settings.year
 
 
-def year_roster(settings: Settings, ledger: Ledger | None, *, save: bool) -> tuple[Roster | None, str | None]:
-    """The roster a job for settings.year uses, and a line to say about it (None: nothing to say).
+class YearRoster(NamedTuple):
+    """The roster a job for a year uses (year_roster), and what is to be said about it."""
+
+    roster: Roster | None
+    note: str | None  # a line to say about it (None: nothing to say)
+    current: bool  # the roster file is this year's (roster_is_current)
+    saved: bool  # the roster saved with the year is the one used, not the file
+
+
+def year_roster(settings: Settings, ledger: Ledger | None, *, save: bool) -> YearRoster:
+    """The roster a job for settings.year uses, and a line to say about it.
 
     The roster file is the current year's (roster_is_current). A job for another year (a late correction,
     `run --year 2025` in 2026) uses the roster saved with that year instead — its units as they were then,
@@ -1088,18 +1090,21 @@ def year_roster(settings: Settings, ledger: Ledger | None, *, save: bool) -> tup
     if kept is not None and not settings.roster_given:
         roster, state = kept
         when = str(state.get("saved") or "")[:16].replace("T", " ")
-        return roster, (
-            f"{SAVED_ROSTER_WORDS} {settings.year} 年度名册处理（{len(roster)} 个单位，{when} 保存自"
+        return YearRoster(
+            roster,
+            f"按台账中保存的 {settings.year} 年度名册处理（{len(roster)} 个单位，{when} 保存自"
             f"“{roster.source or '名册'}”）：名册文件是当前年度的，不是 {settings.year} 年度的。"
             + (
                 f"要改用其他名册，请加 --roster 指定（处理或撤回时，指定的名册随即保存为 {settings.year} 年度的名册）。"
                 if save
                 else "要改用其他名册，请加 --roster 指定。"
-            )
+            ),
+            current,
+            True,
         )
     roster = load_roster(settings.roster) if settings.roster else None
     if roster is None:
-        return None, None
+        return YearRoster(None, None, current, False)
     note = None
     if save and ledger is not None and (current or settings.roster_given):
         replaced = _save_roster(ledger, settings.year, roster)
@@ -1109,11 +1114,11 @@ def year_roster(settings: Settings, ledger: Ledger | None, *, save: bool) -> tup
                 f"（原为 {replaced} 个单位）。"
             )
     if not current and not settings.roster_given:
-        return roster, (
+        note = (
             f"{damaged or f'台账中没有保存 {settings.year} 年度的名册，'}按现在的名册“{settings.roster}”处理；"
             f"如果 {settings.year} 年度的单位与现在的不同（更名、合并、撤销、新设），请加 --roster 指定当年的名册。"
         )
-    return roster, note
+    return YearRoster(roster, note, current, False)
 
 
 class Job:
@@ -1147,13 +1152,14 @@ class Job:
         self._in_process = False
         self.ledger = Ledger(self.outbox / archive.LEDGER_FILE)
         try:
-            self.roster, self.roster_note = year_roster(settings, self.ledger, save=True)
+            made = year_roster(settings, self.ledger, save=True)
         except BaseException:
             self.ledger.close()
             raise
-        self._roster_saved = self.roster_note is not None and self.roster_note.startswith(SAVED_ROSTER_WORDS)
+        self.roster, self.roster_note, self.roster_current = made.roster, made.note, made.current
+        self._roster_saved = made.saved
         # (watch: a roster file re-read is kept with the year as year_roster keeps it: only if it is this year's)
-        self._roster_keep = settings.roster_given or roster_is_current(settings, self.ledger)
+        self._roster_keep = settings.roster_given or made.current
         self._roster_mtime = _mtime(settings.roster)
         self._roster_refused: int | None = NOT_REFUSED  # (watch) the mtime of a roster file that could not be read
         self.run_id = self.ledger.start_run(mode, self.year)
@@ -1836,7 +1842,7 @@ def run_batch(
     with job_lock(settings.outbox, settings.lock_wait_seconds):
         job = Job(settings, mode="run", check=check, feedback=feedback, summary=summary)
         result = RunResult(job.year, job.spec.edition, job.outbox, roster=settings.roster, roster_note=job.roster_note)
-        result.past_year = not roster_is_current(settings, job.ledger)
+        result.past_year = not job.roster_current
         try:
             t0 = time.perf_counter()
             complete, result.waiting, result.skipped = wait_for_complete(

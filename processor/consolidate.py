@@ -304,9 +304,14 @@ def _some_names(names: list[str], *, quoted: bool = False) -> str:
 SIMILAR_RULE = "text-similar"  # 内容雷同 (similarity.similar_texts): ~13,000 findings at 10,000 units
 
 
+def alike_names(findings: Iterable[Finding]) -> set[str]:
+    """The units 内容雷同 was found of."""
+    return {f.agency for f in findings if f.rule_id == SIMILAR_RULE and f.agency}
+
+
 def alike_units(findings: Iterable[Finding]) -> int:
     """How many units 内容雷同 was found of."""
-    return len({f.agency for f in findings if f.rule_id == SIMILAR_RULE})
+    return len(alike_names(findings))
 
 
 def named_in(covers: Iterable[str], inside: list[UnitResult]) -> list[UnitResult]:

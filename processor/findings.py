@@ -170,10 +170,15 @@ def findings_unpacked(text: Any) -> list[Finding]:
     return out
 
 
+def rule_title(rule_id: str, spec: Spec | None) -> str:
+    """A rule's title in the edition's catalogue (不是数字), or its id when the catalogue has none."""
+    rule = spec.rules.get(rule_id) if spec is not None else None
+    return rule.title if rule is not None else rule_id
+
+
 def in_brief(f: Finding, spec: Spec | None) -> str:
     """A finding in a few words, where and what (二、主动公开!B14 不是数字): whom to call about what."""
-    title = spec.rules[f.rule_id].title if spec is not None and f.rule_id in spec.rules else f.rule_id
-    return " ".join(filter(None, [f.location, title]))
+    return " ".join(filter(None, [f.location, rule_title(f.rule_id, spec)]))
 
 
 def first_open(findings: Iterable[Finding], severity: str) -> Finding | None:

@@ -423,11 +423,8 @@ def roster_json(roster: Roster) -> str:
 
 
 def roster_from_json(text: str, source: Path | None = None) -> Roster:
-    """What roster_json made (RosterError when it is not that)."""
-    try:
-        return Roster([Unit(n, c, tuple(g), tuple(a)) for n, c, g, a in json.loads(text)], source)
-    except (ValueError, TypeError) as exc:
-        raise RosterError(f"台账中保存的名册无法读取（{exc}）。请用 --roster 指定名册文件。") from exc
+    """What roster_json made (ValueError or TypeError when it is not that)."""
+    return Roster([Unit(n, c, tuple(g), tuple(a)) for n, c, g, a in json.loads(text)], source)
 
 
 def roster_csv(rows: list[list[str]]) -> str:

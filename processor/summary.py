@@ -41,18 +41,18 @@ from .consolidate import (
     MISSING,
     REJECTED,
     SHOWN_LABEL,
-    SIMILAR_RULE,
     STATUS_LABEL,
     WARNED,
     Consolidation,
     Node,
     SummaryData,
     UnitResult,
+    alike_names,
     alike_units,
     consolidate,
     vector,
 )
-from .findings import ERROR, SEVERITY_LABEL, SEVERITY_ORDER, WARNING, Finding, first_open, in_brief
+from .findings import ERROR, SEVERITY_LABEL, SEVERITY_ORDER, WARNING, Finding, first_open, in_brief, rule_title
 from .kept import Memo
 from .layout import META, META_KEYS, Layout, layout, meta_code
 from .package import Block, Deflated, Splices, ThreadedZip, crc32_combine, deflate_block
@@ -728,7 +728,7 @@ def _alike(con: Consolidation) -> set[str]:
     """The units 内容雷同 was found of (made once per consolidation)."""
     made = con.__dict__.get("_alike")
     if made is None:
-        made = con.__dict__["_alike"] = {f.agency for f in con.similar if f.rule_id == SIMILAR_RULE and f.agency}
+        made = con.__dict__["_alike"] = alike_names(con.similar)
     return made
 
 
@@ -1471,8 +1471,8 @@ def _write_status(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: 
 
 def rule_words(rule_id: str, spec: Spec) -> str:
     """A rule as 问题清单 names it: its title, with its id to look it up by (不是数字（value-not-number）)."""
-    rule = spec.rules.get(rule_id)
-    return f"{rule.title}（{rule_id}）" if rule is not None else rule_id
+    title = rule_title(rule_id, spec)
+    return f"{title}（{rule_id}）" if title != rule_id else rule_id
 
 
 def _write_issues(ws: RowsSheet, data: SummaryData, con: Consolidation, styles: _Styles) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from loguru import logger
 
 from . import archive
-from .batch import Job, Outputs, rollup_name, roster_is_current, year_roster
+from .batch import Job, Outputs, rollup_name, year_roster
 from .config import Settings
 from .findings import finding
 from .joblock import job_lock
@@ -97,10 +97,10 @@ def preview(settings: Settings, target: str) -> tuple[FileRow, FileRow | None, s
     if not path.is_file():
         raise WithdrawError(f"输出文件夹“{settings.outbox}”中还没有台账：没有可撤回的报告。")
     with Ledger(path, readonly=True) as ledger:
-        roster, note = year_roster(settings, ledger, save=False)
-        row = _the_one(ledger, roster, settings.year, target)
+        made = year_roster(settings, ledger, save=False)
+        row = _the_one(ledger, made.roster, settings.year, target)
         older = ledger.superseded_rows(row.id)
-    return row, older[-1] if older else None, note
+    return row, older[-1] if older else None, made.note
 
 
 def withdraw(settings: Settings, target: str, *, reason: str = "", expect: int | None = None) -> Withdrawn:
@@ -112,7 +112,7 @@ def withdraw(settings: Settings, target: str, *, reason: str = "", expect: int |
         done: dict[str, int] = {}
         try:
             row = _the_one(job.ledger, job.roster, job.year, target)
-            past = None if roster_is_current(settings, job.ledger) else job.year
+            past = None if job.roster_current else job.year
             if expect is not None and row.id != expect:
                 raise WithdrawError(
                     f"确认期间“{target}”对应的报告有了变化（现在是 #{row.id} “{row.original_name}”），未撤回。请重新运行本命令。"

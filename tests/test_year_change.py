@@ -71,10 +71,7 @@ def test_a_late_correction_to_last_year__uses_the_roster_last_year_was_collected
 def test_a_past_year_without_a_saved_roster__says_it_uses_todays(tmp_path: Path):
     """A ledger whose last year was collected by an older version keeps no roster for it."""
     config = last_year_collected(tmp_path)
-    import sqlite3
-
-    with sqlite3.connect(tmp_path / "outbox" / "ledger.sqlite") as db:
-        db.execute("DELETE FROM meta WHERE key=?", (f"roster.{LAST}",))
+    _forget_roster_kept(tmp_path)  # (a ledger begun before rosters were kept)
     report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", seed=9)
     run(config)
     result = runner.invoke(app, ["status", "--config", str(config), "--year", str(LAST)])
@@ -152,11 +149,8 @@ def test_a_run_for_a_later_year_by_mistake__does_not_make_this_year_a_past_one(t
 
 
 def test_watch_for_a_past_year__does_not_keep_todays_roster_as_that_years(tmp_path: Path):
-    import sqlite3
-
     config = last_year_collected(tmp_path)
-    with sqlite3.connect(tmp_path / "outbox" / "ledger.sqlite") as db:
-        db.execute("DELETE FROM meta WHERE key=?", (f"roster.{LAST}",))
+    _forget_roster_kept(tmp_path)  # (a ledger begun before rosters were kept)
     report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", seed=9)
     run(config)  # (YEAR begun)
     assert _watch_rereads_roster(config, year=LAST)[1] is None  # (still none: today's file is not that year's)
@@ -214,11 +208,8 @@ def test_a_merged_unit_of_which_only_one_reported_last_year__is_not_compared_wit
 def test_merged_units_of_a_ledger_that_kept_no_roster_for_last_year__both_count_in_last_year(tmp_path: Path):
     """A ledger from before rosters were kept: last year's units are told apart by the names their reports
     were counted under, when the reports give different 统一社会信用代码."""
-    import sqlite3
-
     config = last_year_collected(tmp_path)
-    with sqlite3.connect(tmp_path / "outbox" / "ledger.sqlite") as db:
-        db.execute("DELETE FROM meta WHERE key=?", (f"roster.{LAST}",))
+    _forget_roster_kept(tmp_path)  # (a ledger begun before rosters were kept)
     report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", seed=9)
     run(config)
     assert "上年已通过的 4 个单位" in _overview(tmp_path)
@@ -228,8 +219,6 @@ def test_a_unit_renamed_within_last_year__reports_under_both_names__counts_once_
     """Renamed in the middle of LAST (the old name made an alias), its correction came under the new name:
     both reports stand counted under their names. With no roster kept for LAST, the same 统一社会信用代码 (or
     none) says they are one unit, not two merged."""
-    import sqlite3
-
     units = [("云溪市教育局", "市直部门", ""), ("云溪市自然资源局", "市直部门", "")]
     city(tmp_path, units=units, year=LAST)
     code = {"info.credit_code": "11530100MB00000017"}
@@ -240,8 +229,7 @@ def test_a_unit_renamed_within_last_year__reports_under_both_names__counts_once_
     report(tmp_path / "inbox" / "自然资源和规划局.xlsx", "云溪市自然资源和规划局", year=LAST, seed=3, texts=code)
     run(city(tmp_path, units=renamed, year=LAST))
     config = city(tmp_path, units=renamed, year=YEAR)
-    with sqlite3.connect(tmp_path / "outbox" / "ledger.sqlite") as db:
-        db.execute("DELETE FROM meta WHERE key=?", (f"roster.{LAST}",))
+    _forget_roster_kept(tmp_path)  # (a ledger begun before rosters were kept)
     report(tmp_path / "inbox" / "教育局.xlsx", "云溪市教育局", seed=9)
     run(config)
     assert "上年已通过的 2 个单位" in _overview(tmp_path)
@@ -312,3 +300,11 @@ def test_another_years_report_of_a_unit_outside_that_years_roster__does_not_list
     run(config)  # (counted in YEAR, where it belongs)
     old = json.loads(runner.invoke(app, ["status", "--config", str(config), "--year", str(LAST), "--json"]).stdout)
     assert "云溪市数据局" not in {u["unit"] for u in old["units"]}
+
+
+def _forget_roster_kept(tmp_path: Path) -> None:
+    """The ledger as an earlier version left it: no roster kept for LAST."""
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "outbox" / "ledger.sqlite") as db:
+        db.execute("DELETE FROM meta WHERE key=?", (f"roster.{LAST}",))

@@ -128,7 +128,7 @@ def status_command(
             )
         else:
             with Ledger(path, readonly=True) as ledger:
-                units_roster, note = year_roster(settings, ledger, save=False)  # (a past year: the one saved with it)
+                units_roster, note, *_ = year_roster(settings, ledger, save=False)  # (a past year: the one saved)
                 units, unidentified = unit_results(ledger, units_roster, settings.year, submissions=False)
                 attach_submissions(ledger, [u for u in units if u.is_rollup])  # (how many units each says it sums)
                 noticed = recorded_noticed(ledger, settings.year)

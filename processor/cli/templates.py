@@ -30,7 +30,7 @@ def _roster_of_year(settings: Settings) -> tuple[Roster, str | None]:
         return load_roster(settings.roster), None  # type: ignore[arg-type]
     try:
         with Ledger(path, readonly=True) as ledger:
-            roster, note = year_roster(settings, ledger, save=False)
+            roster, note, *_ = year_roster(settings, ledger, save=False)
     except (LedgerError, sqlite3.Error) as exc:  # (a damaged ledger: the roster file, and it is said)
         return load_roster(settings.roster), f"台账无法读取（{exc}），按名册文件生成。"  # type: ignore[arg-type]
     return roster or load_roster(settings.roster), note  # type: ignore[arg-type]
